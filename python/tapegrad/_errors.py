@@ -1,0 +1,35 @@
+"""The exception hierarchy. Each class also derives from the builtin a Python user would
+catch, so ``except ValueError`` keeps working for shape errors."""
+
+__all__ = [
+    "TapegradError",
+    "ShapeError",
+    "AxisError",
+    "DTypeError",
+    "GraphError",
+    "ArgumentError",
+]
+
+
+class TapegradError(Exception):
+    """Base class of every error tapegrad raises."""
+
+
+class ShapeError(TapegradError, ValueError):
+    """Shapes that do not fit: broadcasting, matmul, reshape, gradient shapes."""
+
+
+class AxisError(TapegradError, IndexError):
+    """A dimension or index outside the tensor."""
+
+
+class DTypeError(TapegradError, TypeError):
+    """A dtype or Python type that an operation cannot take."""
+
+
+class GraphError(TapegradError, RuntimeError):
+    """Misuse of the autograd graph: backward twice, nothing requires grad, and so on."""
+
+
+class ArgumentError(TapegradError, ValueError):
+    """An argument value outside its domain (negative sizes, zero steps, ...)."""

@@ -1,0 +1,272 @@
+//! The backward sweep.
+//!
+//! Backprop is dynamic programming over the recorded graph: each node's gradient ∂L/∂output is
+//! computed once, from all its consumers, and then reused by every input upstream. The sweep
+//! therefore (1) counts, for each node reachable from the roots, how many consumers will send it
+//! a gradient, and (2) runs a ready-queue: a node runs its VJP once all its consumers have
+//! reported. No recursion anywhere, so a million-op chain is fine.
+
+use crate::error::{fmt_shape, Error, Result};
+use crate::graph::{Edge, GradModeGuard, Node};
+use crate::tensor::{Tensor, TensorImpl};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+type NodeId = *const Node;
+
+/// What to do with the gradients that reach the leaves.
+enum Sink<'a> {
+    /// `backward()`: accumulate into `.grad` of every leaf (and retained non-leaves).
+    AccumulateIntoGrad,
+    /// `grad()`: return the gradients of these tensors, touching no `.grad`.
+    Capture(&'a [Tensor]),
+}
+
+/// Accumulates the gradient of `roots` (weighted by `grads`) into the `.grad` of every leaf that
+/// requires grad, like `torch.autograd.backward`.
+pub fn backward(
+    roots: &[Tensor],
+    grads: &[Option<Tensor>],
+    retain_graph: bool,
+    create_graph: bool,
+) -> Result<()> {
+    sweep(roots, grads, retain_graph, create_graph, Sink::AccumulateIntoGrad)?;
+    Ok(())
+}
+
+/// Returns the gradients of `roots` (weighted by `grads`) with respect to `inputs`, like
+/// `torch.autograd.grad`. An input that the roots do not depend on yields `None` when
+/// `allow_unused`, and an error otherwise.
+pub fn grad(
+    roots: &[Tensor],
+    grads: &[Option<Tensor>],
+    inputs: &[Tensor],
+    retain_graph: bool,
+    create_graph: bool,
+    allow_unused: bool,
+) -> Result<Vec<Option<Tensor>>> {
+    for (i, t) in inputs.iter().enumerate() {
+        if !t.requires_grad() {
+            return Err(Error::Graph(format!(
+                "input {i} of grad() does not require grad; set requires_grad=True on it"
+            )));
+        }
+    }
+    let found = sweep(roots, grads, retain_graph, create_graph, Sink::Capture(inputs))?;
+    if !allow_unused {
+        if let Some(i) = found.iter().position(Option::is_none) {
+            return Err(Error::Graph(format!(
+                "input {i} of grad() (shape {}) was not used in the graph of the outputs; pass \
+                 allow_unused=True to get None for it",
+                fmt_shape(&inputs[i].shape())
+            )));
+        }
+    }
+    Ok(found)
+}
+
+/// Checks the roots and their seed gradients; a missing seed is only allowed for scalars.
+fn seed_gradients(roots: &[Tensor], grads: &[Option<Tensor>]) -> Result<Vec<Tensor>> {
+    if roots.len() != grads.len() {
+        return Err(Error::Graph(format!(
+            "got {} outputs but {} gradients for them",
+            roots.len(),
+            grads.len()
+        )));
+    }
+    roots
+        .iter()
+        .zip(grads)
+        .enumerate()
+        .map(|(i, (root, grad))| {
+            if !root.requires_grad() {
+                return Err(Error::Graph(format!(
+                    "element {i} of the outputs does not require grad and has no grad_fn: nothing \
+                     to differentiate (did you forget requires_grad=True, or run under no_grad?)"
+                )));
+            }
+            match grad {
+                None if root.numel() == 1 => Ok(Tensor::full(&root.shape(), 1.0, root.dtype())?),
+                None => Err(Error::Graph(format!(
+                    "grad can be implicitly created only for scalar outputs, but output {i} has \
+                     shape {}; pass gradient= with that shape",
+                    fmt_shape(&root.shape())
+                ))),
+                Some(g) if g.shape() != root.shape() => Err(Error::shape(
+                    "backward",
+                    format!(
+                        "gradient of shape {} does not match output {i} of shape {}",
+                        fmt_shape(&g.shape()),
+                        fmt_shape(&root.shape())
+                    ),
+                )),
+                Some(g) => g.to_dtype(root.dtype()),
+            }
+        })
+        .collect()
+}
+
+/// Adds `g` into the slot, creating it on first use.
+fn accumulate<K: std::hash::Hash + Eq>(
+    buffers: &mut HashMap<K, Tensor>,
+    key: K,
+    g: Tensor,
+) -> Result<()> {
+    match buffers.remove(&key) {
+        None => buffers.insert(key, g),
+        Some(old) => buffers.insert(key, old.add(&g)?),
+    };
+    Ok(())
+}
+
+/// Brings a rule's gradient for input `i` of `node` to the input's shape (summing over the
+/// broadcast axes) and dtype, or explains why it cannot.
+fn fit_to_input(node: &Node, i: usize, g: Tensor) -> Result<Tensor> {
+    let meta = &node.inputs[i];
+    let g = if g.shape() == meta.shape { g } else { g.sum_to_shape(&meta.shape)? };
+    if g.shape() != meta.shape {
+        return Err(Error::Graph(format!(
+            "{} returned a gradient of shape {} for input {i}, whose shape is {}",
+            node.name(),
+            fmt_shape(&g.shape()),
+            fmt_shape(&meta.shape)
+        )));
+    }
+    g.to_dtype(meta.dtype)
+}
+
+fn sweep(
+    roots: &[Tensor],
+    grads: &[Option<Tensor>],
+    retain_graph: bool,
+    create_graph: bool,
+    sink: Sink<'_>,
+) -> Result<Vec<Option<Tensor>>> {
+    let seeds = seed_gradients(roots, grads)?;
+    // The backward records a graph only when asked to (create_graph); otherwise it is free.
+    let _mode = GradModeGuard::new(create_graph);
+
+    // (1) Discover the nodes reachable from the roots and count each one's consumers.
+    let mut nodes: HashMap<NodeId, (Arc<Node>, usize)> = HashMap::new();
+    let mut stack: Vec<Arc<Node>> = Vec::new();
+    for root in roots {
+        if let Some(node) = root.grad_fn() {
+            if !nodes.contains_key(&Arc::as_ptr(node)) {
+                nodes.insert(Arc::as_ptr(node), (node.clone(), 0));
+                stack.push(node.clone());
+            }
+        }
+    }
+    while let Some(node) = stack.pop() {
+        for edge in &node.edges {
+            if let Edge::Node(child) = edge {
+                let entry = nodes.entry(Arc::as_ptr(child)).or_insert_with(|| {
+                    stack.push(child.clone());
+                    (child.clone(), 0)
+                });
+                entry.1 += 1;
+            }
+        }
+    }
+
+    // What the caller wants back, keyed by node (non-leaf inputs) or by tensor (leaves).
+    let (targets, mut found) = match &sink {
+        Sink::Capture(inputs) => (*inputs, vec![None; inputs.len()]),
+        Sink::AccumulateIntoGrad => (&[][..], Vec::new()),
+    };
+    let node_targets: HashMap<NodeId, usize> = targets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| t.grad_fn().map(|n| (Arc::as_ptr(n), i)))
+        .collect();
+
+    // (2) Seed the roots' gradients, then sweep in reverse topological order.
+    let mut node_grads: HashMap<NodeId, Tensor> = HashMap::new();
+    let mut leaf_grads: HashMap<*const TensorImpl, Tensor> = HashMap::new();
+    let mut leaves: HashMap<*const TensorImpl, Tensor> = HashMap::new();
+    for (root, seed) in roots.iter().zip(seeds) {
+        match root.grad_fn() {
+            Some(node) => accumulate(&mut node_grads, Arc::as_ptr(node), seed)?,
+            None => {
+                leaves.insert(root.id(), root.clone());
+                accumulate(&mut leaf_grads, root.id(), seed)?;
+            }
+        }
+    }
+    let mut ready: Vec<Arc<Node>> = Vec::new();
+    for root in roots {
+        if let Some(node) = root.grad_fn() {
+            let id = Arc::as_ptr(node);
+            if nodes[&id].1 == 0 && !ready.iter().any(|n| Arc::as_ptr(n) == id) {
+                ready.push(node.clone());
+            }
+        }
+    }
+
+    while let Some(node) = ready.pop() {
+        let id = Arc::as_ptr(&node);
+        if let Some(grad) = node_grads.remove(&id) {
+            if let Some(&i) = node_targets.get(&id) {
+                found[i] = Some(grad.clone());
+            }
+            if matches!(sink, Sink::AccumulateIntoGrad) {
+                let retained = node.retained.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                if let Some(t) = retained.and_then(|w| w.upgrade()) {
+                    Tensor(t).accumulate_grad(grad.clone())?;
+                }
+            }
+            let input_grads = node.run_vjp(&grad)?;
+            if input_grads.len() != node.edges.len() {
+                return Err(Error::Graph(format!(
+                    "{} returned {} gradients for {} inputs",
+                    node.name(),
+                    input_grads.len(),
+                    node.edges.len()
+                )));
+            }
+            for (i, (edge, g)) in node.edges.iter().zip(input_grads).enumerate() {
+                let Some(g) = g else { continue };
+                match edge {
+                    Edge::None => {}
+                    Edge::Leaf(leaf) => {
+                        let g = fit_to_input(&node, i, g)?;
+                        leaves.entry(leaf.id()).or_insert_with(|| leaf.clone());
+                        accumulate(&mut leaf_grads, leaf.id(), g)?;
+                    }
+                    Edge::Node(child) => {
+                        let g = fit_to_input(&node, i, g)?;
+                        accumulate(&mut node_grads, Arc::as_ptr(child), g)?;
+                    }
+                }
+            }
+        }
+        if !retain_graph {
+            node.release();
+        }
+        for edge in &node.edges {
+            if let Edge::Node(child) = edge {
+                let entry = nodes.get_mut(&Arc::as_ptr(child)).expect("discovered above");
+                entry.1 -= 1;
+                if entry.1 == 0 {
+                    ready.push(entry.0.clone());
+                }
+            }
+        }
+    }
+
+    match sink {
+        Sink::AccumulateIntoGrad => {
+            for (id, g) in leaf_grads {
+                leaves[&id].accumulate_grad(g)?;
+            }
+        }
+        Sink::Capture(inputs) => {
+            for (i, t) in inputs.iter().enumerate() {
+                if t.is_leaf() {
+                    found[i] = leaf_grads.get(&t.id()).cloned();
+                }
+            }
+        }
+    }
+    Ok(found)
+}

@@ -1,0 +1,38 @@
+//! # tapegrad-core
+//!
+//! Reverse-mode automatic differentiation over `ndarray`: the tensors, the primitive ops with
+//! their vector–Jacobian products, and the backward sweep behind the `tapegrad` Python package.
+//! Pure Rust: no Python anywhere in this crate.
+//!
+//! Backprop gets every partial derivative of a scalar loss for about the cost of one extra
+//! forward pass: each op records a node holding only what its VJP needs, and
+//! [`engine::backward`] sweeps those nodes once in reverse topological order, reusing each
+//! intermediate gradient for everything upstream.
+//!
+//! ```
+//! use tapegrad_core::{DType, Tensor, engine};
+//!
+//! # fn main() -> tapegrad_core::Result<()> {
+//! // f(x) = sum(x * x), so df/dx = 2x
+//! let x = Tensor::arange(0.0, 3.0, 1.0, DType::F64)?;
+//! x.set_requires_grad(true)?;
+//! let y = x.mul(&x)?.sum(None, false)?;
+//! engine::backward(&[y], &[None], false, false)?;
+//! assert_eq!(x.grad().unwrap().array().to_f64_vec(), vec![0.0, 2.0, 4.0]);
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod array;
+pub mod engine;
+pub mod error;
+pub mod graph;
+pub mod ops;
+pub mod tensor;
+
+pub use array::{Array, DType, Element};
+pub use error::{Error, ErrorKind, Result};
+pub use graph::{is_grad_enabled, set_grad_enabled, GradModeGuard, Node};
+pub use ops::index::IndexItem;
+pub use ops::random::manual_seed;
+pub use tensor::Tensor;

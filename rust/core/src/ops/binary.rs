@@ -1,0 +1,415 @@
+//! Elementwise functions of two tensors (with NumPy broadcasting), comparisons, `where`,
+//! `clamp` and dtype casts.
+//!
+//! Rules compute gradients at the broadcast output shape; the engine sums them back to each
+//! input's shape, so no rule here deals with broadcasting.
+
+use crate::array::{broadcast_shapes, Array, DType, Element};
+use crate::error::{Error, Result};
+use crate::graph::{record, Backward, SavedTensor, VjpContext};
+use crate::tensor::Tensor;
+use crate::{map_array, zip_array};
+use ndarray::{ArcArray, ArrayD, IxDyn, Zip};
+
+/// The differentiable elementwise functions of two arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Binary {
+    /// `a + b`
+    Add,
+    /// `a - b` (a primitive rather than `a + (-b)`: one pass, one temporary)
+    Sub,
+    /// `a * b`
+    Mul,
+    /// `a / b` (a primitive for the same reason as `Sub`)
+    Div,
+    /// `a ** b`
+    Pow,
+    /// elementwise maximum; ties split the gradient evenly
+    Maximum,
+    /// elementwise minimum; ties split the gradient evenly
+    Minimum,
+}
+
+impl Binary {
+    /// The op's name in messages.
+    pub fn op_name(self) -> &'static str {
+        match self {
+            Binary::Add => "add",
+            Binary::Sub => "sub",
+            Binary::Mul => "mul",
+            Binary::Div => "div",
+            Binary::Pow => "pow",
+            Binary::Maximum => "maximum",
+            Binary::Minimum => "minimum",
+        }
+    }
+
+    fn backward_name(self) -> &'static str {
+        match self {
+            Binary::Add => "AddBackward",
+            Binary::Sub => "SubBackward",
+            Binary::Mul => "MulBackward",
+            Binary::Div => "DivBackward",
+            Binary::Pow => "PowBackward",
+            Binary::Maximum => "MaximumBackward",
+            Binary::Minimum => "MinimumBackward",
+        }
+    }
+
+    fn apply<T: Element>(self, a: T, b: T) -> T {
+        match self {
+            Binary::Add => a + b,
+            Binary::Sub => a - b,
+            Binary::Mul => a * b,
+            Binary::Div => a / b,
+            Binary::Pow => a.powf(b),
+            // NaN wins, as in NumPy and PyTorch.
+            Binary::Maximum if a.is_nan() || b.is_nan() => T::nan(),
+            Binary::Maximum => a.max(b),
+            Binary::Minimum if a.is_nan() || b.is_nan() => T::nan(),
+            Binary::Minimum => a.min(b),
+        }
+    }
+
+    /// Which inputs the VJP reads, given which inputs need a gradient.
+    fn saves(self, needs: [bool; 2]) -> [bool; 2] {
+        match self {
+            Binary::Add | Binary::Sub => [false, false],
+            Binary::Mul => [needs[1], needs[0]],
+            Binary::Div => [needs[1], true],
+            Binary::Pow | Binary::Maximum | Binary::Minimum => [true, true],
+        }
+    }
+
+    /// `[∂L/∂a, ∂L/∂b]` at the broadcast shape, for the inputs in `needs`.
+    fn vjp(self, grad: &Tensor, a: Option<&Tensor>, b: Option<&Tensor>, needs: [bool; 2])
+        -> Result<[Option<Tensor>; 2]> {
+        let (a, b) = (a.cloned(), b.cloned());
+        let when = |need: bool, f: &dyn Fn() -> Result<Tensor>| need.then(f).transpose();
+        let (x, y) = (|| a.clone().expect("saved"), || b.clone().expect("saved"));
+        Ok(match self {
+            // d(a+b)/da = 1, d(a+b)/db = 1
+            Binary::Add => [when(needs[0], &|| Ok(grad.clone()))?, when(needs[1], &|| Ok(grad.clone()))?],
+            // d(a-b)/da = 1, d(a-b)/db = -1
+            Binary::Sub => [when(needs[0], &|| Ok(grad.clone()))?, when(needs[1], &|| grad.neg())?],
+            // d(ab)/da = b, d(ab)/db = a
+            Binary::Mul => [when(needs[0], &|| grad.mul(&y()))?, when(needs[1], &|| grad.mul(&x()))?],
+            // d(a/b)/da = 1/b, d(a/b)/db = -a/b²
+            Binary::Div => [
+                when(needs[0], &|| grad.div(&y()))?,
+                when(needs[1], &|| grad.mul(&x())?.div(&y().mul(&y())?)?.neg())?,
+            ],
+            // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a, taken as 0 where a = 0 (as PyTorch)
+            Binary::Pow => [
+                when(needs[0], &|| grad.mul(&y().mul(&x().pow(&y().sub_scalar(1.0)?)?)?))?,
+                when(needs[1], &|| {
+                    let a = x();
+                    let zero = a.eq_(&a.zeros_like())?;
+                    let safe_a = a.where_(&zero, &a.ones_like())?.log()?;
+                    grad.mul(&a.pow(&y())?.mul(&safe_a)?)
+                })?,
+            ],
+            // 1 where a wins, 1/2 on ties: the symmetric subgradient.
+            Binary::Maximum | Binary::Minimum => {
+                let wins = if self == Binary::Maximum { x().gt(&y())? } else { x().lt(&y())? };
+                let half_ties = x().eq_(&y())?.mul_scalar(0.5)?;
+                let share_a = wins.add(&half_ties)?;
+                [
+                    when(needs[0], &|| grad.mul(&share_a))?,
+                    when(needs[1], &|| grad.mul(&share_a.rsub_scalar(1.0)?))?,
+                ]
+            }
+        })
+    }
+}
+
+/// Applies `f` elementwise over the NumPy broadcast of `a` and `b`.
+pub(crate) fn zip_broadcast<T: Element>(
+    op: &'static str,
+    a: &ArcArray<T, IxDyn>,
+    b: &ArcArray<T, IxDyn>,
+    f: impl Fn(T, T) -> T,
+) -> Result<ArrayD<T>> {
+    if a.shape() == b.shape() {
+        return Ok(Zip::from(a).and(b).map_collect(|&x, &y| f(x, y)));
+    }
+    let shape = IxDyn(&broadcast_shapes(op, a.shape(), b.shape())?);
+    let (av, bv) = (a.broadcast(shape.clone()), b.broadcast(shape));
+    let (av, bv) = (av.expect("broadcast checked"), bv.expect("broadcast checked"));
+    Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)))
+}
+
+struct BinaryBackward {
+    op: Binary,
+    a: Option<SavedTensor>,
+    b: Option<SavedTensor>,
+}
+
+impl Backward for BinaryBackward {
+    fn name(&self) -> &'static str {
+        self.op.backward_name()
+    }
+
+    fn vjp(&self, grad: &Tensor, ctx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let a = self.a.as_ref().map(|s| s.get(self.name())).transpose()?;
+        let b = self.b.as_ref().map(|s| s.get(self.name())).transpose()?;
+        let needs = [ctx.needs_input_grad(0), ctx.needs_input_grad(1)];
+        Ok(self.op.vjp(grad, a, b, needs)?.into())
+    }
+
+    fn saved(&self) -> Vec<(&'static str, usize)> {
+        [&self.a, &self.b].into_iter().flatten().map(|s| (s.why(), s.nbytes())).collect()
+    }
+}
+
+/// The elementwise comparisons; their results are constant 0/1 masks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compare {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+}
+
+impl Compare {
+    fn holds<T: Element>(self, a: T, b: T) -> bool {
+        match self {
+            Compare::Lt => a < b,
+            Compare::Le => a <= b,
+            Compare::Gt => a > b,
+            Compare::Ge => a >= b,
+            Compare::Eq => a == b,
+            Compare::Ne => a != b,
+        }
+    }
+}
+
+/// Casts both operands to their promoted dtype.
+fn promote(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
+    let dtype = a.dtype().promote(b.dtype());
+    Ok((a.to_dtype(dtype)?, b.to_dtype(dtype)?))
+}
+
+impl Tensor {
+    /// Applies an elementwise binary op with broadcasting and dtype promotion.
+    pub fn binary(&self, other: &Tensor, op: Binary) -> Result<Tensor> {
+        let (a, b) = promote(self, other)?;
+        let name = op.op_name();
+        let out = zip_array!(name, &a.array(), &b.array(), x, y =>
+            zip_broadcast(name, x, y, |p, q| op.apply(p, q))?);
+        Ok(record(&[&a, &b], out, || {
+            let saves = op.saves([a.requires_grad(), b.requires_grad()]);
+            Box::new(BinaryBackward {
+                op,
+                a: saves[0].then(|| SavedTensor::new(&a, "input 0")),
+                b: saves[1].then(|| SavedTensor::new(&b, "input 1")),
+            })
+        }))
+    }
+
+    /// `self + other`
+    pub fn add(&self, other: &Tensor) -> Result<Tensor> {
+        self.binary(other, Binary::Add)
+    }
+    /// `self - other`
+    pub fn sub(&self, other: &Tensor) -> Result<Tensor> {
+        self.binary(other, Binary::Sub)
+    }
+    /// `self * other`
+    pub fn mul(&self, other: &Tensor) -> Result<Tensor> {
+        self.binary(other, Binary::Mul)
+    }
+    /// `self / other`
+    pub fn div(&self, other: &Tensor) -> Result<Tensor> {
+        self.binary(other, Binary::Div)
+    }
+    /// `self ** other`
+    pub fn pow(&self, other: &Tensor) -> Result<Tensor> {
+        self.binary(other, Binary::Pow)
+    }
+    /// Elementwise maximum.
+    pub fn maximum(&self, other: &Tensor) -> Result<Tensor> {
+        self.binary(other, Binary::Maximum)
+    }
+    /// Elementwise minimum.
+    pub fn minimum(&self, other: &Tensor) -> Result<Tensor> {
+        self.binary(other, Binary::Minimum)
+    }
+
+    /// A 0-d constant of this tensor's dtype (how Python scalars enter ops).
+    pub fn scalar_like(&self, value: f64) -> Tensor {
+        Tensor::scalar(value, self.dtype())
+    }
+    /// `self + value`
+    pub fn add_scalar(&self, value: f64) -> Result<Tensor> {
+        self.add(&self.scalar_like(value))
+    }
+    /// `self - value`
+    pub fn sub_scalar(&self, value: f64) -> Result<Tensor> {
+        self.sub(&self.scalar_like(value))
+    }
+    /// `value - self`
+    pub fn rsub_scalar(&self, value: f64) -> Result<Tensor> {
+        self.scalar_like(value).sub(self)
+    }
+    /// `self * value`
+    pub fn mul_scalar(&self, value: f64) -> Result<Tensor> {
+        self.mul(&self.scalar_like(value))
+    }
+    /// `self / value`
+    pub fn div_scalar(&self, value: f64) -> Result<Tensor> {
+        self.div(&self.scalar_like(value))
+    }
+    /// `self ** value`
+    pub fn pow_scalar(&self, value: f64) -> Result<Tensor> {
+        self.pow(&self.scalar_like(value))
+    }
+
+    /// Zeros with this tensor's shape and dtype (a constant).
+    pub fn zeros_like(&self) -> Tensor {
+        Tensor::full(&self.shape(), 0.0, self.dtype()).expect("shape of an existing tensor")
+    }
+    /// Ones with this tensor's shape and dtype (a constant).
+    pub fn ones_like(&self) -> Tensor {
+        Tensor::full(&self.shape(), 1.0, self.dtype()).expect("shape of an existing tensor")
+    }
+
+    /// Elementwise comparison: a constant float mask (1 where it holds) in the promoted dtype.
+    pub fn compare(&self, other: &Tensor, op: Compare) -> Result<Tensor> {
+        let (a, b) = promote(self, other)?;
+        let out = zip_array!("compare", &a.array(), &b.array(), x, y =>
+            zip_broadcast("compare", x, y, |p, q| if op.holds(p, q) { Element::of(1.0) } else { Element::of(0.0) })?);
+        Ok(Tensor::from_array(out))
+    }
+    /// `self < other` as a mask.
+    pub fn lt(&self, other: &Tensor) -> Result<Tensor> {
+        self.compare(other, Compare::Lt)
+    }
+    /// `self <= other` as a mask.
+    pub fn le(&self, other: &Tensor) -> Result<Tensor> {
+        self.compare(other, Compare::Le)
+    }
+    /// `self > other` as a mask.
+    pub fn gt(&self, other: &Tensor) -> Result<Tensor> {
+        self.compare(other, Compare::Gt)
+    }
+    /// `self >= other` as a mask.
+    pub fn ge(&self, other: &Tensor) -> Result<Tensor> {
+        self.compare(other, Compare::Ge)
+    }
+    /// `self == other` as a mask.
+    pub fn eq_(&self, other: &Tensor) -> Result<Tensor> {
+        self.compare(other, Compare::Eq)
+    }
+    /// `self != other` as a mask.
+    pub fn ne(&self, other: &Tensor) -> Result<Tensor> {
+        self.compare(other, Compare::Ne)
+    }
+
+    /// Picks `self` where `cond` is nonzero and `other` elsewhere, broadcasting all three.
+    pub fn where_(&self, cond: &Tensor, other: &Tensor) -> Result<Tensor> {
+        let (a, b) = promote(self, other)?;
+        let cond_f64 = cond.array().cast(DType::F64);
+        let Array::F64(c) = &cond_f64 else { unreachable!("cast to f64") };
+        let shape = broadcast_shapes("where", &a.shape(), &b.shape())?;
+        let shape = broadcast_shapes("where", c.shape(), &shape)?;
+        let cv = c.broadcast(IxDyn(&shape)).expect("broadcast checked");
+        let out = zip_array!("where", &a.array(), &b.array(), x, y => {
+            let xv = x.broadcast(IxDyn(&shape)).expect("broadcast checked");
+            let yv = y.broadcast(IxDyn(&shape)).expect("broadcast checked");
+            Zip::from(&cv).and(&xv).and(&yv).map_collect(|&m, &p, &q| if m != 0.0 { p } else { q })
+        });
+        let mask = Tensor::from_array(cond_f64);
+        Ok(record(&[&a, &b], out, || Box::new(WhereBackward { cond: mask })))
+    }
+
+    /// Clamps into `[min, max]` (either bound optional); the gradient passes where
+    /// `min <= x <= max`, bounds included (as PyTorch).
+    pub fn clamp(&self, min: Option<f64>, max: Option<f64>) -> Result<Tensor> {
+        if min.is_some_and(f64::is_nan) || max.is_some_and(f64::is_nan) {
+            return Err(Error::value("clamp", "bounds must not be NaN"));
+        }
+        let (lo, hi) = (min.unwrap_or(f64::NEG_INFINITY), max.unwrap_or(f64::INFINITY));
+        let out = map_array!(&self.array(), a => a.mapv(|v| {
+            if v < Element::of(lo) { Element::of(lo) } else if v > Element::of(hi) { Element::of(hi) } else { v }
+        }));
+        Ok(record(&[self], out, || {
+            Box::new(ClampBackward { x: SavedTensor::new(self, "input"), lo, hi })
+        }))
+    }
+
+    /// Converts to `dtype`, recording the cast (its VJP casts back).
+    pub fn to_dtype(&self, dtype: DType) -> Result<Tensor> {
+        let from = self.dtype();
+        if from == dtype {
+            return Ok(self.clone());
+        }
+        Ok(record(&[self], self.array().cast(dtype), || Box::new(CastBackward { from })))
+    }
+}
+
+struct WhereBackward {
+    cond: Tensor,
+}
+
+impl Backward for WhereBackward {
+    fn name(&self) -> &'static str {
+        "WhereBackward"
+    }
+    fn vjp(&self, grad: &Tensor, ctx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        // d/da = cond, d/db = 1 - cond
+        let zero = grad.scalar_like(0.0);
+        Ok(vec![
+            ctx.needs_input_grad(0).then(|| grad.where_(&self.cond, &zero)).transpose()?,
+            ctx.needs_input_grad(1).then(|| zero.where_(&self.cond, grad)).transpose()?,
+        ])
+    }
+    fn saved(&self) -> Vec<(&'static str, usize)> {
+        vec![("condition", self.cond.nbytes())]
+    }
+}
+
+struct ClampBackward {
+    x: SavedTensor,
+    lo: f64,
+    hi: f64,
+}
+
+impl Backward for ClampBackward {
+    fn name(&self) -> &'static str {
+        "ClampBackward"
+    }
+    fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        // d clamp(x)/dx = 1 where lo <= x <= hi, else 0
+        let x = self.x.get("ClampBackward")?;
+        let (lo, hi) = (self.lo, self.hi);
+        let inside = map_array!(&x.array(), a => a.mapv(|v| {
+            if v >= Element::of(lo) && v <= Element::of(hi) { Element::of(1.0) } else { Element::of(0.0) }
+        }));
+        Ok(vec![Some(grad.mul(&Tensor::from_array(inside))?)])
+    }
+    fn saved(&self) -> Vec<(&'static str, usize)> {
+        vec![(self.x.why(), self.x.nbytes())]
+    }
+}
+
+struct CastBackward {
+    from: DType,
+}
+
+impl Backward for CastBackward {
+    fn name(&self) -> &'static str {
+        "ToCopyBackward"
+    }
+    fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(grad.to_dtype(self.from)?)])
+    }
+}

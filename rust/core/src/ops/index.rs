@@ -1,0 +1,395 @@
+//! Indexing: basic slicing (`x[1:3, ::2]`, `x[None]`, `x[..., 0]`), integer-array indexing on
+//! one axis, and `cat`/`stack`.
+//!
+//! The primitives come in adjoint pairs, each the other's VJP: `Slice` ↔ `SliceScatter`
+//! (take a window / write a window into zeros) and `IndexSelect` ↔ `IndexAdd`
+//! (gather rows / scatter-add rows into zeros).
+
+use crate::array::{checked_numel, normalize_axis, Array, DType, Element};
+use crate::error::{fmt_shape, Error, Result};
+use crate::graph::{record, Backward, VjpContext};
+use crate::tensor::Tensor;
+use crate::{dispatch, map_array};
+use ndarray::{ArcArray, ArrayD, Axis, IxDyn, SliceInfo, SliceInfoElem};
+use std::sync::Arc;
+
+/// One component of an index expression, as Python spells it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IndexItem {
+    /// An integer: selects one position and removes the axis.
+    Int(i64),
+    /// `start:stop:step` with Python's defaults and negative-index rules.
+    Slice {
+        /// First position (default: the start in the direction of `step`).
+        start: Option<i64>,
+        /// One past the last position (default: the end in the direction of `step`).
+        stop: Option<i64>,
+        /// Stride; may be negative, never 0.
+        step: i64,
+    },
+    /// `None`: inserts an axis of size 1.
+    NewAxis,
+    /// `...`: as many full slices as needed.
+    Ellipsis,
+    /// An integer array (flattened, with its shape): gathers along the axis.
+    Array {
+        /// The indices, row-major.
+        indices: Vec<i64>,
+        /// The shape of the index array (it replaces the indexed axis).
+        shape: Vec<usize>,
+    },
+}
+
+type Window = Arc<SliceInfo<Vec<SliceInfoElem>, IxDyn, IxDyn>>;
+
+/// Resolves a Python slice against an axis of extent `n`: the ndarray slice that takes the same
+/// elements in the same order, and how many there are.
+fn resolve_slice(start: Option<i64>, stop: Option<i64>, step: i64, n: usize) -> Result<(SliceInfoElem, usize)> {
+    if step == 0 {
+        return Err(Error::value("index", "slice step cannot be zero"));
+    }
+    let n = n as i64;
+    let clamp = |v: i64, lo: i64, hi: i64| v.clamp(lo, hi);
+    let wrap = |v: i64| if v < 0 { v.saturating_add(n) } else { v };
+    let (first, count) = if step > 0 {
+        let s = clamp(start.map_or(0, wrap), 0, n);
+        let e = clamp(stop.map_or(n, wrap), 0, n);
+        (s, if e > s { (e - s + step - 1) / step } else { 0 })
+    } else {
+        let s = clamp(start.map_or(n - 1, wrap), -1, n - 1);
+        let e = clamp(stop.map_or(-1, wrap), -1, n - 1);
+        (s, if s > e { (s - e + (-step) - 1) / (-step) } else { 0 })
+    };
+    if count == 0 {
+        return Ok((SliceInfoElem::Slice { start: 0, end: Some(0), step: 1 }, 0));
+    }
+    let last = first + (count - 1) * step;
+    // ndarray walks [lo, hi) backwards for a negative step, starting at hi - 1.
+    let (lo, hi) = if step > 0 { (first, last + 1) } else { (last, first + 1) };
+    Ok((
+        SliceInfoElem::Slice { start: lo as isize, end: Some(hi as isize), step: step as isize },
+        count as usize,
+    ))
+}
+
+fn window(elems: Vec<SliceInfoElem>) -> Result<Window> {
+    SliceInfo::try_from(elems)
+        .map(Arc::new)
+        .map_err(|e| Error::Index { op: "index", message: e.to_string() })
+}
+
+struct SliceBackward {
+    input_shape: Vec<usize>,
+    window: Window,
+}
+
+impl Backward for SliceBackward {
+    fn name(&self) -> &'static str {
+        "SliceBackward"
+    }
+    fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        // d x[w] / dx: ones in the window, zeros elsewhere.
+        Ok(vec![Some(grad.slice_scatter(&self.input_shape, &self.window)?)])
+    }
+}
+
+struct SliceScatterBackward {
+    window: Window,
+}
+
+impl Backward for SliceScatterBackward {
+    fn name(&self) -> &'static str {
+        "SliceScatterBackward"
+    }
+    fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(grad.slice_window(&self.window)?)])
+    }
+}
+
+struct IndexSelectBackward {
+    axis: usize,
+    size: usize,
+    indices: Arc<Vec<usize>>,
+}
+
+impl Backward for IndexSelectBackward {
+    fn name(&self) -> &'static str {
+        "IndexSelectBackward"
+    }
+    fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        // Each gathered row sends its gradient back to the row it came from; repeats add up.
+        Ok(vec![Some(grad.index_add(self.axis, &self.indices, self.size)?)])
+    }
+}
+
+struct IndexAddBackward {
+    axis: usize,
+    indices: Arc<Vec<usize>>,
+}
+
+impl Backward for IndexAddBackward {
+    fn name(&self) -> &'static str {
+        "IndexAddBackward"
+    }
+    fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(grad.index_select_checked(self.axis, &self.indices)?)])
+    }
+}
+
+struct CatBackward {
+    axis: usize,
+    sizes: Vec<usize>,
+}
+
+impl Backward for CatBackward {
+    fn name(&self) -> &'static str {
+        "CatBackward"
+    }
+    fn vjp(&self, grad: &Tensor, ctx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        // Each input gets back its own stretch of the concatenation axis.
+        let mut offset = 0;
+        let mut out = Vec::with_capacity(self.sizes.len());
+        for (i, &n) in self.sizes.iter().enumerate() {
+            out.push(ctx.needs_input_grad(i).then(|| grad.narrow(self.axis, offset, n)).transpose()?);
+            offset += n;
+        }
+        Ok(out)
+    }
+}
+
+impl Tensor {
+    /// Applies a Python-style index expression.
+    pub fn index(&self, items: &[IndexItem]) -> Result<Tensor> {
+        let shape = self.shape();
+        let consumes = |it: &IndexItem| !matches!(it, IndexItem::NewAxis | IndexItem::Ellipsis);
+        let used = items.iter().filter(|it| consumes(it)).count();
+        let ellipses = items.iter().filter(|it| matches!(it, IndexItem::Ellipsis)).count();
+        if ellipses > 1 {
+            return Err(Error::Index { op: "index", message: "an index can only have a single ellipsis ('...')".into() });
+        }
+        if used > shape.len() {
+            return Err(Error::Index {
+                op: "index",
+                message: format!(
+                    "too many indices for a tensor of shape {}: {used} were indexed",
+                    fmt_shape(&shape)
+                ),
+            });
+        }
+        if items.iter().filter(|it| matches!(it, IndexItem::Array { .. })).count() > 1 {
+            return Err(Error::Index {
+                op: "index",
+                message: "only one integer-array index per expression is supported".into(),
+            });
+        }
+        let mut elems = Vec::with_capacity(items.len() + shape.len());
+        let mut gather: Option<(usize, Vec<usize>, Vec<usize>)> = None;
+        let (mut axis, mut out_axis) = (0usize, 0usize);
+        let full = || SliceInfoElem::Slice { start: 0, end: None, step: 1 };
+        for item in items {
+            match item {
+                IndexItem::Ellipsis => {
+                    for _ in 0..shape.len() - used {
+                        elems.push(full());
+                        axis += 1;
+                        out_axis += 1;
+                    }
+                }
+                IndexItem::NewAxis => {
+                    elems.push(SliceInfoElem::NewAxis);
+                    out_axis += 1;
+                }
+                IndexItem::Int(i) => {
+                    elems.push(SliceInfoElem::Index(checked_index(*i, axis, shape[axis])? as isize));
+                    axis += 1;
+                }
+                IndexItem::Slice { start, stop, step } => {
+                    elems.push(resolve_slice(*start, *stop, *step, shape[axis])?.0);
+                    axis += 1;
+                    out_axis += 1;
+                }
+                IndexItem::Array { indices, shape: index_shape } => {
+                    let resolved = indices
+                        .iter()
+                        .map(|&i| checked_index(i, axis, shape[axis]))
+                        .collect::<Result<Vec<_>>>()?;
+                    gather = Some((out_axis, resolved, index_shape.clone()));
+                    elems.push(full());
+                    axis += 1;
+                    out_axis += 1;
+                }
+            }
+        }
+        for _ in axis..shape.len() {
+            elems.push(full());
+        }
+        let plain = elems.iter().all(|e| *e == full()) && elems.len() == shape.len();
+        let sliced = if plain { self.clone() } else { self.slice_window(&window(elems)?)? };
+        let Some((at, indices, index_shape)) = gather else { return Ok(sliced) };
+        let picked = sliced.index_select_checked(at, &Arc::new(indices))?;
+        let mut out_shape = picked.shape();
+        out_shape.splice(at..=at, index_shape);
+        picked.reshape(&out_shape)
+    }
+
+    /// Takes a window (a view; the VJP writes the gradient back into zeros).
+    fn slice_window(&self, window: &Window) -> Result<Tensor> {
+        let input_shape = self.shape();
+        let out = dispatch!(&self.array(), a => Element::wrap(a.clone().slice_move(window.as_ref())));
+        let window = window.clone();
+        Ok(record(&[self], out, || Box::new(SliceBackward { input_shape, window })))
+    }
+
+    /// Zeros of `shape` with this tensor written into `window`.
+    fn slice_scatter(&self, shape: &[usize], window: &Window) -> Result<Tensor> {
+        let out = dispatch!(&self.array(), a => {
+            let mut z = ArrayD::zeros(IxDyn(shape));
+            z.slice_mut(window.as_ref()).assign(a);
+            Element::wrap(z.into_shared())
+        });
+        let window = window.clone();
+        Ok(record(&[self], out, || Box::new(SliceScatterBackward { window })))
+    }
+
+    /// `length` positions of `axis` from `start` (PyTorch's `narrow`).
+    pub fn narrow(&self, axis: usize, start: usize, length: usize) -> Result<Tensor> {
+        let shape = self.shape();
+        if axis >= shape.len() || start + length > shape[axis] {
+            return Err(Error::Index {
+                op: "narrow",
+                message: format!(
+                    "positions {start}..{} of dimension {axis} are outside shape {}",
+                    start + length,
+                    fmt_shape(&shape)
+                ),
+            });
+        }
+        let elems = (0..shape.len())
+            .map(|i| {
+                if i == axis {
+                    SliceInfoElem::Slice { start: start as isize, end: Some((start + length) as isize), step: 1 }
+                } else {
+                    SliceInfoElem::Slice { start: 0, end: None, step: 1 }
+                }
+            })
+            .collect();
+        self.slice_window(&window(elems)?)
+    }
+
+    /// Gathers positions along `axis` (negative indices count from the end).
+    pub fn index_select(&self, axis: i64, indices: &[i64]) -> Result<Tensor> {
+        let shape = self.shape();
+        let axis = normalize_axis("index_select", axis, shape.len())?;
+        let resolved = indices
+            .iter()
+            .map(|&i| checked_index(i, axis, shape[axis]))
+            .collect::<Result<Vec<_>>>()?;
+        self.index_select_checked(axis, &Arc::new(resolved))
+    }
+
+    fn index_select_checked(&self, axis: usize, indices: &Arc<Vec<usize>>) -> Result<Tensor> {
+        let size = self.shape()[axis];
+        let out = map_array!(&self.array(), a => a.select(Axis(axis), indices));
+        let indices = indices.clone();
+        Ok(record(&[self], out, || Box::new(IndexSelectBackward { axis, size, indices })))
+    }
+
+    /// Zeros with `size` positions on `axis`, plus row `j` of `self` added at `indices[j]`.
+    fn index_add(&self, axis: usize, indices: &Arc<Vec<usize>>, size: usize) -> Result<Tensor> {
+        let mut shape = self.shape();
+        shape[axis] = size;
+        let out = dispatch!(&self.array(), a => {
+            let mut z = ArrayD::zeros(IxDyn(&shape));
+            for (j, &i) in indices.iter().enumerate() {
+                let mut row = z.index_axis_mut(Axis(axis), i);
+                row += &a.index_axis(Axis(axis), j);
+            }
+            Element::wrap(z.into_shared())
+        });
+        let indices = indices.clone();
+        Ok(record(&[self], out, || Box::new(IndexAddBackward { axis, indices })))
+    }
+
+    /// Concatenates along `axis`; shapes must agree elsewhere, dtypes are promoted.
+    pub fn cat(tensors: &[Tensor], axis: i64) -> Result<Tensor> {
+        let first = tensors.first().ok_or_else(|| Error::value("cat", "expected a non-empty list of tensors"))?;
+        let ndim = first.ndim();
+        if ndim == 0 {
+            return Err(Error::shape("cat", "zero-dimensional tensors cannot be concatenated"));
+        }
+        let axis = normalize_axis("cat", axis, ndim)?;
+        let dtype = tensors.iter().map(Tensor::dtype).max().unwrap_or(DType::F32);
+        let reference = first.shape();
+        for (i, t) in tensors.iter().enumerate() {
+            let s = t.shape();
+            let fits = s.len() == ndim && s.iter().zip(&reference).enumerate().all(|(d, (a, b))| d == axis || a == b);
+            if !fits {
+                return Err(Error::shape(
+                    "cat",
+                    format!(
+                        "tensor {i} has shape {} but tensor 0 has shape {}: all dimensions except \
+                         {axis} must match",
+                        fmt_shape(&s),
+                        fmt_shape(&reference)
+                    ),
+                ));
+            }
+        }
+        let tensors = tensors.iter().map(|t| t.to_dtype(dtype)).collect::<Result<Vec<_>>>()?;
+        let sizes: Vec<usize> = tensors.iter().map(|t| t.shape()[axis]).collect();
+        let mut total_shape = reference.clone();
+        total_shape[axis] = sizes.iter().sum();
+        checked_numel("cat", &total_shape)?;
+        let arrays: Vec<Array> = tensors.iter().map(Tensor::array).collect();
+        let out = match dtype {
+            DType::F32 => Array::F32(concat(&arrays, axis, |a| match a { Array::F32(x) => Some(x), _ => None })?),
+            DType::F64 => Array::F64(concat(&arrays, axis, |a| match a { Array::F64(x) => Some(x), _ => None })?),
+        };
+        let refs: Vec<&Tensor> = tensors.iter().collect();
+        Ok(record(&refs, out, || Box::new(CatBackward { axis, sizes })))
+    }
+
+    /// Stacks equal-shaped tensors along a new axis.
+    pub fn stack(tensors: &[Tensor], axis: i64) -> Result<Tensor> {
+        let first = tensors.first().ok_or_else(|| Error::value("stack", "expected a non-empty list of tensors"))?;
+        let shape = first.shape();
+        if let Some((i, t)) = tensors.iter().enumerate().find(|(_, t)| t.shape() != shape) {
+            return Err(Error::shape(
+                "stack",
+                format!(
+                    "stack expects tensors of equal shape, but tensor 0 has shape {} and tensor \
+                     {i} has shape {}",
+                    fmt_shape(&shape),
+                    fmt_shape(&t.shape())
+                ),
+            ));
+        }
+        let at = normalize_axis("stack", axis, shape.len() + 1)? as i64;
+        let expanded = tensors.iter().map(|t| t.unsqueeze(at)).collect::<Result<Vec<_>>>()?;
+        Tensor::cat(&expanded, at)
+    }
+}
+
+fn concat<T: Element>(
+    arrays: &[Array],
+    axis: usize,
+    typed: impl Fn(&Array) -> Option<&ArcArray<T, IxDyn>>,
+) -> Result<ArcArray<T, IxDyn>> {
+    let views = arrays
+        .iter()
+        .map(|a| typed(a).map(|x| x.view()).ok_or_else(|| Error::DType { op: "cat", message: "mixed dtypes".into() }))
+        .collect::<Result<Vec<_>>>()?;
+    ndarray::concatenate(Axis(axis), &views)
+        .map(ArrayD::into_shared)
+        .map_err(|e| Error::shape("cat", e.to_string()))
+}
+
+/// Checks an integer index against an axis of extent `size`, wrapping negatives.
+fn checked_index(index: i64, axis: usize, size: usize) -> Result<usize> {
+    let n = size as i64;
+    let wrapped = if index < 0 { index + n } else { index };
+    if wrapped < 0 || wrapped >= n {
+        return Err(Error::IndexOutOfRange { op: "index", index, axis, size });
+    }
+    Ok(wrapped as usize)
+}

@@ -1,0 +1,119 @@
+//! Matrix products. Every product in tapegrad goes through [`gemm`], which hands strided views
+//! (transposes included) straight to the threaded kernel: nothing is copied to transpose.
+
+use crate::array::{broadcast_shapes, checked_numel, Element};
+use crate::error::{fmt_shape, Error, Result};
+use crate::graph::{record, Backward, SavedTensor, VjpContext};
+use crate::tensor::Tensor;
+use crate::zip_array;
+use ndarray::{ArcArray, ArrayD, ArrayView2, ArrayViewMut2, Axis, Dimension, Ix2, IxDyn};
+
+/// `out = a · b` for 2-D views of any strides: the one entry point to the matmul kernel
+/// (matrixmultiply, multithreaded above its own size threshold).
+pub(crate) fn gemm<T: Element>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>, mut out: ArrayViewMut2<'_, T>) {
+    ndarray::linalg::general_mat_mul(T::one(), &a, &b, T::zero(), &mut out);
+}
+
+/// Batched product of `a` (`[..., m, k]`) and `b` (`[..., k, n]`) with broadcast batch axes.
+fn batched<T: Element>(a: &ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>, batch: &[usize]) -> Result<ArrayD<T>> {
+    let (m, k) = (a.shape()[a.ndim() - 2], a.shape()[a.ndim() - 1]);
+    let n = b.shape()[b.ndim() - 1];
+    let shape_of = |rows, cols| [batch, &[rows, cols]].concat();
+    let out_shape = shape_of(m, n);
+    checked_numel("matmul", &out_shape)?;
+    let mut out = ArrayD::<T>::zeros(IxDyn(&out_shape));
+    let a = a.broadcast(IxDyn(&shape_of(m, k))).expect("batch shape checked");
+    let b = b.broadcast(IxDyn(&shape_of(k, n))).expect("batch shape checked");
+    if batch.is_empty() {
+        let (a2, b2) = (a.into_dimensionality::<Ix2>(), b.into_dimensionality::<Ix2>());
+        let o2 = out.view_mut().into_dimensionality::<Ix2>();
+        gemm(a2.expect("2-D"), b2.expect("2-D"), o2.expect("2-D"));
+        return Ok(out);
+    }
+    for idx in ndarray::indices(IxDyn(batch)) {
+        let (mut av, mut bv, mut ov) = (a.view(), b.view(), out.view_mut());
+        for &i in idx.slice() {
+            av = av.index_axis_move(Axis(0), i);
+            bv = bv.index_axis_move(Axis(0), i);
+            ov = ov.index_axis_move(Axis(0), i);
+        }
+        let (a2, b2) = (av.into_dimensionality::<Ix2>(), bv.into_dimensionality::<Ix2>());
+        gemm(a2.expect("2-D"), b2.expect("2-D"), ov.into_dimensionality::<Ix2>().expect("2-D"));
+    }
+    Ok(out)
+}
+
+struct MatmulBackward {
+    a: Option<SavedTensor>,
+    b: Option<SavedTensor>,
+}
+
+impl Backward for MatmulBackward {
+    fn name(&self) -> &'static str {
+        "MmBackward"
+    }
+    fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        // d(AB)/dA: grad · Bᵀ;  d(AB)/dB: Aᵀ · grad  (batch axes are summed by the engine)
+        let grad_a = self.b.as_ref().map(|b| grad.matmul_nd(&b.get("MmBackward")?.transpose(-1, -2)?)).transpose()?;
+        let grad_b = self.a.as_ref().map(|a| a.get("MmBackward")?.transpose(-1, -2)?.matmul_nd(grad)).transpose()?;
+        Ok(vec![grad_a, grad_b])
+    }
+    fn saved(&self) -> Vec<(&'static str, usize)> {
+        [&self.a, &self.b].into_iter().flatten().map(|s| (s.why(), s.nbytes())).collect()
+    }
+}
+
+impl Tensor {
+    /// Matrix product with NumPy semantics: 1-D operands are promoted to a row (left) or a
+    /// column (right) and the added axis removed; batch axes broadcast.
+    pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
+        let (da, db) = (self.ndim(), other.ndim());
+        if da == 0 || db == 0 {
+            return Err(Error::shape(
+                "matmul",
+                format!(
+                    "both operands need at least one dimension, got shapes {} and {}",
+                    fmt_shape(&self.shape()),
+                    fmt_shape(&other.shape())
+                ),
+            ));
+        }
+        let a = if da == 1 { self.unsqueeze(0)? } else { self.clone() };
+        let b = if db == 1 { other.unsqueeze(1)? } else { other.clone() };
+        let out = a.matmul_nd(&b).map_err(|e| match e {
+            // Report the shapes the user passed, not the promoted ones.
+            Error::MatmulShape { k_lhs, k_rhs, .. } => Error::MatmulShape {
+                lhs: fmt_shape(&self.shape()),
+                rhs: fmt_shape(&other.shape()),
+                k_lhs,
+                k_rhs,
+            },
+            other => other,
+        })?;
+        match (da, db) {
+            (1, 1) => out.reshape(&[]),
+            (1, _) => out.squeeze(Some(&[-2])),
+            (_, 1) => out.squeeze(Some(&[-1])),
+            _ => Ok(out),
+        }
+    }
+
+    /// The primitive: both operands at least 2-D.
+    fn matmul_nd(&self, other: &Tensor) -> Result<Tensor> {
+        let dtype = self.dtype().promote(other.dtype());
+        let (a, b) = (self.to_dtype(dtype)?, other.to_dtype(dtype)?);
+        let (sa, sb) = (a.shape(), b.shape());
+        let (k_lhs, k_rhs) = (sa[sa.len() - 1], sb[sb.len() - 2]);
+        if k_lhs != k_rhs {
+            return Err(Error::MatmulShape { lhs: fmt_shape(&sa), rhs: fmt_shape(&sb), k_lhs, k_rhs });
+        }
+        let batch = broadcast_shapes("matmul", &sa[..sa.len() - 2], &sb[..sb.len() - 2])?;
+        let out = zip_array!("matmul", &a.array(), &b.array(), x, y => batched(x, y, &batch)?);
+        Ok(record(&[&a, &b], out, || {
+            Box::new(MatmulBackward {
+                a: b.requires_grad().then(|| SavedTensor::new(&a, "input 0")),
+                b: a.requires_grad().then(|| SavedTensor::new(&b, "input 1")),
+            })
+        }))
+    }
+}

@@ -1,0 +1,219 @@
+//! Reductions over axes: `sum` and `max`/`min` are primitives; `mean`, `logsumexp`,
+//! `softmax` and `log_softmax` are composed from them.
+
+use crate::array::{normalize_axes, Array, Element};
+use crate::error::{fmt_shape, Error, Result};
+use crate::graph::{record, Backward, SavedTensor, VjpContext};
+use crate::tensor::Tensor;
+use crate::{dispatch, map_array};
+use ndarray::{ArcArray, Axis, IxDyn};
+
+/// The shape left after reducing `axes` (sorted), with or without the reduced axes kept as 1.
+fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> Vec<usize> {
+    shape
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &d)| match (axes.contains(&i), keepdim) {
+            (false, _) => Some(d),
+            (true, true) => Some(1),
+            (true, false) => None,
+        })
+        .collect()
+}
+
+/// Folds `axes` (sorted ascending) away one at a time, last first, then restores kept dims.
+fn fold_axes<T: Element>(
+    a: &ArcArray<T, IxDyn>,
+    axes: &[usize],
+    keepdim: bool,
+    fold: impl Fn(ndarray::ArrayViewD<'_, T>, Axis) -> ndarray::ArrayD<T>,
+) -> ArcArray<T, IxDyn> {
+    let mut out = a.clone();
+    for &ax in axes.iter().rev() {
+        out = fold(out.view(), Axis(ax)).into_shared();
+    }
+    if keepdim {
+        for &ax in axes {
+            out.insert_axis_inplace(Axis(ax));
+        }
+    }
+    out
+}
+
+/// Whether the reduction picks the largest or the smallest element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extreme {
+    /// `max` / `amax`
+    Max,
+    /// `min` / `amin`
+    Min,
+}
+
+impl Extreme {
+    fn better<T: Element>(self, x: T, acc: T) -> bool {
+        // NaN propagates: once the accumulator is NaN it stays NaN.
+        !acc.is_nan() && (x.is_nan() || if self == Extreme::Max { x > acc } else { x < acc })
+    }
+}
+
+struct SumBackward {
+    input_shape: Vec<usize>,
+    keepdim_shape: Vec<usize>,
+}
+
+impl Backward for SumBackward {
+    fn name(&self) -> &'static str {
+        "SumBackward"
+    }
+    fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        // d sum(x)/dx_i = 1: spread grad back over the reduced axes.
+        Ok(vec![Some(grad.reshape(&self.keepdim_shape)?.expand(&self.input_shape)?)])
+    }
+}
+
+struct ExtremeBackward {
+    which: Extreme,
+    x: SavedTensor,
+    result_keepdim: Array,
+    axes: Vec<usize>,
+    keepdim_shape: Vec<usize>,
+}
+
+impl Backward for ExtremeBackward {
+    fn name(&self) -> &'static str {
+        match self.which {
+            Extreme::Max => "MaxBackward",
+            Extreme::Min => "MinBackward",
+        }
+    }
+    fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        // The gradient goes to the elements equal to the result, split evenly between ties.
+        let x = self.x.get(self.name())?;
+        let winners = x.eq_(&Tensor::from_array(self.result_keepdim.clone()))?;
+        let count = winners.sum(Some(&self.axes_i64()), true)?;
+        let share = winners.div(&count)?;
+        Ok(vec![Some(grad.reshape(&self.keepdim_shape)?.mul(&share)?)])
+    }
+    fn saved(&self) -> Vec<(&'static str, usize)> {
+        vec![(self.x.why(), self.x.nbytes()), ("output", self.result_keepdim.nbytes())]
+    }
+}
+
+impl ExtremeBackward {
+    fn axes_i64(&self) -> Vec<i64> {
+        self.axes.iter().map(|&a| a as i64).collect()
+    }
+}
+
+impl Tensor {
+    /// Sum over `axes` (all when `None`), keeping them as size 1 when `keepdim`.
+    /// The sum of no elements is 0.
+    pub fn sum(&self, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+        let shape = self.shape();
+        let axes = normalize_axes("sum", axes, shape.len())?;
+        let out = map_array!(&self.array(), a => fold_axes(a, &axes, keepdim, |v, ax| v.sum_axis(ax)));
+        let keepdim_shape = reduced_shape(&shape, &axes, true);
+        Ok(record(&[self], out, || Box::new(SumBackward { input_shape: shape, keepdim_shape })))
+    }
+
+    /// Mean over `axes` (all when `None`): `sum / count`.
+    pub fn mean(&self, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+        let shape = self.shape();
+        let count: usize =
+            normalize_axes("mean", axes, shape.len())?.iter().map(|&a| shape[a]).product();
+        self.sum(axes, keepdim)?.div_scalar(count as f64)
+    }
+
+    /// Largest (or smallest) element over `axes`; ties share the gradient evenly.
+    pub fn extreme(&self, which: Extreme, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+        let op = if which == Extreme::Max { "max" } else { "min" };
+        let shape = self.shape();
+        let axes = normalize_axes(op, axes, shape.len())?;
+        if let Some(&empty) = axes.iter().find(|&&a| shape[a] == 0) {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "cannot reduce over dimension {empty} of size 0 (tensor of shape {}): the \
+                     {op} of no elements is undefined",
+                    fmt_shape(&shape)
+                ),
+            ));
+        }
+        let result_keepdim = dispatch!(&self.array(), a => {
+            let start = if which == Extreme::Max { Element::of(f64::NEG_INFINITY) } else { Element::of(f64::INFINITY) };
+            Element::wrap(fold_axes(a, &axes, true, |v, ax| {
+                v.fold_axis(ax, start, |&acc, &x| if which.better(x, acc) { x } else { acc })
+            }))
+        });
+        let out = result_keepdim.reshape(&reduced_shape(&shape, &axes, keepdim))?;
+        let keepdim_shape = reduced_shape(&shape, &axes, true);
+        Ok(record(&[self], out, || {
+            Box::new(ExtremeBackward {
+                which,
+                x: SavedTensor::new(self, "input"),
+                result_keepdim,
+                axes,
+                keepdim_shape,
+            })
+        }))
+    }
+
+    /// Largest element over `axes` (PyTorch's `amax`).
+    pub fn max(&self, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+        self.extreme(Extreme::Max, axes, keepdim)
+    }
+
+    /// Smallest element over `axes` (PyTorch's `amin`).
+    pub fn min(&self, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+        self.extreme(Extreme::Min, axes, keepdim)
+    }
+
+    /// `log(sum(exp(x)))` over `axes`, computed stably by shifting by the (constant) max.
+    pub fn logsumexp(&self, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+        let shift = self.detach().max(axes, true)?;
+        // An all -inf slice would give inf - inf; shift by 0 there instead.
+        let finite = shift.abs()?.lt(&shift.scalar_like(f64::INFINITY))?;
+        let shift = shift.where_(&finite, &shift.zeros_like())?;
+        let summed = self.sub(&shift)?.exp()?.sum(axes, true)?.log()?.add(&shift)?;
+        if keepdim {
+            Ok(summed)
+        } else {
+            let shape = self.shape();
+            let axes = normalize_axes("logsumexp", axes, shape.len())?;
+            summed.reshape(&reduced_shape(&shape, &axes, false))
+        }
+    }
+
+    /// `x - logsumexp(x)` along `axis`.
+    pub fn log_softmax(&self, axis: i64) -> Result<Tensor> {
+        self.sub(&self.logsumexp(Some(&[axis]), true)?)
+    }
+
+    /// `exp(x) / sum(exp(x))` along `axis`.
+    pub fn softmax(&self, axis: i64) -> Result<Tensor> {
+        self.log_softmax(axis)?.exp()
+    }
+
+    /// Sums a gradient down to `shape` (the reverse of broadcasting to it).
+    pub fn sum_to_shape(&self, shape: &[usize]) -> Result<Tensor> {
+        let own = self.shape();
+        let lead = own.len().checked_sub(shape.len());
+        let compatible = lead.is_some_and(|lead| {
+            shape.iter().enumerate().all(|(i, &d)| d == own[i + lead] || d == 1)
+        });
+        let Some(lead) = lead.filter(|_| compatible) else {
+            return Err(Error::shape(
+                "sum_to_shape",
+                format!("cannot sum shape {} down to shape {}", fmt_shape(&own), fmt_shape(shape)),
+            ));
+        };
+        let axes: Vec<i64> = (0..own.len())
+            .filter(|&i| i < lead || (shape[i - lead] == 1 && own[i] != 1))
+            .map(|i| i as i64)
+            .collect();
+        if axes.is_empty() {
+            return self.reshape(shape);
+        }
+        self.sum(Some(&axes), true)?.reshape(shape)
+    }
+}

@@ -1,0 +1,226 @@
+//! Shape ops: `reshape`, `permute` and `expand` are primitives (all views when the layout
+//! allows); `transpose`, `squeeze`, `unsqueeze` and `flatten` are composed from them.
+
+use crate::array::{checked_numel, normalize_axis, Element};
+use crate::error::{fmt_shape, Error, Result};
+use crate::graph::{record, Backward, VjpContext};
+use crate::tensor::Tensor;
+use crate::dispatch;
+use ndarray::IxDyn;
+
+struct ReshapeBackward {
+    input_shape: Vec<usize>,
+}
+
+impl Backward for ReshapeBackward {
+    fn name(&self) -> &'static str {
+        "ReshapeBackward"
+    }
+    fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(grad.reshape(&self.input_shape)?)])
+    }
+}
+
+struct PermuteBackward {
+    inverse: Vec<usize>,
+}
+
+impl Backward for PermuteBackward {
+    fn name(&self) -> &'static str {
+        "PermuteBackward"
+    }
+    fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(grad.permute_axes(&self.inverse)?)])
+    }
+}
+
+struct ExpandBackward;
+
+impl Backward for ExpandBackward {
+    fn name(&self) -> &'static str {
+        "ExpandBackward"
+    }
+    fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        // The engine sums the gradient back over the broadcast axes, as for every edge.
+        Ok(vec![Some(grad.clone())])
+    }
+}
+
+impl Tensor {
+    /// Reshapes to `shape` (a view when contiguous). Element counts must match.
+    pub fn reshape(&self, shape: &[usize]) -> Result<Tensor> {
+        let input_shape = self.shape();
+        if input_shape == shape {
+            return Ok(self.clone());
+        }
+        let out = self.array().reshape(shape)?;
+        Ok(record(&[self], out, || Box::new(ReshapeBackward { input_shape })))
+    }
+
+    /// Reshapes with at most one `-1` inferred from the element count (PyTorch's `reshape`).
+    pub fn reshape_infer(&self, shape: &[i64]) -> Result<Tensor> {
+        let numel = self.numel();
+        let mut inferred = None;
+        let mut known = 1usize;
+        for (i, &d) in shape.iter().enumerate() {
+            match d {
+                -1 if inferred.is_some() => {
+                    return Err(Error::shape("reshape", "only one dimension can be inferred (-1)"))
+                }
+                -1 => inferred = Some(i),
+                d if d < 0 => {
+                    return Err(Error::value("reshape", format!("invalid shape dimension {d}")))
+                }
+                d => {
+                    known = known.checked_mul(d as usize).ok_or_else(|| {
+                        Error::value("reshape", format!("shape {shape:?} is too large"))
+                    })?
+                }
+            }
+        }
+        let mut dims: Vec<usize> = shape.iter().map(|&d| d.max(0) as usize).collect();
+        if let Some(i) = inferred {
+            if known == 0 || numel % known != 0 {
+                return Err(Error::shape(
+                    "reshape",
+                    format!(
+                        "shape {shape:?} is invalid for a tensor of shape {} ({numel} elements)",
+                        fmt_shape(&self.shape())
+                    ),
+                ));
+            }
+            dims[i] = numel / known;
+        }
+        self.reshape(&dims)
+    }
+
+    /// Reorders axes: output axis `i` is input axis `perm[i]` (a view, no copy).
+    pub fn permute(&self, perm: &[i64]) -> Result<Tensor> {
+        let ndim = self.ndim();
+        if perm.len() != ndim {
+            return Err(Error::shape(
+                "permute",
+                format!(
+                    "got {} dimensions {perm:?} for a tensor of shape {}",
+                    perm.len(),
+                    fmt_shape(&self.shape())
+                ),
+            ));
+        }
+        let mut axes = Vec::with_capacity(ndim);
+        for &p in perm {
+            let a = normalize_axis("permute", p, ndim)?;
+            if axes.contains(&a) {
+                return Err(Error::Index {
+                    op: "permute",
+                    message: format!("dimension {p} repeats in {perm:?}"),
+                });
+            }
+            axes.push(a);
+        }
+        self.permute_axes(&axes)
+    }
+
+    /// `permute` with axes already checked.
+    fn permute_axes(&self, axes: &[usize]) -> Result<Tensor> {
+        if axes.iter().enumerate().all(|(i, &a)| i == a) {
+            return Ok(self.clone());
+        }
+        let out = dispatch!(&self.array(), a => Element::wrap(a.clone().permuted_axes(IxDyn(axes))));
+        let mut inverse = vec![0; axes.len()];
+        for (i, &a) in axes.iter().enumerate() {
+            inverse[a] = i;
+        }
+        Ok(record(&[self], out, || Box::new(PermuteBackward { inverse })))
+    }
+
+    /// Swaps two axes.
+    pub fn transpose(&self, dim0: i64, dim1: i64) -> Result<Tensor> {
+        let ndim = self.ndim();
+        let (a, b) = (normalize_axis("transpose", dim0, ndim)?, normalize_axis("transpose", dim1, ndim)?);
+        let mut axes: Vec<usize> = (0..ndim).collect();
+        axes.swap(a, b);
+        if ndim == 0 {
+            return Ok(self.clone());
+        }
+        self.permute_axes(&axes)
+    }
+
+    /// Broadcasts to `shape` (a view: no data is copied). `-1` keeps a dimension.
+    pub fn expand(&self, shape: &[usize]) -> Result<Tensor> {
+        let own = self.shape();
+        if own == shape {
+            return Ok(self.clone());
+        }
+        checked_numel("expand", shape)?;
+        let out = self.array().broadcast_to(shape)?;
+        Ok(record(&[self], out, || Box::new(ExpandBackward)))
+    }
+
+    /// `expand` with PyTorch's `-1` meaning "keep this dimension".
+    pub fn expand_infer(&self, shape: &[i64]) -> Result<Tensor> {
+        let own = self.shape();
+        if shape.len() < own.len() {
+            return Err(Error::shape(
+                "expand",
+                format!(
+                    "the number of sizes given ({}) must be at least the tensor's dimensions ({})",
+                    shape.len(),
+                    own.len()
+                ),
+            ));
+        }
+        let lead = shape.len() - own.len();
+        let mut dims = Vec::with_capacity(shape.len());
+        for (i, &d) in shape.iter().enumerate() {
+            dims.push(match d {
+                -1 if i >= lead => own[i - lead],
+                d if d < 0 => {
+                    return Err(Error::value("expand", format!("invalid size {d} in {shape:?}")))
+                }
+                d => d as usize,
+            });
+        }
+        self.expand(&dims)
+    }
+
+    /// Inserts an axis of size 1 at `dim` (`-1` appends).
+    pub fn unsqueeze(&self, dim: i64) -> Result<Tensor> {
+        let mut shape = self.shape();
+        let at = normalize_axis("unsqueeze", dim, shape.len() + 1)?;
+        shape.insert(at, 1);
+        self.reshape(&shape)
+    }
+
+    /// Removes axes of size 1: all of them, or the given ones (left alone when not size 1).
+    pub fn squeeze(&self, dims: Option<&[i64]>) -> Result<Tensor> {
+        let shape = self.shape();
+        let drop = crate::array::normalize_axes("squeeze", dims, shape.len())?;
+        let kept: Vec<usize> = shape
+            .iter()
+            .enumerate()
+            .filter(|&(i, &d)| !(d == 1 && drop.contains(&i)))
+            .map(|(_, &d)| d)
+            .collect();
+        self.reshape(&kept)
+    }
+
+    /// Merges axes `start..=end` into one.
+    pub fn flatten(&self, start: i64, end: i64) -> Result<Tensor> {
+        let shape = self.shape();
+        if shape.is_empty() {
+            return self.reshape(&[1]);
+        }
+        let (s, e) = (normalize_axis("flatten", start, shape.len())?, normalize_axis("flatten", end, shape.len())?);
+        if s > e {
+            return Err(Error::Index {
+                op: "flatten",
+                message: format!("start_dim {start} comes after end_dim {end}"),
+            });
+        }
+        let mut out: Vec<usize> = shape[..s].to_vec();
+        out.push(shape[s..=e].iter().product());
+        out.extend_from_slice(&shape[e + 1..]);
+        self.reshape(&out)
+    }
+}

@@ -1,0 +1,214 @@
+//! Elementwise functions of one tensor: forward and VJP side by side.
+//!
+//! Each [`Unary`] variant states its value, whether its derivative is cheaper from the input
+//! (`x`) or from the output (`result`), and its VJP as a one-line Tensor expression. The match
+//! in [`Unary::vjp`] is exhaustive: a new function without a derivative does not compile.
+
+use crate::array::{Array, Element};
+use crate::error::Result;
+use crate::graph::{record, Backward, SavedTensor, VjpContext};
+use crate::tensor::Tensor;
+use crate::map_array;
+
+/// The differentiable elementwise functions of one argument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unary {
+    /// `-x`
+    Neg,
+    /// `e^x`
+    Exp,
+    /// natural logarithm
+    Log,
+    /// square root
+    Sqrt,
+    /// sine
+    Sin,
+    /// cosine
+    Cos,
+    /// hyperbolic tangent
+    Tanh,
+    /// logistic sigmoid `1 / (1 + e^-x)`
+    Sigmoid,
+    /// `max(x, 0)`; subgradient 0 at 0 (as PyTorch)
+    Relu,
+    /// `|x|`; subgradient 0 at 0 (as PyTorch)
+    Abs,
+}
+
+/// What a rule keeps for its VJP (dfdx's `DF_USES_FX`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Saves {
+    Nothing,
+    Input,
+    Result,
+}
+
+impl Unary {
+    /// Name of the node this op records.
+    pub fn backward_name(self) -> &'static str {
+        match self {
+            Unary::Neg => "NegBackward",
+            Unary::Exp => "ExpBackward",
+            Unary::Log => "LogBackward",
+            Unary::Sqrt => "SqrtBackward",
+            Unary::Sin => "SinBackward",
+            Unary::Cos => "CosBackward",
+            Unary::Tanh => "TanhBackward",
+            Unary::Sigmoid => "SigmoidBackward",
+            Unary::Relu => "ReluBackward",
+            Unary::Abs => "AbsBackward",
+        }
+    }
+
+    fn apply<T: Element>(self, x: T) -> T {
+        match self {
+            Unary::Neg => -x,
+            Unary::Exp => x.exp(),
+            Unary::Log => x.ln(),
+            Unary::Sqrt => x.sqrt(),
+            Unary::Sin => x.sin(),
+            Unary::Cos => x.cos(),
+            Unary::Tanh => x.tanh(),
+            // Two branches keep exp from overflowing for large |x|.
+            Unary::Sigmoid if x >= T::zero() => T::one() / (T::one() + (-x).exp()),
+            Unary::Sigmoid => x.exp() / (T::one() + x.exp()),
+            Unary::Relu if x > T::zero() => x,
+            Unary::Relu => T::zero() * x, // keeps NaN a NaN
+            Unary::Abs => x.abs(),
+        }
+    }
+
+    fn saves(self) -> Saves {
+        match self {
+            Unary::Neg => Saves::Nothing,
+            Unary::Exp | Unary::Sqrt | Unary::Tanh | Unary::Sigmoid => Saves::Result,
+            Unary::Log | Unary::Sin | Unary::Cos | Unary::Relu | Unary::Abs => Saves::Input,
+        }
+    }
+
+    /// ∂L/∂x given `grad` = ∂L/∂out; `x` is the input or the result, as [`Saves`] says.
+    fn vjp(self, grad: &Tensor, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Unary::Neg => grad.neg(),                               // d(-x)/dx = -1
+            Unary::Exp => grad.mul(x),                              // d(e^x)/dx = result
+            Unary::Log => grad.div(x),                              // d(ln x)/dx = 1/x
+            Unary::Sqrt => grad.div(&x.mul_scalar(2.0)?),           // 1/(2 result)
+            Unary::Sin => grad.mul(&x.cos()?),                      // cos x
+            Unary::Cos => grad.mul(&x.sin()?.neg()?),               // -sin x
+            Unary::Tanh => grad.mul(&x.mul(x)?.rsub_scalar(1.0)?),  // 1 - result²
+            Unary::Sigmoid => grad.mul(&x.mul(&x.rsub_scalar(1.0)?)?), // result (1 - result)
+            Unary::Relu => grad.mul(&x.gt(&x.zeros_like())?),       // 1 where x > 0
+            Unary::Abs => grad.mul(&x.sign()?),                     // sign x (0 at 0)
+        }
+    }
+
+    /// Applies the function elementwise to an array.
+    pub fn forward(self, x: &Array) -> Array {
+        map_array!(x, a => a.mapv(|v| self.apply(v)))
+    }
+}
+
+struct UnaryBackward {
+    op: Unary,
+    saved: Option<SavedTensor>,
+    result: Option<Array>,
+}
+
+impl Backward for UnaryBackward {
+    fn name(&self) -> &'static str {
+        self.op.backward_name()
+    }
+
+    fn vjp(&self, grad: &Tensor, ctx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        let x = match (&self.saved, &self.result) {
+            (Some(saved), _) => saved.get(self.name())?.clone(),
+            (None, Some(result)) => ctx.result(result),
+            (None, None) => grad.clone(), // Saves::Nothing: the rule does not read it
+        };
+        Ok(vec![Some(self.op.vjp(grad, &x)?)])
+    }
+
+    fn saved(&self) -> Vec<(&'static str, usize)> {
+        let mut out = Vec::new();
+        if let Some(s) = &self.saved {
+            out.push((s.why(), s.nbytes()));
+        }
+        if let Some(r) = &self.result {
+            out.push(("output", r.nbytes()));
+        }
+        out
+    }
+}
+
+impl Tensor {
+    /// Applies an elementwise function, recording it for backward.
+    pub fn unary(&self, op: Unary) -> Result<Tensor> {
+        let out = op.forward(&self.array());
+        let saves = op.saves();
+        Ok(record(&[self], out.clone(), || {
+            Box::new(UnaryBackward {
+                op,
+                saved: (saves == Saves::Input).then(|| SavedTensor::new(self, "input")),
+                result: (saves == Saves::Result).then_some(out),
+            })
+        }))
+    }
+
+    /// `-self`
+    pub fn neg(&self) -> Result<Tensor> {
+        self.unary(Unary::Neg)
+    }
+    /// `e^self`
+    pub fn exp(&self) -> Result<Tensor> {
+        self.unary(Unary::Exp)
+    }
+    /// Natural logarithm.
+    pub fn log(&self) -> Result<Tensor> {
+        self.unary(Unary::Log)
+    }
+    /// Square root.
+    pub fn sqrt(&self) -> Result<Tensor> {
+        self.unary(Unary::Sqrt)
+    }
+    /// Sine.
+    pub fn sin(&self) -> Result<Tensor> {
+        self.unary(Unary::Sin)
+    }
+    /// Cosine.
+    pub fn cos(&self) -> Result<Tensor> {
+        self.unary(Unary::Cos)
+    }
+    /// Hyperbolic tangent.
+    pub fn tanh(&self) -> Result<Tensor> {
+        self.unary(Unary::Tanh)
+    }
+    /// Logistic sigmoid.
+    pub fn sigmoid(&self) -> Result<Tensor> {
+        self.unary(Unary::Sigmoid)
+    }
+    /// `max(self, 0)`.
+    pub fn relu(&self) -> Result<Tensor> {
+        self.unary(Unary::Relu)
+    }
+    /// `|self|`.
+    pub fn abs(&self) -> Result<Tensor> {
+        self.unary(Unary::Abs)
+    }
+
+    /// Sign (-1, 0 or 1) as a constant: it has zero derivative almost everywhere.
+    pub fn sign(&self) -> Result<Tensor> {
+        let out = map_array!(&self.array(), a => a.mapv(sign_of));
+        Ok(Tensor::from_array(out))
+    }
+}
+
+/// -1, 0 or 1 (NaN stays NaN).
+fn sign_of<T: Element>(v: T) -> T {
+    if v > T::zero() {
+        T::one()
+    } else if v < T::zero() {
+        -T::one()
+    } else {
+        v * T::zero()
+    }
+}

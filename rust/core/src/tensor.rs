@@ -1,0 +1,258 @@
+//! [`Tensor`]: a cheap handle to data plus its place in the autograd graph.
+
+use crate::array::{Array, DType};
+use crate::error::{fmt_shape, Error, Result};
+use crate::graph::{Edge, Node};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// The shared state behind a [`Tensor`] handle.
+pub struct TensorImpl {
+    data: RwLock<Array>,
+    requires_grad: AtomicBool,
+    grad_fn: Option<Arc<Node>>,
+    grad: Mutex<Option<Tensor>>,
+    version: AtomicU64,
+}
+
+/// An n-dimensional float array that can take part in reverse-mode differentiation.
+///
+/// Cloning is cheap (a reference count). Leaves are created by users; non-leaves are outputs of
+/// recorded ops and know the [`Node`] that made them (`grad_fn`).
+#[derive(Clone)]
+pub struct Tensor(pub(crate) Arc<TensorImpl>);
+
+impl std::fmt::Debug for Tensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tensor")
+            .field("shape", &self.shape())
+            .field("dtype", &self.dtype())
+            .field("requires_grad", &self.requires_grad())
+            .field("grad_fn", &self.grad_fn_name())
+            .finish()
+    }
+}
+
+impl Tensor {
+    fn new(data: Array, requires_grad: bool, grad_fn: Option<Arc<Node>>) -> Tensor {
+        Tensor(Arc::new(TensorImpl {
+            data: RwLock::new(data),
+            requires_grad: AtomicBool::new(requires_grad),
+            grad_fn,
+            grad: Mutex::new(None),
+            version: AtomicU64::new(0),
+        }))
+    }
+
+    /// A leaf tensor that does not require grad.
+    pub fn from_array(data: Array) -> Tensor {
+        Tensor::new(data, false, None)
+    }
+
+    /// The output of a recorded node.
+    pub(crate) fn from_node_output(data: Array, node: Arc<Node>) -> Tensor {
+        Tensor::new(data, true, Some(node))
+    }
+
+    /// A 0-d tensor.
+    pub fn scalar(value: f64, dtype: DType) -> Tensor {
+        Tensor::from_array(Array::scalar(value, dtype))
+    }
+
+    /// A tensor of `value` with the given shape.
+    pub fn full(shape: &[usize], value: f64, dtype: DType) -> Result<Tensor> {
+        Ok(Tensor::from_array(Array::full(shape, value, dtype)?))
+    }
+
+    /// A tensor of zeros.
+    pub fn zeros(shape: &[usize], dtype: DType) -> Result<Tensor> {
+        Tensor::full(shape, 0.0, dtype)
+    }
+
+    /// The data (a cheap clone of the shared array).
+    pub fn array(&self) -> Array {
+        self.0.data.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The extent of each axis.
+    pub fn shape(&self) -> Vec<usize> {
+        self.0.data.read().unwrap_or_else(|e| e.into_inner()).shape().to_vec()
+    }
+
+    /// Number of axes.
+    pub fn ndim(&self) -> usize {
+        self.0.data.read().unwrap_or_else(|e| e.into_inner()).ndim()
+    }
+
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.0.data.read().unwrap_or_else(|e| e.into_inner()).numel()
+    }
+
+    /// Bytes the elements occupy.
+    pub fn nbytes(&self) -> usize {
+        self.0.data.read().unwrap_or_else(|e| e.into_inner()).nbytes()
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.0.data.read().unwrap_or_else(|e| e.into_inner()).dtype()
+    }
+
+    /// Whether gradients flow to this tensor.
+    pub fn requires_grad(&self) -> bool {
+        self.0.requires_grad.load(Ordering::Relaxed)
+    }
+
+    /// Sets `requires_grad` on a leaf (PyTorch's `requires_grad_()`).
+    pub fn set_requires_grad(&self, requires_grad: bool) -> Result<()> {
+        if !self.is_leaf() {
+            return Err(Error::Graph(
+                "you can only change requires_grad flags of leaf tensors; use detach() to get a \
+                 leaf that does not require grad"
+                    .into(),
+            ));
+        }
+        self.0.requires_grad.store(requires_grad, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// True for tensors made by users, or by ops that recorded nothing.
+    pub fn is_leaf(&self) -> bool {
+        self.0.grad_fn.is_none()
+    }
+
+    /// The node that produced this tensor.
+    pub fn grad_fn(&self) -> Option<&Arc<Node>> {
+        self.0.grad_fn.as_ref()
+    }
+
+    /// The name of the producing node, e.g. `Some("MulBackward")`.
+    pub fn grad_fn_name(&self) -> Option<&'static str> {
+        self.0.grad_fn.as_ref().map(|n| n.name())
+    }
+
+    /// The accumulated gradient, if any.
+    pub fn grad(&self) -> Option<Tensor> {
+        self.0.grad.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the gradient; its shape and dtype must match this tensor's.
+    pub fn set_grad(&self, grad: Option<Tensor>) -> Result<()> {
+        if let Some(g) = &grad {
+            if g.shape() != self.shape() {
+                return Err(Error::shape(
+                    "grad",
+                    format!(
+                        "assigned grad has shape {} but the tensor has shape {}",
+                        fmt_shape(&g.shape()),
+                        fmt_shape(&self.shape())
+                    ),
+                ));
+            }
+            if g.dtype() != self.dtype() {
+                return Err(Error::DType {
+                    op: "grad",
+                    message: format!(
+                        "assigned grad has dtype {} but the tensor has dtype {}",
+                        g.dtype(),
+                        self.dtype()
+                    ),
+                });
+            }
+        }
+        *self.0.grad.lock().unwrap_or_else(|e| e.into_inner()) = grad;
+        Ok(())
+    }
+
+    /// Adds `g` to the stored gradient (or stores it when there is none).
+    pub(crate) fn accumulate_grad(&self, g: Tensor) -> Result<()> {
+        let mut slot = self.0.grad.lock().unwrap_or_else(|e| e.into_inner());
+        *slot = Some(match slot.take() {
+            None => g,
+            Some(old) => old.add(&g)?,
+        });
+        Ok(())
+    }
+
+    /// Asks a non-leaf to keep its gradient in `.grad` during backward (no-op on leaves).
+    pub fn retain_grad(&self) -> Result<()> {
+        match &self.0.grad_fn {
+            None if !self.requires_grad() => Err(Error::Graph(
+                "can't retain_grad on a tensor that has requires_grad=False".into(),
+            )),
+            None => Ok(()),
+            Some(node) => {
+                *node.retained.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(Arc::downgrade(&self.0));
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether `.grad` is filled in for this non-leaf during backward.
+    pub fn retains_grad(&self) -> bool {
+        self.0.grad_fn.as_ref().is_some_and(|n| {
+            n.retained
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(&self.0)))
+        })
+    }
+
+    /// A new leaf sharing this tensor's data, cut from the graph.
+    pub fn detach(&self) -> Tensor {
+        Tensor::from_array(self.array())
+    }
+
+    /// Counts in-place modifications (saved tensors check it).
+    pub fn version(&self) -> u64 {
+        self.0.version.load(Ordering::Relaxed)
+    }
+
+    /// Replaces the data in place, as an optimiser step does: shape and dtype must match, and it
+    /// is refused on a leaf that requires grad while grad mode is on (that would corrupt the graph).
+    pub fn assign(&self, data: Array) -> Result<()> {
+        if self.requires_grad() && crate::graph::is_grad_enabled() {
+            return Err(Error::Graph(
+                "a leaf tensor that requires grad can only be modified in place inside no_grad()"
+                    .into(),
+            ));
+        }
+        if data.shape() != self.shape().as_slice() || data.dtype() != self.dtype() {
+            return Err(Error::shape(
+                "assign",
+                format!(
+                    "new data {} {} does not match the tensor's {} {}",
+                    fmt_shape(data.shape()),
+                    data.dtype(),
+                    fmt_shape(&self.shape()),
+                    self.dtype()
+                ),
+            ));
+        }
+        *self.0.data.write().unwrap_or_else(|e| e.into_inner()) = data;
+        self.0.version.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Where this tensor's gradient goes when it is an op's input.
+    pub(crate) fn edge(&self) -> Edge {
+        match (&self.0.grad_fn, self.requires_grad()) {
+            (Some(node), _) => Edge::Node(node.clone()),
+            (None, true) => Edge::Leaf(self.clone()),
+            (None, false) => Edge::None,
+        }
+    }
+
+    /// Identity of the shared state (two handles to one tensor compare equal).
+    pub fn same_as(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// A pointer identifying the tensor.
+    pub(crate) fn id(&self) -> *const TensorImpl {
+        Arc::as_ptr(&self.0)
+    }
+}

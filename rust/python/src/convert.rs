@@ -1,0 +1,241 @@
+//! Conversions between Python objects and core values: dtypes, operands, NumPy arrays, dims,
+//! shapes and index expressions. No maths here.
+
+use crate::errors::{raise, Failure, Res};
+use crate::tensor::PyTensor;
+use numpy::{IntoPyArray, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::{PyEllipsis, PyList, PySlice, PyTuple};
+use tapegrad_core::{Array, DType, ErrorKind, IndexItem, Tensor};
+
+/// A tensor element type: `tapegrad.float32` or `tapegrad.float64`.
+#[pyclass(name = "dtype", module = "tapegrad", frozen, eq, hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PyDType(pub DType);
+
+#[pymethods]
+impl PyDType {
+    fn __repr__(&self) -> String {
+        format!("tapegrad.{}", self.0.name())
+    }
+    fn __str__(&self) -> String {
+        self.__repr__()
+    }
+    /// Bytes per element.
+    #[getter]
+    fn itemsize(&self) -> usize {
+        self.0.itemsize()
+    }
+    /// Always True: tapegrad tensors hold floats.
+    #[getter]
+    fn is_floating_point(&self) -> bool {
+        true
+    }
+    /// The matching NumPy dtype name.
+    #[getter]
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+}
+
+/// Reads a `dtype=` argument: a tapegrad dtype, a name, or anything `numpy.dtype` accepts.
+pub fn parse_dtype(obj: Option<&Bound<'_, PyAny>>) -> Res<Option<DType>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
+    if let Ok(d) = obj.cast::<PyDType>() {
+        return Ok(Some(d.get().0));
+    }
+    let name: String = match obj.extract::<String>() {
+        Ok(s) => s,
+        Err(_) => {
+            let np = obj.py().import("numpy")?;
+            match np.getattr("dtype")?.call1((obj,)) {
+                Ok(d) => d.getattr("name")?.extract()?,
+                Err(_) => {
+                    return Err(raise(ErrorKind::DType, "dtype", format!("{} is not a dtype", obj.repr()?)))
+                }
+            }
+        }
+    };
+    match name.as_str() {
+        "float32" | "float" => Ok(Some(DType::F32)),
+        "float64" | "double" => Ok(Some(DType::F64)),
+        other => Err(raise(
+            ErrorKind::DType,
+            "dtype",
+            format!("dtype {other} is not supported: tapegrad tensors are float32 or float64"),
+        )),
+    }
+}
+
+/// The other operand of an arithmetic operator: a tensor or a Python number.
+#[derive(FromPyObject)]
+pub enum Operand<'py> {
+    /// A tensor.
+    Tensor(PyRef<'py, PyTensor>),
+    /// A Python int, float or bool.
+    Scalar(f64),
+}
+
+impl Operand<'_> {
+    /// The operand as a tensor; a scalar takes the dtype of `like` (PyTorch's promotion rule).
+    pub fn to_tensor(&self, like: &Tensor) -> Tensor {
+        match self {
+            Operand::Tensor(t) => t.0.clone(),
+            Operand::Scalar(v) => like.scalar_like(*v),
+        }
+    }
+}
+
+/// Copies a native-order float NumPy array into core data.
+pub fn array_from_numpy(obj: &Bound<'_, PyAny>) -> Res<Array> {
+    if let Ok(a) = obj.extract::<PyReadonlyArrayDyn<'_, f64>>() {
+        return Ok(Array::F64(a.as_array().to_owned().into_shared()));
+    }
+    if let Ok(a) = obj.extract::<PyReadonlyArrayDyn<'_, f32>>() {
+        return Ok(Array::F32(a.as_array().to_owned().into_shared()));
+    }
+    Err(raise(ErrorKind::DType, "from_numpy", format!("expected a float32 or float64 NumPy array, got {}", obj.get_type().name()?)))
+}
+
+/// Copies core data into a new NumPy array.
+pub fn array_to_numpy<'py>(py: Python<'py>, a: &Array) -> Bound<'py, PyAny> {
+    match a {
+        Array::F32(x) => x.to_owned().into_pyarray(py).into_any(),
+        Array::F64(x) => x.to_owned().into_pyarray(py).into_any(),
+    }
+}
+
+/// Reads a `dim=` argument: None, an int, or a sequence of ints.
+pub fn parse_dims(obj: Option<&Bound<'_, PyAny>>) -> Res<Option<Vec<i64>>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
+    if let Ok(d) = obj.extract::<i64>() {
+        return Ok(Some(vec![d]));
+    }
+    obj.extract::<Vec<i64>>().map(Some).map_err(|_| {
+        raise(ErrorKind::DType, "dim", format!("dim must be an int, a tuple of ints or None, got {}", type_name(obj)))
+    })
+}
+
+/// Reads a shape given as varargs (`zeros(2, 3)`) or as one sequence (`zeros((2, 3))`).
+pub fn parse_shape_args(args: &Bound<'_, PyTuple>) -> Res<Vec<i64>> {
+    if args.len() == 1 {
+        let first = args.get_item(0)?;
+        if first.is_instance_of::<PyTuple>() || first.is_instance_of::<PyList>() {
+            return parse_shape(&first);
+        }
+        if let Ok(size) = first.getattr("__class__").and_then(|c| c.getattr("__name__")) {
+            if size.extract::<String>().is_ok_and(|n| n == "Size") {
+                return parse_shape(&first);
+            }
+        }
+    }
+    parse_shape(args.as_any())
+}
+
+/// Reads a shape: a sequence of ints.
+pub fn parse_shape(obj: &Bound<'_, PyAny>) -> Res<Vec<i64>> {
+    if let Ok(n) = obj.extract::<i64>() {
+        return Ok(vec![n]);
+    }
+    obj.extract::<Vec<i64>>().map_err(|_| {
+        raise(ErrorKind::DType, "shape", format!("a shape must be a sequence of ints, got {}", obj.repr().map(|r| r.to_string()).unwrap_or_default()))
+    })
+}
+
+/// Checks that no dimension is negative.
+pub fn to_usize_shape(op: &'static str, shape: &[i64]) -> Res<Vec<usize>> {
+    shape
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| raise(ErrorKind::Value, op, format!("negative dimension {d} in shape {shape:?}"))))
+        .collect()
+}
+
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+}
+
+fn optional_i64(obj: &Bound<'_, PyAny>) -> Res<Option<i64>> {
+    if obj.is_none() {
+        return Ok(None);
+    }
+    // Anything with __index__ (ints, NumPy ints), as Python slices accept.
+    let index = obj.call_method0("__index__").map_err(|_| {
+        raise(ErrorKind::DType, "index", format!("slice indices must be integers or None, got {}", type_name(obj)))
+    })?;
+    index.extract::<i64>().map(Some).map_err(|_| raise(ErrorKind::Index, "index", "slice index is too large"))
+}
+
+fn index_item(obj: &Bound<'_, PyAny>) -> Res<IndexItem> {
+    if obj.is_none() {
+        return Ok(IndexItem::NewAxis);
+    }
+    if obj.is_instance_of::<PyEllipsis>() {
+        return Ok(IndexItem::Ellipsis);
+    }
+    if let Ok(slice) = obj.cast::<PySlice>() {
+        let step = optional_i64(&slice.getattr("step")?)?.unwrap_or(1);
+        return Ok(IndexItem::Slice {
+            start: optional_i64(&slice.getattr("start")?)?,
+            stop: optional_i64(&slice.getattr("stop")?)?,
+            step,
+        });
+    }
+    if obj.is_instance_of::<pyo3::types::PyBool>() {
+        return Err(raise(ErrorKind::DType, "index", "boolean indices are not supported; use tapegrad.where"));
+    }
+    if let Ok(i) = obj.extract::<i64>() {
+        return Ok(IndexItem::Int(i));
+    }
+    if let Ok(t) = obj.extract::<PyRef<'_, PyTensor>>() {
+        let a = t.0.array();
+        let values = a.to_f64_vec();
+        if values.iter().any(|v| v.fract() != 0.0 || !v.is_finite()) {
+            return Err(raise(ErrorKind::DType, "index", "a tensor used as an index must hold whole numbers"));
+        }
+        return Ok(IndexItem::Array { indices: values.iter().map(|&v| v as i64).collect(), shape: a.shape().to_vec() });
+    }
+    // Lists and NumPy arrays of integers.
+    let np = obj.py().import("numpy")?;
+    let arr = np.call_method1("asarray", (obj,)).map_err(|_| {
+        raise(ErrorKind::DType, "index", format!("cannot index with {}", type_name(obj)))
+    })?;
+    let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
+    match kind.as_str() {
+        "i" | "u" => {}
+        "b" => return Err(raise(ErrorKind::DType, "index", "boolean mask indexing is not supported; use tapegrad.where")),
+        _ if arr.getattr("size")?.extract::<usize>()? == 0 => {}
+        _ => return Err(raise(ErrorKind::DType, "index", format!("index arrays must hold integers, got dtype {kind}"))),
+    }
+    let arr = np.call_method1("ascontiguousarray", (arr, "int64"))?;
+    let typed: PyReadonlyArrayDyn<'_, i64> = arr.extract()?;
+    Ok(IndexItem::Array { indices: typed.as_array().iter().copied().collect(), shape: typed.shape().to_vec() })
+}
+
+/// Reads a `x[key]` expression.
+pub fn parse_index(key: &Bound<'_, PyAny>) -> Res<Vec<IndexItem>> {
+    if let Ok(t) = key.cast::<PyTuple>() {
+        return t.iter().map(|k| index_item(&k)).collect();
+    }
+    Ok(vec![index_item(key)?])
+}
+
+/// Reads a list of tensors.
+pub fn tensor_list(obj: &Bound<'_, PyAny>, op: &'static str) -> Res<Vec<Tensor>> {
+    let items: Vec<Bound<'_, PyAny>> = obj.try_iter().map_err(|_| {
+        raise(ErrorKind::DType, op, format!("expected a sequence of tensors, got {}", type_name(obj)))
+    })?.collect::<PyResult<_>>()?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            t.extract::<PyRef<'_, PyTensor>>().map(|t| t.0.clone()).map_err(|_| {
+                raise(ErrorKind::DType, op, format!("element {i} is {}, not a Tensor", type_name(t)))
+            })
+        })
+        .collect()
+}
+
+/// Failure helper for conversions that found the wrong Python type.
+pub fn wrong_type(op: &'static str, what: &str, obj: &Bound<'_, PyAny>) -> Failure {
+    raise(ErrorKind::DType, op, format!("{what}, got {}", type_name(obj)))
+}

@@ -1,0 +1,75 @@
+//! Core errors become instances of the exception classes in `tapegrad/_errors.py`
+//! (`ShapeError` is both a `TapegradError` and a `ValueError`, and so on).
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyType;
+use tapegrad_core::{Error, ErrorKind};
+
+/// Anything a binding can fail with: a core error or an error raised by Python itself.
+pub enum Failure {
+    /// From the core.
+    Core(Error),
+    /// From Python (argument conversion, NumPy).
+    Py(PyErr),
+}
+
+/// The result type of every binding.
+pub type Res<T> = Result<T, Failure>;
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Core(e)
+    }
+}
+
+impl From<PyErr> for Failure {
+    fn from(e: PyErr) -> Self {
+        Failure::Py(e)
+    }
+}
+
+fn class_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Shape => "ShapeError",
+        ErrorKind::Index => "AxisError",
+        ErrorKind::DType => "DTypeError",
+        ErrorKind::Graph => "GraphError",
+        ErrorKind::Value => "ArgumentError",
+    }
+}
+
+/// Builds the Python exception for a core error.
+pub fn core_to_py(py: Python<'_>, e: &Error) -> PyErr {
+    static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    let class = MODULE
+        .get_or_try_init(py, || py.import("tapegrad._errors").map(Bound::unbind))
+        .and_then(|m| m.bind(py).getattr(class_name(e.kind())))
+        .and_then(|c| c.cast_into::<PyType>().map_err(PyErr::from));
+    match class {
+        Ok(class) => PyErr::from_type(class, e.to_string()),
+        Err(_) => PyValueError::new_err(e.to_string()),
+    }
+}
+
+impl From<Failure> for PyErr {
+    fn from(f: Failure) -> Self {
+        match f {
+            Failure::Py(e) => e,
+            Failure::Core(e) => Python::attach(|py| core_to_py(py, &e)),
+        }
+    }
+}
+
+/// A Python exception of one of tapegrad's classes with a message built here.
+pub fn raise(kind: ErrorKind, op: &'static str, message: impl Into<String>) -> Failure {
+    let message = message.into();
+    Failure::Core(match kind {
+        ErrorKind::Shape => Error::shape(op, message),
+        ErrorKind::Index => Error::Index { op, message },
+        ErrorKind::DType => Error::DType { op, message },
+        ErrorKind::Graph => Error::Graph(message),
+        ErrorKind::Value => Error::value(op, message),
+    })
+}

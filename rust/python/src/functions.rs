@@ -1,0 +1,161 @@
+//! Module-level functions of `tapegrad._native`. The public wrappers with PyTorch's full
+//! signatures live in `python/tapegrad`; these take already-normalised arguments.
+
+use crate::convert::{array_from_numpy, parse_dtype, parse_shape, tensor_list, to_usize_shape, Operand};
+use crate::errors::{raise, Res};
+use crate::tensor::PyTensor;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use tapegrad_core::{engine, DType, ErrorKind, Tensor};
+
+fn leaf(t: Tensor, requires_grad: bool) -> Res<PyTensor> {
+    t.set_requires_grad(requires_grad)?;
+    Ok(PyTensor(t))
+}
+
+fn shape_and_dtype(op: &'static str, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>) -> Res<(Vec<usize>, DType)> {
+    let shape = to_usize_shape(op, &parse_shape(shape)?)?;
+    Ok((shape, parse_dtype(dtype)?.unwrap_or(DType::F32)))
+}
+
+/// A leaf tensor from a native-order float32/float64 NumPy array (copied).
+#[pyfunction]
+#[pyo3(signature = (array, requires_grad=false))]
+fn _from_numpy(array: &Bound<'_, PyAny>, requires_grad: bool) -> Res<PyTensor> {
+    leaf(Tensor::from_array(array_from_numpy(array)?), requires_grad)
+}
+
+/// A tensor filled with `value`.
+#[pyfunction]
+#[pyo3(signature = (shape, value, dtype=None, requires_grad=false))]
+fn _full(shape: &Bound<'_, PyAny>, value: f64, dtype: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> Res<PyTensor> {
+    let (shape, dtype) = shape_and_dtype("full", shape, dtype)?;
+    leaf(Tensor::full(&shape, value, dtype)?, requires_grad)
+}
+
+/// Uniform samples in [0, 1).
+#[pyfunction]
+#[pyo3(signature = (shape, dtype=None, requires_grad=false))]
+fn _rand(py: Python<'_>, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> Res<PyTensor> {
+    let (shape, dtype) = shape_and_dtype("rand", shape, dtype)?;
+    leaf(py.detach(|| Tensor::rand(&shape, dtype))?, requires_grad)
+}
+
+/// Standard normal samples.
+#[pyfunction]
+#[pyo3(signature = (shape, dtype=None, requires_grad=false))]
+fn _randn(py: Python<'_>, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> Res<PyTensor> {
+    let (shape, dtype) = shape_and_dtype("randn", shape, dtype)?;
+    leaf(py.detach(|| Tensor::randn(&shape, dtype))?, requires_grad)
+}
+
+/// `start, start + step, ...` below `end`.
+#[pyfunction]
+#[pyo3(signature = (start, end, step, dtype=None, requires_grad=false))]
+fn _arange(start: f64, end: f64, step: f64, dtype: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> Res<PyTensor> {
+    let dtype = parse_dtype(dtype)?.unwrap_or(DType::F32);
+    leaf(Tensor::arange(start, end, step, dtype)?, requires_grad)
+}
+
+/// Identity matrix `n × m`.
+#[pyfunction]
+#[pyo3(signature = (n, m, dtype=None, requires_grad=false))]
+fn _eye(n: i64, m: i64, dtype: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> Res<PyTensor> {
+    let shape = to_usize_shape("eye", &[n, m])?;
+    let dtype = parse_dtype(dtype)?.unwrap_or(DType::F32);
+    leaf(Tensor::eye(shape[0], shape[1], dtype)?, requires_grad)
+}
+
+/// Seeds the generator behind `rand` and `randn`.
+#[pyfunction]
+fn manual_seed(seed: i128) -> Res<()> {
+    let seed = u64::try_from(seed.rem_euclid(1 << 64)).map_err(|_| raise(ErrorKind::Value, "manual_seed", "bad seed"))?;
+    tapegrad_core::manual_seed(seed);
+    Ok(())
+}
+
+/// Whether ops record the graph on this thread.
+#[pyfunction]
+fn is_grad_enabled() -> bool {
+    tapegrad_core::is_grad_enabled()
+}
+
+/// Turns recording on or off on this thread; returns the previous mode.
+#[pyfunction]
+fn _set_grad_enabled(enabled: bool) -> bool {
+    tapegrad_core::set_grad_enabled(enabled)
+}
+
+/// Concatenates tensors along `dim`.
+#[pyfunction]
+#[pyo3(signature = (tensors, dim=0))]
+fn cat(tensors: &Bound<'_, PyAny>, dim: i64) -> Res<PyTensor> {
+    Ok(PyTensor(Tensor::cat(&tensor_list(tensors, "cat")?, dim)?))
+}
+
+/// Stacks equal-shaped tensors along a new dimension `dim`.
+#[pyfunction]
+#[pyo3(signature = (tensors, dim=0))]
+fn stack(tensors: &Bound<'_, PyAny>, dim: i64) -> Res<PyTensor> {
+    Ok(PyTensor(Tensor::stack(&tensor_list(tensors, "stack")?, dim)?))
+}
+
+/// `input` where `condition` is nonzero, `other` elsewhere (scalars take the tensor's dtype).
+#[pyfunction]
+#[pyo3(name = "_where")]
+fn where_(condition: PyRef<'_, PyTensor>, input: Operand<'_>, other: Operand<'_>) -> Res<PyTensor> {
+    let like = match (&input, &other) {
+        (Operand::Tensor(t), _) | (_, Operand::Tensor(t)) => t.0.clone(),
+        _ => condition.0.clone(),
+    };
+    Ok(PyTensor(input.to_tensor(&like).where_(&condition.0, &other.to_tensor(&like))?))
+}
+
+/// The gradients of `outputs` with respect to `inputs` (`torch.autograd.grad`).
+#[pyfunction]
+#[pyo3(signature = (outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused))]
+fn _grad<'py>(
+    py: Python<'py>,
+    outputs: &Bound<'py, PyAny>,
+    inputs: &Bound<'py, PyAny>,
+    grad_outputs: Option<&Bound<'py, PyAny>>,
+    retain_graph: bool,
+    create_graph: bool,
+    allow_unused: bool,
+) -> Res<Bound<'py, PyTuple>> {
+    let outputs = tensor_list(outputs, "grad")?;
+    let inputs = tensor_list(inputs, "grad")?;
+    let seeds: Vec<Option<Tensor>> = match grad_outputs {
+        None => vec![None; outputs.len()],
+        Some(g) => g
+            .try_iter()?
+            .map(|item| {
+                let item = item?;
+                if item.is_none() {
+                    return Ok(None);
+                }
+                Ok(Some(item.extract::<PyRef<'_, PyTensor>>()?.0.clone()))
+            })
+            .collect::<PyResult<_>>()?,
+    };
+    let grads = py.detach(|| engine::grad(&outputs, &seeds, &inputs, retain_graph, create_graph, allow_unused))?;
+    Ok(PyTuple::new(py, grads.into_iter().map(|g| g.map(PyTensor)))?)
+}
+
+/// Adds the functions to the module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_from_numpy, m)?)?;
+    m.add_function(wrap_pyfunction!(_full, m)?)?;
+    m.add_function(wrap_pyfunction!(_rand, m)?)?;
+    m.add_function(wrap_pyfunction!(_randn, m)?)?;
+    m.add_function(wrap_pyfunction!(_arange, m)?)?;
+    m.add_function(wrap_pyfunction!(_eye, m)?)?;
+    m.add_function(wrap_pyfunction!(manual_seed, m)?)?;
+    m.add_function(wrap_pyfunction!(is_grad_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(_set_grad_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(cat, m)?)?;
+    m.add_function(wrap_pyfunction!(stack, m)?)?;
+    m.add_function(wrap_pyfunction!(where_, m)?)?;
+    m.add_function(wrap_pyfunction!(_grad, m)?)?;
+    Ok(())
+}

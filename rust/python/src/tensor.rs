@@ -1,0 +1,572 @@
+//! The Python `Tensor` class: each method converts, calls the core, and maps errors.
+
+use crate::convert::{
+    array_to_numpy, parse_dims, parse_dtype, parse_index, parse_shape_args, to_usize_shape,
+    wrong_type, Operand, PyDType,
+};
+use crate::errors::{raise, Res};
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use tapegrad_core::{engine, ErrorKind, Tensor};
+
+/// An n-dimensional float32/float64 array that records the ops applied to it for
+/// reverse-mode differentiation.
+#[pyclass(name = "Tensor", module = "tapegrad", frozen, weakref)]
+pub struct PyTensor(pub Tensor);
+
+/// The node that produced a non-leaf tensor (`tensor.grad_fn`).
+#[pyclass(name = "GradFn", module = "tapegrad", frozen)]
+pub struct PyGradFn {
+    name: &'static str,
+}
+
+#[pymethods]
+impl PyGradFn {
+    /// The node's name, e.g. `MulBackward`.
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn __repr__(&self) -> String {
+        format!("<{}>", self.name)
+    }
+}
+
+fn wrap(t: Tensor) -> PyTensor {
+    PyTensor(t)
+}
+
+/// Elements above which an op releases the GIL while it computes.
+const RELEASE_GIL_ABOVE: usize = 1 << 16;
+
+impl PyTensor {
+    fn unary(&self, f: fn(&Tensor) -> tapegrad_core::Result<Tensor>) -> Res<PyTensor> {
+        Ok(wrap(f(&self.0)?))
+    }
+
+    fn binary(
+        &self,
+        py: Python<'_>,
+        other: &Operand<'_>,
+        reflected: bool,
+        f: fn(&Tensor, &Tensor) -> tapegrad_core::Result<Tensor>,
+    ) -> Res<PyTensor> {
+        let other = other.to_tensor(&self.0);
+        let (a, b) = if reflected { (&other, &self.0) } else { (&self.0, &other) };
+        let big = a.numel().max(b.numel()) > RELEASE_GIL_ABOVE;
+        let out = if big { py.detach(|| f(a, b)) } else { f(a, b) };
+        Ok(wrap(out?))
+    }
+}
+
+#[pymethods]
+impl PyTensor {
+    // ---- metadata -------------------------------------------------------------------------
+
+    /// The extent of each dimension.
+    #[getter]
+    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, self.0.shape())
+    }
+    /// `shape`, or the extent of one dimension.
+    #[pyo3(signature = (dim=None))]
+    fn size<'py>(&self, py: Python<'py>, dim: Option<i64>) -> Res<Bound<'py, PyAny>> {
+        let shape = self.0.shape();
+        match dim {
+            None => Ok(PyTuple::new(py, shape)?.into_any()),
+            Some(d) => {
+                let axis = tapegrad_core::array::normalize_axis("size", d, shape.len())?;
+                let extent = shape.get(axis).copied().unwrap_or(1);
+                Ok(pyo3::types::PyInt::new(py, extent).into_any())
+            }
+        }
+    }
+    /// The element type.
+    #[getter]
+    fn dtype(&self) -> PyDType {
+        PyDType(self.0.dtype())
+    }
+    /// Number of dimensions.
+    #[getter]
+    fn ndim(&self) -> usize {
+        self.0.ndim()
+    }
+    /// Number of dimensions.
+    fn dim(&self) -> usize {
+        self.0.ndim()
+    }
+    /// Number of elements.
+    fn numel(&self) -> usize {
+        self.0.numel()
+    }
+    fn __len__(&self) -> Res<usize> {
+        self.0.shape().first().copied().ok_or_else(|| raise(ErrorKind::DType, "len", "len() of a 0-d tensor"))
+    }
+    fn __hash__(slf: &Bound<'_, Self>) -> isize {
+        slf.as_ptr() as isize
+    }
+    fn __repr__(&self, py: Python<'_>) -> Res<String> {
+        let np = py.import("numpy")?;
+        let body: String = np
+            .call_method1("array2string", (array_to_numpy(py, &self.0.array()), py.None(), py.None(), py.None(), ", "))?
+            .extract()?;
+        let body = body.replace('\n', "\n       ");
+        let mut extras = Vec::new();
+        if self.0.dtype() != tapegrad_core::DType::F32 {
+            extras.push(format!("dtype=tapegrad.{}", self.0.dtype()));
+        }
+        match (self.0.grad_fn_name(), self.0.requires_grad()) {
+            (Some(name), _) => extras.push(format!("grad_fn=<{name}>")),
+            (None, true) => extras.push("requires_grad=True".into()),
+            (None, false) => {}
+        }
+        let extras: String = extras.iter().map(|e| format!(", {e}")).collect();
+        Ok(format!("tensor({body}{extras})"))
+    }
+
+    // ---- autograd state -------------------------------------------------------------------
+
+    /// Whether gradients flow to this tensor.
+    #[getter]
+    fn get_requires_grad(&self) -> bool {
+        self.0.requires_grad()
+    }
+    #[setter]
+    fn set_requires_grad(&self, value: bool) -> Res<()> {
+        Ok(self.0.set_requires_grad(value)?)
+    }
+    /// Sets `requires_grad` in place and returns the tensor.
+    #[pyo3(signature = (requires_grad=true))]
+    fn requires_grad_(slf: Bound<'_, Self>, requires_grad: bool) -> Res<Bound<'_, Self>> {
+        slf.get().0.set_requires_grad(requires_grad)?;
+        Ok(slf)
+    }
+    /// True for tensors created by the user (or by ops that recorded nothing).
+    #[getter]
+    fn is_leaf(&self) -> bool {
+        self.0.is_leaf()
+    }
+    /// The node that produced this tensor, or None for leaves.
+    #[getter]
+    fn grad_fn(&self) -> Option<PyGradFn> {
+        self.0.grad_fn_name().map(|name| PyGradFn { name })
+    }
+    /// The accumulated gradient (None until a backward reaches this tensor).
+    #[getter]
+    fn get_grad(&self) -> Option<PyTensor> {
+        self.0.grad().map(wrap)
+    }
+    #[setter]
+    fn set_grad(&self, grad: Option<PyRef<'_, PyTensor>>) -> Res<()> {
+        Ok(self.0.set_grad(grad.map(|g| g.0.clone()))?)
+    }
+    /// Keeps `.grad` for this non-leaf during backward.
+    fn retain_grad(&self) -> Res<()> {
+        Ok(self.0.retain_grad()?)
+    }
+    /// Whether this non-leaf keeps its `.grad`.
+    #[getter]
+    fn retains_grad(&self) -> bool {
+        self.0.retains_grad()
+    }
+    /// A new leaf with the same data, cut from the graph.
+    fn detach(&self) -> PyTensor {
+        wrap(self.0.detach())
+    }
+    /// Times this tensor's data was replaced in place.
+    #[getter]
+    fn _version(&self) -> u64 {
+        self.0.version()
+    }
+    /// Replaces the data in place (inside `no_grad()` for leaves that require grad).
+    fn _assign(&self, other: PyRef<'_, PyTensor>) -> Res<()> {
+        Ok(self.0.assign(other.0.array())?)
+    }
+    /// Accumulates the gradient of this tensor into the leaves' `.grad`.
+    #[pyo3(signature = (gradient=None, retain_graph=None, create_graph=false))]
+    fn backward(
+        &self,
+        py: Python<'_>,
+        gradient: Option<&Bound<'_, PyAny>>,
+        retain_graph: Option<bool>,
+        create_graph: bool,
+    ) -> Res<()> {
+        let gradient = match gradient.filter(|g| !g.is_none()) {
+            None => None,
+            Some(g) => Some(
+                g.extract::<PyRef<'_, PyTensor>>()
+                    .map_err(|_| wrong_type("backward", "gradient must be a Tensor", g))?
+                    .0
+                    .clone(),
+            ),
+        };
+        let retain = retain_graph.unwrap_or(create_graph);
+        let root = self.0.clone();
+        Ok(py.detach(|| engine::backward(&[root], &[gradient], retain, create_graph))?)
+    }
+
+    // ---- out to Python --------------------------------------------------------------------
+
+    /// A NumPy copy of the data (refused while the tensor requires grad: use `detach()`).
+    fn numpy<'py>(&self, py: Python<'py>) -> Res<Bound<'py, PyAny>> {
+        if self.0.requires_grad() {
+            return Err(raise(
+                ErrorKind::Graph,
+                "numpy",
+                "can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()",
+            ));
+        }
+        Ok(array_to_numpy(py, &self.0.array()))
+    }
+    #[pyo3(signature = (dtype=None, copy=None))]
+    fn __array__<'py>(
+        &self,
+        py: Python<'py>,
+        dtype: Option<&Bound<'py, PyAny>>,
+        copy: Option<bool>,
+    ) -> Res<Bound<'py, PyAny>> {
+        if copy == Some(false) {
+            return Err(raise(
+                ErrorKind::Value,
+                "__array__",
+                "a tapegrad tensor cannot be viewed without a copy; use copy=None or True",
+            ));
+        }
+        let arr = array_to_numpy(py, &self.0.array());
+        match dtype.filter(|d| !d.is_none()) {
+            None => Ok(arr),
+            Some(d) => Ok(arr.call_method1("astype", (d,))?),
+        }
+    }
+    /// The value of a one-element tensor as a Python float.
+    fn item(&self) -> Res<f64> {
+        self.0.array().item().ok_or_else(|| {
+            raise(
+                ErrorKind::Shape,
+                "item",
+                format!(
+                    "a tensor with {} elements (shape {:?}) cannot be converted to a Python scalar",
+                    self.0.numel(),
+                    self.0.shape()
+                ),
+            )
+        })
+    }
+    fn __float__(&self) -> Res<f64> {
+        self.item()
+    }
+    fn __bool__(&self) -> Res<bool> {
+        let v = self.0.array().item().ok_or_else(|| {
+            raise(
+                ErrorKind::Shape,
+                "bool",
+                format!(
+                    "the truth value of a tensor with {} elements (shape {:?}) is ambiguous",
+                    self.0.numel(),
+                    self.0.shape()
+                ),
+            )
+        })?;
+        Ok(v != 0.0)
+    }
+    /// The data as nested Python lists (a float for a 0-d tensor).
+    fn tolist<'py>(&self, py: Python<'py>) -> Res<Bound<'py, PyAny>> {
+        Ok(array_to_numpy(py, &self.0.array()).call_method0("tolist")?)
+    }
+
+    // ---- dtype ----------------------------------------------------------------------------
+
+    /// A copy in `dtype` (differentiable).
+    fn to(&self, dtype: &Bound<'_, PyAny>) -> Res<PyTensor> {
+        let dtype = parse_dtype(Some(dtype))?.unwrap_or(self.0.dtype());
+        Ok(wrap(self.0.to_dtype(dtype)?))
+    }
+    /// As float64.
+    fn double(&self) -> Res<PyTensor> {
+        Ok(wrap(self.0.to_dtype(tapegrad_core::DType::F64)?))
+    }
+    /// As float32.
+    fn float(&self) -> Res<PyTensor> {
+        Ok(wrap(self.0.to_dtype(tapegrad_core::DType::F32)?))
+    }
+
+    // ---- operators ------------------------------------------------------------------------
+
+    fn __add__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::add)
+    }
+    fn __radd__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, true, Tensor::add)
+    }
+    fn __sub__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::sub)
+    }
+    fn __rsub__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, true, Tensor::sub)
+    }
+    fn __mul__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::mul)
+    }
+    fn __rmul__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, true, Tensor::mul)
+    }
+    fn __truediv__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::div)
+    }
+    fn __rtruediv__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, true, Tensor::div)
+    }
+    fn __pow__(&self, py: Python<'_>, other: Operand<'_>, _modulo: Option<&Bound<'_, PyAny>>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::pow)
+    }
+    fn __rpow__(&self, py: Python<'_>, other: Operand<'_>, _modulo: Option<&Bound<'_, PyAny>>) -> Res<PyTensor> {
+        self.binary(py, &other, true, Tensor::pow)
+    }
+    fn __matmul__(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
+        let (a, b) = (self.0.clone(), other.0.clone());
+        Ok(wrap(py.detach(|| a.matmul(&b))?))
+    }
+    fn __rmatmul__(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
+        let (a, b) = (other.0.clone(), self.0.clone());
+        Ok(wrap(py.detach(|| a.matmul(&b))?))
+    }
+    fn __neg__(&self) -> Res<PyTensor> {
+        self.unary(Tensor::neg)
+    }
+    fn __pos__(&self) -> PyTensor {
+        wrap(self.0.clone())
+    }
+    fn __abs__(&self) -> Res<PyTensor> {
+        self.unary(Tensor::abs)
+    }
+    fn __lt__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::lt)
+    }
+    fn __le__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::le)
+    }
+    fn __gt__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::gt)
+    }
+    fn __ge__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::ge)
+    }
+    fn __eq__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::eq_)
+    }
+    fn __ne__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::ne)
+    }
+    fn __getitem__(&self, key: &Bound<'_, PyAny>) -> Res<PyTensor> {
+        Ok(wrap(self.0.index(&parse_index(key)?)?))
+    }
+
+    // ---- named ops ------------------------------------------------------------------------
+
+    /// `self + other`
+    fn add(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::add)
+    }
+    /// `self - other`
+    fn sub(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::sub)
+    }
+    /// `self * other`
+    fn mul(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::mul)
+    }
+    /// `self / other`
+    fn div(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::div)
+    }
+    /// `self ** exponent`
+    fn pow(&self, py: Python<'_>, exponent: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &exponent, false, Tensor::pow)
+    }
+    /// Elementwise maximum (ties share the gradient).
+    fn maximum(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::maximum)
+    }
+    /// Elementwise minimum (ties share the gradient).
+    fn minimum(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::minimum)
+    }
+    /// Mask of `self < other`.
+    fn lt(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::lt)
+    }
+    /// Mask of `self <= other`.
+    fn le(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::le)
+    }
+    /// Mask of `self > other`.
+    fn gt(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::gt)
+    }
+    /// Mask of `self >= other`.
+    fn ge(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::ge)
+    }
+    /// Mask of `self == other`.
+    fn eq(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::eq_)
+    }
+    /// Mask of `self != other`.
+    fn ne(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.binary(py, &other, false, Tensor::ne)
+    }
+    /// Matrix product (NumPy semantics for 1-D and batched operands).
+    fn matmul(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
+        self.__matmul__(py, other)
+    }
+    /// `self` where `condition` is nonzero, `other` elsewhere.
+    #[pyo3(name = "where")]
+    fn where_(&self, condition: Operand<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        let cond = condition.to_tensor(&self.0);
+        Ok(wrap(self.0.where_(&cond, &other.to_tensor(&self.0))?))
+    }
+    /// Clamps into `[min, max]`.
+    #[pyo3(signature = (min=None, max=None))]
+    fn clamp(&self, min: Option<f64>, max: Option<f64>) -> Res<PyTensor> {
+        if min.is_none() && max.is_none() {
+            return Err(raise(ErrorKind::Value, "clamp", "at least one of min and max must be given"));
+        }
+        Ok(wrap(self.0.clamp(min, max)?))
+    }
+    /// `-self`
+    fn neg(&self) -> Res<PyTensor> {
+        self.unary(Tensor::neg)
+    }
+    /// `|self|` (subgradient 0 at 0)
+    fn abs(&self) -> Res<PyTensor> {
+        self.unary(Tensor::abs)
+    }
+    /// `e^self`
+    fn exp(&self) -> Res<PyTensor> {
+        self.unary(Tensor::exp)
+    }
+    /// Natural logarithm.
+    fn log(&self) -> Res<PyTensor> {
+        self.unary(Tensor::log)
+    }
+    /// Square root.
+    fn sqrt(&self) -> Res<PyTensor> {
+        self.unary(Tensor::sqrt)
+    }
+    /// Sine.
+    fn sin(&self) -> Res<PyTensor> {
+        self.unary(Tensor::sin)
+    }
+    /// Cosine.
+    fn cos(&self) -> Res<PyTensor> {
+        self.unary(Tensor::cos)
+    }
+    /// Hyperbolic tangent.
+    fn tanh(&self) -> Res<PyTensor> {
+        self.unary(Tensor::tanh)
+    }
+    /// Logistic sigmoid.
+    fn sigmoid(&self) -> Res<PyTensor> {
+        self.unary(Tensor::sigmoid)
+    }
+    /// `max(self, 0)` (subgradient 0 at 0)
+    fn relu(&self) -> Res<PyTensor> {
+        self.unary(Tensor::relu)
+    }
+
+    /// Sum over `dim` (all dims when None).
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn sum(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
+        Ok(wrap(self.0.sum(parse_dims(dim)?.as_deref(), keepdim)?))
+    }
+    /// Mean over `dim` (all dims when None).
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn mean(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
+        Ok(wrap(self.0.mean(parse_dims(dim)?.as_deref(), keepdim)?))
+    }
+    /// Largest value over `dim` (values only, like `amax`; ties share the gradient).
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn max(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
+        Ok(wrap(self.0.max(parse_dims(dim)?.as_deref(), keepdim)?))
+    }
+    /// Smallest value over `dim` (values only, like `amin`; ties share the gradient).
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn min(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
+        Ok(wrap(self.0.min(parse_dims(dim)?.as_deref(), keepdim)?))
+    }
+    /// Same as `max`.
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn amax(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
+        self.max(dim, keepdim)
+    }
+    /// Same as `min`.
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn amin(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
+        self.min(dim, keepdim)
+    }
+    /// `log(sum(exp(self)))` over `dim`, computed stably.
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn logsumexp(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
+        Ok(wrap(self.0.logsumexp(parse_dims(dim)?.as_deref(), keepdim)?))
+    }
+    /// Softmax along `dim`.
+    #[pyo3(signature = (dim=-1))]
+    fn softmax(&self, dim: i64) -> Res<PyTensor> {
+        Ok(wrap(self.0.softmax(dim)?))
+    }
+    /// Log-softmax along `dim`.
+    #[pyo3(signature = (dim=-1))]
+    fn log_softmax(&self, dim: i64) -> Res<PyTensor> {
+        Ok(wrap(self.0.log_softmax(dim)?))
+    }
+
+    /// Same data in a new shape (one dimension may be -1).
+    #[pyo3(signature = (*shape))]
+    fn reshape(&self, shape: &Bound<'_, PyTuple>) -> Res<PyTensor> {
+        Ok(wrap(self.0.reshape_infer(&parse_shape_args(shape)?)?))
+    }
+    /// Same as `reshape`.
+    #[pyo3(signature = (*shape))]
+    fn view(&self, shape: &Bound<'_, PyTuple>) -> Res<PyTensor> {
+        self.reshape(shape)
+    }
+    /// Merges dimensions `start_dim..=end_dim`.
+    #[pyo3(signature = (start_dim=0, end_dim=-1))]
+    fn flatten(&self, start_dim: i64, end_dim: i64) -> Res<PyTensor> {
+        Ok(wrap(self.0.flatten(start_dim, end_dim)?))
+    }
+    /// Swaps two dimensions.
+    fn transpose(&self, dim0: i64, dim1: i64) -> Res<PyTensor> {
+        Ok(wrap(self.0.transpose(dim0, dim1)?))
+    }
+    /// Transpose of a 2-D tensor (reversed dimensions otherwise, as NumPy).
+    #[getter(T)]
+    fn t_(&self) -> Res<PyTensor> {
+        let n = self.0.ndim() as i64;
+        let perm: Vec<i64> = (0..n).rev().collect();
+        Ok(wrap(self.0.permute(&perm)?))
+    }
+    /// Reorders dimensions.
+    #[pyo3(signature = (*dims))]
+    fn permute(&self, dims: &Bound<'_, PyTuple>) -> Res<PyTensor> {
+        Ok(wrap(self.0.permute(&parse_shape_args(dims)?)?))
+    }
+    /// Inserts a dimension of size 1.
+    fn unsqueeze(&self, dim: i64) -> Res<PyTensor> {
+        Ok(wrap(self.0.unsqueeze(dim)?))
+    }
+    /// Removes dimensions of size 1 (all, or those in `dim`).
+    #[pyo3(signature = (dim=None))]
+    fn squeeze(&self, dim: Option<&Bound<'_, PyAny>>) -> Res<PyTensor> {
+        Ok(wrap(self.0.squeeze(parse_dims(dim)?.as_deref())?))
+    }
+    /// Broadcasts to a larger shape without copying (-1 keeps a dimension).
+    #[pyo3(signature = (*sizes))]
+    fn expand(&self, sizes: &Bound<'_, PyTuple>) -> Res<PyTensor> {
+        Ok(wrap(self.0.expand_infer(&parse_shape_args(sizes)?)?))
+    }
+    /// Broadcasts to `shape` (NumPy's `broadcast_to`).
+    fn broadcast_to(&self, shape: &Bound<'_, PyAny>) -> Res<PyTensor> {
+        let shape = crate::convert::parse_shape(shape)?;
+        Ok(wrap(self.0.expand(&to_usize_shape("broadcast_to", &shape)?)?))
+    }
+}
