@@ -270,3 +270,73 @@ fn sweep(
     }
     Ok(found)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{assert_close, leaf, values};
+
+    #[test]
+    fn a_million_op_chain_backprops_and_drops_without_recursion() {
+        // y = x · 1.000001^n, built from n multiplications: dy/dx = 1.000001^n.
+        let n = 1_000_000;
+        let x = leaf(&[], &[1.0], true);
+        let mut y = x.clone();
+        for _ in 0..n {
+            y = y.mul_scalar(1.000001).unwrap();
+        }
+        backward(&[y.clone()], &[None], false, false).unwrap();
+        assert_close(&values(&x.grad().unwrap()), &[1.000001f64.powi(n)], 1e-9);
+        drop(y); // frees a million nodes iteratively
+    }
+
+    #[test]
+    fn gradients_accumulate_and_a_freed_graph_refuses_a_second_backward() {
+        let x = leaf(&[2], &[1.0, 2.0], true);
+        let y = x.mul(&x).unwrap().sum(None, false).unwrap();
+        backward(&[y.clone()], &[None], true, false).unwrap();
+        backward(&[y.clone()], &[None], false, false).unwrap();
+        assert_close(&values(&x.grad().unwrap()), &[4.0, 8.0], 0.0);
+        let err = backward(&[y], &[None], false, false).unwrap_err().to_string();
+        assert!(err.contains("retain_graph=True"), "{err}");
+    }
+
+    #[test]
+    fn create_graph_makes_gradients_differentiable() {
+        // f = x³: f' = 3x², f'' = 6x
+        let x = leaf(&[1], &[2.0], true);
+        let f = x.mul(&x).unwrap().mul(&x).unwrap().sum(None, false).unwrap();
+        let df = grad(&[f], &[None], &[x.clone()], true, true, false).unwrap()[0].clone().unwrap();
+        assert_close(&values(&df), &[12.0], 0.0);
+        assert!(df.requires_grad());
+        let d2f = grad(&[df.sum(None, false).unwrap()], &[None], &[x], false, false, false).unwrap();
+        assert_close(&values(d2f[0].as_ref().unwrap()), &[12.0], 0.0);
+    }
+
+    #[test]
+    fn retained_non_leaf_gradients_and_unused_inputs() {
+        let x = leaf(&[2], &[1.0, 2.0], true);
+        let h = x.exp().unwrap();
+        h.retain_grad().unwrap();
+        let y = h.mul_scalar(3.0).unwrap().sum(None, false).unwrap();
+        backward(&[y.clone()], &[None], true, false).unwrap();
+        assert_close(&values(&h.grad().unwrap()), &[3.0, 3.0], 0.0);
+        let unused = leaf(&[1], &[0.0], true);
+        let err = grad(&[y.clone()], &[None], &[unused.clone()], true, false, false).unwrap_err();
+        assert!(err.to_string().contains("allow_unused=True"), "{err}");
+        assert!(grad(&[y], &[None], &[unused], true, false, true).unwrap()[0].is_none());
+    }
+
+    #[test]
+    fn non_scalar_roots_need_a_gradient_of_their_shape() {
+        let x = leaf(&[2], &[1.0, 2.0], true);
+        let y = x.mul_scalar(2.0).unwrap();
+        let err = backward(&[y.clone()], &[None], true, false).unwrap_err().to_string();
+        assert!(err.contains("scalar outputs") && err.contains("(2,)"), "{err}");
+        let wrong = leaf(&[3], &[1.0; 3], false);
+        let err = backward(&[y.clone()], &[Some(wrong)], true, false).unwrap_err().to_string();
+        assert!(err.contains("(3,)") && err.contains("(2,)"), "{err}");
+        let plain = leaf(&[1], &[1.0], false);
+        assert!(backward(&[plain], &[None], false, false).is_err());
+    }
+}

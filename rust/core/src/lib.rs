@@ -29,6 +29,8 @@ pub mod error;
 pub mod graph;
 pub mod ops;
 pub mod tensor;
+#[cfg(test)]
+mod testutil;
 
 pub use array::{Array, DType, Element};
 pub use error::{Error, ErrorKind, Result};

@@ -105,8 +105,8 @@ impl Binary {
                 when(needs[1], &|| {
                     let a = x();
                     let zero = a.eq_(&a.zeros_like())?;
-                    let safe_a = a.where_(&zero, &a.ones_like())?.log()?;
-                    grad.mul(&a.pow(&y())?.mul(&safe_a)?)
+                    let safe_log_a = a.ones_like().where_(&zero, &a)?.log()?;
+                    grad.mul(&a.pow(&y())?.mul(&safe_log_a)?)
                 })?,
             ],
             // 1 where a wins, 1/2 on ties: the symmetric subgradient.
@@ -411,5 +411,78 @@ impl Backward for CastBackward {
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         Ok(vec![Some(grad.to_dtype(self.from)?)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine;
+    use crate::testutil::{assert_close, leaf, values};
+
+    fn grads(a: &Tensor, b: &Tensor, f: impl Fn(&Tensor, &Tensor) -> Result<Tensor>) -> (Vec<f64>, Vec<f64>) {
+        let y = f(a, b).unwrap().sum(None, false).unwrap();
+        let g = engine::grad(&[y], &[None], &[a.clone(), b.clone()], false, false, false).unwrap();
+        (values(g[0].as_ref().unwrap()), values(g[1].as_ref().unwrap()))
+    }
+
+    #[test]
+    fn product_quotient_and_power_rules() {
+        let a = leaf(&[2], &[2.0, 3.0], true);
+        let b = leaf(&[2], &[5.0, 0.5], true);
+        // d(ab)/da = b, d(ab)/db = a
+        let (ga, gb) = grads(&a, &b, Tensor::mul);
+        assert_close(&ga, &[5.0, 0.5], 0.0);
+        assert_close(&gb, &[2.0, 3.0], 0.0);
+        // d(a/b)/da = 1/b, d(a/b)/db = -a/b²
+        let (ga, gb) = grads(&a, &b, Tensor::div);
+        assert_close(&ga, &[0.2, 2.0], 1e-15);
+        assert_close(&gb, &[-2.0 / 25.0, -12.0], 1e-15);
+        // d(a^b)/da = b a^(b-1), d(a^b)/db = a^b ln a
+        let (ga, gb) = grads(&a, &b, Tensor::pow);
+        assert_close(&ga, &[5.0 * 16.0, 0.5 / 3f64.sqrt()], 1e-14);
+        assert_close(&gb, &[32.0 * 2f64.ln(), 3f64.sqrt() * 3f64.ln()], 1e-14);
+    }
+
+    #[test]
+    fn broadcast_gradients_are_summed_back_by_the_engine() {
+        // a: (2, 1), b: (3,) -> out (2, 3); d sum(a + b)/da = 3 each, /db = 2 each
+        let a = leaf(&[2, 1], &[1.0, 2.0], true);
+        let b = leaf(&[3], &[1.0, 2.0, 3.0], true);
+        let (ga, gb) = grads(&a, &b, Tensor::add);
+        assert_close(&ga, &[3.0, 3.0], 0.0);
+        assert_close(&gb, &[2.0, 2.0, 2.0], 0.0);
+    }
+
+    #[test]
+    fn maximum_splits_ties_and_clamp_includes_bounds() {
+        let a = leaf(&[3], &[1.0, 2.0, 3.0], true);
+        let b = leaf(&[3], &[2.0, 2.0, 2.0], true);
+        let (ga, gb) = grads(&a, &b, Tensor::maximum);
+        assert_close(&ga, &[0.0, 0.5, 1.0], 0.0);
+        assert_close(&gb, &[1.0, 0.5, 0.0], 0.0);
+        let g = crate::testutil::grad_of_sum(&a, |x| x.clamp(Some(2.0), Some(3.0)));
+        assert_close(&g, &[0.0, 1.0, 1.0], 0.0);
+    }
+
+    #[test]
+    fn mixed_dtypes_promote_and_gradients_keep_the_input_dtype() {
+        let a = Tensor::full(&[2], 1.5, DType::F32).unwrap();
+        a.set_requires_grad(true).unwrap();
+        let b = leaf(&[2], &[2.0, 4.0], false);
+        let y = a.mul(&b).unwrap();
+        assert_eq!(y.dtype(), DType::F64);
+        engine::backward(&[y.sum(None, false).unwrap()], &[None], false, false).unwrap();
+        let g = a.grad().unwrap();
+        assert_eq!(g.dtype(), DType::F32);
+        assert_close(&values(&g), &[2.0, 4.0], 0.0);
+    }
+
+    #[test]
+    fn broadcast_mismatch_names_both_shapes() {
+        let a = leaf(&[2, 3], &[0.0; 6], false);
+        let b = leaf(&[4], &[0.0; 4], false);
+        let e = a.add(&b).unwrap_err().to_string();
+        assert!(e.contains("(2, 3)") && e.contains("(4,)"), "{e}");
     }
 }

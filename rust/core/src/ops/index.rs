@@ -393,3 +393,60 @@ fn checked_index(index: i64, axis: usize, size: usize) -> Result<usize> {
     }
     Ok(wrapped as usize)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{assert_close, grad_of_sum, leaf, values};
+
+    fn slice(start: Option<i64>, stop: Option<i64>, step: i64) -> IndexItem {
+        IndexItem::Slice { start, stop, step }
+    }
+
+    #[test]
+    fn slices_follow_python_semantics_including_negative_steps() {
+        let x = leaf(&[6], &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0], false);
+        let take = |items: &[IndexItem]| values(&x.index(items).unwrap());
+        assert_eq!(take(&[slice(Some(1), Some(4), 1)]), vec![1.0, 2.0, 3.0]);
+        assert_eq!(take(&[slice(None, None, -1)]), vec![5.0, 4.0, 3.0, 2.0, 1.0, 0.0]);
+        assert_eq!(take(&[slice(Some(5), Some(1), -2)]), vec![5.0, 3.0]);
+        assert_eq!(take(&[slice(Some(-2), None, 1)]), vec![4.0, 5.0]);
+        assert_eq!(take(&[slice(Some(10), Some(20), 1)]), Vec::<f64>::new());
+        assert_eq!(take(&[IndexItem::Int(-1)]), vec![5.0]);
+        assert_eq!(x.index(&[IndexItem::NewAxis, IndexItem::Ellipsis]).unwrap().shape(), vec![1, 6]);
+    }
+
+    #[test]
+    fn slice_and_gather_gradients_land_on_the_taken_elements() {
+        let x = leaf(&[5], &[0.0; 5], true);
+        let g = grad_of_sum(&x, |t| t.index(&[slice(None, None, 2)]));
+        assert_close(&g, &[1.0, 0.0, 1.0, 0.0, 1.0], 0.0);
+        // Repeated indices accumulate.
+        let pick = IndexItem::Array { indices: vec![0, 3, 3, -1], shape: vec![2, 2] };
+        assert_eq!(x.index(&[pick.clone()]).unwrap().shape(), vec![2, 2]);
+        let g = grad_of_sum(&x, |t| t.index(&[pick.clone()]));
+        assert_close(&g, &[1.0, 0.0, 0.0, 2.0, 1.0], 0.0);
+    }
+
+    #[test]
+    fn cat_splits_the_gradient_back() {
+        let a = leaf(&[2, 1], &[1.0, 2.0], true);
+        let b = leaf(&[2, 2], &[3.0, 4.0, 5.0, 6.0], true);
+        let y = Tensor::cat(&[a.clone(), b.clone()], 1).unwrap();
+        assert_eq!(values(&y), vec![1.0, 3.0, 4.0, 2.0, 5.0, 6.0]);
+        let w = leaf(&[3], &[1.0, 10.0, 100.0], false);
+        let loss = y.mul(&w).unwrap().sum(None, false).unwrap();
+        let g = crate::engine::grad(&[loss], &[None], &[a, b], false, false, false).unwrap();
+        assert_close(&values(g[0].as_ref().unwrap()), &[1.0, 1.0], 0.0);
+        assert_close(&values(g[1].as_ref().unwrap()), &[10.0, 100.0, 10.0, 100.0], 0.0);
+    }
+
+    #[test]
+    fn out_of_range_indices_are_errors() {
+        let x = leaf(&[2, 3], &[0.0; 6], false);
+        let err = x.index(&[IndexItem::Int(0), IndexItem::Int(3)]).unwrap_err();
+        assert!(matches!(err, Error::IndexOutOfRange { index: 3, axis: 1, size: 3, .. }), "{err}");
+        assert!(x.index(&[IndexItem::Int(0), IndexItem::Int(0), IndexItem::Int(0)]).is_err());
+        assert!(x.index(&[slice(None, None, 0)]).is_err());
+    }
+}

@@ -117,3 +117,36 @@ impl Tensor {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::engine;
+    use crate::testutil::{assert_close, leaf, values};
+
+    #[test]
+    fn matmul_gradients_are_grad_b_transposed_and_a_transposed_grad() {
+        // A (2×3), B (3×2); with L = sum(AB): dL/dA = 1·Bᵀ (row sums of B), dL/dB = Aᵀ·1.
+        let a = leaf(&[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], true);
+        let b = leaf(&[3, 2], &[1.0, -1.0, 2.0, 0.5, 0.0, 3.0], true);
+        let y = a.matmul(&b).unwrap();
+        assert_close(&values(&y), &[5.0, 9.0, 14.0, 16.5], 1e-15);
+        let g = engine::grad(&[y.sum(None, false).unwrap()], &[None], &[a.clone(), b.clone()], false, false, false).unwrap();
+        assert_close(&values(g[0].as_ref().unwrap()), &[0.0, 2.5, 3.0, 0.0, 2.5, 3.0], 1e-15);
+        assert_close(&values(g[1].as_ref().unwrap()), &[5.0, 5.0, 7.0, 7.0, 9.0, 9.0], 1e-15);
+    }
+
+    #[test]
+    fn batched_matmul_broadcasts_and_sums_the_batch_gradient() {
+        let a = leaf(&[2, 1, 2], &[1.0, 2.0, 3.0, 4.0], true);
+        let b = leaf(&[2, 1], &[1.0, 1.0], true);
+        let y = a.matmul(&b).unwrap();
+        assert_eq!(y.shape(), vec![2, 1, 1]);
+        let g = engine::grad(&[y.sum(None, false).unwrap()], &[None], &[b.clone()], false, false, false).unwrap();
+        assert_close(&values(g[0].as_ref().unwrap()), &[4.0, 6.0], 0.0);
+        // 1-D @ 1-D is a dot product with a 0-d result.
+        let v = leaf(&[2], &[3.0, 4.0], false);
+        assert_eq!(v.matmul(&v).unwrap().shape(), Vec::<usize>::new());
+        let err = a.matmul(&leaf(&[3], &[0.0; 3], false)).unwrap_err().to_string();
+        assert!(err.contains("(2, 1, 2)") && err.contains("(3,)"), "{err}");
+    }
+}

@@ -217,3 +217,58 @@ impl Tensor {
         self.sum(Some(&axes), true)?.reshape(shape)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{assert_close, grad_of_sum, leaf, values};
+
+    #[test]
+    fn sum_and_mean_spread_the_gradient() {
+        let x = leaf(&[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], true);
+        assert_close(&values(&x.sum(Some(&[1]), false).unwrap()), &[6.0, 15.0], 0.0);
+        assert_eq!(x.sum(Some(&[0]), true).unwrap().shape(), vec![1, 3]);
+        // d mean/dx_i = 1/n
+        assert_close(&grad_of_sum(&x, |t| t.mean(Some(&[0, 1]), false)), &[1.0 / 6.0; 6], 1e-15);
+    }
+
+    #[test]
+    fn max_gives_the_gradient_to_the_winner_and_splits_ties() {
+        let x = leaf(&[2, 3], &[1.0, 5.0, 5.0, 7.0, 0.0, -1.0], true);
+        assert_close(&values(&x.max(Some(&[1]), false).unwrap()), &[5.0, 7.0], 0.0);
+        let g = grad_of_sum(&x, |t| t.max(Some(&[-1]), false));
+        assert_close(&g, &[0.0, 0.5, 0.5, 1.0, 0.0, 0.0], 0.0);
+        let g = grad_of_sum(&x, |t| t.min(None, false));
+        assert_close(&g, &[0.0, 0.0, 0.0, 0.0, 0.0, 1.0], 0.0);
+    }
+
+    #[test]
+    fn empty_reductions() {
+        let x = Tensor::zeros(&[0, 3], crate::DType::F64).unwrap();
+        x.set_requires_grad(true).unwrap();
+        // The sum of no elements is 0, and its gradient has the input's (empty) shape.
+        assert_close(&values(&x.sum(None, false).unwrap()), &[0.0], 0.0);
+        let g = grad_of_sum(&x, |t| t.sum(Some(&[0]), false));
+        assert!(g.is_empty());
+        let err = x.max(None, false).unwrap_err().to_string();
+        assert!(err.contains("size 0"), "{err}");
+    }
+
+    #[test]
+    fn logsumexp_is_stable_and_its_gradient_is_softmax() {
+        let x = leaf(&[3], &[1000.0, 1000.0, 1000.0 + 3f64.ln()], true);
+        let lse = x.logsumexp(None, false).unwrap();
+        assert_close(&values(&lse), &[1000.0 + 5f64.ln()], 1e-15);
+        // d lse/dx = softmax(x) = [1, 1, 3] / 5
+        assert_close(&grad_of_sum(&x, |t| t.logsumexp(None, false)), &[0.2, 0.2, 0.6], 1e-12);
+    }
+
+    #[test]
+    fn sum_to_shape_reverses_broadcasting() {
+        let g = leaf(&[2, 2, 3], &[1.0; 12], false);
+        let s = g.sum_to_shape(&[4, 1]).unwrap_err();
+        assert!(s.to_string().contains("(4, 1)"));
+        assert_close(&values(&g.sum_to_shape(&[2, 1]).unwrap()), &[6.0, 6.0], 0.0);
+        assert_close(&values(&g.sum_to_shape(&[1, 3]).unwrap()), &[4.0; 3], 0.0);
+    }
+}

@@ -224,3 +224,36 @@ impl Tensor {
         self.reshape(&out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testutil::{assert_close, leaf, values};
+    use crate::{engine, Tensor};
+
+    #[test]
+    fn shape_ops_route_gradients_back_to_their_positions() {
+        // y = sum(w ⊙ permute(reshape(x))): dy/dx is w carried back through both ops.
+        let x = leaf(&[6], &[0.0; 6], true);
+        let w = leaf(&[3, 2], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], false);
+        let y = x.reshape(&[2, 3]).unwrap().permute(&[1, 0]).unwrap().mul(&w).unwrap();
+        let g = engine::grad(&[y.sum(None, false).unwrap()], &[None], &[x.clone()], false, false, false).unwrap();
+        // x.reshape(2,3)[i][j] = x[3i+j] meets w[j][i]
+        assert_close(&values(g[0].as_ref().unwrap()), &[1.0, 3.0, 5.0, 2.0, 4.0, 6.0], 0.0);
+    }
+
+    #[test]
+    fn expand_sums_the_gradient_over_copies() {
+        let x = leaf(&[3, 1], &[1.0, 2.0, 3.0], true);
+        let y = x.expand(&[2, 3, 4]).unwrap().sum(None, false).unwrap();
+        let g = engine::grad(&[y], &[None], &[x.clone()], false, false, false).unwrap();
+        assert_close(&values(g[0].as_ref().unwrap()), &[8.0; 3], 0.0);
+    }
+
+    #[test]
+    fn reshape_checks_the_element_count() {
+        let x = Tensor::zeros(&[2, 3], crate::DType::F32).unwrap();
+        let err = x.reshape(&[4, 2]).unwrap_err().to_string();
+        assert!(err.contains("(2, 3)") && err.contains("(4, 2)"), "{err}");
+        assert_eq!(x.reshape_infer(&[-1, 2]).unwrap().shape(), vec![3, 2]);
+    }
+}

@@ -212,3 +212,41 @@ fn sign_of<T: Element>(v: T) -> T {
         v * T::zero()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{assert_close, grad_of_sum, leaf};
+
+    #[test]
+    fn derivatives_match_hand_derived_formulas() {
+        let xs = [-1.5, -0.3, 0.0, 0.7, 2.0];
+        let x = leaf(&[5], &xs, true);
+        let pos = leaf(&[3], &[0.5, 1.0, 4.0], true);
+        let sig = |v: f64| 1.0 / (1.0 + (-v).exp());
+        // d(-x)/dx = -1
+        assert_close(&grad_of_sum(&x, Tensor::neg), &[-1.0; 5], 1e-15);
+        // d e^x/dx = e^x
+        assert_close(&grad_of_sum(&x, Tensor::exp), &xs.map(f64::exp), 1e-15);
+        // d ln x/dx = 1/x
+        assert_close(&grad_of_sum(&pos, Tensor::log), &[2.0, 1.0, 0.25], 1e-15);
+        // d sqrt x/dx = 1/(2 sqrt x)
+        assert_close(&grad_of_sum(&pos, Tensor::sqrt), &[1.0 / (2.0 * 0.5f64.sqrt()), 0.5, 0.25], 1e-15);
+        // d sin/dx = cos, d cos/dx = -sin
+        assert_close(&grad_of_sum(&x, Tensor::sin), &xs.map(f64::cos), 1e-15);
+        assert_close(&grad_of_sum(&x, Tensor::cos), &xs.map(|v| -v.sin()), 1e-15);
+        // d tanh/dx = 1 - tanh²
+        assert_close(&grad_of_sum(&x, Tensor::tanh), &xs.map(|v| 1.0 - v.tanh().powi(2)), 1e-15);
+        // d σ/dx = σ (1 - σ)
+        assert_close(&grad_of_sum(&x, Tensor::sigmoid), &xs.map(|v| sig(v) * (1.0 - sig(v))), 1e-15);
+        // relu' and abs' are 0 at 0 (subgradient convention)
+        assert_close(&grad_of_sum(&x, Tensor::relu), &[0.0, 0.0, 0.0, 1.0, 1.0], 0.0);
+        assert_close(&grad_of_sum(&x, Tensor::abs), &[-1.0, -1.0, 0.0, 1.0, 1.0], 0.0);
+    }
+
+    #[test]
+    fn sigmoid_does_not_overflow() {
+        let x = leaf(&[2], &[-1000.0, 1000.0], false);
+        assert_eq!(crate::testutil::values(&x.sigmoid().unwrap()), vec![0.0, 1.0]);
+    }
+}
