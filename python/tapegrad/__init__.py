@@ -123,7 +123,7 @@ def grad(
     return _native._grad(outputs, inputs, grad_outputs, retain, create_graph, allow_unused)
 
 
-from . import testing  # noqa: E402  (needs the names above)
+from . import testing  # noqa: E402  (testing needs the names above)
 
 __all__ = [
     "Tensor", "dtype", "float32", "float64",

@@ -60,8 +60,10 @@ def _as_float_array(data: Any, dtype: str | None) -> np.ndarray:
     if dtype is None:
         # Python floats and ints default to float32 (as torch.get_default_dtype());
         # float64 NumPy arrays keep their precision.
-        dtype = "float64" if arr.dtype == np.float64 and isinstance(data, np.ndarray) else "float32"
-    return np.ascontiguousarray(arr, dtype=_NUMPY_OF[dtype])
+        wide = arr.dtype.kind == "f" and arr.dtype.itemsize == 8  # any byte order
+        dtype = "float64" if wide and isinstance(data, np.ndarray) else "float32"
+    # order="C" copies strided or byte-swapped data into native C order (and keeps 0-d shapes).
+    return np.asarray(arr, dtype=_NUMPY_OF[dtype], order="C")
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -81,7 +83,8 @@ def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
     """Copies a NumPy float array into a tensor, keeping its dtype (float16 becomes float32)."""
     if not isinstance(array, np.ndarray):
         raise DTypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
-    dtype = "float64" if array.dtype == np.float64 else "float32"
+    wide = array.dtype.kind == "f" and array.dtype.itemsize == 8
+    dtype = "float64" if wide else "float32"
     return _native._from_numpy(_as_float_array(array, dtype), requires_grad)
 
 

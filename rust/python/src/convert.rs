@@ -137,9 +137,22 @@ pub fn parse_shape(obj: &Bound<'_, PyAny>) -> Res<Vec<i64>> {
     if let Ok(n) = obj.extract::<i64>() {
         return Ok(vec![n]);
     }
-    obj.extract::<Vec<i64>>().map_err(|_| {
-        raise(ErrorKind::DType, "shape", format!("a shape must be a sequence of ints, got {}", obj.repr().map(|r| r.to_string()).unwrap_or_default()))
-    })
+    let shown = || obj.repr().map(|r| r.to_string()).unwrap_or_default();
+    let items: Vec<Bound<'_, PyAny>> = match obj.try_iter() {
+        Ok(it) => it.collect::<PyResult<_>>()?,
+        Err(_) => return Err(raise(ErrorKind::DType, "shape", format!("a shape must be a sequence of ints, got {}", shown()))),
+    };
+    items
+        .iter()
+        .map(|d| {
+            if !d.is_instance_of::<pyo3::types::PyInt>() && d.call_method0("__index__").is_err() {
+                return Err(raise(ErrorKind::DType, "shape", format!("a shape must be a sequence of ints, got {}", shown())));
+            }
+            d.extract::<i64>().map_err(|_| {
+                raise(ErrorKind::Value, "shape", format!("dimension {} in shape {} is too large", d, shown()))
+            })
+        })
+        .collect()
 }
 
 /// Checks that no dimension is negative.
@@ -162,7 +175,10 @@ fn optional_i64(obj: &Bound<'_, PyAny>) -> Res<Option<i64>> {
     let index = obj.call_method0("__index__").map_err(|_| {
         raise(ErrorKind::DType, "index", format!("slice indices must be integers or None, got {}", type_name(obj)))
     })?;
-    index.extract::<i64>().map(Some).map_err(|_| raise(ErrorKind::Index, "index", "slice index is too large"))
+    // Python clamps huge slice bounds to the axis; saturating keeps that meaning.
+    Ok(Some(index.extract::<i64>().unwrap_or_else(|_| {
+        if index.lt(0).unwrap_or(false) { i64::MIN } else { i64::MAX }
+    })))
 }
 
 fn index_item(obj: &Bound<'_, PyAny>) -> Res<IndexItem> {
@@ -206,7 +222,7 @@ fn index_item(obj: &Bound<'_, PyAny>) -> Res<IndexItem> {
         _ if arr.getattr("size")?.extract::<usize>()? == 0 => {}
         _ => return Err(raise(ErrorKind::DType, "index", format!("index arrays must hold integers, got dtype {kind}"))),
     }
-    let arr = np.call_method1("ascontiguousarray", (arr, "int64"))?;
+    let arr = np.call_method1("asarray", (arr, "int64", "C"))?;
     let typed: PyReadonlyArrayDyn<'_, i64> = arr.extract()?;
     Ok(IndexItem::Array { indices: typed.as_array().iter().copied().collect(), shape: typed.shape().to_vec() })
 }

@@ -48,24 +48,26 @@ fn resolve_slice(start: Option<i64>, stop: Option<i64>, step: i64, n: usize) -> 
     if step == 0 {
         return Err(Error::value("index", "slice step cannot be zero"));
     }
-    let n = n as i64;
-    let clamp = |v: i64, lo: i64, hi: i64| v.clamp(lo, hi);
-    let wrap = |v: i64| if v < 0 { v.saturating_add(n) } else { v };
+    // i128 so that extreme steps and bounds (i64::MIN) cannot overflow.
+    let (n, step) = (n as i128, step as i128);
+    let wrap = |v: i64| if v < 0 { v as i128 + n } else { v as i128 };
     let (first, count) = if step > 0 {
-        let s = clamp(start.map_or(0, wrap), 0, n);
-        let e = clamp(stop.map_or(n, wrap), 0, n);
+        let s = start.map_or(0, wrap).clamp(0, n);
+        let e = stop.map_or(n, wrap).clamp(0, n);
         (s, if e > s { (e - s + step - 1) / step } else { 0 })
     } else {
-        let s = clamp(start.map_or(n - 1, wrap), -1, n - 1);
-        let e = clamp(stop.map_or(-1, wrap), -1, n - 1);
-        (s, if s > e { (s - e + (-step) - 1) / (-step) } else { 0 })
+        let s = start.map_or(n - 1, wrap).clamp(-1, n - 1);
+        let e = stop.map_or(-1, wrap).clamp(-1, n - 1);
+        (s, if s > e { (s - e - step - 1) / -step } else { 0 })
     };
     if count == 0 {
         return Ok((SliceInfoElem::Slice { start: 0, end: Some(0), step: 1 }, 0));
     }
     let last = first + (count - 1) * step;
-    // ndarray walks [lo, hi) backwards for a negative step, starting at hi - 1.
+    // ndarray walks [lo, hi) backwards for a negative step, starting at hi - 1. A step longer
+    // than the axis takes one element; clamp it so it fits an isize.
     let (lo, hi) = if step > 0 { (first, last + 1) } else { (last, first + 1) };
+    let step = step.clamp(-n.max(1), n.max(1));
     Ok((
         SliceInfoElem::Slice { start: lo as isize, end: Some(hi as isize), step: step as isize },
         count as usize,

@@ -168,30 +168,38 @@ impl Tensor {
         self.extreme(Extreme::Min, axes, keepdim)
     }
 
-    /// `log(sum(exp(x)))` over `axes`, computed stably by shifting by the (constant) max.
-    pub fn logsumexp(&self, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+    /// `x - max(x)` over `axes` (the max held constant, and 0 where it is infinite), and
+    /// that shift: the start of every stable softmax-family op.
+    fn shift_by_max(&self, axes: Option<&[i64]>) -> Result<(Tensor, Tensor)> {
         let shift = self.detach().max(axes, true)?;
-        // An all -inf slice would give inf - inf; shift by 0 there instead.
         let finite = shift.abs()?.lt(&shift.scalar_like(f64::INFINITY))?;
         let shift = shift.where_(&finite, &shift.zeros_like())?;
-        let summed = self.sub(&shift)?.exp()?.sum(axes, true)?.log()?.add(&shift)?;
+        Ok((self.sub(&shift)?, shift))
+    }
+
+    /// `log(sum(exp(x)))` over `axes`, computed stably as `m + log(sum(exp(x - m)))`.
+    pub fn logsumexp(&self, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+        let (shifted, shift) = self.shift_by_max(axes)?;
+        let summed = shifted.exp()?.sum(axes, true)?.log()?.add(&shift)?;
         if keepdim {
-            Ok(summed)
-        } else {
-            let shape = self.shape();
-            let axes = normalize_axes("logsumexp", axes, shape.len())?;
-            summed.reshape(&reduced_shape(&shape, &axes, false))
+            return Ok(summed);
         }
+        let shape = self.shape();
+        let axes = normalize_axes("logsumexp", axes, shape.len())?;
+        summed.reshape(&reduced_shape(&shape, &axes, false))
     }
 
-    /// `x - logsumexp(x)` along `axis`.
+    /// `(x - m) - log(sum(exp(x - m)))` along `axis`: exact where `x - lse` would round.
     pub fn log_softmax(&self, axis: i64) -> Result<Tensor> {
-        self.sub(&self.logsumexp(Some(&[axis]), true)?)
+        let (shifted, _) = self.shift_by_max(Some(&[axis]))?;
+        shifted.sub(&shifted.exp()?.sum(Some(&[axis]), true)?.log()?)
     }
 
-    /// `exp(x) / sum(exp(x))` along `axis`.
+    /// `exp(x - m) / sum(exp(x - m))` along `axis`.
     pub fn softmax(&self, axis: i64) -> Result<Tensor> {
-        self.log_softmax(axis)?.exp()
+        let (shifted, _) = self.shift_by_max(Some(&[axis]))?;
+        let e = shifted.exp()?;
+        e.div(&e.sum(Some(&[axis]), true)?)
     }
 
     /// Sums a gradient down to `shape` (the reverse of broadcasting to it).

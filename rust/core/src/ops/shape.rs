@@ -138,11 +138,11 @@ impl Tensor {
     pub fn transpose(&self, dim0: i64, dim1: i64) -> Result<Tensor> {
         let ndim = self.ndim();
         let (a, b) = (normalize_axis("transpose", dim0, ndim)?, normalize_axis("transpose", dim1, ndim)?);
-        let mut axes: Vec<usize> = (0..ndim).collect();
-        axes.swap(a, b);
         if ndim == 0 {
             return Ok(self.clone());
         }
+        let mut axes: Vec<usize> = (0..ndim).collect();
+        axes.swap(a, b);
         self.permute_axes(&axes)
     }
 
@@ -164,7 +164,8 @@ impl Tensor {
             return Err(Error::shape(
                 "expand",
                 format!(
-                    "the number of sizes given ({}) must be at least the tensor's dimensions ({})",
+                    "cannot expand a tensor of shape {} to {shape:?}: {} sizes given for {} dimensions",
+                    fmt_shape(&own),
                     shape.len(),
                     own.len()
                 ),
