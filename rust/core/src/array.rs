@@ -144,7 +144,10 @@ pub fn checked_numel(op: &'static str, shape: &[usize]) -> Result<usize> {
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .filter(|&n| n <= MAX_NUMEL)
         .ok_or_else(|| {
-            Error::value(op, format!("shape {} has too many elements to allocate", fmt_shape(shape)))
+            Error::value(
+                op,
+                format!("shape {} has too many elements to allocate", fmt_shape(shape)),
+            )
         })
 }
 
@@ -339,7 +342,10 @@ pub fn normalize_axes(op: &'static str, axes: Option<&[i64]>, ndim: usize) -> Re
             continue;
         }
         if out.contains(&a) {
-            return Err(Error::Index { op, message: format!("dimension {ax} appears more than once") });
+            return Err(Error::Index {
+                op,
+                message: format!("dimension {ax} appears more than once"),
+            });
         }
         out.push(a);
     }

@@ -151,8 +151,9 @@ fn sweep(
     let mut stack: Vec<Arc<Node>> = Vec::new();
     for root in roots {
         if let Some(node) = root.grad_fn() {
-            if !nodes.contains_key(&Arc::as_ptr(node)) {
-                nodes.insert(Arc::as_ptr(node), (node.clone(), 0));
+            if let std::collections::hash_map::Entry::Vacant(slot) = nodes.entry(Arc::as_ptr(node))
+            {
+                slot.insert((node.clone(), 0));
                 stack.push(node.clone());
             }
         }
@@ -309,7 +310,8 @@ mod tests {
         let df = grad(&[f], &[None], &[x.clone()], true, true, false).unwrap()[0].clone().unwrap();
         assert_close(&values(&df), &[12.0], 0.0);
         assert!(df.requires_grad());
-        let d2f = grad(&[df.sum(None, false).unwrap()], &[None], &[x], false, false, false).unwrap();
+        let d2f =
+            grad(&[df.sum(None, false).unwrap()], &[None], &[x], false, false, false).unwrap();
         assert_close(&values(d2f[0].as_ref().unwrap()), &[12.0], 0.0);
     }
 

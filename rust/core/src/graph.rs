@@ -178,17 +178,23 @@ impl Node {
 
     /// Bytes held for backward by this node, with the reasons.
     pub fn saved(&self) -> Vec<(&'static str, usize)> {
-        self.rule.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map_or(Vec::new(), |r| r.saved())
+        self.rule
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map_or(Vec::new(), |r| r.saved())
     }
 }
 
 // Dropping a long chain of nodes recursively would overflow the stack (each node owns the next
 // through its edges and saved tensors). The outermost drop on a thread instead parks the parts it
 // owns in a queue and drains it in a loop, so nested drops only ever go a constant depth.
+/// What a dropped node owned that may own further nodes.
+type NodeParts = (Vec<Edge>, Option<Box<dyn Backward>>);
+
 thread_local! {
     static DROPPING: Cell<bool> = const { Cell::new(false) };
-    static PARKED: RefCell<Vec<(Vec<Edge>, Option<Box<dyn Backward>>)>> =
-        const { RefCell::new(Vec::new()) };
+    static PARKED: RefCell<Vec<NodeParts>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Drop for Node {
@@ -226,10 +232,7 @@ pub fn record(
     }
     let rule = rule();
     let edges = inputs.iter().map(|t| t.edge()).collect();
-    let metas = inputs
-        .iter()
-        .map(|t| InputMeta { shape: t.shape(), dtype: t.dtype() })
-        .collect();
+    let metas = inputs.iter().map(|t| InputMeta { shape: t.shape(), dtype: t.dtype() }).collect();
     let node = Arc::new(Node {
         name: rule.name(),
         rule: Mutex::new(Some(rule)),

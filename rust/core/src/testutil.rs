@@ -25,6 +25,9 @@ pub fn grad_of_sum(x: &Tensor, f: impl Fn(&Tensor) -> crate::Result<Tensor>) -> 
 pub fn assert_close(got: &[f64], want: &[f64], tol: f64) {
     assert_eq!(got.len(), want.len(), "lengths differ: {got:?} vs {want:?}");
     for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!((g - w).abs() <= tol * (1.0 + w.abs()), "element {i}: got {g}, want {w}\n{got:?}\n{want:?}");
+        assert!(
+            (g - w).abs() <= tol * (1.0 + w.abs()),
+            "element {i}: got {g}, want {w}\n{got:?}\n{want:?}"
+        );
     }
 }

@@ -51,7 +51,11 @@ pub fn parse_dtype(obj: Option<&Bound<'_, PyAny>>) -> Res<Option<DType>> {
             match np.getattr("dtype")?.call1((obj,)) {
                 Ok(d) => d.getattr("name")?.extract()?,
                 Err(_) => {
-                    return Err(raise(ErrorKind::DType, "dtype", format!("{} is not a dtype", obj.repr()?)))
+                    return Err(raise(
+                        ErrorKind::DType,
+                        "dtype",
+                        format!("{} is not a dtype", obj.repr()?),
+                    ))
                 }
             }
         }
@@ -94,7 +98,11 @@ pub fn array_from_numpy(obj: &Bound<'_, PyAny>) -> Res<Array> {
     if let Ok(a) = obj.extract::<PyReadonlyArrayDyn<'_, f32>>() {
         return Ok(Array::F32(a.as_array().to_owned().into_shared()));
     }
-    Err(raise(ErrorKind::DType, "from_numpy", format!("expected a float32 or float64 NumPy array, got {}", obj.get_type().name()?)))
+    Err(raise(
+        ErrorKind::DType,
+        "from_numpy",
+        format!("expected a float32 or float64 NumPy array, got {}", obj.get_type().name()?),
+    ))
 }
 
 /// Copies core data into a new NumPy array.
@@ -112,7 +120,11 @@ pub fn parse_dims(obj: Option<&Bound<'_, PyAny>>) -> Res<Option<Vec<i64>>> {
         return Ok(Some(vec![d]));
     }
     obj.extract::<Vec<i64>>().map(Some).map_err(|_| {
-        raise(ErrorKind::DType, "dim", format!("dim must be an int, a tuple of ints or None, got {}", type_name(obj)))
+        raise(
+            ErrorKind::DType,
+            "dim",
+            format!("dim must be an int, a tuple of ints or None, got {}", type_name(obj)),
+        )
     })
 }
 
@@ -140,16 +152,30 @@ pub fn parse_shape(obj: &Bound<'_, PyAny>) -> Res<Vec<i64>> {
     let shown = || obj.repr().map(|r| r.to_string()).unwrap_or_default();
     let items: Vec<Bound<'_, PyAny>> = match obj.try_iter() {
         Ok(it) => it.collect::<PyResult<_>>()?,
-        Err(_) => return Err(raise(ErrorKind::DType, "shape", format!("a shape must be a sequence of ints, got {}", shown()))),
+        Err(_) => {
+            return Err(raise(
+                ErrorKind::DType,
+                "shape",
+                format!("a shape must be a sequence of ints, got {}", shown()),
+            ))
+        }
     };
     items
         .iter()
         .map(|d| {
             if !d.is_instance_of::<pyo3::types::PyInt>() && d.call_method0("__index__").is_err() {
-                return Err(raise(ErrorKind::DType, "shape", format!("a shape must be a sequence of ints, got {}", shown())));
+                return Err(raise(
+                    ErrorKind::DType,
+                    "shape",
+                    format!("a shape must be a sequence of ints, got {}", shown()),
+                ));
             }
             d.extract::<i64>().map_err(|_| {
-                raise(ErrorKind::Value, "shape", format!("dimension {} in shape {} is too large", d, shown()))
+                raise(
+                    ErrorKind::Value,
+                    "shape",
+                    format!("dimension {} in shape {} is too large", d, shown()),
+                )
             })
         })
         .collect()
@@ -159,7 +185,11 @@ pub fn parse_shape(obj: &Bound<'_, PyAny>) -> Res<Vec<i64>> {
 pub fn to_usize_shape(op: &'static str, shape: &[i64]) -> Res<Vec<usize>> {
     shape
         .iter()
-        .map(|&d| usize::try_from(d).map_err(|_| raise(ErrorKind::Value, op, format!("negative dimension {d} in shape {shape:?}"))))
+        .map(|&d| {
+            usize::try_from(d).map_err(|_| {
+                raise(ErrorKind::Value, op, format!("negative dimension {d} in shape {shape:?}"))
+            })
+        })
         .collect()
 }
 
@@ -173,11 +203,19 @@ fn optional_i64(obj: &Bound<'_, PyAny>) -> Res<Option<i64>> {
     }
     // Anything with __index__ (ints, NumPy ints), as Python slices accept.
     let index = obj.call_method0("__index__").map_err(|_| {
-        raise(ErrorKind::DType, "index", format!("slice indices must be integers or None, got {}", type_name(obj)))
+        raise(
+            ErrorKind::DType,
+            "index",
+            format!("slice indices must be integers or None, got {}", type_name(obj)),
+        )
     })?;
     // Python clamps huge slice bounds to the axis; saturating keeps that meaning.
     Ok(Some(index.extract::<i64>().unwrap_or_else(|_| {
-        if index.lt(0).unwrap_or(false) { i64::MIN } else { i64::MAX }
+        if index.lt(0).unwrap_or(false) {
+            i64::MIN
+        } else {
+            i64::MAX
+        }
     })))
 }
 
@@ -197,7 +235,11 @@ fn index_item(obj: &Bound<'_, PyAny>) -> Res<IndexItem> {
         });
     }
     if obj.is_instance_of::<pyo3::types::PyBool>() {
-        return Err(raise(ErrorKind::DType, "index", "boolean indices are not supported; use tapegrad.where"));
+        return Err(raise(
+            ErrorKind::DType,
+            "index",
+            "boolean indices are not supported; use tapegrad.where",
+        ));
     }
     if let Ok(i) = obj.extract::<i64>() {
         return Ok(IndexItem::Int(i));
@@ -206,9 +248,16 @@ fn index_item(obj: &Bound<'_, PyAny>) -> Res<IndexItem> {
         let a = t.0.array();
         let values = a.to_f64_vec();
         if values.iter().any(|v| v.fract() != 0.0 || !v.is_finite()) {
-            return Err(raise(ErrorKind::DType, "index", "a tensor used as an index must hold whole numbers"));
+            return Err(raise(
+                ErrorKind::DType,
+                "index",
+                "a tensor used as an index must hold whole numbers",
+            ));
         }
-        return Ok(IndexItem::Array { indices: values.iter().map(|&v| v as i64).collect(), shape: a.shape().to_vec() });
+        return Ok(IndexItem::Array {
+            indices: values.iter().map(|&v| v as i64).collect(),
+            shape: a.shape().to_vec(),
+        });
     }
     // Lists and NumPy arrays of integers.
     let np = obj.py().import("numpy")?;
@@ -218,13 +267,28 @@ fn index_item(obj: &Bound<'_, PyAny>) -> Res<IndexItem> {
     let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
     match kind.as_str() {
         "i" | "u" => {}
-        "b" => return Err(raise(ErrorKind::DType, "index", "boolean mask indexing is not supported; use tapegrad.where")),
+        "b" => {
+            return Err(raise(
+                ErrorKind::DType,
+                "index",
+                "boolean mask indexing is not supported; use tapegrad.where",
+            ))
+        }
         _ if arr.getattr("size")?.extract::<usize>()? == 0 => {}
-        _ => return Err(raise(ErrorKind::DType, "index", format!("index arrays must hold integers, got dtype {kind}"))),
+        _ => {
+            return Err(raise(
+                ErrorKind::DType,
+                "index",
+                format!("index arrays must hold integers, got dtype {kind}"),
+            ))
+        }
     }
     let arr = np.call_method1("asarray", (arr, "int64", "C"))?;
     let typed: PyReadonlyArrayDyn<'_, i64> = arr.extract()?;
-    Ok(IndexItem::Array { indices: typed.as_array().iter().copied().collect(), shape: typed.shape().to_vec() })
+    Ok(IndexItem::Array {
+        indices: typed.as_array().iter().copied().collect(),
+        shape: typed.shape().to_vec(),
+    })
 }
 
 /// Reads a `x[key]` expression.
@@ -237,15 +301,26 @@ pub fn parse_index(key: &Bound<'_, PyAny>) -> Res<Vec<IndexItem>> {
 
 /// Reads a list of tensors.
 pub fn tensor_list(obj: &Bound<'_, PyAny>, op: &'static str) -> Res<Vec<Tensor>> {
-    let items: Vec<Bound<'_, PyAny>> = obj.try_iter().map_err(|_| {
-        raise(ErrorKind::DType, op, format!("expected a sequence of tensors, got {}", type_name(obj)))
-    })?.collect::<PyResult<_>>()?;
+    let items: Vec<Bound<'_, PyAny>> = obj
+        .try_iter()
+        .map_err(|_| {
+            raise(
+                ErrorKind::DType,
+                op,
+                format!("expected a sequence of tensors, got {}", type_name(obj)),
+            )
+        })?
+        .collect::<PyResult<_>>()?;
     items
         .iter()
         .enumerate()
         .map(|(i, t)| {
             t.extract::<PyRef<'_, PyTensor>>().map(|t| t.0.clone()).map_err(|_| {
-                raise(ErrorKind::DType, op, format!("element {i} is {}, not a Tensor", type_name(t)))
+                raise(
+                    ErrorKind::DType,
+                    op,
+                    format!("element {i} is {}, not a Tensor", type_name(t)),
+                )
             })
         })
         .collect()

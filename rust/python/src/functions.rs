@@ -1,7 +1,9 @@
 //! Module-level functions of `tapegrad._native`. The public wrappers with PyTorch's full
 //! signatures live in `python/tapegrad`; these take already-normalised arguments.
 
-use crate::convert::{array_from_numpy, parse_dtype, parse_shape, tensor_list, to_usize_shape, Operand};
+use crate::convert::{
+    array_from_numpy, parse_dtype, parse_shape, tensor_list, to_usize_shape, Operand,
+};
 use crate::errors::{raise, Res};
 use crate::tensor::PyTensor;
 use pyo3::prelude::*;
@@ -13,7 +15,11 @@ fn leaf(t: Tensor, requires_grad: bool) -> Res<PyTensor> {
     Ok(PyTensor(t))
 }
 
-fn shape_and_dtype(op: &'static str, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>) -> Res<(Vec<usize>, DType)> {
+fn shape_and_dtype(
+    op: &'static str,
+    shape: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+) -> Res<(Vec<usize>, DType)> {
     let shape = to_usize_shape(op, &parse_shape(shape)?)?;
     Ok((shape, parse_dtype(dtype)?.unwrap_or(DType::F32)))
 }
@@ -28,7 +34,12 @@ fn _from_numpy(array: &Bound<'_, PyAny>, requires_grad: bool) -> Res<PyTensor> {
 /// A tensor filled with `value`.
 #[pyfunction]
 #[pyo3(signature = (shape, value, dtype=None, requires_grad=false))]
-fn _full(shape: &Bound<'_, PyAny>, value: f64, dtype: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> Res<PyTensor> {
+fn _full(
+    shape: &Bound<'_, PyAny>,
+    value: f64,
+    dtype: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> Res<PyTensor> {
     let (shape, dtype) = shape_and_dtype("full", shape, dtype)?;
     leaf(Tensor::full(&shape, value, dtype)?, requires_grad)
 }
@@ -36,7 +47,12 @@ fn _full(shape: &Bound<'_, PyAny>, value: f64, dtype: Option<&Bound<'_, PyAny>>,
 /// Uniform samples in [0, 1).
 #[pyfunction]
 #[pyo3(signature = (shape, dtype=None, requires_grad=false))]
-fn _rand(py: Python<'_>, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> Res<PyTensor> {
+fn _rand(
+    py: Python<'_>,
+    shape: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> Res<PyTensor> {
     let (shape, dtype) = shape_and_dtype("rand", shape, dtype)?;
     leaf(py.detach(|| Tensor::rand(&shape, dtype))?, requires_grad)
 }
@@ -44,7 +60,12 @@ fn _rand(py: Python<'_>, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAn
 /// Standard normal samples.
 #[pyfunction]
 #[pyo3(signature = (shape, dtype=None, requires_grad=false))]
-fn _randn(py: Python<'_>, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> Res<PyTensor> {
+fn _randn(
+    py: Python<'_>,
+    shape: &Bound<'_, PyAny>,
+    dtype: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> Res<PyTensor> {
     let (shape, dtype) = shape_and_dtype("randn", shape, dtype)?;
     leaf(py.detach(|| Tensor::randn(&shape, dtype))?, requires_grad)
 }
@@ -52,7 +73,13 @@ fn _randn(py: Python<'_>, shape: &Bound<'_, PyAny>, dtype: Option<&Bound<'_, PyA
 /// `start, start + step, ...` below `end`.
 #[pyfunction]
 #[pyo3(signature = (start, end, step, dtype=None, requires_grad=false))]
-fn _arange(start: f64, end: f64, step: f64, dtype: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> Res<PyTensor> {
+fn _arange(
+    start: f64,
+    end: f64,
+    step: f64,
+    dtype: Option<&Bound<'_, PyAny>>,
+    requires_grad: bool,
+) -> Res<PyTensor> {
     let dtype = parse_dtype(dtype)?.unwrap_or(DType::F32);
     leaf(Tensor::arange(start, end, step, dtype)?, requires_grad)
 }
@@ -69,7 +96,8 @@ fn _eye(n: i64, m: i64, dtype: Option<&Bound<'_, PyAny>>, requires_grad: bool) -
 /// Seeds the generator behind `rand` and `randn`.
 #[pyfunction]
 fn manual_seed(seed: i128) -> Res<()> {
-    let seed = u64::try_from(seed.rem_euclid(1 << 64)).map_err(|_| raise(ErrorKind::Value, "manual_seed", "bad seed"))?;
+    let seed = u64::try_from(seed.rem_euclid(1 << 64))
+        .map_err(|_| raise(ErrorKind::Value, "manual_seed", "bad seed"))?;
     tapegrad_core::manual_seed(seed);
     Ok(())
 }
@@ -138,7 +166,9 @@ fn _grad<'py>(
             })
             .collect::<PyResult<_>>()?,
     };
-    let grads = py.detach(|| engine::grad(&outputs, &seeds, &inputs, retain_graph, create_graph, allow_unused))?;
+    let grads = py.detach(|| {
+        engine::grad(&outputs, &seeds, &inputs, retain_graph, create_graph, allow_unused)
+    })?;
     Ok(PyTuple::new(py, grads.into_iter().map(|g| g.map(PyTensor)))?)
 }
 

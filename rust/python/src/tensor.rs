@@ -99,7 +99,11 @@ impl PyTensor {
         self.0.numel()
     }
     fn __len__(&self) -> Res<usize> {
-        self.0.shape().first().copied().ok_or_else(|| raise(ErrorKind::DType, "len", "len() of a 0-d tensor"))
+        self.0
+            .shape()
+            .first()
+            .copied()
+            .ok_or_else(|| raise(ErrorKind::DType, "len", "len() of a 0-d tensor"))
     }
     fn __hash__(slf: &Bound<'_, Self>) -> isize {
         slf.as_ptr() as isize
@@ -107,7 +111,10 @@ impl PyTensor {
     fn __repr__(&self, py: Python<'_>) -> Res<String> {
         let np = py.import("numpy")?;
         let body: String = np
-            .call_method1("array2string", (array_to_numpy(py, &self.0.array()), py.None(), py.None(), py.None(), ", "))?
+            .call_method1(
+                "array2string",
+                (array_to_numpy(py, &self.0.array()), py.None(), py.None(), py.None(), ", "),
+            )?
             .extract()?;
         let body = body.replace('\n', "\n       ");
         let mut extras = Vec::new();
@@ -315,10 +322,20 @@ impl PyTensor {
     fn __rtruediv__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
         self.binary(py, &other, true, Tensor::div)
     }
-    fn __pow__(&self, py: Python<'_>, other: Operand<'_>, _modulo: Option<&Bound<'_, PyAny>>) -> Res<PyTensor> {
+    fn __pow__(
+        &self,
+        py: Python<'_>,
+        other: Operand<'_>,
+        _modulo: Option<&Bound<'_, PyAny>>,
+    ) -> Res<PyTensor> {
         self.binary(py, &other, false, Tensor::pow)
     }
-    fn __rpow__(&self, py: Python<'_>, other: Operand<'_>, _modulo: Option<&Bound<'_, PyAny>>) -> Res<PyTensor> {
+    fn __rpow__(
+        &self,
+        py: Python<'_>,
+        other: Operand<'_>,
+        _modulo: Option<&Bound<'_, PyAny>>,
+    ) -> Res<PyTensor> {
         self.binary(py, &other, true, Tensor::pow)
     }
     fn __matmul__(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
@@ -428,7 +445,11 @@ impl PyTensor {
     #[pyo3(signature = (min=None, max=None))]
     fn clamp(&self, min: Option<f64>, max: Option<f64>) -> Res<PyTensor> {
         if min.is_none() && max.is_none() {
-            return Err(raise(ErrorKind::Value, "clamp", "at least one of min and max must be given"));
+            return Err(raise(
+                ErrorKind::Value,
+                "clamp",
+                "at least one of min and max must be given",
+            ));
         }
         Ok(wrap(self.0.clamp(min, max)?))
     }

@@ -82,18 +82,27 @@ impl Binary {
     }
 
     /// `[∂L/∂a, ∂L/∂b]` at the broadcast shape, for the inputs in `needs`.
-    fn vjp(self, grad: &Tensor, a: Option<&Tensor>, b: Option<&Tensor>, needs: [bool; 2])
-        -> Result<[Option<Tensor>; 2]> {
+    fn vjp(
+        self,
+        grad: &Tensor,
+        a: Option<&Tensor>,
+        b: Option<&Tensor>,
+        needs: [bool; 2],
+    ) -> Result<[Option<Tensor>; 2]> {
         let (a, b) = (a.cloned(), b.cloned());
         let when = |need: bool, f: &dyn Fn() -> Result<Tensor>| need.then(f).transpose();
         let (x, y) = (|| a.clone().expect("saved"), || b.clone().expect("saved"));
         Ok(match self {
             // d(a+b)/da = 1, d(a+b)/db = 1
-            Binary::Add => [when(needs[0], &|| Ok(grad.clone()))?, when(needs[1], &|| Ok(grad.clone()))?],
+            Binary::Add => {
+                [when(needs[0], &|| Ok(grad.clone()))?, when(needs[1], &|| Ok(grad.clone()))?]
+            }
             // d(a-b)/da = 1, d(a-b)/db = -1
             Binary::Sub => [when(needs[0], &|| Ok(grad.clone()))?, when(needs[1], &|| grad.neg())?],
             // d(ab)/da = b, d(ab)/db = a
-            Binary::Mul => [when(needs[0], &|| grad.mul(&y()))?, when(needs[1], &|| grad.mul(&x()))?],
+            Binary::Mul => {
+                [when(needs[0], &|| grad.mul(&y()))?, when(needs[1], &|| grad.mul(&x()))?]
+            }
             // d(a/b)/da = 1/b, d(a/b)/db = -a/b²
             Binary::Div => [
                 when(needs[0], &|| grad.div(&y()))?,
@@ -420,7 +429,11 @@ mod tests {
     use crate::engine;
     use crate::testutil::{assert_close, leaf, values};
 
-    fn grads(a: &Tensor, b: &Tensor, f: impl Fn(&Tensor, &Tensor) -> Result<Tensor>) -> (Vec<f64>, Vec<f64>) {
+    fn grads(
+        a: &Tensor,
+        b: &Tensor,
+        f: impl Fn(&Tensor, &Tensor) -> Result<Tensor>,
+    ) -> (Vec<f64>, Vec<f64>) {
         let y = f(a, b).unwrap().sum(None, false).unwrap();
         let g = engine::grad(&[y], &[None], &[a.clone(), b.clone()], false, false, false).unwrap();
         (values(g[0].as_ref().unwrap()), values(g[1].as_ref().unwrap()))

@@ -44,7 +44,12 @@ type Window = Arc<SliceInfo<Vec<SliceInfoElem>, IxDyn, IxDyn>>;
 
 /// Resolves a Python slice against an axis of extent `n`: the ndarray slice that takes the same
 /// elements in the same order, and how many there are.
-fn resolve_slice(start: Option<i64>, stop: Option<i64>, step: i64, n: usize) -> Result<(SliceInfoElem, usize)> {
+fn resolve_slice(
+    start: Option<i64>,
+    stop: Option<i64>,
+    step: i64,
+    n: usize,
+) -> Result<(SliceInfoElem, usize)> {
     if step == 0 {
         return Err(Error::value("index", "slice step cannot be zero"));
     }
@@ -152,7 +157,9 @@ impl Backward for CatBackward {
         let mut offset = 0;
         let mut out = Vec::with_capacity(self.sizes.len());
         for (i, &n) in self.sizes.iter().enumerate() {
-            out.push(ctx.needs_input_grad(i).then(|| grad.narrow(self.axis, offset, n)).transpose()?);
+            out.push(
+                ctx.needs_input_grad(i).then(|| grad.narrow(self.axis, offset, n)).transpose()?,
+            );
             offset += n;
         }
         Ok(out)
@@ -167,7 +174,10 @@ impl Tensor {
         let used = items.iter().filter(|it| consumes(it)).count();
         let ellipses = items.iter().filter(|it| matches!(it, IndexItem::Ellipsis)).count();
         if ellipses > 1 {
-            return Err(Error::Index { op: "index", message: "an index can only have a single ellipsis ('...')".into() });
+            return Err(Error::Index {
+                op: "index",
+                message: "an index can only have a single ellipsis ('...')".into(),
+            });
         }
         if used > shape.len() {
             return Err(Error::Index {
@@ -202,7 +212,8 @@ impl Tensor {
                     out_axis += 1;
                 }
                 IndexItem::Int(i) => {
-                    elems.push(SliceInfoElem::Index(checked_index(*i, axis, shape[axis])? as isize));
+                    elems
+                        .push(SliceInfoElem::Index(checked_index(*i, axis, shape[axis])? as isize));
                     axis += 1;
                 }
                 IndexItem::Slice { start, stop, step } => {
@@ -237,7 +248,8 @@ impl Tensor {
     /// Takes a window (a view; the VJP writes the gradient back into zeros).
     fn slice_window(&self, window: &Window) -> Result<Tensor> {
         let input_shape = self.shape();
-        let out = dispatch!(&self.array(), a => Element::wrap(a.clone().slice_move(window.as_ref())));
+        let out =
+            dispatch!(&self.array(), a => Element::wrap(a.clone().slice_move(window.as_ref())));
         let window = window.clone();
         Ok(record(&[self], out, || Box::new(SliceBackward { input_shape, window })))
     }
@@ -269,7 +281,11 @@ impl Tensor {
         let elems = (0..shape.len())
             .map(|i| {
                 if i == axis {
-                    SliceInfoElem::Slice { start: start as isize, end: Some((start + length) as isize), step: 1 }
+                    SliceInfoElem::Slice {
+                        start: start as isize,
+                        end: Some((start + length) as isize),
+                        step: 1,
+                    }
                 } else {
                     SliceInfoElem::Slice { start: 0, end: None, step: 1 }
                 }
@@ -314,7 +330,9 @@ impl Tensor {
 
     /// Concatenates along `axis`; shapes must agree elsewhere, dtypes are promoted.
     pub fn cat(tensors: &[Tensor], axis: i64) -> Result<Tensor> {
-        let first = tensors.first().ok_or_else(|| Error::value("cat", "expected a non-empty list of tensors"))?;
+        let first = tensors
+            .first()
+            .ok_or_else(|| Error::value("cat", "expected a non-empty list of tensors"))?;
         let ndim = first.ndim();
         if ndim == 0 {
             return Err(Error::shape("cat", "zero-dimensional tensors cannot be concatenated"));
@@ -324,7 +342,8 @@ impl Tensor {
         let reference = first.shape();
         for (i, t) in tensors.iter().enumerate() {
             let s = t.shape();
-            let fits = s.len() == ndim && s.iter().zip(&reference).enumerate().all(|(d, (a, b))| d == axis || a == b);
+            let fits = s.len() == ndim
+                && s.iter().zip(&reference).enumerate().all(|(d, (a, b))| d == axis || a == b);
             if !fits {
                 return Err(Error::shape(
                     "cat",
@@ -344,8 +363,14 @@ impl Tensor {
         checked_numel("cat", &total_shape)?;
         let arrays: Vec<Array> = tensors.iter().map(Tensor::array).collect();
         let out = match dtype {
-            DType::F32 => Array::F32(concat(&arrays, axis, |a| match a { Array::F32(x) => Some(x), _ => None })?),
-            DType::F64 => Array::F64(concat(&arrays, axis, |a| match a { Array::F64(x) => Some(x), _ => None })?),
+            DType::F32 => Array::F32(concat(&arrays, axis, |a| match a {
+                Array::F32(x) => Some(x),
+                _ => None,
+            })?),
+            DType::F64 => Array::F64(concat(&arrays, axis, |a| match a {
+                Array::F64(x) => Some(x),
+                _ => None,
+            })?),
         };
         let refs: Vec<&Tensor> = tensors.iter().collect();
         Ok(record(&refs, out, || Box::new(CatBackward { axis, sizes })))
@@ -353,7 +378,9 @@ impl Tensor {
 
     /// Stacks equal-shaped tensors along a new axis.
     pub fn stack(tensors: &[Tensor], axis: i64) -> Result<Tensor> {
-        let first = tensors.first().ok_or_else(|| Error::value("stack", "expected a non-empty list of tensors"))?;
+        let first = tensors
+            .first()
+            .ok_or_else(|| Error::value("stack", "expected a non-empty list of tensors"))?;
         let shape = first.shape();
         if let Some((i, t)) = tensors.iter().enumerate().find(|(_, t)| t.shape() != shape) {
             return Err(Error::shape(
@@ -379,7 +406,11 @@ fn concat<T: Element>(
 ) -> Result<ArcArray<T, IxDyn>> {
     let views = arrays
         .iter()
-        .map(|a| typed(a).map(|x| x.view()).ok_or_else(|| Error::DType { op: "cat", message: "mixed dtypes".into() }))
+        .map(|a| {
+            typed(a)
+                .map(|x| x.view())
+                .ok_or_else(|| Error::DType { op: "cat", message: "mixed dtypes".into() })
+        })
         .collect::<Result<Vec<_>>>()?;
     ndarray::concatenate(Axis(axis), &views)
         .map(ArrayD::into_shared)
@@ -415,7 +446,10 @@ mod tests {
         assert_eq!(take(&[slice(Some(-2), None, 1)]), vec![4.0, 5.0]);
         assert_eq!(take(&[slice(Some(10), Some(20), 1)]), Vec::<f64>::new());
         assert_eq!(take(&[IndexItem::Int(-1)]), vec![5.0]);
-        assert_eq!(x.index(&[IndexItem::NewAxis, IndexItem::Ellipsis]).unwrap().shape(), vec![1, 6]);
+        assert_eq!(
+            x.index(&[IndexItem::NewAxis, IndexItem::Ellipsis]).unwrap().shape(),
+            vec![1, 6]
+        );
     }
 
     #[test]

@@ -10,12 +10,20 @@ use ndarray::{ArcArray, ArrayD, ArrayView2, ArrayViewMut2, Axis, Dimension, Ix2,
 
 /// `out = a · b` for 2-D views of any strides: the one entry point to the matmul kernel
 /// (matrixmultiply, multithreaded above its own size threshold).
-pub(crate) fn gemm<T: Element>(a: ArrayView2<'_, T>, b: ArrayView2<'_, T>, mut out: ArrayViewMut2<'_, T>) {
+pub(crate) fn gemm<T: Element>(
+    a: ArrayView2<'_, T>,
+    b: ArrayView2<'_, T>,
+    mut out: ArrayViewMut2<'_, T>,
+) {
     ndarray::linalg::general_mat_mul(T::one(), &a, &b, T::zero(), &mut out);
 }
 
 /// Batched product of `a` (`[..., m, k]`) and `b` (`[..., k, n]`) with broadcast batch axes.
-fn batched<T: Element>(a: &ArcArray<T, IxDyn>, b: &ArcArray<T, IxDyn>, batch: &[usize]) -> Result<ArrayD<T>> {
+fn batched<T: Element>(
+    a: &ArcArray<T, IxDyn>,
+    b: &ArcArray<T, IxDyn>,
+    batch: &[usize],
+) -> Result<ArrayD<T>> {
     let (m, k) = (a.shape()[a.ndim() - 2], a.shape()[a.ndim() - 1]);
     let n = b.shape()[b.ndim() - 1];
     let shape_of = |rows, cols| [batch, &[rows, cols]].concat();
@@ -54,8 +62,16 @@ impl Backward for MatmulBackward {
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         // d(AB)/dA: grad · Bᵀ;  d(AB)/dB: Aᵀ · grad  (batch axes are summed by the engine)
-        let grad_a = self.b.as_ref().map(|b| grad.matmul_nd(&b.get("MmBackward")?.transpose(-1, -2)?)).transpose()?;
-        let grad_b = self.a.as_ref().map(|a| a.get("MmBackward")?.transpose(-1, -2)?.matmul_nd(grad)).transpose()?;
+        let grad_a = self
+            .b
+            .as_ref()
+            .map(|b| grad.matmul_nd(&b.get("MmBackward")?.transpose(-1, -2)?))
+            .transpose()?;
+        let grad_b = self
+            .a
+            .as_ref()
+            .map(|a| a.get("MmBackward")?.transpose(-1, -2)?.matmul_nd(grad))
+            .transpose()?;
         Ok(vec![grad_a, grad_b])
     }
     fn saved(&self) -> Vec<(&'static str, usize)> {
@@ -105,7 +121,12 @@ impl Tensor {
         let (sa, sb) = (a.shape(), b.shape());
         let (k_lhs, k_rhs) = (sa[sa.len() - 1], sb[sb.len() - 2]);
         if k_lhs != k_rhs {
-            return Err(Error::MatmulShape { lhs: fmt_shape(&sa), rhs: fmt_shape(&sb), k_lhs, k_rhs });
+            return Err(Error::MatmulShape {
+                lhs: fmt_shape(&sa),
+                rhs: fmt_shape(&sb),
+                k_lhs,
+                k_rhs,
+            });
         }
         let batch = broadcast_shapes("matmul", &sa[..sa.len() - 2], &sb[..sb.len() - 2])?;
         let out = zip_array!("matmul", &a.array(), &b.array(), x, y => batched(x, y, &batch)?);
@@ -130,7 +151,15 @@ mod tests {
         let b = leaf(&[3, 2], &[1.0, -1.0, 2.0, 0.5, 0.0, 3.0], true);
         let y = a.matmul(&b).unwrap();
         assert_close(&values(&y), &[5.0, 9.0, 14.0, 16.5], 1e-15);
-        let g = engine::grad(&[y.sum(None, false).unwrap()], &[None], &[a.clone(), b.clone()], false, false, false).unwrap();
+        let g = engine::grad(
+            &[y.sum(None, false).unwrap()],
+            &[None],
+            &[a.clone(), b.clone()],
+            false,
+            false,
+            false,
+        )
+        .unwrap();
         assert_close(&values(g[0].as_ref().unwrap()), &[0.0, 2.5, 3.0, 0.0, 2.5, 3.0], 1e-15);
         assert_close(&values(g[1].as_ref().unwrap()), &[5.0, 5.0, 7.0, 7.0, 9.0, 9.0], 1e-15);
     }
@@ -141,7 +170,15 @@ mod tests {
         let b = leaf(&[2, 1], &[1.0, 1.0], true);
         let y = a.matmul(&b).unwrap();
         assert_eq!(y.shape(), vec![2, 1, 1]);
-        let g = engine::grad(&[y.sum(None, false).unwrap()], &[None], &[b.clone()], false, false, false).unwrap();
+        let g = engine::grad(
+            &[y.sum(None, false).unwrap()],
+            &[None],
+            &[b.clone()],
+            false,
+            false,
+            false,
+        )
+        .unwrap();
         assert_close(&values(g[0].as_ref().unwrap()), &[4.0, 6.0], 0.0);
         // 1-D @ 1-D is a dot product with a 0-d result.
         let v = leaf(&[2], &[3.0, 4.0], false);

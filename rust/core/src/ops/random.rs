@@ -19,7 +19,11 @@ pub fn manual_seed(seed: u64) {
     *generator().lock().unwrap_or_else(|e| e.into_inner()) = ChaCha8Rng::seed_from_u64(seed);
 }
 
-fn random(shape: &[usize], dtype: DType, sample: impl Fn(&mut ChaCha8Rng) -> f64) -> Result<Tensor> {
+fn random(
+    shape: &[usize],
+    dtype: DType,
+    sample: impl Fn(&mut ChaCha8Rng) -> f64,
+) -> Result<Tensor> {
     let n = checked_numel("random", shape)?;
     let mut rng = generator().lock().unwrap_or_else(|e| e.into_inner());
     let values: Vec<f64> = (0..n).map(|_| sample(&mut rng)).collect();
@@ -47,7 +51,10 @@ impl Tensor {
         }
         let count = ((end - start) / step).ceil().max(0.0);
         if count > crate::array::MAX_NUMEL as f64 {
-            return Err(Error::value("arange", format!("({start}, {end}, {step}) has too many elements")));
+            return Err(Error::value(
+                "arange",
+                format!("({start}, {end}, {step}) has too many elements"),
+            ));
         }
         let values: Vec<f64> = (0..count as usize).map(|i| start + i as f64 * step).collect();
         Ok(Tensor::from_array(Array::from_f64_vec(&[values.len()], values, dtype)?))

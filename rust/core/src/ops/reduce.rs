@@ -111,7 +111,8 @@ impl Tensor {
     pub fn sum(&self, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
         let shape = self.shape();
         let axes = normalize_axes("sum", axes, shape.len())?;
-        let out = map_array!(&self.array(), a => fold_axes(a, &axes, keepdim, |v, ax| v.sum_axis(ax)));
+        let out =
+            map_array!(&self.array(), a => fold_axes(a, &axes, keepdim, |v, ax| v.sum_axis(ax)));
         let keepdim_shape = reduced_shape(&shape, &axes, true);
         Ok(record(&[self], out, || Box::new(SumBackward { input_shape: shape, keepdim_shape })))
     }

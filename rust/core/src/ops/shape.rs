@@ -2,10 +2,10 @@
 //! allows); `transpose`, `squeeze`, `unsqueeze` and `flatten` are composed from them.
 
 use crate::array::{checked_numel, normalize_axis, Element};
+use crate::dispatch;
 use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{record, Backward, VjpContext};
 use crate::tensor::Tensor;
-use crate::dispatch;
 use ndarray::IxDyn;
 
 struct ReshapeBackward {
@@ -126,7 +126,8 @@ impl Tensor {
         if axes.iter().enumerate().all(|(i, &a)| i == a) {
             return Ok(self.clone());
         }
-        let out = dispatch!(&self.array(), a => Element::wrap(a.clone().permuted_axes(IxDyn(axes))));
+        let out =
+            dispatch!(&self.array(), a => Element::wrap(a.clone().permuted_axes(IxDyn(axes))));
         let mut inverse = vec![0; axes.len()];
         for (i, &a) in axes.iter().enumerate() {
             inverse[a] = i;
@@ -137,7 +138,8 @@ impl Tensor {
     /// Swaps two axes.
     pub fn transpose(&self, dim0: i64, dim1: i64) -> Result<Tensor> {
         let ndim = self.ndim();
-        let (a, b) = (normalize_axis("transpose", dim0, ndim)?, normalize_axis("transpose", dim1, ndim)?);
+        let (a, b) =
+            (normalize_axis("transpose", dim0, ndim)?, normalize_axis("transpose", dim1, ndim)?);
         if ndim == 0 {
             return Ok(self.clone());
         }
@@ -212,7 +214,10 @@ impl Tensor {
         if shape.is_empty() {
             return self.reshape(&[1]);
         }
-        let (s, e) = (normalize_axis("flatten", start, shape.len())?, normalize_axis("flatten", end, shape.len())?);
+        let (s, e) = (
+            normalize_axis("flatten", start, shape.len())?,
+            normalize_axis("flatten", end, shape.len())?,
+        );
         if s > e {
             return Err(Error::Index {
                 op: "flatten",
@@ -237,7 +242,15 @@ mod tests {
         let x = leaf(&[6], &[0.0; 6], true);
         let w = leaf(&[3, 2], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], false);
         let y = x.reshape(&[2, 3]).unwrap().permute(&[1, 0]).unwrap().mul(&w).unwrap();
-        let g = engine::grad(&[y.sum(None, false).unwrap()], &[None], &[x.clone()], false, false, false).unwrap();
+        let g = engine::grad(
+            &[y.sum(None, false).unwrap()],
+            &[None],
+            &[x.clone()],
+            false,
+            false,
+            false,
+        )
+        .unwrap();
         // x.reshape(2,3)[i][j] = x[3i+j] meets w[j][i]
         assert_close(&values(g[0].as_ref().unwrap()), &[1.0, 3.0, 5.0, 2.0, 4.0, 6.0], 0.0);
     }

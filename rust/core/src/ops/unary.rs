@@ -7,8 +7,8 @@
 use crate::array::{Array, Element};
 use crate::error::Result;
 use crate::graph::{record, Backward, SavedTensor, VjpContext};
-use crate::tensor::Tensor;
 use crate::map_array;
+use crate::tensor::Tensor;
 
 /// The differentiable elementwise functions of one argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,16 +89,16 @@ impl Unary {
     /// ∂L/∂x given `grad` = ∂L/∂out; `x` is the input or the result, as [`Saves`] says.
     fn vjp(self, grad: &Tensor, x: &Tensor) -> Result<Tensor> {
         match self {
-            Unary::Neg => grad.neg(),                               // d(-x)/dx = -1
-            Unary::Exp => grad.mul(x),                              // d(e^x)/dx = result
-            Unary::Log => grad.div(x),                              // d(ln x)/dx = 1/x
-            Unary::Sqrt => grad.div(&x.mul_scalar(2.0)?),           // 1/(2 result)
-            Unary::Sin => grad.mul(&x.cos()?),                      // cos x
-            Unary::Cos => grad.mul(&x.sin()?.neg()?),               // -sin x
-            Unary::Tanh => grad.mul(&x.mul(x)?.rsub_scalar(1.0)?),  // 1 - result²
+            Unary::Neg => grad.neg(),                                  // d(-x)/dx = -1
+            Unary::Exp => grad.mul(x),                                 // d(e^x)/dx = result
+            Unary::Log => grad.div(x),                                 // d(ln x)/dx = 1/x
+            Unary::Sqrt => grad.div(&x.mul_scalar(2.0)?),              // 1/(2 result)
+            Unary::Sin => grad.mul(&x.cos()?),                         // cos x
+            Unary::Cos => grad.mul(&x.sin()?.neg()?),                  // -sin x
+            Unary::Tanh => grad.mul(&x.mul(x)?.rsub_scalar(1.0)?),     // 1 - result²
             Unary::Sigmoid => grad.mul(&x.mul(&x.rsub_scalar(1.0)?)?), // result (1 - result)
-            Unary::Relu => grad.mul(&x.gt(&x.zeros_like())?),       // 1 where x > 0
-            Unary::Abs => grad.mul(&x.sign()?),                     // sign x (0 at 0)
+            Unary::Relu => grad.mul(&x.gt(&x.zeros_like())?),          // 1 where x > 0
+            Unary::Abs => grad.mul(&x.sign()?),                        // sign x (0 at 0)
         }
     }
 
@@ -231,14 +231,22 @@ mod tests {
         // d ln x/dx = 1/x
         assert_close(&grad_of_sum(&pos, Tensor::log), &[2.0, 1.0, 0.25], 1e-15);
         // d sqrt x/dx = 1/(2 sqrt x)
-        assert_close(&grad_of_sum(&pos, Tensor::sqrt), &[1.0 / (2.0 * 0.5f64.sqrt()), 0.5, 0.25], 1e-15);
+        assert_close(
+            &grad_of_sum(&pos, Tensor::sqrt),
+            &[1.0 / (2.0 * 0.5f64.sqrt()), 0.5, 0.25],
+            1e-15,
+        );
         // d sin/dx = cos, d cos/dx = -sin
         assert_close(&grad_of_sum(&x, Tensor::sin), &xs.map(f64::cos), 1e-15);
         assert_close(&grad_of_sum(&x, Tensor::cos), &xs.map(|v| -v.sin()), 1e-15);
         // d tanh/dx = 1 - tanh²
         assert_close(&grad_of_sum(&x, Tensor::tanh), &xs.map(|v| 1.0 - v.tanh().powi(2)), 1e-15);
         // d σ/dx = σ (1 - σ)
-        assert_close(&grad_of_sum(&x, Tensor::sigmoid), &xs.map(|v| sig(v) * (1.0 - sig(v))), 1e-15);
+        assert_close(
+            &grad_of_sum(&x, Tensor::sigmoid),
+            &xs.map(|v| sig(v) * (1.0 - sig(v))),
+            1e-15,
+        );
         // relu' and abs' are 0 at 0 (subgradient convention)
         assert_close(&grad_of_sum(&x, Tensor::relu), &[0.0, 0.0, 0.0, 1.0, 1.0], 0.0);
         assert_close(&grad_of_sum(&x, Tensor::abs), &[-1.0, -1.0, 0.0, 1.0, 1.0], 0.0);
