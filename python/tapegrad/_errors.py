@@ -33,3 +33,9 @@ class GraphError(TapegradError, RuntimeError):
 
 class ArgumentError(TapegradError, ValueError):
     """An argument value outside its domain (negative sizes, zero steps, ...)."""
+
+
+# Tracebacks read `tapegrad.ShapeError`, the name users import.
+for _cls in (TapegradError, ShapeError, AxisError, DTypeError, GraphError, ArgumentError):
+    _cls.__module__ = "tapegrad"
+del _cls

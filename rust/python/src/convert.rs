@@ -187,7 +187,10 @@ pub fn to_usize_shape(op: &'static str, shape: &[i64]) -> Res<Vec<usize>> {
         .iter()
         .map(|&d| {
             usize::try_from(d).map_err(|_| {
-                raise(ErrorKind::Value, op, format!("negative dimension {d} in shape {shape:?}"))
+                let shown: Vec<String> = shape.iter().map(i64::to_string).collect();
+                let comma = if shape.len() == 1 { "," } else { "" };
+                let shape = format!("({}{comma})", shown.join(", "));
+                raise(ErrorKind::Value, op, format!("negative dimension {d} in shape {shape}"))
             })
         })
         .collect()
@@ -244,20 +247,15 @@ fn index_item(obj: &Bound<'_, PyAny>) -> Res<IndexItem> {
     if let Ok(i) = obj.extract::<i64>() {
         return Ok(IndexItem::Int(i));
     }
-    if let Ok(t) = obj.extract::<PyRef<'_, PyTensor>>() {
-        let a = t.0.array();
-        let values = a.to_f64_vec();
-        if values.iter().any(|v| v.fract() != 0.0 || !v.is_finite()) {
-            return Err(raise(
-                ErrorKind::DType,
-                "index",
-                "a tensor used as an index must hold whole numbers",
-            ));
-        }
-        return Ok(IndexItem::Array {
-            indices: values.iter().map(|&v| v as i64).collect(),
-            shape: a.shape().to_vec(),
-        });
+    if obj.is_instance_of::<PyTensor>() {
+        // Tensors hold floats, and a comparison gives a 0/1 float mask: reading it as
+        // positions would silently gather instead of masking.
+        return Err(raise(
+            ErrorKind::DType,
+            "index",
+            "a Tensor cannot be used as an index: index with ints, slices, a list or an integer \
+             NumPy array (for a boolean mask, use tapegrad.where)",
+        ));
     }
     // Lists and NumPy arrays of integers.
     let np = obj.py().import("numpy")?;
@@ -329,4 +327,15 @@ pub fn tensor_list(obj: &Bound<'_, PyAny>, op: &'static str) -> Res<Vec<Tensor>>
 /// Failure helper for conversions that found the wrong Python type.
 pub fn wrong_type(op: &'static str, what: &str, obj: &Bound<'_, PyAny>) -> Failure {
     raise(ErrorKind::DType, op, format!("{what}, got {}", type_name(obj)))
+}
+
+/// Reads an operand of a named method (`x.add(y)`), with a clear error for anything else.
+pub fn operand<'py>(op: &'static str, obj: &Bound<'py, PyAny>) -> Res<Operand<'py>> {
+    obj.extract::<Operand<'py>>().map_err(|_| {
+        raise(
+            ErrorKind::DType,
+            op,
+            format!("expected a Tensor or a number, got {}", type_name(obj)),
+        )
+    })
 }

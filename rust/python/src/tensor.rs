@@ -1,12 +1,13 @@
 //! The Python `Tensor` class: each method converts, calls the core, and maps errors.
 
 use crate::convert::{
-    array_to_numpy, parse_dims, parse_dtype, parse_index, parse_shape_args, to_usize_shape,
-    wrong_type, Operand, PyDType,
+    array_to_numpy, operand, parse_dims, parse_dtype, parse_index, parse_shape_args,
+    to_usize_shape, wrong_type, Operand, PyDType,
 };
 use crate::errors::{raise, Res};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
+use tapegrad_core::error::fmt_shape;
 use tapegrad_core::{engine, ErrorKind, Tensor};
 
 /// An n-dimensional float32/float64 array that records the ops applied to it for
@@ -251,9 +252,9 @@ impl PyTensor {
                 ErrorKind::Shape,
                 "item",
                 format!(
-                    "a tensor with {} elements (shape {:?}) cannot be converted to a Python scalar",
+                    "a tensor with {} elements (shape {}) cannot be converted to a Python scalar",
                     self.0.numel(),
-                    self.0.shape()
+                    fmt_shape(&self.0.shape())
                 ),
             )
         })
@@ -267,9 +268,9 @@ impl PyTensor {
                 ErrorKind::Shape,
                 "bool",
                 format!(
-                    "the truth value of a tensor with {} elements (shape {:?}) is ambiguous",
+                    "the truth value of a tensor with {} elements (shape {}) is ambiguous",
                     self.0.numel(),
-                    self.0.shape()
+                    fmt_shape(&self.0.shape())
                 ),
             )
         })?;
@@ -380,56 +381,56 @@ impl PyTensor {
     // ---- named ops ------------------------------------------------------------------------
 
     /// `self + other`
-    fn add(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
-        self.binary(py, &other, false, Tensor::add)
+    fn add(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
+        self.binary(py, &operand("add", other)?, false, Tensor::add)
     }
     /// `self - other`
-    fn sub(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
-        self.binary(py, &other, false, Tensor::sub)
+    fn sub(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
+        self.binary(py, &operand("sub", other)?, false, Tensor::sub)
     }
     /// `self * other`
-    fn mul(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
-        self.binary(py, &other, false, Tensor::mul)
+    fn mul(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
+        self.binary(py, &operand("mul", other)?, false, Tensor::mul)
     }
     /// `self / other`
-    fn div(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
-        self.binary(py, &other, false, Tensor::div)
+    fn div(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
+        self.binary(py, &operand("div", other)?, false, Tensor::div)
     }
     /// `self ** exponent`
-    fn pow(&self, py: Python<'_>, exponent: Operand<'_>) -> Res<PyTensor> {
-        self.binary(py, &exponent, false, Tensor::pow)
+    fn pow(&self, py: Python<'_>, exponent: &Bound<'_, PyAny>) -> Res<PyTensor> {
+        self.binary(py, &operand("pow", exponent)?, false, Tensor::pow)
     }
     /// Elementwise maximum (ties share the gradient).
-    fn maximum(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
-        self.binary(py, &other, false, Tensor::maximum)
+    fn maximum(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
+        self.binary(py, &operand("maximum", other)?, false, Tensor::maximum)
     }
     /// Elementwise minimum (ties share the gradient).
-    fn minimum(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
-        self.binary(py, &other, false, Tensor::minimum)
+    fn minimum(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
+        self.binary(py, &operand("minimum", other)?, false, Tensor::minimum)
     }
     /// Mask of `self < other`.
-    fn lt(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
-        self.binary(py, &other, false, Tensor::lt)
+    fn lt(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
+        self.binary(py, &operand("lt", other)?, false, Tensor::lt)
     }
     /// Mask of `self <= other`.
-    fn le(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
-        self.binary(py, &other, false, Tensor::le)
+    fn le(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
+        self.binary(py, &operand("le", other)?, false, Tensor::le)
     }
     /// Mask of `self > other`.
-    fn gt(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
-        self.binary(py, &other, false, Tensor::gt)
+    fn gt(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
+        self.binary(py, &operand("gt", other)?, false, Tensor::gt)
     }
     /// Mask of `self >= other`.
-    fn ge(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
-        self.binary(py, &other, false, Tensor::ge)
+    fn ge(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
+        self.binary(py, &operand("ge", other)?, false, Tensor::ge)
     }
     /// Mask of `self == other`.
-    fn eq(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
-        self.binary(py, &other, false, Tensor::eq_)
+    fn eq(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
+        self.binary(py, &operand("eq", other)?, false, Tensor::eq_)
     }
     /// Mask of `self != other`.
-    fn ne(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
-        self.binary(py, &other, false, Tensor::ne)
+    fn ne(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
+        self.binary(py, &operand("ne", other)?, false, Tensor::ne)
     }
     /// Matrix product (NumPy semantics for 1-D and batched operands).
     fn matmul(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
@@ -437,13 +438,27 @@ impl PyTensor {
     }
     /// `self` where `condition` is nonzero, `other` elsewhere.
     #[pyo3(name = "where")]
-    fn where_(&self, condition: Operand<'_>, other: Operand<'_>) -> Res<PyTensor> {
-        let cond = condition.to_tensor(&self.0);
-        Ok(wrap(self.0.where_(&cond, &other.to_tensor(&self.0))?))
+    fn where_(&self, condition: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
+        let cond = operand("where", condition)?.to_tensor(&self.0);
+        Ok(wrap(self.0.where_(&cond, &operand("where", other)?.to_tensor(&self.0))?))
     }
     /// Clamps into `[min, max]`.
     #[pyo3(signature = (min=None, max=None))]
-    fn clamp(&self, min: Option<f64>, max: Option<f64>) -> Res<PyTensor> {
+    fn clamp(
+        &self,
+        min: Option<&Bound<'_, PyAny>>,
+        max: Option<&Bound<'_, PyAny>>,
+    ) -> Res<PyTensor> {
+        let bound = |b: Option<&Bound<'_, PyAny>>| -> Res<Option<f64>> {
+            match b.filter(|b| !b.is_none()) {
+                None => Ok(None),
+                Some(b) => b
+                    .extract::<f64>()
+                    .map(Some)
+                    .map_err(|_| wrong_type("clamp", "min and max must be numbers or None", b)),
+            }
+        };
+        let (min, max) = (bound(min)?, bound(max)?);
         if min.is_none() && max.is_none() {
             return Err(raise(
                 ErrorKind::Value,

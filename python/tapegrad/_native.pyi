@@ -1,0 +1,345 @@
+"""Type stub of ``tapegrad._native``, the PyO3 binding over the Rust core.
+
+Keep in step with ``rust/python/src``: ``python -m mypy.stubtest tapegrad._native`` checks
+this file against the built module. Functions whose names start with ``_`` take
+already-normalised arguments; their public wrappers live in ``tapegrad/__init__.py`` and
+``tapegrad/_creation.py``.
+"""
+
+import builtins
+from collections.abc import Sequence
+from typing import Any, final, overload
+
+import numpy as np
+import numpy.typing as npt
+from typing_extensions import TypeAlias
+
+# A Python number (int, float or bool) takes the tensor's dtype, as in PyTorch.
+_Operand: TypeAlias = Tensor | float
+# A dtype argument: tapegrad.float32/float64, "float32"/"float64"/"float"/"double",
+# or anything numpy.dtype() accepts that names one of those two.
+_DTypeLike: TypeAlias = dtype | str | np.dtype[Any] | type
+# A dim argument: one axis, several, or None for all of them.
+_Dims: TypeAlias = int | Sequence[int] | None
+# A shape: an int or a sequence of ints. Varargs take either: ``reshape(2, 3)`` or
+# ``reshape((2, 3))``.
+_ShapeLike: TypeAlias = int | Sequence[int]
+_FloatArray: TypeAlias = npt.NDArray[np.float32] | npt.NDArray[np.float64]
+
+__all__ = [
+    "GradFn",
+    "Tensor",
+    "_arange",
+    "_eye",
+    "_from_numpy",
+    "_full",
+    "_grad",
+    "_rand",
+    "_randn",
+    "_set_grad_enabled",
+    "_where",
+    "cat",
+    "dtype",
+    "float32",
+    "float64",
+    "is_grad_enabled",
+    "manual_seed",
+    "stack",
+]
+
+@final
+class dtype:
+    """A tensor element type: ``tapegrad.float32`` or ``tapegrad.float64``."""
+
+    @property
+    def itemsize(self) -> int:
+        """Bytes per element."""
+
+    @property
+    def is_floating_point(self) -> bool:
+        """Always True: tapegrad tensors hold floats."""
+
+    @property
+    def name(self) -> str:
+        """The matching NumPy dtype name: ``"float32"`` or ``"float64"``."""
+
+    def __eq__(self, other: object, /) -> bool: ...
+    def __ne__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+float32: dtype
+float64: dtype
+
+_DType: TypeAlias = dtype  # `Tensor.dtype` shadows the class name inside `Tensor`
+
+@final
+class GradFn:
+    """The node that produced a non-leaf tensor (``tensor.grad_fn``)."""
+
+    def name(self) -> str:
+        """The node's name, e.g. ``"MulBackward"``."""
+
+@final
+class Tensor:
+    """An n-dimensional float32/float64 array that records the ops applied to it for
+    reverse-mode differentiation. Create tensors with ``tapegrad.tensor``,
+    ``tapegrad.zeros`` and the other factory functions."""
+
+    # ---- metadata
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The extent of each dimension."""
+
+    @overload
+    def size(self, dim: None = None) -> tuple[int, ...]: ...
+    @overload
+    def size(self, dim: int) -> int: ...
+    @property
+    def dtype(self) -> _DType:
+        """The element type."""
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions."""
+
+    def dim(self) -> int:
+        """Number of dimensions."""
+
+    def numel(self) -> int:
+        """Number of elements."""
+
+    def __len__(self) -> int: ...
+    def __hash__(self) -> int: ...
+
+    # ---- autograd state
+    @property
+    def requires_grad(self) -> bool:
+        """Whether gradients flow to this tensor (settable on leaves only)."""
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None: ...
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Sets ``requires_grad`` in place and returns the tensor."""
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors created by the user (or by ops that recorded nothing)."""
+
+    @property
+    def grad_fn(self) -> GradFn | None:
+        """The node that produced this tensor, or None for leaves."""
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient (None until a backward reaches this tensor)."""
+
+    @grad.setter
+    def grad(self, grad: Tensor | None) -> None: ...
+    def retain_grad(self) -> None:
+        """Keeps ``.grad`` for this non-leaf during backward."""
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether this non-leaf keeps its ``.grad``."""
+
+    def detach(self) -> Tensor:
+        """A new leaf with the same data, cut from the graph."""
+
+    @property
+    def _version(self) -> int:
+        """Times this tensor's data was replaced in place."""
+
+    def _assign(self, other: Tensor) -> None:
+        """Replaces the data in place (inside ``no_grad()`` for leaves that require grad)."""
+
+    def backward(
+        self,
+        gradient: Tensor | None = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+    ) -> None:
+        """Accumulates the gradient of this tensor into the leaves' ``.grad``."""
+
+    # ---- out to Python
+    def numpy(self) -> _FloatArray:
+        """A NumPy copy of the data (refused while the tensor requires grad)."""
+
+    def __array__(
+        self, dtype: npt.DTypeLike | None = None, copy: bool | None = None
+    ) -> npt.NDArray[Any]: ...
+    def item(self) -> builtins.float:
+        """The value of a one-element tensor as a Python float."""
+
+    def __float__(self) -> builtins.float: ...
+    def __bool__(self) -> bool: ...
+    def tolist(self) -> Any:
+        """The data as nested Python lists (a float for a 0-d tensor)."""
+
+    # ---- dtype
+    def to(self, dtype: _DTypeLike) -> Tensor:
+        """A copy in ``dtype`` (differentiable)."""
+
+    def double(self) -> Tensor:
+        """As float64."""
+
+    def float(self) -> Tensor:
+        """As float32."""
+
+    # ---- operators
+    def __add__(self, other: _Operand, /) -> Tensor: ...
+    def __radd__(self, other: _Operand, /) -> Tensor: ...
+    def __sub__(self, other: _Operand, /) -> Tensor: ...
+    def __rsub__(self, other: _Operand, /) -> Tensor: ...
+    def __mul__(self, other: _Operand, /) -> Tensor: ...
+    def __rmul__(self, other: _Operand, /) -> Tensor: ...
+    def __truediv__(self, other: _Operand, /) -> Tensor: ...
+    def __rtruediv__(self, other: _Operand, /) -> Tensor: ...
+    def __pow__(self, other: _Operand, mod: None = None, /) -> Tensor: ...
+    def __rpow__(self, other: _Operand, mod: None = None, /) -> Tensor: ...
+    def __matmul__(self, other: Tensor, /) -> Tensor: ...
+    def __rmatmul__(self, other: Tensor, /) -> Tensor: ...
+    def __neg__(self) -> Tensor: ...
+    def __pos__(self) -> Tensor: ...
+    def __abs__(self) -> Tensor: ...
+    def __lt__(self, other: _Operand, /) -> Tensor: ...
+    def __le__(self, other: _Operand, /) -> Tensor: ...
+    def __gt__(self, other: _Operand, /) -> Tensor: ...
+    def __ge__(self, other: _Operand, /) -> Tensor: ...
+    def __eq__(self, other: _Operand, /) -> Tensor: ...  # type: ignore[override]
+    def __ne__(self, other: _Operand, /) -> Tensor: ...  # type: ignore[override]
+    def __getitem__(self, key: Any, /) -> Tensor:
+        """Basic indexing and slicing, ``None``, ``...``, and one integer-array index."""
+
+    # ---- named ops (elementwise ops broadcast; Python numbers are accepted)
+    def add(self, other: _Operand) -> Tensor: ...
+    def sub(self, other: _Operand) -> Tensor: ...
+    def mul(self, other: _Operand) -> Tensor: ...
+    def div(self, other: _Operand) -> Tensor: ...
+    def pow(self, exponent: _Operand) -> Tensor: ...
+    def maximum(self, other: _Operand) -> Tensor:
+        """Elementwise maximum (ties share the gradient)."""
+
+    def minimum(self, other: _Operand) -> Tensor:
+        """Elementwise minimum (ties share the gradient)."""
+
+    def lt(self, other: _Operand) -> Tensor: ...
+    def le(self, other: _Operand) -> Tensor: ...
+    def gt(self, other: _Operand) -> Tensor: ...
+    def ge(self, other: _Operand) -> Tensor: ...
+    def eq(self, other: _Operand) -> Tensor: ...
+    def ne(self, other: _Operand) -> Tensor: ...
+    def matmul(self, other: Tensor) -> Tensor:
+        """Matrix product (NumPy semantics for 1-D and batched operands)."""
+
+    def where(self, condition: _Operand, other: _Operand) -> Tensor:
+        """``self`` where ``condition`` is nonzero, ``other`` elsewhere."""
+
+    def clamp(
+        self, min: builtins.float | None = None, max: builtins.float | None = None
+    ) -> Tensor:
+        """Clamps into ``[min, max]``; the gradient passes on the closed interval."""
+
+    def neg(self) -> Tensor: ...
+    def abs(self) -> Tensor:
+        """``|self|`` (subgradient 0 at 0)."""
+
+    def exp(self) -> Tensor: ...
+    def log(self) -> Tensor: ...
+    def sqrt(self) -> Tensor: ...
+    def sin(self) -> Tensor: ...
+    def cos(self) -> Tensor: ...
+    def tanh(self) -> Tensor: ...
+    def sigmoid(self) -> Tensor: ...
+    def relu(self) -> Tensor:
+        """``max(self, 0)`` (subgradient 0 at 0)."""
+
+    # ---- reductions
+    def sum(self, dim: _Dims = None, keepdim: bool = False) -> Tensor:
+        """Sum over ``dim`` (all dims when None); the sum of no elements is 0."""
+
+    def mean(self, dim: _Dims = None, keepdim: bool = False) -> Tensor: ...
+    def max(self, dim: _Dims = None, keepdim: bool = False) -> Tensor:
+        """Largest value over ``dim``: values only, like ``torch.amax``."""
+
+    def min(self, dim: _Dims = None, keepdim: bool = False) -> Tensor:
+        """Smallest value over ``dim``: values only, like ``torch.amin``."""
+
+    def amax(self, dim: _Dims = None, keepdim: bool = False) -> Tensor: ...
+    def amin(self, dim: _Dims = None, keepdim: bool = False) -> Tensor: ...
+    def logsumexp(self, dim: _Dims = None, keepdim: bool = False) -> Tensor: ...
+    # PyO3 writes negative defaults as `...` in the runtime signature: each is -1 here.
+    def softmax(self, dim: int = ...) -> Tensor:
+        """Softmax along ``dim`` (default -1)."""
+
+    def log_softmax(self, dim: int = ...) -> Tensor:
+        """Log-softmax along ``dim`` (default -1)."""
+
+    # ---- shapes
+    def reshape(self, *shape: _ShapeLike) -> Tensor:
+        """Same data in a new shape (one dimension may be -1)."""
+
+    def view(self, *shape: _ShapeLike) -> Tensor:
+        """Same as ``reshape``."""
+
+    def flatten(self, start_dim: int = 0, end_dim: int = ...) -> Tensor:
+        """Merges dimensions ``start_dim..=end_dim`` (``end_dim`` defaults to -1)."""
+    def transpose(self, dim0: int, dim1: int) -> Tensor: ...
+    @property
+    def T(self) -> Tensor:
+        """Transpose of a 2-D tensor (reversed dimensions otherwise, as NumPy)."""
+
+    def permute(self, *dims: _ShapeLike) -> Tensor: ...
+    def unsqueeze(self, dim: int) -> Tensor: ...
+    def squeeze(self, dim: _Dims = None) -> Tensor: ...
+    def expand(self, *sizes: _ShapeLike) -> Tensor:
+        """Broadcasts to a larger shape without copying (-1 keeps a dimension)."""
+
+    def broadcast_to(self, shape: _ShapeLike) -> Tensor: ...
+
+# ---- module functions
+
+def manual_seed(seed: int) -> None:
+    """Seeds the generator behind ``rand`` and ``randn``."""
+
+def is_grad_enabled() -> bool:
+    """Whether ops record the graph on this thread."""
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Concatenates tensors along ``dim`` (dtypes are promoted)."""
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Stacks equal-shaped tensors along a new dimension ``dim``."""
+
+def _from_numpy(array: _FloatArray, requires_grad: bool = False) -> Tensor: ...
+def _full(
+    shape: _ShapeLike,
+    value: float,
+    dtype: _DTypeLike | None = None,
+    requires_grad: bool = False,
+) -> Tensor: ...
+def _rand(
+    shape: _ShapeLike, dtype: _DTypeLike | None = None, requires_grad: bool = False
+) -> Tensor: ...
+def _randn(
+    shape: _ShapeLike, dtype: _DTypeLike | None = None, requires_grad: bool = False
+) -> Tensor: ...
+def _arange(
+    start: float,
+    end: float,
+    step: float,
+    dtype: _DTypeLike | None = None,
+    requires_grad: bool = False,
+) -> Tensor: ...
+def _eye(
+    n: int, m: int, dtype: _DTypeLike | None = None, requires_grad: bool = False
+) -> Tensor: ...
+def _set_grad_enabled(enabled: bool) -> bool: ...
+def _where(condition: Tensor, input: _Operand, other: _Operand) -> Tensor: ...
+def _grad(
+    outputs: Sequence[Tensor],
+    inputs: Sequence[Tensor],
+    grad_outputs: Sequence[Tensor | None] | None,
+    retain_graph: bool,
+    create_graph: bool,
+    allow_unused: bool,
+) -> tuple[Tensor | None, ...]: ...
