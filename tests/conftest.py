@@ -1,0 +1,27 @@
+"""Suite-wide settings: Hypothesis profiles and a clean grad mode per test."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import tapegrad as tg
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "default",
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("thorough", max_examples=500, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True)
+def _grad_mode_restored():
+    """Grad mode is on in every test, and no test (or library bug) leaves it off."""
+    yield
+    leaked = not tg.is_grad_enabled()
+    tg.set_grad_enabled(True)
+    assert not leaked, "grad mode was left off after the test"

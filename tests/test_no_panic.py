@@ -1,0 +1,311 @@
+"""Malformed input never escapes as anything but an ``Exception``.
+
+PyO3 turns a Rust panic into ``PanicException``, which derives from
+``BaseException`` so that ``except Exception`` does not catch it. This file feeds
+wrong types, None, huge and negative ints, NaN, strings and bad indices to every
+public function and method and fails on any non-``Exception`` that escapes.
+
+Each group runs in a child process, so that an abort (stack overflow, failed
+allocation) fails the test and names the last call instead of killing pytest.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+GROUPS = ["functions", "methods", "operators", "attributes"]
+
+
+@pytest.mark.parametrize("group", GROUPS)
+def test_no_panic_escapes(group):
+    child = subprocess.run(
+        [sys.executable, __file__, group],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
+    )
+    if child.returncode != 0:
+        last = [line for line in child.stderr.splitlines() if line.startswith("CALL ")]
+        pytest.fail(
+            f"fuzz child died with code {child.returncode}; last call: "
+            f"{last[-1] if last else '?'}\n{child.stderr[-3000:]}"
+        )
+    report = json.loads(child.stdout.strip().splitlines()[-1])
+    assert report["calls"] > 100, "the fuzzer made almost no calls"
+    assert not report["escaped"], "non-Exception escaped:\n" + "\n".join(
+        report["escaped"][:40]
+    )
+
+
+# ---------------------------------------------------------------- child process
+
+
+def _describe(value):
+    """A short label that never calls into the library's own repr."""
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(_describe(v) for v in value)
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_describe(v)}" for k, v in value.items()) + "}"
+    kind = type(value).__name__
+    if kind == "Tensor":
+        return "tensor" + str(tuple(value.shape))
+    if kind == "ndarray":
+        return f"array({value.dtype}, {value.shape})"
+    return repr(value)[:60]
+
+
+def _bad_values(tg, np):
+    nan = float("nan")
+    return [
+        None,
+        "abc",
+        "",
+        b"x",
+        [],
+        [[1.0], [2.0, 3.0]],
+        [None],
+        {},
+        object(),
+        0,
+        -1,
+        -(2**63),
+        2**62,
+        2**63,
+        2**64,
+        10**30,
+        -(10**30),
+        nan,
+        float("inf"),
+        -float("inf"),
+        1.5,
+        True,
+        (1, -1),
+        (-3,),
+        (2**62, 2**62),
+        (2**64,),
+        (None,),
+        ("a", 1),
+        slice(None),
+        slice(None, None, 0),
+        slice(2**63, None),
+        Ellipsis,
+        np.array(["a"]),
+        np.array([1, 2], dtype=object),
+        np.array([0, 99]),
+        np.array([True, False, True]),
+        np.array(nan),
+        np.int64(-5),
+        1j,
+        np.zeros((2, 0)),
+        np.ones((3, 3), dtype=np.float32)[:, ::2],
+        tg.float64,
+        lambda: 0,
+        tg.tensor(nan),
+        tg.zeros(0, 3),
+        tg.tensor([1.0, nan]),
+        tg.ones(5, 7, dtype=tg.float64, requires_grad=True),
+    ]
+
+
+def _subjects(tg):
+    """Fresh tensors to call methods on (fresh each time: methods may mutate)."""
+    return [
+        lambda: tg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True),
+        lambda: tg.tensor(2.0, dtype=tg.float64),
+        lambda: tg.zeros(0, 3),
+        lambda: tg.tensor([float("nan"), 1.0]),
+    ]
+
+
+def _patterns(x, bad):
+    return [
+        ((bad,), {}),
+        ((bad, bad), {}),
+        ((x, bad), {}),
+        ((bad, x), {}),
+        (([x, bad],), {}),
+        ((x, x, bad), {}),
+        ((x,), {"dim": bad}),
+        ((x,), {"dtype": bad}),
+        ((bad,), {"requires_grad": True}),
+        ((x, bad), {"keepdim": bad}),
+    ]
+
+
+def _method_patterns(bad):
+    return [
+        ((bad,), {}),
+        ((bad, bad), {}),
+        ((0, bad), {}),
+        ((), {"dim": bad}),
+        ((bad,), {"keepdim": bad}),
+    ]
+
+
+def _calls(group, tg, np):
+    bads = _bad_values(tg, np)
+    if group == "functions":
+        from tapegrad import testing
+
+        names = [n for n in getattr(tg, "__all__", dir(tg)) if not n.startswith("_")]
+        targets = [(f"tg.{n}", getattr(tg, n)) for n in names]
+        targets += [(f"testing.{n}", getattr(testing, n)) for n in testing.__all__]
+        for label, fn in targets:
+            if not callable(fn) or (
+                isinstance(fn, type) and issubclass(fn, BaseException)
+            ):
+                continue
+            yield f"{label}()", lambda fn=fn: fn()
+            for bad in bads:
+                x = tg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+                for args, kwargs in _patterns(x, bad):
+                    yield (
+                        f"{label}(*{_describe(args)}, **{_describe(kwargs)})",
+                        lambda fn=fn, a=args, k=kwargs: fn(*a, **k),
+                    )
+    elif group == "methods":
+        names = [n for n in dir(tg.Tensor) if not n.startswith("_")]
+        for name, make, bad in itertools.product(names, _subjects(tg), bads):
+            for args, kwargs in _method_patterns(bad):
+
+                def call(name=name, make=make, a=args, k=kwargs):
+                    method = getattr(make(), name)
+                    return method(*a, **k) if callable(method) else None
+
+                yield f"x.{name}(*{_describe(args)}, **{_describe(kwargs)})", call
+            yield (
+                f"x.{name}()",
+                lambda n=name, m=make: (
+                    getattr(m(), n)() if callable(getattr(m(), n)) else None
+                ),
+            )
+    elif group == "operators":
+        dunders = [
+            "__add__",
+            "__radd__",
+            "__sub__",
+            "__rsub__",
+            "__mul__",
+            "__rmul__",
+            "__truediv__",
+            "__rtruediv__",
+            "__pow__",
+            "__rpow__",
+            "__matmul__",
+            "__rmatmul__",
+            "__lt__",
+            "__le__",
+            "__gt__",
+            "__ge__",
+            "__eq__",
+            "__ne__",
+            "__getitem__",
+            "__setitem__",
+            "__array__",
+            "__bool__",
+            "__float__",
+            "__len__",
+            "__iter__",
+            "__contains__",
+            "__index__",
+        ]
+        indices = bads + [
+            (0, 0, 0),
+            (None, None, 5),
+            (Ellipsis, Ellipsis),
+            [[0, 1], [2]],
+            ([0], [1]),
+            (slice(None), [0, 1], [1, 0]),
+            [-3],
+            [2**62],
+            (slice(None, None, -(2**63)),),
+            1.0,
+            [1.5],
+            np.array([[True]]),
+        ]
+        for name, make, bad in itertools.product(dunders, _subjects(tg), indices):
+            yield (
+                f"x.{name}({_describe(bad)})",
+                lambda n=name, m=make, b=bad: (
+                    getattr(m(), n)(b) if hasattr(m(), n) else None
+                ),
+            )
+            yield (
+                f"x.{name}({_describe(bad)}, {_describe(bad)})",
+                lambda n=name, m=make, b=bad: (
+                    getattr(m(), n)(b, b) if hasattr(m(), n) else None
+                ),
+            )
+    elif group == "attributes":
+        for name, make, bad in itertools.product(
+            ["grad", "requires_grad", "shape", "dtype", "data", "T", "is_leaf"],
+            _subjects(tg),
+            bads,
+        ):
+            yield (
+                f"x.{name} = {_describe(bad)}",
+                lambda n=name, m=make, b=bad: setattr(m(), n, b),
+            )
+        for bad in bads:
+            yield f"tg.tensor({_describe(bad)})", lambda b=bad: tg.tensor(b)
+            yield f"tg.tensor([{_describe(bad)}])", lambda b=bad: tg.tensor([b])
+            yield (
+                f"tg.tensor([1.0], dtype={_describe(bad)})",
+                lambda b=bad: tg.tensor([1.0], dtype=b),
+            )
+            yield (
+                f"y.backward({_describe(bad)})",
+                lambda b=bad: (tg.ones(2, requires_grad=True) * 2.0).backward(b),
+            )
+            yield (
+                f"tg.grad(y, {_describe(bad)})",
+                lambda b=bad: tg.grad((tg.ones(2, requires_grad=True) * 2.0).sum(), b),
+            )
+            yield (
+                f"tg.grad(y, [x], grad_outputs={_describe(bad)})",
+                lambda b=bad: _grad_with(tg, b),
+            )
+            yield (
+                f"tg.where({_describe(bad)}, x, x)",
+                lambda b=bad: tg.where(b, tg.ones(3), tg.ones(3)),
+            )
+
+
+def _grad_with(tg, bad):
+    x = tg.ones(2, requires_grad=True)
+    return tg.grad(x * 2.0, [x], grad_outputs=bad)
+
+
+def _run(group):
+    import numpy as np
+    import tapegrad as tg
+
+    calls, escaped = 0, []
+    for label, call in _calls(group, tg, np):
+        os.write(2, f"CALL {label[:300]}\n".encode(errors="replace"))
+        calls += 1
+        try:
+            call()
+        except Exception:  # noqa: BLE001, S110 - a typed error is the expected outcome
+            pass
+        except BaseException as error:  # noqa: BLE001 - the point of the test
+            escaped.append(
+                f"{label[:300]}: {type(error).__module__}."
+                f"{type(error).__name__}: {str(error)[:200]}"
+            )
+        finally:
+            tg.set_grad_enabled(True)
+    print(json.dumps({"calls": calls, "escaped": escaped}))
+
+
+if __name__ == "__main__":
+    _run(sys.argv[1])
