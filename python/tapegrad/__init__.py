@@ -123,7 +123,10 @@ def grad(
     return _native._grad(outputs, inputs, grad_outputs, retain, create_graph, allow_unused)
 
 
-from . import testing  # noqa: E402  (testing needs the names above)
+from . import func, testing  # noqa: E402  (they need the names above)
+from .autograd import Function, FunctionCtx  # noqa: E402
+from . import nn, optim  # noqa: E402  (training: modules, losses, optimisers)
+from .serialization import load, save  # noqa: E402
 
 __all__ = [
     "Tensor", "dtype", "float32", "float64",
@@ -137,5 +140,6 @@ __all__ = [
     "cat", "stack", "detach",
     "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "TapegradError", "ShapeError", "AxisError", "DTypeError", "GraphError", "ArgumentError",
-    "testing",
+    "testing", "func", "Function", "FunctionCtx",
+    "nn", "optim", "save", "load",
 ]

@@ -7,10 +7,11 @@
 //! reported. No recursion anywhere, so a million-op chain is fine.
 
 use crate::error::{fmt_shape, Error, Result};
-use crate::graph::{Edge, GradModeGuard, Node};
+use crate::graph::{Edge, GradHook, GradModeGuard, Node};
 use crate::tensor::{Tensor, TensorImpl};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 type NodeId = *const Node;
 
@@ -135,6 +136,28 @@ fn fit_to_input(node: &Node, i: usize, g: Tensor) -> Result<Tensor> {
     g.to_dtype(meta.dtype)
 }
 
+/// Runs hooks in order, each seeing the previous one's result.
+fn run_hooks(hooks: &[GradHook], mut grad: Tensor) -> Result<Tensor> {
+    for hook in hooks {
+        if let Some(replacement) = hook(&grad)? {
+            if replacement.shape() != grad.shape() {
+                return Err(Error::shape(
+                    "hook",
+                    format!(
+                        "a hook returned a gradient of shape {} for a gradient of shape {}",
+                        fmt_shape(&replacement.shape()),
+                        fmt_shape(&grad.shape())
+                    ),
+                ));
+            }
+            grad = replacement;
+        }
+    }
+    Ok(grad)
+}
+
+type Slot = (NodeId, usize);
+
 fn sweep(
     roots: &[Tensor],
     grads: &[Option<Tensor>],
@@ -151,8 +174,7 @@ fn sweep(
     let mut stack: Vec<Arc<Node>> = Vec::new();
     for root in roots {
         if let Some(node) = root.grad_fn() {
-            if let std::collections::hash_map::Entry::Vacant(slot) = nodes.entry(Arc::as_ptr(node))
-            {
+            if let Entry::Vacant(slot) = nodes.entry(Arc::as_ptr(node)) {
                 slot.insert((node.clone(), 0));
                 stack.push(node.clone());
             }
@@ -160,7 +182,7 @@ fn sweep(
     }
     while let Some(node) = stack.pop() {
         for edge in &node.edges {
-            if let Edge::Node(child) = edge {
+            if let Edge::Node(child, _) = edge {
                 let entry = nodes.entry(Arc::as_ptr(child)).or_insert_with(|| {
                     stack.push(child.clone());
                     (child.clone(), 0)
@@ -170,26 +192,26 @@ fn sweep(
         }
     }
 
-    // What the caller wants back, keyed by node (non-leaf inputs) or by tensor (leaves).
+    // What the caller wants back, keyed by node output (non-leaf inputs) or by leaf.
     let (targets, mut found) = match &sink {
         Sink::Capture(inputs) => (*inputs, vec![None; inputs.len()]),
         Sink::AccumulateIntoGrad => (&[][..], Vec::new()),
     };
-    let node_targets: HashMap<NodeId, usize> = targets
+    let node_targets: HashMap<Slot, usize> = targets
         .iter()
         .enumerate()
-        .filter_map(|(i, t)| t.grad_fn().map(|n| (Arc::as_ptr(n), i)))
+        .filter_map(|(i, t)| t.grad_fn_with_index().map(|(n, k)| ((Arc::as_ptr(&n), k), i)))
         .collect();
 
     // (2) Seed the roots' gradients, then sweep in reverse topological order.
-    let mut node_grads: HashMap<NodeId, Tensor> = HashMap::new();
+    let mut node_grads: HashMap<Slot, Tensor> = HashMap::new();
     let mut leaf_grads: HashMap<*const TensorImpl, Tensor> = HashMap::new();
-    let mut leaves: HashMap<*const TensorImpl, Tensor> = HashMap::new();
+    let mut leaves: HashMap<*const TensorImpl, Weak<TensorImpl>> = HashMap::new();
     for (root, seed) in roots.iter().zip(seeds) {
-        match root.grad_fn() {
-            Some(node) => accumulate(&mut node_grads, Arc::as_ptr(node), seed)?,
+        match root.grad_fn_with_index() {
+            Some((node, k)) => accumulate(&mut node_grads, (Arc::as_ptr(&node), k), seed)?,
             None => {
-                leaves.insert(root.id(), root.clone());
+                leaves.insert(root.id(), Arc::downgrade(&root.0));
                 accumulate(&mut leaf_grads, root.id(), seed)?;
             }
         }
@@ -206,17 +228,35 @@ fn sweep(
 
     while let Some(node) = ready.pop() {
         let id = Arc::as_ptr(&node);
-        if let Some(grad) = node_grads.remove(&id) {
-            if let Some(&i) = node_targets.get(&id) {
-                found[i] = Some(grad.clone());
-            }
-            if matches!(sink, Sink::AccumulateIntoGrad) {
-                let retained = node.retained.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                if let Some(t) = retained.and_then(|w| w.upgrade()) {
-                    Tensor(t).accumulate_grad(grad.clone())?;
+        let mut outputs: Vec<Option<Tensor>> =
+            (0..node.num_outputs()).map(|k| node_grads.remove(&(id, k))).collect();
+        if outputs.iter().any(Option::is_some) {
+            for (k, slot) in outputs.iter_mut().enumerate() {
+                let Some(grad) = slot.take() else { continue };
+                let hooks: Vec<GradHook> = node.hooks.lock().unwrap_or_else(|e| e.into_inner())[k]
+                    .iter()
+                    .map(|(_, h)| h.clone())
+                    .collect();
+                let grad = run_hooks(&hooks, grad)?;
+                if let Some(&i) = node_targets.get(&(id, k)) {
+                    found[i] = Some(grad.clone());
                 }
+                if matches!(sink, Sink::AccumulateIntoGrad) {
+                    let retained =
+                        node.retained.lock().unwrap_or_else(|e| e.into_inner())[k].clone();
+                    if let Some(t) = retained.and_then(|w| w.upgrade()) {
+                        Tensor(t).accumulate_grad(grad.clone())?;
+                    }
+                }
+                *slot = Some(grad);
             }
-            let input_grads = node.run_vjp(&grad)?;
+            // Outputs that received no gradient get zeros (only multi-output ops have any).
+            let grads = outputs
+                .into_iter()
+                .zip(&node.outputs)
+                .map(|(g, meta)| g.map_or_else(|| Tensor::zeros(&meta.shape, meta.dtype), Ok))
+                .collect::<Result<Vec<_>>>()?;
+            let input_grads = node.run_vjp(&grads)?;
             if input_grads.len() != node.edges.len() {
                 return Err(Error::Graph(format!(
                     "{} returned {} gradients for {} inputs",
@@ -231,12 +271,12 @@ fn sweep(
                     Edge::None => {}
                     Edge::Leaf(leaf) => {
                         let g = fit_to_input(&node, i, g)?;
-                        leaves.entry(leaf.id()).or_insert_with(|| leaf.clone());
-                        accumulate(&mut leaf_grads, leaf.id(), g)?;
+                        leaves.entry(leaf.as_ptr()).or_insert_with(|| leaf.clone());
+                        accumulate(&mut leaf_grads, leaf.as_ptr(), g)?;
                     }
-                    Edge::Node(child) => {
+                    Edge::Node(child, k) => {
                         let g = fit_to_input(&node, i, g)?;
-                        accumulate(&mut node_grads, Arc::as_ptr(child), g)?;
+                        accumulate(&mut node_grads, (Arc::as_ptr(child), *k), g)?;
                     }
                 }
             }
@@ -245,7 +285,7 @@ fn sweep(
             node.release();
         }
         for edge in &node.edges {
-            if let Edge::Node(child) = edge {
+            if let Edge::Node(child, _) = edge {
                 let entry = nodes.get_mut(&Arc::as_ptr(child)).expect("discovered above");
                 entry.1 -= 1;
                 if entry.1 == 0 {
@@ -255,17 +295,23 @@ fn sweep(
         }
     }
 
-    match sink {
-        Sink::AccumulateIntoGrad => {
-            for (id, g) in leaf_grads {
-                leaves[&id].accumulate_grad(g)?;
+    // Leaves: run their hooks, then accumulate into `.grad` or hand back.
+    let mut leaf_results: HashMap<*const TensorImpl, Tensor> = HashMap::new();
+    for (id, g) in leaf_grads {
+        // A leaf that no longer exists cannot be asked for its gradient.
+        let Some(leaf) = leaves[&id].upgrade().map(Tensor) else { continue };
+        let g = run_hooks(&leaf.leaf_hooks(), g)?;
+        match sink {
+            Sink::AccumulateIntoGrad => leaf.accumulate_grad(g)?,
+            Sink::Capture(_) => {
+                leaf_results.insert(id, g);
             }
         }
-        Sink::Capture(inputs) => {
-            for (i, t) in inputs.iter().enumerate() {
-                if t.is_leaf() {
-                    found[i] = leaf_grads.get(&t.id()).cloned();
-                }
+    }
+    if let Sink::Capture(inputs) = sink {
+        for (i, t) in inputs.iter().enumerate() {
+            if t.is_leaf() {
+                found[i] = leaf_results.remove(&t.id());
             }
         }
     }

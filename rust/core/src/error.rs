@@ -114,6 +114,31 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// An error raised by user code the engine called (a hook, a custom function), carried
+    /// through unchanged so the caller can re-raise the original.
+    #[error("{0}")]
+    External(ExternalError),
+}
+
+/// An opaque error from outside the core, with its message.
+#[derive(Clone)]
+pub struct ExternalError {
+    /// The error's message.
+    pub message: String,
+    /// The original error object, for whoever raised it to take back.
+    pub payload: std::sync::Arc<dyn std::any::Any + Send + Sync>,
+}
+
+impl fmt::Debug for ExternalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ExternalError({:?})", self.message)
+    }
+}
+
+impl fmt::Display for ExternalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 /// The family an [`Error`] belongs to; the Python layer maps each onto a builtin exception.
@@ -142,7 +167,7 @@ impl Error {
                 ErrorKind::Index
             }
             Error::DType { .. } => ErrorKind::DType,
-            Error::Graph(_) => ErrorKind::Graph,
+            Error::Graph(_) | Error::External(_) => ErrorKind::Graph,
             Error::Value { .. } => ErrorKind::Value,
         }
     }

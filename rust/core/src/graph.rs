@@ -1,17 +1,24 @@
-//! The recorded graph: nodes, their edges to inputs, saved tensors, and grad mode.
+//! The recorded graph: nodes, their edges to inputs, saved tensors, grad mode and forward mode.
 //!
 //! Each differentiable op that runs with grad mode on and an input that requires grad records one
 //! [`Node`]: the op's [`Backward`] rule (holding only what its VJP needs), one [`Edge`] per input,
 //! and the inputs' shapes. The engine ([`crate::engine`]) sweeps these nodes in reverse.
+//!
+//! The same rule object also carries the op's JVP: inside a dual level (forward mode), an op
+//! whose inputs carry tangents computes its output's tangent right away, in the forward sweep.
+//!
+//! Nothing in the graph holds a leaf strongly, so a gradient built with `create_graph=True`
+//! (whose graph refers back to the leaf) does not keep its own leaf alive: no reference cycles.
 
 use crate::array::{Array, DType};
-use crate::error::{Error, Result};
+use crate::error::{fmt_shape, Error, Result};
 use crate::tensor::{Tensor, TensorImpl};
 use std::cell::{Cell, RefCell};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 thread_local! {
     static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
+    static DUAL_LEVEL: Cell<u32> = const { Cell::new(0) };
 }
 
 /// Whether ops record the graph on this thread (PyTorch's `torch.is_grad_enabled()`).
@@ -40,32 +47,82 @@ impl Drop for GradModeGuard {
     }
 }
 
-/// A tensor kept for a VJP, with the version it had when saved (in-place changes are caught).
+/// Whether ops propagate tangents on this thread (inside a dual level).
+pub fn is_forward_ad_enabled() -> bool {
+    DUAL_LEVEL.with(Cell::get) > 0
+}
+
+/// Sets how many dual levels are open on this thread (tangents propagate while any is) and
+/// returns the previous depth, so callers can nest and restore.
+pub fn replace_dual_level(depth: u32) -> u32 {
+    DUAL_LEVEL.with(|d| d.replace(depth))
+}
+
+/// Suspends tangent propagation while a JVP rule computes (tangents carry no tangents).
+struct ForwardAdOff(u32);
+
+impl ForwardAdOff {
+    fn new() -> Self {
+        ForwardAdOff(DUAL_LEVEL.with(|d| d.replace(0)))
+    }
+}
+
+impl Drop for ForwardAdOff {
+    fn drop(&mut self) {
+        DUAL_LEVEL.with(|d| d.set(self.0));
+    }
+}
+
+/// A tensor kept for a rule, with the version it had when saved (in-place changes are caught).
+///
+/// It holds the data and the tensor's place in the graph, but the tensor itself only weakly:
+/// a leaf whose gradient graph saved it must not be kept alive by that gradient.
 pub struct SavedTensor {
-    tensor: Tensor,
+    data: Array,
     version: u64,
     why: &'static str,
+    source: Weak<TensorImpl>,
+    requires_grad: bool,
+    grad_fn: Option<(Arc<Node>, usize)>,
+    tangent: Option<Tensor>,
 }
 
 impl SavedTensor {
     /// Saves `tensor`, recording why the rule needs it (shown by the memory bill).
     pub fn new(tensor: &Tensor, why: &'static str) -> Self {
-        SavedTensor { tensor: tensor.clone(), version: tensor.version(), why }
+        SavedTensor {
+            data: tensor.array(),
+            version: tensor.version(),
+            why,
+            source: Arc::downgrade(&tensor.0),
+            requires_grad: tensor.requires_grad(),
+            grad_fn: tensor.grad_fn_with_index(),
+            tangent: tensor.tangent(),
+        }
     }
 
     /// The saved tensor, or an error if it was modified in place since it was saved.
-    pub fn get(&self, op: &str) -> Result<&Tensor> {
-        if self.tensor.version() != self.version {
+    pub fn get(&self, op: &str) -> Result<Tensor> {
+        let Some(alive) = self.source.upgrade().map(Tensor) else {
+            // Nobody can modify, or read the gradient of, a tensor that is gone: rebuild it.
+            return Ok(Tensor::rebuild(
+                self.data.clone(),
+                self.requires_grad,
+                self.grad_fn.clone(),
+                self.tangent.clone(),
+            ));
+        };
+        if alive.version() != self.version {
             return Err(Error::Graph(format!(
-                "{op}: a tensor saved for backward ({}, shape {:?}) was modified in place after it \
+                "{op}: a tensor saved for backward ({}, shape {}) was modified in place after it \
                  was saved (version {} is now {})",
                 self.why,
-                self.tensor.shape(),
+                fmt_shape(self.data.shape()),
                 self.version,
-                self.tensor.version()
+                alive.version()
             )));
         }
-        Ok(&self.tensor)
+        Ok(alive)
     }
 
     /// Why the rule needs this tensor.
@@ -75,7 +132,7 @@ impl SavedTensor {
 
     /// The bytes this saved tensor holds.
     pub fn nbytes(&self) -> usize {
-        self.tensor.nbytes()
+        self.data.nbytes()
     }
 }
 
@@ -85,37 +142,63 @@ pub struct VjpContext<'a> {
 }
 
 impl VjpContext<'_> {
-    /// Rebuilds the op's output from its saved data. When the backward records a graph
+    /// Rebuilds output `index` of the op from its saved data. When the backward records a graph
     /// (`create_graph=True`) the tensor is connected to this node, so derivatives that use the
     /// output are themselves differentiable; saving it detached avoids a reference cycle.
-    pub fn result(&self, data: &Array) -> Tensor {
+    pub fn result_at(&self, data: &Array, index: usize) -> Tensor {
+        let tangent = self.node.output_tangents.get(index).and_then(|t| t.get().cloned());
         if is_grad_enabled() {
-            Tensor::from_node_output(data.clone(), self.node.clone())
+            Tensor::rebuild(data.clone(), true, Some((self.node.clone(), index)), tangent)
         } else {
-            Tensor::from_array(data.clone())
+            Tensor::rebuild(data.clone(), false, None, tangent)
         }
+    }
+
+    /// [`VjpContext::result_at`] for single-output ops.
+    pub fn result(&self, data: &Array) -> Tensor {
+        self.result_at(data, 0)
     }
 
     /// Whether input `i` needs a gradient (rules may skip work for the others).
     pub fn needs_input_grad(&self, i: usize) -> bool {
         !matches!(self.node.edges.get(i), None | Some(Edge::None))
     }
+
+    /// Shape and dtype of input `i`.
+    pub fn input(&self, i: usize) -> &InputMeta {
+        &self.node.inputs[i]
+    }
 }
 
-/// An op's derivative rule: the VJP and what it saved for it.
+/// An op's derivative rules: the VJP (reverse mode) and the JVP (forward mode), and what it
+/// saved for them.
 ///
 /// Rules are written with [`Tensor`] ops, so a backward run with grad mode on (`create_graph`)
 /// records a differentiable graph of its own. Rules never see broadcasting: the engine sums each
 /// returned gradient down to its input's shape.
 pub trait Backward: Send + Sync {
     /// The node's name as users see it in `grad_fn`, e.g. `MulBackward`.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &str;
 
     /// Given `grad` (∂L/∂output), returns ∂L/∂input for each input, `None` where no gradient
     /// flows (the input does not require grad, or the gradient is identically zero).
     fn vjp(&self, grad: &Tensor, ctx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>>;
 
-    /// The tensors kept for the VJP and why, for memory accounting.
+    /// Ops with several outputs receive one gradient per output (zeros where none flowed).
+    fn vjp_multi(&self, grads: &[Tensor], ctx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        self.vjp(&grads[0], ctx)
+    }
+
+    /// Given the primal `inputs`, the op's `result` and a tangent per input (`None` for zero),
+    /// returns the result's tangent `J · t` (`None` for zero).
+    fn jvp(
+        &self,
+        inputs: &[&Tensor],
+        result: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>>;
+
+    /// The tensors kept for the rules and why, for memory accounting.
     fn saved(&self) -> Vec<(&'static str, usize)> {
         Vec::new()
     }
@@ -125,39 +208,52 @@ pub trait Backward: Send + Sync {
 pub enum Edge {
     /// The input does not require grad.
     None,
-    /// A leaf that requires grad: its gradient is accumulated into `.grad`.
-    Leaf(Tensor),
-    /// The node that produced the input.
-    Node(Arc<Node>),
+    /// A leaf that requires grad: its gradient is accumulated into `.grad` (if it still exists).
+    Leaf(Weak<TensorImpl>),
+    /// Output `.1` of the node that produced the input.
+    Node(Arc<Node>, usize),
 }
 
-/// Shape and dtype of one input, for unbroadcasting and checking gradients.
+/// Shape and dtype of one input or output, for unbroadcasting and checking gradients.
 #[derive(Clone, Debug)]
 pub struct InputMeta {
-    /// The input's shape.
+    /// The shape.
     pub shape: Vec<usize>,
-    /// The input's dtype.
+    /// The dtype.
     pub dtype: DType,
 }
 
+/// A function of the incoming gradient, called during backward; it may return a replacement.
+pub type GradHook = Arc<dyn Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync>;
+
 /// One recorded op application.
 pub struct Node {
-    name: &'static str,
+    name: String,
     rule: Mutex<Option<Box<dyn Backward>>>,
     pub(crate) edges: Vec<Edge>,
     pub(crate) inputs: Vec<InputMeta>,
-    /// A non-leaf output that asked for `retain_grad()`.
-    pub(crate) retained: Mutex<Option<Weak<TensorImpl>>>,
+    pub(crate) outputs: Vec<InputMeta>,
+    /// Tangents of the outputs when they were computed in a dual level.
+    output_tangents: Vec<OnceLock<Tensor>>,
+    /// Per output: a non-leaf that asked for `retain_grad()`.
+    pub(crate) retained: Mutex<Vec<Option<Weak<TensorImpl>>>>,
+    /// Per output: hooks registered on the output tensor, with their ids.
+    pub(crate) hooks: Mutex<Vec<Vec<(u64, GradHook)>>>,
 }
 
 impl Node {
     /// The rule's name, e.g. `MulBackward` (kept after the rule's buffers are freed).
-    pub fn name(&self) -> &'static str {
-        self.name
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Number of outputs.
+    pub fn num_outputs(&self) -> usize {
+        self.outputs.len()
     }
 
     /// Runs the rule, or fails if its saved tensors were freed by an earlier backward.
-    pub(crate) fn run_vjp(self: &Arc<Self>, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+    pub(crate) fn run_vjp(self: &Arc<Self>, grads: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
         let rule = self.rule.lock().unwrap_or_else(|e| e.into_inner());
         let rule = rule.as_ref().ok_or_else(|| {
             Error::Graph(format!(
@@ -167,7 +263,7 @@ impl Node {
                 self.name
             ))
         })?;
-        rule.vjp(grad, &VjpContext { node: self })
+        rule.vjp_multi(grads, &VjpContext { node: self })
     }
 
     /// Frees the saved tensors (after a backward without `retain_graph`).
@@ -186,12 +282,12 @@ impl Node {
     }
 }
 
+/// What a dropped node owned that may own further nodes.
+type NodeParts = (Vec<Edge>, Option<Box<dyn Backward>>, Vec<OnceLock<Tensor>>);
+
 // Dropping a long chain of nodes recursively would overflow the stack (each node owns the next
 // through its edges and saved tensors). The outermost drop on a thread instead parks the parts it
 // owns in a queue and drains it in a loop, so nested drops only ever go a constant depth.
-/// What a dropped node owned that may own further nodes.
-type NodeParts = (Vec<Edge>, Option<Box<dyn Backward>>);
-
 thread_local! {
     static DROPPING: Cell<bool> = const { Cell::new(false) };
     static PARKED: RefCell<Vec<NodeParts>> = const { RefCell::new(Vec::new()) };
@@ -202,6 +298,7 @@ impl Drop for Node {
         let parts = (
             std::mem::take(&mut self.edges),
             self.rule.get_mut().unwrap_or_else(|e| e.into_inner()).take(),
+            std::mem::take(&mut self.output_tangents),
         );
         let nested = DROPPING.try_with(|d| d.replace(true)).unwrap_or(false);
         if nested {
@@ -220,25 +317,81 @@ impl Drop for Node {
     }
 }
 
-/// Records `output` as the result of an op on `inputs` when grad mode is on and any input
-/// requires grad; `rule` is only built in that case (saving nothing otherwise).
+/// Records `output` as the result of an op on `inputs`: a node when grad mode is on and any
+/// input requires grad, and the output's tangent when in a dual level and any input carries
+/// one. `rule` is only built when one of the two is needed (saving nothing otherwise).
 pub fn record(
     inputs: &[&Tensor],
     output: Array,
     rule: impl FnOnce() -> Box<dyn Backward>,
-) -> Tensor {
-    if !is_grad_enabled() || !inputs.iter().any(|t| t.requires_grad()) {
-        return Tensor::from_array(output);
+) -> Result<Tensor> {
+    Ok(record_multi(inputs, vec![output], rule)?.pop().expect("one output"))
+}
+
+/// [`record`] for ops with several outputs (custom functions).
+pub fn record_multi(
+    inputs: &[&Tensor],
+    outputs: Vec<Array>,
+    rule: impl FnOnce() -> Box<dyn Backward>,
+) -> Result<Vec<Tensor>> {
+    let tangents: Option<Vec<Option<Tensor>>> = is_forward_ad_enabled()
+        .then(|| inputs.iter().map(|t| t.tangent()).collect::<Vec<_>>())
+        .filter(|ts| ts.iter().any(Option::is_some));
+    let build_graph = is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
+    if !build_graph && tangents.is_none() {
+        return Ok(outputs.into_iter().map(Tensor::from_array).collect());
     }
     let rule = rule();
-    let edges = inputs.iter().map(|t| t.edge()).collect();
-    let metas = inputs.iter().map(|t| InputMeta { shape: t.shape(), dtype: t.dtype() }).collect();
+    let Some(tangents) = tangents else {
+        return Ok(attach(inputs, outputs, rule));
+    };
+    if outputs.len() != 1 {
+        return Err(Error::Graph(format!(
+            "{}: forward mode supports single-output functions only",
+            rule.name()
+        )));
+    }
+    if build_graph {
+        let result = attach(inputs, outputs, rule).pop().expect("one output");
+        let node = result.grad_fn().expect("just attached").clone();
+        let tangent = {
+            let guard = node.rule.lock().unwrap_or_else(|e| e.into_inner());
+            let _off = ForwardAdOff::new();
+            guard.as_ref().expect("fresh node").jvp(inputs, &result, &tangents)?
+        };
+        let result = result.with_tangent(tangent, node.name())?;
+        if let Some(t) = result.tangent() {
+            let _ = node.output_tangents[0].set(t);
+        }
+        return Ok(vec![result]);
+    }
+    let result = Tensor::from_array(outputs.into_iter().next().expect("one output"));
+    let tangent = {
+        let _off = ForwardAdOff::new();
+        rule.jvp(inputs, &result, &tangents)?
+    };
+    Ok(vec![result.with_tangent(tangent, rule.name())?])
+}
+
+/// Makes the node for an op application and its output tensors.
+fn attach(inputs: &[&Tensor], outputs: Vec<Array>, rule: Box<dyn Backward>) -> Vec<Tensor> {
+    let n = outputs.len();
     let node = Arc::new(Node {
-        name: rule.name(),
+        name: rule.name().to_string(),
         rule: Mutex::new(Some(rule)),
-        edges,
-        inputs: metas,
-        retained: Mutex::new(None),
+        edges: inputs.iter().map(|t| t.edge()).collect(),
+        inputs: inputs.iter().map(|t| InputMeta { shape: t.shape(), dtype: t.dtype() }).collect(),
+        outputs: outputs
+            .iter()
+            .map(|o| InputMeta { shape: o.shape().to_vec(), dtype: o.dtype() })
+            .collect(),
+        output_tangents: (0..n).map(|_| OnceLock::new()).collect(),
+        retained: Mutex::new(vec![None; n]),
+        hooks: Mutex::new(vec![Vec::new(); n]),
     });
-    Tensor::from_node_output(output, node)
+    outputs
+        .into_iter()
+        .enumerate()
+        .map(|(i, data)| Tensor::rebuild(data, true, Some((node.clone(), i)), None))
+        .collect()
 }

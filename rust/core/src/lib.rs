@@ -34,7 +34,10 @@ mod testutil;
 
 pub use array::{Array, DType, Element};
 pub use error::{Error, ErrorKind, Result};
-pub use graph::{is_grad_enabled, set_grad_enabled, GradModeGuard, Node};
+pub use graph::{
+    is_forward_ad_enabled, is_grad_enabled, record_multi, replace_dual_level, set_grad_enabled,
+    Backward, GradHook, GradModeGuard, Node, SavedTensor, VjpContext,
+};
 pub use ops::index::IndexItem;
 pub use ops::random::manual_seed;
 pub use tensor::Tensor;

@@ -2,17 +2,20 @@
 
 use crate::array::{Array, DType};
 use crate::error::{fmt_shape, Error, Result};
-use crate::graph::{Edge, Node};
+use crate::graph::{Edge, GradHook, Node};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 /// The shared state behind a [`Tensor`] handle.
 pub struct TensorImpl {
     data: RwLock<Array>,
     requires_grad: AtomicBool,
-    grad_fn: Option<Arc<Node>>,
+    grad_fn: Option<(Arc<Node>, usize)>,
     grad: Mutex<Option<Tensor>>,
     version: AtomicU64,
+    tangent: OnceLock<Tensor>,
+    /// Hooks of a leaf (a non-leaf's hooks live on its node).
+    hooks: Mutex<Vec<(u64, GradHook)>>,
 }
 
 /// An n-dimensional float array that can take part in reverse-mode differentiation.
@@ -34,13 +37,15 @@ impl std::fmt::Debug for Tensor {
 }
 
 impl Tensor {
-    fn new(data: Array, requires_grad: bool, grad_fn: Option<Arc<Node>>) -> Tensor {
+    fn new(data: Array, requires_grad: bool, grad_fn: Option<(Arc<Node>, usize)>) -> Tensor {
         Tensor(Arc::new(TensorImpl {
             data: RwLock::new(data),
             requires_grad: AtomicBool::new(requires_grad),
             grad_fn,
             grad: Mutex::new(None),
             version: AtomicU64::new(0),
+            tangent: OnceLock::new(),
+            hooks: Mutex::new(Vec::new()),
         }))
     }
 
@@ -49,9 +54,123 @@ impl Tensor {
         Tensor::new(data, false, None)
     }
 
-    /// The output of a recorded node.
-    pub(crate) fn from_node_output(data: Array, node: Arc<Node>) -> Tensor {
-        Tensor::new(data, true, Some(node))
+    /// A handle with the given data and place in the graph (used to re-materialise saved
+    /// tensors and node outputs).
+    pub(crate) fn rebuild(
+        data: Array,
+        requires_grad: bool,
+        grad_fn: Option<(Arc<Node>, usize)>,
+        tangent: Option<Tensor>,
+    ) -> Tensor {
+        let t = Tensor::new(data, requires_grad || grad_fn.is_some(), grad_fn);
+        if let Some(tangent) = tangent {
+            let _ = t.0.tangent.set(tangent);
+        }
+        t
+    }
+
+    /// The tangent carried in forward mode, if any.
+    pub fn tangent(&self) -> Option<Tensor> {
+        self.0.tangent.get().cloned()
+    }
+
+    /// Attaches a freshly computed tangent (broadcast to this tensor's shape if needed).
+    pub(crate) fn with_tangent(self, tangent: Option<Tensor>, op: &str) -> Result<Tensor> {
+        let Some(tangent) = tangent else { return Ok(self) };
+        let shape = self.shape();
+        let tangent = if tangent.shape() == shape { tangent } else { tangent.expand(&shape)? };
+        if tangent.dtype() != self.dtype() {
+            return Err(Error::Graph(format!(
+                "{op}: its JVP returned a {} tangent for a {} output",
+                tangent.dtype(),
+                self.dtype()
+            )));
+        }
+        let _ = self.0.tangent.set(tangent);
+        Ok(self)
+    }
+
+    /// A tensor equal to `primal` that carries `tangent` through the ops applied to it (forward
+    /// mode, inside a dual level). Gradients still flow back to `primal`.
+    pub fn make_dual(primal: &Tensor, tangent: &Tensor) -> Result<Tensor> {
+        if !crate::graph::is_forward_ad_enabled() {
+            return Err(Error::Graph(
+                "make_dual needs forward mode: call it inside a dual level (tapegrad.func.jvp)"
+                    .into(),
+            ));
+        }
+        if tangent.shape() != primal.shape() {
+            return Err(Error::shape(
+                "jvp",
+                format!(
+                    "tangent of shape {} does not match its primal of shape {}",
+                    fmt_shape(&tangent.shape()),
+                    fmt_shape(&primal.shape())
+                ),
+            ));
+        }
+        if tangent.dtype() != primal.dtype() {
+            return Err(Error::DType {
+                op: "jvp",
+                message: format!(
+                    "tangent of dtype {} does not match its primal of dtype {}",
+                    tangent.dtype(),
+                    primal.dtype()
+                ),
+            });
+        }
+        let alias = if primal.requires_grad() && crate::graph::is_grad_enabled() {
+            crate::graph::record(&[primal], primal.array(), || Box::new(AliasBackward))?
+        } else {
+            Tensor::from_array(primal.array())
+        };
+        let _ = alias.0.tangent.set(tangent.detach());
+        Ok(alias)
+    }
+
+    /// Registers a function of this tensor's gradient, called during backward before the
+    /// gradient is used; it may return a replacement. Returns an id for [`Tensor::remove_hook`].
+    pub fn register_hook(&self, hook: GradHook) -> Result<u64> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        if !self.requires_grad() {
+            return Err(Error::Graph(
+                "cannot register a hook on a tensor that does not require grad".into(),
+            ));
+        }
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        match &self.0.grad_fn {
+            None => self.0.hooks.lock().unwrap_or_else(|e| e.into_inner()).push((id, hook)),
+            Some((node, i)) => {
+                node.hooks.lock().unwrap_or_else(|e| e.into_inner())[*i].push((id, hook))
+            }
+        }
+        Ok(id)
+    }
+
+    /// Removes a hook; returns whether it was registered.
+    pub fn remove_hook(&self, id: u64) -> bool {
+        let remove = |hooks: &mut Vec<(u64, GradHook)>| {
+            let before = hooks.len();
+            hooks.retain(|(h, _)| *h != id);
+            hooks.len() != before
+        };
+        match &self.0.grad_fn {
+            None => remove(&mut self.0.hooks.lock().unwrap_or_else(|e| e.into_inner())),
+            Some((node, i)) => {
+                remove(&mut node.hooks.lock().unwrap_or_else(|e| e.into_inner())[*i])
+            }
+        }
+    }
+
+    /// The hooks of a leaf, in registration order.
+    pub(crate) fn leaf_hooks(&self) -> Vec<GradHook> {
+        self.0
+            .hooks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(_, h)| h.clone())
+            .collect()
     }
 
     /// A 0-d tensor.
@@ -124,12 +243,17 @@ impl Tensor {
 
     /// The node that produced this tensor.
     pub fn grad_fn(&self) -> Option<&Arc<Node>> {
-        self.0.grad_fn.as_ref()
+        self.0.grad_fn.as_ref().map(|(n, _)| n)
+    }
+
+    /// The producing node and which of its outputs this tensor is.
+    pub fn grad_fn_with_index(&self) -> Option<(Arc<Node>, usize)> {
+        self.0.grad_fn.clone()
     }
 
     /// The name of the producing node, e.g. `Some("MulBackward")`.
-    pub fn grad_fn_name(&self) -> Option<&'static str> {
-        self.0.grad_fn.as_ref().map(|n| n.name())
+    pub fn grad_fn_name(&self) -> Option<&str> {
+        self.0.grad_fn.as_ref().map(|(n, _)| n.name())
     }
 
     /// The accumulated gradient, if any.
@@ -182,8 +306,8 @@ impl Tensor {
                 "can't retain_grad on a tensor that has requires_grad=False".into(),
             )),
             None => Ok(()),
-            Some(node) => {
-                *node.retained.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((node, i)) => {
+                node.retained.lock().unwrap_or_else(|e| e.into_inner())[*i] =
                     Some(Arc::downgrade(&self.0));
                 Ok(())
             }
@@ -192,10 +316,8 @@ impl Tensor {
 
     /// Whether `.grad` is filled in for this non-leaf during backward.
     pub fn retains_grad(&self) -> bool {
-        self.0.grad_fn.as_ref().is_some_and(|n| {
-            n.retained
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
+        self.0.grad_fn.as_ref().is_some_and(|(n, i)| {
+            n.retained.lock().unwrap_or_else(|e| e.into_inner())[*i]
                 .as_ref()
                 .is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(&self.0)))
         })
@@ -240,8 +362,8 @@ impl Tensor {
     /// Where this tensor's gradient goes when it is an op's input.
     pub(crate) fn edge(&self) -> Edge {
         match (&self.0.grad_fn, self.requires_grad()) {
-            (Some(node), _) => Edge::Node(node.clone()),
-            (None, true) => Edge::Leaf(self.clone()),
+            (Some((node, i)), _) => Edge::Node(node.clone(), *i),
+            (None, true) => Edge::Leaf(Arc::downgrade(&self.0)),
             (None, false) => Edge::None,
         }
     }
@@ -254,5 +376,25 @@ impl Tensor {
     /// A pointer identifying the tensor.
     pub(crate) fn id(&self) -> *const TensorImpl {
         Arc::as_ptr(&self.0)
+    }
+}
+
+/// The identity, recorded so that a dual tensor's gradients reach its primal.
+struct AliasBackward;
+
+impl crate::graph::Backward for AliasBackward {
+    fn name(&self) -> &str {
+        "AliasBackward"
+    }
+    fn vjp(&self, grad: &Tensor, _: &crate::graph::VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        Ok(vec![Some(grad.clone())])
+    }
+    fn jvp(
+        &self,
+        _: &[&Tensor],
+        _: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>> {
+        Ok(tangents[0].clone())
     }
 }

@@ -57,6 +57,11 @@ impl From<Failure> for PyErr {
     fn from(f: Failure) -> Self {
         match f {
             Failure::Py(e) => e,
+            // An exception raised by user code inside backward comes back unchanged.
+            Failure::Core(Error::External(ext)) => match ext.payload.downcast_ref::<PyErr>() {
+                Some(original) => Python::attach(|py| original.clone_ref(py)),
+                None => Python::attach(|py| core_to_py(py, &Error::External(ext))),
+            },
             Failure::Core(e) => Python::attach(|py| core_to_py(py, &e)),
         }
     }
@@ -71,5 +76,14 @@ pub fn raise(kind: ErrorKind, op: &'static str, message: impl Into<String>) -> F
         ErrorKind::DType => Error::DType { op, message },
         ErrorKind::Graph => Error::Graph(message),
         ErrorKind::Value => Error::value(op, message),
+    })
+}
+
+/// Carries a Python exception through the core (from a hook or a custom function's backward).
+pub fn external(err: PyErr) -> Error {
+    let message = err.to_string();
+    Error::External(tapegrad_core::error::ExternalError {
+        message,
+        payload: std::sync::Arc::new(err),
     })
 }

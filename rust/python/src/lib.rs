@@ -4,6 +4,7 @@
 //! one-liner that converts its arguments, calls the core (releasing the GIL for heavy calls) and
 //! maps core errors onto the Python exception hierarchy defined in `tapegrad/_errors.py`.
 
+mod autograd;
 mod convert;
 mod errors;
 mod functions;
@@ -19,6 +20,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<convert::PyDType>()?;
     m.add("float32", convert::PyDType(tapegrad_core::DType::F32))?;
     m.add("float64", convert::PyDType(tapegrad_core::DType::F64))?;
+    m.add_class::<autograd::PyHookHandle>()?;
     functions::register(m)?;
+    autograd::register(m)?;
     Ok(())
 }

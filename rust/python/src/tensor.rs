@@ -18,14 +18,14 @@ pub struct PyTensor(pub Tensor);
 /// The node that produced a non-leaf tensor (`tensor.grad_fn`).
 #[pyclass(name = "GradFn", module = "tapegrad", frozen)]
 pub struct PyGradFn {
-    name: &'static str,
+    name: String,
 }
 
 #[pymethods]
 impl PyGradFn {
     /// The node's name, e.g. `MulBackward`.
-    fn name(&self) -> &'static str {
-        self.name
+    fn name(&self) -> &str {
+        &self.name
     }
     fn __repr__(&self) -> String {
         format!("<{}>", self.name)
@@ -156,7 +156,7 @@ impl PyTensor {
     /// The node that produced this tensor, or None for leaves.
     #[getter]
     fn grad_fn(&self) -> Option<PyGradFn> {
-        self.0.grad_fn_name().map(|name| PyGradFn { name })
+        self.0.grad_fn_name().map(|name| PyGradFn { name: name.to_string() })
     }
     /// The accumulated gradient (None until a backward reaches this tensor).
     #[getter]
@@ -175,6 +175,16 @@ impl PyTensor {
     #[getter]
     fn retains_grad(&self) -> bool {
         self.0.retains_grad()
+    }
+    /// The tangent this tensor carries in forward mode (inside `tapegrad.func.jvp`), or None.
+    #[getter]
+    fn _tangent(&self) -> Option<PyTensor> {
+        self.0.tangent().map(wrap)
+    }
+    /// Registers `hook(grad)`, called during backward with this tensor's gradient; it may return
+    /// a replacement gradient. Returns a handle whose `remove()` unregisters it.
+    fn register_hook(&self, hook: Py<PyAny>) -> Res<crate::autograd::PyHookHandle> {
+        crate::autograd::register_hook(&self.0, hook)
     }
     /// A new leaf with the same data, cut from the graph.
     fn detach(&self) -> PyTensor {

@@ -108,9 +108,15 @@ impl Binary {
                 when(needs[0], &|| grad.div(&y()))?,
                 when(needs[1], &|| grad.mul(&x())?.div(&y().mul(&y())?)?.neg())?,
             ],
-            // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a, taken as 0 where a = 0 (as PyTorch)
+            // d(a^b)/da = b a^(b-1), taken as 0 where b = 0 (0 · 0^-1 would be NaN);
+            // d(a^b)/db = a^b ln a, taken as 0 where a = 0 (both as PyTorch)
             Binary::Pow => [
-                when(needs[0], &|| grad.mul(&y().mul(&x().pow(&y().sub_scalar(1.0)?)?)?))?,
+                when(needs[0], &|| {
+                    let (a, b) = (x(), y());
+                    let slope = b.mul(&a.pow(&b.sub_scalar(1.0)?)?)?;
+                    let constant = b.eq_(&b.zeros_like())?;
+                    grad.mul(&slope.zeros_like().where_(&constant, &slope)?)
+                })?,
                 when(needs[1], &|| {
                     let a = x();
                     let zero = a.eq_(&a.zeros_like())?;
@@ -155,7 +161,7 @@ struct BinaryBackward {
 }
 
 impl Backward for BinaryBackward {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         self.op.backward_name()
     }
 
@@ -163,7 +169,29 @@ impl Backward for BinaryBackward {
         let a = self.a.as_ref().map(|s| s.get(self.name())).transpose()?;
         let b = self.b.as_ref().map(|s| s.get(self.name())).transpose()?;
         let needs = [ctx.needs_input_grad(0), ctx.needs_input_grad(1)];
-        Ok(self.op.vjp(grad, a, b, needs)?.into())
+        Ok(self.op.vjp(grad, a.as_ref(), b.as_ref(), needs)?.into())
+    }
+
+    fn jvp(
+        &self,
+        inputs: &[&Tensor],
+        _: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>> {
+        // Elementwise again: each input's Jacobian is diagonal, so its tangent goes through
+        // that input's VJP rule; the two contributions add.
+        let mut out: Option<Tensor> = None;
+        for (i, t) in tangents.iter().enumerate() {
+            let Some(t) = t else { continue };
+            let needs = [i == 0, i == 1];
+            let [ga, gb] = self.op.vjp(t, Some(inputs[0]), Some(inputs[1]), needs)?;
+            let part = if i == 0 { ga } else { gb }.expect("requested above");
+            out = Some(match out {
+                None => part,
+                Some(sum) => sum.add(&part)?,
+            });
+        }
+        Ok(out)
     }
 
     fn saved(&self) -> Vec<(&'static str, usize)> {
@@ -214,14 +242,14 @@ impl Tensor {
         let name = op.op_name();
         let out = zip_array!(name, &a.array(), &b.array(), x, y =>
             zip_broadcast(name, x, y, |p, q| op.apply(p, q))?);
-        Ok(record(&[&a, &b], out, || {
+        record(&[&a, &b], out, || {
             let saves = op.saves([a.requires_grad(), b.requires_grad()]);
             Box::new(BinaryBackward {
                 op,
                 a: saves[0].then(|| SavedTensor::new(&a, "input 0")),
                 b: saves[1].then(|| SavedTensor::new(&b, "input 1")),
             })
-        }))
+        })
     }
 
     /// `self + other`
@@ -337,7 +365,7 @@ impl Tensor {
             Zip::from(&cv).and(&xv).and(&yv).map_collect(|&m, &p, &q| if m != 0.0 { p } else { q })
         });
         let mask = Tensor::from_array(cond_f64);
-        Ok(record(&[&a, &b], out, || Box::new(WhereBackward { cond: mask })))
+        record(&[&a, &b], out, || Box::new(WhereBackward { cond: mask }))
     }
 
     /// Clamps into `[min, max]` (either bound optional); the gradient passes where
@@ -347,12 +375,14 @@ impl Tensor {
             return Err(Error::value("clamp", "bounds must not be NaN"));
         }
         let (lo, hi) = (min.unwrap_or(f64::NEG_INFINITY), max.unwrap_or(f64::INFINITY));
+        // min(max(x, lo), hi): with lo > hi everything becomes hi, as in NumPy and PyTorch.
         let out = map_array!(&self.array(), a => a.mapv(|v| {
-            if v < Element::of(lo) { Element::of(lo) } else if v > Element::of(hi) { Element::of(hi) } else { v }
+            let v = if v < Element::of(lo) { Element::of(lo) } else { v };
+            if v > Element::of(hi) { Element::of(hi) } else { v }
         }));
-        Ok(record(&[self], out, || {
+        record(&[self], out, || {
             Box::new(ClampBackward { x: SavedTensor::new(self, "input"), lo, hi })
-        }))
+        })
     }
 
     /// Converts to `dtype`, recording the cast (its VJP casts back).
@@ -361,7 +391,7 @@ impl Tensor {
         if from == dtype {
             return Ok(self.clone());
         }
-        Ok(record(&[self], self.array().cast(dtype), || Box::new(CastBackward { from })))
+        record(&[self], self.array().cast(dtype), || Box::new(CastBackward { from }))
     }
 }
 
@@ -370,7 +400,7 @@ struct WhereBackward {
 }
 
 impl Backward for WhereBackward {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "WhereBackward"
     }
     fn vjp(&self, grad: &Tensor, ctx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
@@ -380,6 +410,16 @@ impl Backward for WhereBackward {
             ctx.needs_input_grad(0).then(|| grad.where_(&self.cond, &zero)).transpose()?,
             ctx.needs_input_grad(1).then(|| zero.where_(&self.cond, grad)).transpose()?,
         ])
+    }
+    fn jvp(
+        &self,
+        _: &[&Tensor],
+        result: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>> {
+        let zero = result.scalar_like(0.0);
+        let pick = |t: &Option<Tensor>| t.clone().unwrap_or_else(|| zero.clone());
+        Ok(Some(pick(&tangents[0]).where_(&self.cond, &pick(&tangents[1]))?))
     }
     fn saved(&self) -> Vec<(&'static str, usize)> {
         vec![("condition", self.cond.nbytes())]
@@ -393,20 +433,34 @@ struct ClampBackward {
 }
 
 impl Backward for ClampBackward {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "ClampBackward"
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         // d clamp(x)/dx = 1 where lo <= x <= hi, else 0
         let x = self.x.get("ClampBackward")?;
-        let (lo, hi) = (self.lo, self.hi);
-        let inside = map_array!(&x.array(), a => a.mapv(|v| {
-            if v >= Element::of(lo) && v <= Element::of(hi) { Element::of(1.0) } else { Element::of(0.0) }
-        }));
-        Ok(vec![Some(grad.mul(&Tensor::from_array(inside))?)])
+        Ok(vec![Some(grad.mul(&self.inside(&x))?)])
+    }
+    fn jvp(
+        &self,
+        inputs: &[&Tensor],
+        _: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>> {
+        tangents[0].as_ref().map(|t| t.mul(&self.inside(inputs[0]))).transpose()
     }
     fn saved(&self) -> Vec<(&'static str, usize)> {
         vec![(self.x.why(), self.x.nbytes())]
+    }
+}
+
+impl ClampBackward {
+    /// 1 where `lo <= x <= hi`, else 0 (a constant).
+    fn inside(&self, x: &Tensor) -> Tensor {
+        let (lo, hi) = (self.lo, self.hi);
+        Tensor::from_array(map_array!(&x.array(), a => a.mapv(|v| {
+            if v >= Element::of(lo) && v <= Element::of(hi) { Element::of(1.0) } else { Element::of(0.0) }
+        })))
     }
 }
 
@@ -415,11 +469,19 @@ struct CastBackward {
 }
 
 impl Backward for CastBackward {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "ToCopyBackward"
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         Ok(vec![Some(grad.to_dtype(self.from)?)])
+    }
+    fn jvp(
+        &self,
+        _: &[&Tensor],
+        result: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>> {
+        tangents[0].as_ref().map(|t| t.to_dtype(result.dtype())).transpose()
     }
 }
 

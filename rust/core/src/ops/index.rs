@@ -91,12 +91,20 @@ struct SliceBackward {
 }
 
 impl Backward for SliceBackward {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "SliceBackward"
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         // d x[w] / dx: ones in the window, zeros elsewhere.
         Ok(vec![Some(grad.slice_scatter(&self.input_shape, &self.window)?)])
+    }
+    fn jvp(
+        &self,
+        _: &[&Tensor],
+        _: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>> {
+        tangents[0].as_ref().map(|t| t.slice_window(&self.window)).transpose()
     }
 }
 
@@ -105,11 +113,19 @@ struct SliceScatterBackward {
 }
 
 impl Backward for SliceScatterBackward {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "SliceScatterBackward"
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         Ok(vec![Some(grad.slice_window(&self.window)?)])
+    }
+    fn jvp(
+        &self,
+        _: &[&Tensor],
+        result: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>> {
+        tangents[0].as_ref().map(|t| t.slice_scatter(&result.shape(), &self.window)).transpose()
     }
 }
 
@@ -120,12 +136,20 @@ struct IndexSelectBackward {
 }
 
 impl Backward for IndexSelectBackward {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "IndexSelectBackward"
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         // Each gathered row sends its gradient back to the row it came from; repeats add up.
         Ok(vec![Some(grad.index_add(self.axis, &self.indices, self.size)?)])
+    }
+    fn jvp(
+        &self,
+        _: &[&Tensor],
+        _: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>> {
+        tangents[0].as_ref().map(|t| t.index_select_checked(self.axis, &self.indices)).transpose()
     }
 }
 
@@ -135,11 +159,20 @@ struct IndexAddBackward {
 }
 
 impl Backward for IndexAddBackward {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "IndexAddBackward"
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         Ok(vec![Some(grad.index_select_checked(self.axis, &self.indices)?)])
+    }
+    fn jvp(
+        &self,
+        _: &[&Tensor],
+        result: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>> {
+        let size = result.shape()[self.axis];
+        tangents[0].as_ref().map(|t| t.index_add(self.axis, &self.indices, size)).transpose()
     }
 }
 
@@ -149,7 +182,7 @@ struct CatBackward {
 }
 
 impl Backward for CatBackward {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "CatBackward"
     }
     fn vjp(&self, grad: &Tensor, ctx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
@@ -163,6 +196,19 @@ impl Backward for CatBackward {
             offset += n;
         }
         Ok(out)
+    }
+    fn jvp(
+        &self,
+        inputs: &[&Tensor],
+        _: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>> {
+        let parts = inputs
+            .iter()
+            .zip(tangents)
+            .map(|(x, t)| t.clone().map_or_else(|| Ok(x.zeros_like()), Ok))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(Tensor::cat(&parts, self.axis as i64)?))
     }
 }
 
@@ -251,7 +297,7 @@ impl Tensor {
         let out =
             dispatch!(&self.array(), a => Element::wrap(a.clone().slice_move(window.as_ref())));
         let window = window.clone();
-        Ok(record(&[self], out, || Box::new(SliceBackward { input_shape, window })))
+        record(&[self], out, || Box::new(SliceBackward { input_shape, window }))
     }
 
     /// Zeros of `shape` with this tensor written into `window`.
@@ -262,7 +308,7 @@ impl Tensor {
             Element::wrap(z.into_shared())
         });
         let window = window.clone();
-        Ok(record(&[self], out, || Box::new(SliceScatterBackward { window })))
+        record(&[self], out, || Box::new(SliceScatterBackward { window }))
     }
 
     /// `length` positions of `axis` from `start` (PyTorch's `narrow`).
@@ -309,7 +355,7 @@ impl Tensor {
         let size = self.shape()[axis];
         let out = map_array!(&self.array(), a => a.select(Axis(axis), indices));
         let indices = indices.clone();
-        Ok(record(&[self], out, || Box::new(IndexSelectBackward { axis, size, indices })))
+        record(&[self], out, || Box::new(IndexSelectBackward { axis, size, indices }))
     }
 
     /// Zeros with `size` positions on `axis`, plus row `j` of `self` added at `indices[j]`.
@@ -325,7 +371,7 @@ impl Tensor {
             Element::wrap(z.into_shared())
         });
         let indices = indices.clone();
-        Ok(record(&[self], out, || Box::new(IndexAddBackward { axis, indices })))
+        record(&[self], out, || Box::new(IndexAddBackward { axis, indices }))
     }
 
     /// Concatenates along `axis`; shapes must agree elsewhere, dtypes are promoted.
@@ -373,7 +419,7 @@ impl Tensor {
             })?),
         };
         let refs: Vec<&Tensor> = tensors.iter().collect();
-        Ok(record(&refs, out, || Box::new(CatBackward { axis, sizes })))
+        record(&refs, out, || Box::new(CatBackward { axis, sizes }))
     }
 
     /// Stacks equal-shaped tensors along a new axis.

@@ -57,7 +57,7 @@ struct MatmulBackward {
 }
 
 impl Backward for MatmulBackward {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "MmBackward"
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
@@ -73,6 +73,21 @@ impl Backward for MatmulBackward {
             .map(|a| a.get("MmBackward")?.transpose(-1, -2)?.matmul_nd(grad))
             .transpose()?;
         Ok(vec![grad_a, grad_b])
+    }
+    fn jvp(
+        &self,
+        inputs: &[&Tensor],
+        _: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>> {
+        // d(AB) = dA·B + A·dB
+        let (a, b) = (inputs[0], inputs[1]);
+        let left = tangents[0].as_ref().map(|ta| ta.matmul_nd(b)).transpose()?;
+        let right = tangents[1].as_ref().map(|tb| a.matmul_nd(tb)).transpose()?;
+        Ok(match (left, right) {
+            (Some(l), Some(r)) => Some(l.add(&r)?),
+            (l, r) => l.or(r),
+        })
     }
     fn saved(&self) -> Vec<(&'static str, usize)> {
         [&self.a, &self.b].into_iter().flatten().map(|s| (s.why(), s.nbytes())).collect()
@@ -130,12 +145,12 @@ impl Tensor {
         }
         let batch = broadcast_shapes("matmul", &sa[..sa.len() - 2], &sb[..sb.len() - 2])?;
         let out = zip_array!("matmul", &a.array(), &b.array(), x, y => batched(x, y, &batch)?);
-        Ok(record(&[&a, &b], out, || {
+        record(&[&a, &b], out, || {
             Box::new(MatmulBackward {
                 a: b.requires_grad().then(|| SavedTensor::new(&a, "input 0")),
                 b: a.requires_grad().then(|| SavedTensor::new(&b, "input 1")),
             })
-        }))
+        })
     }
 }
 

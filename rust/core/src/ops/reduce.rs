@@ -6,7 +6,7 @@ use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{record, Backward, SavedTensor, VjpContext};
 use crate::tensor::Tensor;
 use crate::{dispatch, map_array};
-use ndarray::{ArcArray, Axis, IxDyn};
+use ndarray::{ArcArray, ArrayD, Axis, IxDyn};
 
 /// The shape left after reducing `axes` (sorted), with or without the reduced axes kept as 1.
 fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> Vec<usize> {
@@ -40,6 +40,48 @@ fn fold_axes<T: Element>(
     out
 }
 
+/// Sums `axes` (sorted) accurately: the reduced axes are brought together contiguously, then
+/// each lane is summed pairwise with an `f64` accumulator. Float32 sums of a million terms stay
+/// accurate to float32 precision (a running float32 sum drifts by 1e-3), and the order of
+/// additions is fixed, so results do not depend on the thread count.
+fn sum_axes<T: Element>(
+    a: &ArcArray<T, IxDyn>,
+    axes: &[usize],
+    keepdim: bool,
+) -> ArcArray<T, IxDyn> {
+    let shape = a.shape();
+    let kept: Vec<usize> = (0..shape.len()).filter(|i| !axes.contains(i)).collect();
+    let order: Vec<usize> = kept.iter().chain(axes).copied().collect();
+    let lanes: usize = kept.iter().map(|&i| shape[i]).product();
+    let lane_len: usize = axes.iter().map(|&i| shape[i]).product();
+    let moved = a.view().permuted_axes(IxDyn(&order));
+    let contiguous = moved.as_standard_layout();
+    let flat = contiguous.as_slice().expect("standard layout");
+    let sums: Vec<T> =
+        (0..lanes).map(|l| T::of(pairwise_sum(&flat[l * lane_len..(l + 1) * lane_len]))).collect();
+    let out_shape = reduced_shape(shape, axes, keepdim);
+    ArrayD::from_shape_vec(IxDyn(&out_shape), sums).expect("sizes agree").into_shared()
+}
+
+/// Pairwise summation over blocks of 128 (NumPy's scheme), accumulated in `f64`.
+fn pairwise_sum<T: Element>(values: &[T]) -> f64 {
+    const BLOCK: usize = 128;
+    if values.len() <= BLOCK {
+        let mut acc = [0.0f64; 8];
+        let mut chunks = values.chunks_exact(8);
+        for chunk in &mut chunks {
+            for (a, &v) in acc.iter_mut().zip(chunk) {
+                *a += v.to_f64().unwrap_or(f64::NAN);
+            }
+        }
+        let rest: f64 = chunks.remainder().iter().map(|v| v.to_f64().unwrap_or(f64::NAN)).sum();
+        let pairs = [acc[0] + acc[1], acc[2] + acc[3], acc[4] + acc[5], acc[6] + acc[7]];
+        return (pairs[0] + pairs[1]) + (pairs[2] + pairs[3]) + rest;
+    }
+    let half = (values.len() / 2).next_multiple_of(8).min(values.len());
+    pairwise_sum(&values[..half]) + pairwise_sum(&values[half..])
+}
+
 /// Whether the reduction picks the largest or the smallest element.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extreme {
@@ -59,15 +101,25 @@ impl Extreme {
 struct SumBackward {
     input_shape: Vec<usize>,
     keepdim_shape: Vec<usize>,
+    axes: Vec<i64>,
 }
 
 impl Backward for SumBackward {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "SumBackward"
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         // d sum(x)/dx_i = 1: spread grad back over the reduced axes.
         Ok(vec![Some(grad.reshape(&self.keepdim_shape)?.expand(&self.input_shape)?)])
+    }
+    fn jvp(
+        &self,
+        _: &[&Tensor],
+        result: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>> {
+        let sum = |t: &Tensor| t.sum(Some(&self.axes), true)?.reshape(&result.shape());
+        tangents[0].as_ref().map(sum).transpose()
     }
 }
 
@@ -80,7 +132,7 @@ struct ExtremeBackward {
 }
 
 impl Backward for ExtremeBackward {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         match self.which {
             Extreme::Max => "MaxBackward",
             Extreme::Min => "MinBackward",
@@ -88,11 +140,19 @@ impl Backward for ExtremeBackward {
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         // The gradient goes to the elements equal to the result, split evenly between ties.
-        let x = self.x.get(self.name())?;
-        let winners = x.eq_(&Tensor::from_array(self.result_keepdim.clone()))?;
-        let count = winners.sum(Some(&self.axes_i64()), true)?;
-        let share = winners.div(&count)?;
+        let share = self.share(&self.x.get(self.name())?)?;
         Ok(vec![Some(grad.reshape(&self.keepdim_shape)?.mul(&share)?)])
+    }
+    fn jvp(
+        &self,
+        inputs: &[&Tensor],
+        result: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>> {
+        // The tangent of the winners (their mean, on ties).
+        let Some(t) = &tangents[0] else { return Ok(None) };
+        let picked = t.mul(&self.share(inputs[0])?)?.sum(Some(&self.axes_i64()), true)?;
+        Ok(Some(picked.reshape(&result.shape())?))
     }
     fn saved(&self) -> Vec<(&'static str, usize)> {
         vec![(self.x.why(), self.x.nbytes()), ("output", self.result_keepdim.nbytes())]
@@ -100,6 +160,12 @@ impl Backward for ExtremeBackward {
 }
 
 impl ExtremeBackward {
+    /// 1/k at each of the k elements equal to the result, 0 elsewhere (a constant).
+    fn share(&self, x: &Tensor) -> Result<Tensor> {
+        let winners = x.eq_(&Tensor::from_array(self.result_keepdim.clone()))?;
+        winners.div(&winners.sum(Some(&self.axes_i64()), true)?)
+    }
+
     fn axes_i64(&self) -> Vec<i64> {
         self.axes.iter().map(|&a| a as i64).collect()
     }
@@ -111,10 +177,10 @@ impl Tensor {
     pub fn sum(&self, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
         let shape = self.shape();
         let axes = normalize_axes("sum", axes, shape.len())?;
-        let out =
-            map_array!(&self.array(), a => fold_axes(a, &axes, keepdim, |v, ax| v.sum_axis(ax)));
+        let out = map_array!(&self.array(), a => sum_axes(a, &axes, keepdim));
         let keepdim_shape = reduced_shape(&shape, &axes, true);
-        Ok(record(&[self], out, || Box::new(SumBackward { input_shape: shape, keepdim_shape })))
+        let axes = axes.iter().map(|&a| a as i64).collect();
+        record(&[self], out, || Box::new(SumBackward { input_shape: shape, keepdim_shape, axes }))
     }
 
     /// Mean over `axes` (all when `None`): `sum / count`.
@@ -148,7 +214,7 @@ impl Tensor {
         });
         let out = result_keepdim.reshape(&reduced_shape(&shape, &axes, keepdim))?;
         let keepdim_shape = reduced_shape(&shape, &axes, true);
-        Ok(record(&[self], out, || {
+        record(&[self], out, || {
             Box::new(ExtremeBackward {
                 which,
                 x: SavedTensor::new(self, "input"),
@@ -156,7 +222,7 @@ impl Tensor {
                 axes,
                 keepdim_shape,
             })
-        }))
+        })
     }
 
     /// Largest element over `axes` (PyTorch's `amax`).

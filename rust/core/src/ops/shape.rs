@@ -13,11 +13,19 @@ struct ReshapeBackward {
 }
 
 impl Backward for ReshapeBackward {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "ReshapeBackward"
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         Ok(vec![Some(grad.reshape(&self.input_shape)?)])
+    }
+    fn jvp(
+        &self,
+        _: &[&Tensor],
+        result: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>> {
+        tangents[0].as_ref().map(|t| t.reshape(&result.shape())).transpose()
     }
 }
 
@@ -26,23 +34,44 @@ struct PermuteBackward {
 }
 
 impl Backward for PermuteBackward {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "PermuteBackward"
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         Ok(vec![Some(grad.permute_axes(&self.inverse)?)])
+    }
+    fn jvp(
+        &self,
+        _: &[&Tensor],
+        _: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>> {
+        // The forward permutation is the inverse of the inverse.
+        let mut forward = vec![0; self.inverse.len()];
+        for (i, &a) in self.inverse.iter().enumerate() {
+            forward[a] = i;
+        }
+        tangents[0].as_ref().map(|t| t.permute_axes(&forward)).transpose()
     }
 }
 
 struct ExpandBackward;
 
 impl Backward for ExpandBackward {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "ExpandBackward"
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         // The engine sums the gradient back over the broadcast axes, as for every edge.
         Ok(vec![Some(grad.clone())])
+    }
+    fn jvp(
+        &self,
+        _: &[&Tensor],
+        result: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>> {
+        tangents[0].as_ref().map(|t| t.expand(&result.shape())).transpose()
     }
 }
 
@@ -54,7 +83,7 @@ impl Tensor {
             return Ok(self.clone());
         }
         let out = self.array().reshape(shape)?;
-        Ok(record(&[self], out, || Box::new(ReshapeBackward { input_shape })))
+        record(&[self], out, || Box::new(ReshapeBackward { input_shape }))
     }
 
     /// Reshapes with at most one `-1` inferred from the element count (PyTorch's `reshape`).
@@ -132,7 +161,7 @@ impl Tensor {
         for (i, &a) in axes.iter().enumerate() {
             inverse[a] = i;
         }
-        Ok(record(&[self], out, || Box::new(PermuteBackward { inverse })))
+        record(&[self], out, || Box::new(PermuteBackward { inverse }))
     }
 
     /// Swaps two axes.
@@ -156,7 +185,7 @@ impl Tensor {
         }
         checked_numel("expand", shape)?;
         let out = self.array().broadcast_to(shape)?;
-        Ok(record(&[self], out, || Box::new(ExpandBackward)))
+        record(&[self], out, || Box::new(ExpandBackward))
     }
 
     /// `expand` with PyTorch's `-1` meaning "keep this dimension".

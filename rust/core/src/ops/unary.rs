@@ -115,17 +115,30 @@ struct UnaryBackward {
 }
 
 impl Backward for UnaryBackward {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         self.op.backward_name()
     }
 
     fn vjp(&self, grad: &Tensor, ctx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         let x = match (&self.saved, &self.result) {
-            (Some(saved), _) => saved.get(self.name())?.clone(),
+            (Some(saved), _) => saved.get(self.name())?,
             (None, Some(result)) => ctx.result(result),
             (None, None) => grad.clone(), // Saves::Nothing: the rule does not read it
         };
         Ok(vec![Some(self.op.vjp(grad, &x)?)])
+    }
+
+    fn jvp(
+        &self,
+        inputs: &[&Tensor],
+        result: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>> {
+        // An elementwise function has a diagonal Jacobian, which is its own transpose: the JVP
+        // is the VJP rule applied to the tangent.
+        let Some(t) = &tangents[0] else { return Ok(None) };
+        let x = if self.op.saves() == Saves::Result { result } else { inputs[0] };
+        Ok(Some(self.op.vjp(t, x)?))
     }
 
     fn saved(&self) -> Vec<(&'static str, usize)> {
@@ -145,13 +158,13 @@ impl Tensor {
     pub fn unary(&self, op: Unary) -> Result<Tensor> {
         let out = op.forward(&self.array());
         let saves = op.saves();
-        Ok(record(&[self], out.clone(), || {
+        record(&[self], out.clone(), || {
             Box::new(UnaryBackward {
                 op,
                 saved: (saves == Saves::Input).then(|| SavedTensor::new(self, "input")),
                 result: (saves == Saves::Result).then_some(out),
             })
-        }))
+        })
     }
 
     /// `-self`

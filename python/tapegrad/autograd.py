@@ -1,0 +1,168 @@
+"""Custom differentiable functions (``tapegrad.Function``), like ``torch.autograd.Function``.
+
+Subclass :class:`Function` with static ``forward(ctx, *args)`` and ``backward(ctx, *grads)``
+(and optionally ``jvp(ctx, *tangents)`` for forward mode), then call ``MyFn.apply(...)``::
+
+    class Cube(tg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 3 * x * x
+
+The engine records one node for the call; its VJP is ``backward``. ``backward`` returns one
+gradient per argument of ``forward`` (None for non-tensors or zero gradients); the count and
+each gradient's shape are checked, and errors name the function. Exceptions raised inside
+``backward`` reach the caller of ``.backward()`` unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _native
+from ._errors import DTypeError, GraphError, ShapeError
+from ._grad_mode import no_grad
+from ._native import Tensor
+
+__all__ = ["Function", "FunctionCtx"]
+
+
+class FunctionCtx:
+    """The ``ctx`` passed to a custom function's ``forward``, ``backward`` and ``jvp``.
+
+    Attributes:
+        needs_input_grad: One bool per argument of ``forward``: whether it is a tensor that
+            requires grad (backward may skip the others).
+    """
+
+    def __init__(self, needs_input_grad: tuple[bool, ...]) -> None:
+        self.needs_input_grad = needs_input_grad
+        self._to_save: tuple[Tensor | None, ...] = ()
+        self._saved: tuple[Tensor | None, ...] | None = None
+
+    def save_for_backward(self, *tensors: Tensor | None) -> None:
+        """Keeps tensors (inputs or outputs of ``forward``) for ``backward`` and ``jvp``.
+
+        Saved this way they are checked for in-place modification and do not form
+        reference cycles with the function's outputs.
+        """
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise DTypeError(
+                    f"save_for_backward: argument {i} is {type(t).__name__}; only Tensors "
+                    f"(or None) can be saved, other values can be set as ctx attributes"
+                )
+        self._to_save = tensors
+
+    @property
+    def saved_tensors(self) -> tuple[Tensor | None, ...]:
+        """The tensors given to ``save_for_backward``, in order."""
+        if self._saved is None:
+            raise GraphError(
+                "saved_tensors is only available inside backward() and jvp(); save them in "
+                "forward() with ctx.save_for_backward(...)"
+            )
+        return self._saved
+
+
+class Function:
+    """Base class of custom differentiable functions; see the module docstring."""
+
+    @staticmethod
+    def forward(ctx: FunctionCtx, *args: Any) -> Any:
+        """Computes the outputs (a Tensor or a tuple of Tensors) without recording."""
+        raise NotImplementedError("subclasses of tapegrad.Function must define forward()")
+
+    @staticmethod
+    def backward(ctx: FunctionCtx, *grads: Tensor) -> Any:
+        """Returns one gradient per argument of ``forward`` (None where there is none)."""
+        raise NotImplementedError("subclasses of tapegrad.Function must define backward()")
+
+    jvp: Any = None
+    """Optional ``jvp(ctx, *tangents)``: the output's tangent (forward mode). Tangents come
+    one per argument of ``forward``: zeros for tensors without one, None for non-tensors."""
+
+    @classmethod
+    def apply(cls, *args: Any) -> Any:
+        """Runs ``forward`` and records the call for backward (and forward mode)."""
+        name = f"{cls.__name__}Backward"
+        is_tensor = [isinstance(a, Tensor) for a in args]
+        shapes = [a.shape if t else None for a, t in zip(args, is_tensor)]
+        ctx = FunctionCtx(tuple(t and a.requires_grad for a, t in zip(args, is_tensor)))
+        # forward runs unrecorded, and without propagating tangents: its own rules stand in.
+        level = _native._replace_dual_level(0)
+        try:
+            with no_grad():
+                outputs = cls.forward(ctx, *args)
+        finally:
+            _native._replace_dual_level(level)
+        single = isinstance(outputs, Tensor)
+        outs = (outputs,) if single else tuple(outputs)
+        for i, out in enumerate(outs):
+            if not isinstance(out, Tensor):
+                raise DTypeError(
+                    f"{cls.__name__}.forward must return a Tensor or a tuple of Tensors; "
+                    f"output {i} is {type(out).__name__}"
+                )
+
+        def backward(ctx: FunctionCtx, grads: tuple[Tensor, ...], saved: tuple) -> tuple:
+            ctx._saved = saved
+            try:
+                result = cls.backward(ctx, *grads)
+            finally:
+                ctx._saved = None
+            result = result if isinstance(result, tuple) else (result,)
+            if len(result) != len(args):
+                raise GraphError(
+                    f"function {name} returned {len(result)} gradient(s), but forward took "
+                    f"{len(args)} argument(s): return one per argument (None where none)"
+                )
+            picked = []
+            for i, (g, tensor_arg) in enumerate(zip(result, is_tensor)):
+                if not tensor_arg:
+                    if g is not None:
+                        raise GraphError(
+                            f"function {name} returned a gradient for argument {i}, which "
+                            f"is not a Tensor; return None there"
+                        )
+                    continue
+                if g is not None and not isinstance(g, Tensor):
+                    raise DTypeError(
+                        f"function {name} returned {type(g).__name__} as the gradient of "
+                        f"argument {i}; expected a Tensor or None"
+                    )
+                if g is not None and g.shape != shapes[i]:
+                    raise ShapeError(
+                        f"function {name} returned a gradient of shape {g.shape} for "
+                        f"argument {i}, whose shape is {shapes[i]}"
+                    )
+                picked.append(g)
+            return tuple(picked)
+
+        def jvp(ctx: FunctionCtx, tangents: tuple, saved: tuple) -> Tensor | None:
+            per_arg: list[Tensor | None] = []
+            given = iter(tangents)
+            for a, tensor_arg in zip(args, is_tensor):
+                t = next(given) if tensor_arg else None
+                per_arg.append(t if t is not None or not tensor_arg else _zeros_like(a))
+            ctx._saved = tuple(saved)
+            try:
+                return cls.jvp(ctx, *per_arg)
+            finally:
+                ctx._saved = None
+
+        has_jvp = cls.jvp is not None
+        inputs = [a for a, t in zip(args, is_tensor) if t]
+        results = _native._apply_function(
+            name, backward, jvp if has_jvp else None, ctx, inputs, outs, ctx._to_save
+        )
+        return results[0] if single else results
+
+
+def _zeros_like(t: Tensor) -> Tensor:
+    return _native._full(t.shape, 0.0, t.dtype, False)

@@ -1,0 +1,257 @@
+"""Function transforms with JAX / ``torch.func`` semantics.
+
+Reverse mode (``grad``, ``vjp``, ``jacrev``) sweeps the recorded graph backwards: one pass per
+output row, so it is cheap for a scalar loss of many inputs. Forward mode (``jvp``,
+``jacfwd``) pushes tangents along with the values: one pass per input direction, cheap for
+few inputs and many outputs. ``hessian`` and ``hvp`` compose the two (forward over reverse).
+
+Transforms compose: ``grad(grad(f))(x)`` is the second derivative of a scalar ``f``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from . import _native
+from ._errors import ArgumentError, DTypeError, ShapeError
+from ._grad_mode import enable_grad
+from ._native import Tensor
+
+__all__ = [
+    "grad",
+    "value_and_grad",
+    "vjp",
+    "jvp",
+    "jacrev",
+    "jacfwd",
+    "hessian",
+    "hvp",
+    "dual_level",
+]
+
+
+@contextlib.contextmanager
+def dual_level() -> Iterator[None]:
+    """Opens a forward-mode level: inside it, ops propagate the tangents of dual tensors."""
+    previous = _native._replace_dual_level(0)
+    _native._replace_dual_level(previous + 1)
+    try:
+        yield
+    finally:
+        _native._replace_dual_level(previous)
+
+
+def _argnums(argnums: int | Sequence[int], nargs: int, fn: str) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if not nums:
+        raise ArgumentError(f"{fn}: argnums must name at least one argument")
+    for n in nums:
+        if not isinstance(n, int) or not -nargs <= n < nargs:
+            raise ArgumentError(
+                f"{fn}: argnums {n} is out of range for a function called with {nargs} "
+                f"positional argument(s)"
+            )
+    return tuple(n % nargs for n in nums)
+
+
+def _differentiable(x: Any, fn: str, position: int) -> Tensor:
+    """A version of ``x`` to differentiate with respect to, keeping its place in any outer
+    transform: its graph if it requires grad, its tangent if it is dual."""
+    if not isinstance(x, Tensor):
+        raise DTypeError(f"{fn}: argument {position} is {type(x).__name__}, not a Tensor")
+    if x.requires_grad:
+        return x
+    tangent = x._tangent
+    leaf = x.detach().requires_grad_()
+    return leaf if tangent is None else _native._make_dual(leaf, tangent)
+
+
+def _scalar(out: Any, fn: str) -> Tensor:
+    if not isinstance(out, Tensor):
+        raise DTypeError(f"{fn}: the function must return a Tensor, got {type(out).__name__}")
+    if out.numel() != 1:
+        raise ShapeError(
+            f"{fn}: the function must return a scalar (one-element) tensor to be "
+            f"differentiated, but returned shape {out.shape}; use vjp or jacrev instead"
+        )
+    return out
+
+
+def value_and_grad(
+    f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
+    """``f``'s value and its gradient with respect to the arguments in ``argnums``.
+
+    The wrapped function returns ``(value, grads)`` (``((value, aux), grads)`` with
+    ``has_aux``); ``grads`` is one tensor for an int ``argnums``, a tuple otherwise.
+    """
+
+    def wrapper(*args: Any) -> Any:
+        nums = _argnums(argnums, len(args), "grad")
+        xs = list(args)
+        for n in nums:
+            xs[n] = _differentiable(args[n], "grad", n)
+        with enable_grad():
+            result = f(*xs)
+            out, aux = (result if has_aux else (result, None))
+            out = _scalar(out, "grad")
+            # An outer transform differentiates the gradient too: record its graph then.
+            create = any(args[n].requires_grad for n in nums)
+            grads = _native._grad(
+                [out], [xs[n] for n in nums], None, create, create, True
+            )
+        grads = tuple(
+            g if g is not None else _native._full(xs[n].shape, 0.0, xs[n].dtype, False)
+            for g, n in zip(grads, nums)
+        )
+        picked = grads[0] if isinstance(argnums, int) else grads
+        return ((out, aux) if has_aux else out), picked
+
+    return wrapper
+
+
+def grad(
+    f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
+    """The gradient of a scalar function (``jax.grad``); with ``has_aux``, ``(grad, aux)``."""
+    both = value_and_grad(f, argnums, has_aux)
+
+    def wrapper(*args: Any) -> Any:
+        value, grads = both(*args)
+        return (grads, value[1]) if has_aux else grads
+
+    return wrapper
+
+
+def vjp(f: Callable[..., Any], *primals: Tensor) -> tuple[Any, Callable[..., Any]]:
+    """Runs ``f(*primals)`` and returns ``(output, vjp_fn)``; ``vjp_fn(cotangent)`` gives
+    one gradient per primal (reverse mode, reusable: the graph is retained)."""
+    xs = [_differentiable(p, "vjp", i) for i, p in enumerate(primals)]
+    with enable_grad():
+        out = f(*xs)
+    outs = [out] if isinstance(out, Tensor) else list(out)
+    create = any(p.requires_grad for p in primals)
+
+    def vjp_fn(*cotangents: Tensor) -> tuple[Tensor, ...]:
+        if len(cotangents) != len(outs):
+            raise ArgumentError(
+                f"vjp_fn: got {len(cotangents)} cotangent(s) for {len(outs)} output(s)"
+            )
+        for i, (c, o) in enumerate(zip(cotangents, outs)):
+            if not isinstance(c, Tensor) or c.shape != o.shape:
+                shown = c.shape if isinstance(c, Tensor) else type(c).__name__
+                raise ShapeError(
+                    f"vjp_fn: cotangent {i} has shape {shown}, but output {i} has shape "
+                    f"{o.shape}"
+                )
+        with enable_grad():
+            grads = _native._grad(outs, xs, list(cotangents), True, create, True)
+        return tuple(
+            g if g is not None else _native._full(x.shape, 0.0, x.dtype, False)
+            for g, x in zip(grads, xs)
+        )
+
+    return out, vjp_fn
+
+
+def jvp(
+    f: Callable[..., Any], primals: Sequence[Tensor], tangents: Sequence[Tensor]
+) -> tuple[Any, Any]:
+    """Forward mode: ``(f(*primals), J · tangents)`` in one pass, no backward involved."""
+    primals, tangents = tuple(primals), tuple(tangents)
+    if len(primals) != len(tangents):
+        raise ArgumentError(
+            f"jvp: got {len(primals)} primal(s) but {len(tangents)} tangent(s)"
+        )
+    for i, (p, t) in enumerate(zip(primals, tangents)):
+        for what, v in (("primal", p), ("tangent", t)):
+            if not isinstance(v, Tensor):
+                raise DTypeError(f"jvp: {what} {i} is {type(v).__name__}, not a Tensor")
+    with dual_level():
+        duals = [_native._make_dual(p, t) for p, t in zip(primals, tangents)]
+        out = f(*duals)
+        outs = [out] if isinstance(out, Tensor) else list(out)
+        tangent_outs = [
+            o._tangent if o._tangent is not None
+            else _native._full(o.shape, 0.0, o.dtype, False)
+            for o in outs
+        ]
+    if isinstance(out, Tensor):
+        return out, tangent_outs[0]
+    return tuple(outs), tuple(tangent_outs)
+
+
+def _basis(x: Tensor, k: int) -> Tensor:
+    e = _native._full((x.numel(),), 0.0, x.dtype, False)
+    return _native._where(_native._arange(0, x.numel(), 1, x.dtype, False) == k, 1.0, e)
+
+
+def jacrev(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Tensor]:
+    """The Jacobian by reverse mode: one VJP per output element.
+    Shape: ``output.shape + input.shape``."""
+
+    def wrapper(*args: Any) -> Tensor:
+        (n,) = _argnums(argnums, len(args), "jacrev")
+        xs = list(args)
+        x = xs[n] = _differentiable(args[n], "jacrev", n)
+        with enable_grad():
+            out = f(*xs)
+            if not isinstance(out, Tensor):
+                raise DTypeError("jacrev: the function must return a Tensor")
+            create = args[n].requires_grad
+            rows = []
+            for k in range(out.numel()):
+                seed = _basis(out, k).reshape(out.shape)
+                (g,) = _native._grad([out], [x], [seed], True, create, True)
+                rows.append(g if g is not None else _native._full(x.shape, 0.0, x.dtype, False))
+            if not rows:
+                return _native._full(tuple(out.shape) + tuple(x.shape), 0.0, x.dtype, False)
+            return _native.stack(rows, 0).reshape(tuple(out.shape) + tuple(x.shape))
+
+    return wrapper
+
+
+def jacfwd(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Tensor]:
+    """The Jacobian by forward mode: one JVP per input element.
+    Shape: ``output.shape + input.shape``."""
+
+    def wrapper(*args: Any) -> Tensor:
+        (n,) = _argnums(argnums, len(args), "jacfwd")
+        x = args[n]
+        if not isinstance(x, Tensor):
+            raise DTypeError(f"jacfwd: argument {n} is {type(x).__name__}, not a Tensor")
+
+        def at(xn: Tensor) -> Any:
+            return f(*args[:n], xn, *args[n + 1:])
+
+        columns = []
+        out = None
+        for k in range(x.numel()):
+            out, column = jvp(at, (x,), (_basis(x, k).reshape(x.shape),))
+            columns.append(column.reshape(-1))
+        if out is None:
+            out = at(x)
+            return _native._full(tuple(out.shape) + tuple(x.shape), 0.0, x.dtype, False)
+        return _native.stack(columns, -1).reshape(tuple(out.shape) + tuple(x.shape))
+
+    return wrapper
+
+
+def hessian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Tensor]:
+    """Second derivatives of a scalar function: ``jacfwd(jacrev(f))`` (forward over reverse)."""
+    return jacfwd(jacrev(f, argnums), argnums)
+
+
+def hvp(
+    f: Callable[..., Any], primals: Sequence[Tensor], tangents: Sequence[Tensor]
+) -> tuple[Any, Any]:
+    """Hessian-vector product of a scalar function, forward over reverse:
+    ``(grad f(primals), H · tangents)``, without forming ``H``."""
+    nums = tuple(range(len(tuple(primals))))
+    g = grad(f, argnums=nums)
+    value, product = jvp(g, primals, tangents)
+    if len(nums) == 1:
+        return value[0], product[0]
+    return value, product
