@@ -95,13 +95,18 @@ class Function:
         shapes = [a.shape if t else None for a, t in zip(args, is_tensor)]
         ctx = FunctionCtx(tuple(t and a.requires_grad for a, t in zip(args, is_tensor)))
         # forward runs unrecorded, and without propagating tangents: its own rules stand in.
-        level = _native._replace_dual_level(0)
+        levels = _native._swap_dual_levels([])
         try:
             with no_grad():
                 outputs = cls.forward(ctx, *args)
         finally:
-            _native._replace_dual_level(level)
+            _native._swap_dual_levels(levels)
         single = isinstance(outputs, Tensor)
+        if not single and not isinstance(outputs, (tuple, list)):
+            raise DTypeError(
+                f"{cls.__name__}.forward must return a Tensor or a tuple of Tensors, "
+                f"got {type(outputs).__name__}"
+            )
         outs = (outputs,) if single else tuple(outputs)
         for i, out in enumerate(outs):
             if not isinstance(out, Tensor):

@@ -11,6 +11,7 @@ Transforms compose: ``grad(grad(f))(x)`` is the second derivative of a scalar ``
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -34,16 +35,52 @@ __all__ = [
 
 @contextlib.contextmanager
 def dual_level() -> Iterator[None]:
-    """Opens a forward-mode level: inside it, ops propagate the tangents of dual tensors."""
-    previous = _native._replace_dual_level(0)
-    _native._replace_dual_level(previous + 1)
+    """Opens a forward-mode level: inside it, ops propagate the tangents of dual tensors.
+    Levels nest (``jvp`` of ``jvp``), each with its own tangents."""
+    level = _native._enter_dual_level()
     try:
         yield
     finally:
-        _native._replace_dual_level(previous)
+        _native._exit_dual_level(level)
+
+
+_reverse_depth = threading.local()
+
+
+@contextlib.contextmanager
+def _reverse_transform() -> Iterator[bool]:
+    """Marks a reverse-mode transform as running; yields whether it is nested in another
+    (then its gradients must be differentiable: they are recorded with create_graph)."""
+    depth = getattr(_reverse_depth, "value", 0)
+    _reverse_depth.value = depth + 1
+    try:
+        yield depth > 0
+    finally:
+        _reverse_depth.value = depth
+
+
+def _needs_graph(nested: bool, args: Sequence[Any]) -> bool:
+    """Whether a transform's results must stay differentiable: inside another reverse
+    transform, or when an argument requires grad (the caller's own graph)."""
+    return nested or any(isinstance(a, Tensor) and a.requires_grad for a in args)
+
+
+def _plain(value: Any) -> Any:
+    """Results that leave the outermost transform carry no internal graph."""
+    if isinstance(value, Tensor):
+        return value.detach()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def _argnums(argnums: int | Sequence[int], nargs: int, fn: str) -> tuple[int, ...]:
+    if isinstance(argnums, bool) or not isinstance(argnums, (int, tuple, list)):
+        raise DTypeError(
+            f"{fn}: argnums must be an int or a tuple of ints, got {type(argnums).__name__}"
+        )
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     if not nums:
         raise ArgumentError(f"{fn}: argnums must name at least one argument")
@@ -93,12 +130,12 @@ def value_and_grad(
         xs = list(args)
         for n in nums:
             xs[n] = _differentiable(args[n], "grad", n)
-        with enable_grad():
+        with _reverse_transform() as nested, enable_grad():
             result = f(*xs)
             out, aux = (result if has_aux else (result, None))
             out = _scalar(out, "grad")
             # An outer transform differentiates the gradient too: record its graph then.
-            create = any(args[n].requires_grad for n in nums)
+            create = _needs_graph(nested, args)
             grads = _native._grad(
                 [out], [xs[n] for n in nums], None, create, create, True
             )
@@ -107,7 +144,10 @@ def value_and_grad(
             for g, n in zip(grads, nums)
         )
         picked = grads[0] if isinstance(argnums, int) else grads
-        return ((out, aux) if has_aux else out), picked
+        value = (out, aux) if has_aux else out
+        if not create and _native._current_dual_level() is None:
+            value = _plain(value)
+        return value, picked
 
     return wrapper
 
@@ -129,10 +169,10 @@ def vjp(f: Callable[..., Any], *primals: Tensor) -> tuple[Any, Callable[..., Any
     """Runs ``f(*primals)`` and returns ``(output, vjp_fn)``; ``vjp_fn(cotangent)`` gives
     one gradient per primal (reverse mode, reusable: the graph is retained)."""
     xs = [_differentiable(p, "vjp", i) for i, p in enumerate(primals)]
-    with enable_grad():
+    with _reverse_transform() as nested, enable_grad():
         out = f(*xs)
     outs = [out] if isinstance(out, Tensor) else list(out)
-    create = any(p.requires_grad for p in primals)
+    create = _needs_graph(nested, primals)
 
     def vjp_fn(*cotangents: Tensor) -> tuple[Tensor, ...]:
         if len(cotangents) != len(outs):
@@ -196,11 +236,11 @@ def jacrev(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Tensor]:
         (n,) = _argnums(argnums, len(args), "jacrev")
         xs = list(args)
         x = xs[n] = _differentiable(args[n], "jacrev", n)
-        with enable_grad():
+        with _reverse_transform() as nested, enable_grad():
             out = f(*xs)
             if not isinstance(out, Tensor):
                 raise DTypeError("jacrev: the function must return a Tensor")
-            create = args[n].requires_grad
+            create = _needs_graph(nested, args)
             rows = []
             for k in range(out.numel()):
                 seed = _basis(out, k).reshape(out.shape)

@@ -21,6 +21,20 @@ enum Sink<'a> {
     AccumulateIntoGrad,
     /// `grad()`: return the gradients of these tensors, touching no `.grad`.
     Capture(&'a [Tensor]),
+    /// Like `Capture`, but the sweep stops at the inputs: nothing upstream of them runs.
+    CaptureWithin(&'a [Tensor]),
+}
+
+/// The gradients of `roots` with respect to `inputs`, sweeping only the part of the graph
+/// between them (nothing upstream of an input runs or is freed). Checkpointing uses it to
+/// backpropagate through a recomputed segment. Unused inputs give `None`.
+pub fn grad_within(
+    roots: &[Tensor],
+    grads: &[Option<Tensor>],
+    inputs: &[Tensor],
+    create_graph: bool,
+) -> Result<Vec<Option<Tensor>>> {
+    sweep(roots, grads, false, create_graph, Sink::CaptureWithin(inputs))
 }
 
 /// Accumulates the gradient of `roots` (weighted by `grads`) into the `.grad` of every leaf that
@@ -169,6 +183,24 @@ fn sweep(
     // The backward records a graph only when asked to (create_graph); otherwise it is free.
     let _mode = GradModeGuard::new(create_graph);
 
+    // What the caller wants back, keyed by node output (non-leaf inputs) or by leaf.
+    let (targets, bounded) = match &sink {
+        Sink::Capture(inputs) => (*inputs, false),
+        Sink::CaptureWithin(inputs) => (*inputs, true),
+        Sink::AccumulateIntoGrad => (&[][..], false),
+    };
+    let mut found = vec![None; targets.len()];
+    let node_targets: HashMap<Slot, usize> = targets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| t.grad_fn_with_index().map(|(n, k)| ((Arc::as_ptr(&n), k), i)))
+        .collect();
+    // In a bounded sweep, a target's node is where the sweep ends.
+    let stops_here = |node: &Arc<Node>| {
+        bounded
+            && (0..node.num_outputs()).any(|k| node_targets.contains_key(&(Arc::as_ptr(node), k)))
+    };
+
     // (1) Discover the nodes reachable from the roots and count each one's consumers.
     let mut nodes: HashMap<NodeId, (Arc<Node>, usize)> = HashMap::new();
     let mut stack: Vec<Arc<Node>> = Vec::new();
@@ -181,6 +213,9 @@ fn sweep(
         }
     }
     while let Some(node) = stack.pop() {
+        if stops_here(&node) {
+            continue;
+        }
         for edge in &node.edges {
             if let Edge::Node(child, _) = edge {
                 let entry = nodes.entry(Arc::as_ptr(child)).or_insert_with(|| {
@@ -191,17 +226,6 @@ fn sweep(
             }
         }
     }
-
-    // What the caller wants back, keyed by node output (non-leaf inputs) or by leaf.
-    let (targets, mut found) = match &sink {
-        Sink::Capture(inputs) => (*inputs, vec![None; inputs.len()]),
-        Sink::AccumulateIntoGrad => (&[][..], Vec::new()),
-    };
-    let node_targets: HashMap<Slot, usize> = targets
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| t.grad_fn_with_index().map(|(n, k)| ((Arc::as_ptr(&n), k), i)))
-        .collect();
 
     // (2) Seed the roots' gradients, then sweep in reverse topological order.
     let mut node_grads: HashMap<Slot, Tensor> = HashMap::new();
@@ -250,6 +274,9 @@ fn sweep(
                 }
                 *slot = Some(grad);
             }
+            if stops_here(&node) {
+                continue;
+            }
             // Outputs that received no gradient get zeros (only multi-output ops have any).
             let grads = outputs
                 .into_iter()
@@ -281,6 +308,9 @@ fn sweep(
                 }
             }
         }
+        if stops_here(&node) {
+            continue; // its upstream was never discovered: the sweep ends here
+        }
         if !retain_graph {
             node.release();
         }
@@ -303,16 +333,14 @@ fn sweep(
         let g = run_hooks(&leaf.leaf_hooks(), g)?;
         match sink {
             Sink::AccumulateIntoGrad => leaf.accumulate_grad(g)?,
-            Sink::Capture(_) => {
+            Sink::Capture(_) | Sink::CaptureWithin(_) => {
                 leaf_results.insert(id, g);
             }
         }
     }
-    if let Sink::Capture(inputs) = sink {
-        for (i, t) in inputs.iter().enumerate() {
-            if t.is_leaf() {
-                found[i] = leaf_results.remove(&t.id());
-            }
+    for (i, t) in targets.iter().enumerate() {
+        if t.is_leaf() {
+            found[i] = leaf_results.remove(&t.id());
         }
     }
     Ok(found)

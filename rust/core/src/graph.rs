@@ -14,11 +14,12 @@ use crate::array::{Array, DType};
 use crate::error::{fmt_shape, Error, Result};
 use crate::tensor::{Tensor, TensorImpl};
 use std::cell::{Cell, RefCell};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 thread_local! {
     static GRAD_ENABLED: Cell<bool> = const { Cell::new(true) };
-    static DUAL_LEVEL: Cell<u32> = const { Cell::new(0) };
+    static DUAL_LEVELS: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Whether ops record the graph on this thread (PyTorch's `torch.is_grad_enabled()`).
@@ -49,28 +50,125 @@ impl Drop for GradModeGuard {
 
 /// Whether ops propagate tangents on this thread (inside a dual level).
 pub fn is_forward_ad_enabled() -> bool {
-    DUAL_LEVEL.with(Cell::get) > 0
+    DUAL_LEVELS.with(|l| !l.borrow().is_empty())
 }
 
-/// Sets how many dual levels are open on this thread (tangents propagate while any is) and
-/// returns the previous depth, so callers can nest and restore.
-pub fn replace_dual_level(depth: u32) -> u32 {
-    DUAL_LEVEL.with(|d| d.replace(depth))
+static NEXT_DUAL_LEVEL: AtomicU64 = AtomicU64::new(1);
+
+/// Opens a forward-mode level on this thread and returns its id. Levels nest (`jvp` of
+/// `jvp`): each carries its own tangents, and ids are never reused, so a tangent left on a
+/// tensor by a closed level is never mistaken for a live one.
+pub fn enter_dual_level() -> u64 {
+    let id = NEXT_DUAL_LEVEL.fetch_add(1, Ordering::Relaxed);
+    DUAL_LEVELS.with(|l| l.borrow_mut().push(id));
+    id
 }
 
-/// Suspends tangent propagation while a JVP rule computes (tangents carry no tangents).
-struct ForwardAdOff(u32);
+/// Closes the innermost level, which must be `id`.
+pub fn exit_dual_level(id: u64) -> Result<()> {
+    DUAL_LEVELS.with(|l| {
+        let mut levels = l.borrow_mut();
+        if levels.last() != Some(&id) {
+            return Err(Error::Graph(format!(
+                "dual level {id} is not the innermost open level ({:?}): exit levels in reverse \
+                 order of entering them",
+                levels.last()
+            )));
+        }
+        levels.pop();
+        Ok(())
+    })
+}
 
-impl ForwardAdOff {
-    fn new() -> Self {
-        ForwardAdOff(DUAL_LEVEL.with(|d| d.replace(0)))
+/// The innermost open level, if any.
+pub fn current_dual_level() -> Option<u64> {
+    DUAL_LEVELS.with(|l| l.borrow().last().copied())
+}
+
+/// Replaces the open levels (to suspend forward mode) and returns the previous ones.
+pub fn swap_dual_levels(levels: Vec<u64>) -> Vec<u64> {
+    DUAL_LEVELS.with(|l| std::mem::replace(&mut *l.borrow_mut(), levels))
+}
+
+/// Keeps only the `keep` outermost levels open while a JVP rule computes: the tangent at
+/// level `keep` is built from ops that propagate the outer levels' tangents, never its own.
+struct OuterLevelsOnly(Vec<u64>);
+
+impl OuterLevelsOnly {
+    fn new(keep: usize) -> Self {
+        let all = DUAL_LEVELS.with(|l| l.borrow().clone());
+        DUAL_LEVELS.with(|l| l.borrow_mut().truncate(keep));
+        OuterLevelsOnly(all)
     }
 }
 
-impl Drop for ForwardAdOff {
+impl Drop for OuterLevelsOnly {
     fn drop(&mut self) {
-        DUAL_LEVEL.with(|d| d.set(self.0));
+        DUAL_LEVELS.with(|l| *l.borrow_mut() = std::mem::take(&mut self.0));
     }
+}
+
+/// Tangents a tensor carries, one per dual level id.
+pub type Tangents = Vec<(u64, Tensor)>;
+
+/// One tensor a rule keeps for backward, as the memory bill lists it.
+#[derive(Clone, Debug)]
+pub struct SavedInfo {
+    /// Why the rule needs it: `input 0`, `output`, ...
+    pub why: &'static str,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Its dtype.
+    pub dtype: DType,
+    /// The bytes its elements occupy.
+    pub bytes: usize,
+}
+
+impl SavedInfo {
+    /// Describes saved data.
+    pub fn of(why: &'static str, data: &Array) -> Self {
+        SavedInfo { why, shape: data.shape().to_vec(), dtype: data.dtype(), bytes: data.nbytes() }
+    }
+}
+
+static SAVED_BYTES: AtomicUsize = AtomicUsize::new(0);
+static PEAK_SAVED_BYTES: AtomicUsize = AtomicUsize::new(0);
+static NODE_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// Bytes held for backward right now, across all live graphs (a tensor saved by two rules
+/// counts twice).
+pub fn saved_bytes() -> usize {
+    SAVED_BYTES.load(Ordering::Relaxed)
+}
+
+/// The largest [`saved_bytes`] seen since the last [`reset_peak_saved_bytes`].
+pub fn peak_saved_bytes() -> usize {
+    PEAK_SAVED_BYTES.load(Ordering::Relaxed)
+}
+
+/// Restarts peak tracking from the current [`saved_bytes`].
+pub fn reset_peak_saved_bytes() {
+    PEAK_SAVED_BYTES.store(saved_bytes(), Ordering::Relaxed);
+}
+
+/// The sequence number the next recorded node will get (nodes are numbered in creation order).
+pub fn next_node_seq() -> u64 {
+    NODE_SEQ.load(Ordering::Relaxed)
+}
+
+thread_local! {
+    static LABELS: RefCell<Vec<Arc<str>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Labels the nodes recorded on this thread until the matching [`pop_label`] (nn modules push
+/// their name, so the memory bill can total by module).
+pub fn push_label(label: &str) {
+    LABELS.with(|l| l.borrow_mut().push(Arc::from(label)));
+}
+
+/// Ends the innermost [`push_label`].
+pub fn pop_label() {
+    LABELS.with(|l| l.borrow_mut().pop());
 }
 
 /// A tensor kept for a rule, with the version it had when saved (in-place changes are caught).
@@ -84,7 +182,7 @@ pub struct SavedTensor {
     source: Weak<TensorImpl>,
     requires_grad: bool,
     grad_fn: Option<(Arc<Node>, usize)>,
-    tangent: Option<Tensor>,
+    tangents: Tangents,
 }
 
 impl SavedTensor {
@@ -97,7 +195,7 @@ impl SavedTensor {
             source: Arc::downgrade(&tensor.0),
             requires_grad: tensor.requires_grad(),
             grad_fn: tensor.grad_fn_with_index(),
-            tangent: tensor.tangent(),
+            tangents: tensor.tangents(),
         }
     }
 
@@ -109,7 +207,7 @@ impl SavedTensor {
                 self.data.clone(),
                 self.requires_grad,
                 self.grad_fn.clone(),
-                self.tangent.clone(),
+                self.tangents.clone(),
             ));
         };
         if alive.version() != self.version {
@@ -134,6 +232,11 @@ impl SavedTensor {
     pub fn nbytes(&self) -> usize {
         self.data.nbytes()
     }
+
+    /// What the memory bill shows for it.
+    pub fn info(&self) -> SavedInfo {
+        SavedInfo::of(self.why, &self.data)
+    }
 }
 
 /// What the engine hands a rule while it runs.
@@ -146,11 +249,12 @@ impl VjpContext<'_> {
     /// (`create_graph=True`) the tensor is connected to this node, so derivatives that use the
     /// output are themselves differentiable; saving it detached avoids a reference cycle.
     pub fn result_at(&self, data: &Array, index: usize) -> Tensor {
-        let tangent = self.node.output_tangents.get(index).and_then(|t| t.get().cloned());
+        let tangents =
+            self.node.output_tangents[index].lock().unwrap_or_else(|e| e.into_inner()).clone();
         if is_grad_enabled() {
-            Tensor::rebuild(data.clone(), true, Some((self.node.clone(), index)), tangent)
+            Tensor::rebuild(data.clone(), true, Some((self.node.clone(), index)), tangents)
         } else {
-            Tensor::rebuild(data.clone(), false, None, tangent)
+            Tensor::rebuild(data.clone(), false, None, tangents)
         }
     }
 
@@ -199,7 +303,7 @@ pub trait Backward: Send + Sync {
     ) -> Result<Option<Tensor>>;
 
     /// The tensors kept for the rules and why, for memory accounting.
-    fn saved(&self) -> Vec<(&'static str, usize)> {
+    fn saved(&self) -> Vec<SavedInfo> {
         Vec::new()
     }
 }
@@ -229,12 +333,16 @@ pub type GradHook = Arc<dyn Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync>
 /// One recorded op application.
 pub struct Node {
     name: String,
+    seq: u64,
+    label: Option<Arc<str>>,
+    /// Bytes this node holds for backward, as counted in [`saved_bytes`] (0 once released).
+    accounted: AtomicUsize,
     rule: Mutex<Option<Box<dyn Backward>>>,
     pub(crate) edges: Vec<Edge>,
     pub(crate) inputs: Vec<InputMeta>,
     pub(crate) outputs: Vec<InputMeta>,
     /// Tangents of the outputs when they were computed in a dual level.
-    output_tangents: Vec<OnceLock<Tensor>>,
+    output_tangents: Vec<Mutex<Tangents>>,
     /// Per output: a non-leaf that asked for `retain_grad()`.
     pub(crate) retained: Mutex<Vec<Option<Weak<TensorImpl>>>>,
     /// Per output: hooks registered on the output tensor, with their ids.
@@ -250,6 +358,30 @@ impl Node {
     /// Number of outputs.
     pub fn num_outputs(&self) -> usize {
         self.outputs.len()
+    }
+
+    /// Creation order: nodes recorded later have larger numbers.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The label (nn module) active when the node was recorded.
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+
+    /// Shape and dtype of each output.
+    pub fn outputs(&self) -> &[InputMeta] {
+        &self.outputs
+    }
+
+    /// The nodes and leaves this node's inputs come from.
+    pub fn edges(&self) -> &[Edge] {
+        &self.edges
+    }
+
+    fn unaccount(&self) {
+        SAVED_BYTES.fetch_sub(self.accounted.swap(0, Ordering::Relaxed), Ordering::Relaxed);
     }
 
     /// Runs the rule, or fails if its saved tensors were freed by an earlier backward.
@@ -269,11 +401,12 @@ impl Node {
     /// Frees the saved tensors (after a backward without `retain_graph`).
     pub(crate) fn release(&self) {
         let freed = self.rule.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.unaccount();
         drop(freed);
     }
 
-    /// Bytes held for backward by this node, with the reasons.
-    pub fn saved(&self) -> Vec<(&'static str, usize)> {
+    /// What this node holds for backward, with the reasons (empty once released).
+    pub fn saved(&self) -> Vec<SavedInfo> {
         self.rule
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -283,7 +416,7 @@ impl Node {
 }
 
 /// What a dropped node owned that may own further nodes.
-type NodeParts = (Vec<Edge>, Option<Box<dyn Backward>>, Vec<OnceLock<Tensor>>);
+type NodeParts = (Vec<Edge>, Option<Box<dyn Backward>>, Vec<Mutex<Tangents>>);
 
 // Dropping a long chain of nodes recursively would overflow the stack (each node owns the next
 // through its edges and saved tensors). The outermost drop on a thread instead parks the parts it
@@ -295,6 +428,7 @@ thread_local! {
 
 impl Drop for Node {
     fn drop(&mut self) {
+        self.unaccount();
         let parts = (
             std::mem::take(&mut self.edges),
             self.rule.get_mut().unwrap_or_else(|e| e.into_inner()).take(),
@@ -334,50 +468,76 @@ pub fn record_multi(
     outputs: Vec<Array>,
     rule: impl FnOnce() -> Box<dyn Backward>,
 ) -> Result<Vec<Tensor>> {
-    let tangents: Option<Vec<Option<Tensor>>> = is_forward_ad_enabled()
-        .then(|| inputs.iter().map(|t| t.tangent()).collect::<Vec<_>>())
-        .filter(|ts| ts.iter().any(Option::is_some));
+    // For each open dual level where an input carries a tangent: (position, id, tangents).
+    let levels = DUAL_LEVELS.with(|l| l.borrow().clone());
+    let dual: Vec<(usize, u64, Vec<Option<Tensor>>)> = levels
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &level)| {
+            let tangents: Vec<Option<Tensor>> =
+                inputs.iter().map(|t| t.tangent_at(level)).collect();
+            tangents.iter().any(Option::is_some).then_some((i, level, tangents))
+        })
+        .collect();
     let build_graph = is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
-    if !build_graph && tangents.is_none() {
+    if !build_graph && dual.is_empty() {
         return Ok(outputs.into_iter().map(Tensor::from_array).collect());
     }
     let rule = rule();
-    let Some(tangents) = tangents else {
+    if dual.is_empty() {
         return Ok(attach(inputs, outputs, rule));
-    };
+    }
     if outputs.len() != 1 {
         return Err(Error::Graph(format!(
             "{}: forward mode supports single-output functions only",
             rule.name()
         )));
     }
-    if build_graph {
+    let name = rule.name().to_string();
+    let (result, node, rule) = if build_graph {
         let result = attach(inputs, outputs, rule).pop().expect("one output");
         let node = result.grad_fn().expect("just attached").clone();
-        let tangent = {
-            let guard = node.rule.lock().unwrap_or_else(|e| e.into_inner());
-            let _off = ForwardAdOff::new();
-            guard.as_ref().expect("fresh node").jvp(inputs, &result, &tangents)?
-        };
-        let result = result.with_tangent(tangent, node.name())?;
-        if let Some(t) = result.tangent() {
-            let _ = node.output_tangents[0].set(t);
-        }
-        return Ok(vec![result]);
-    }
-    let result = Tensor::from_array(outputs.into_iter().next().expect("one output"));
-    let tangent = {
-        let _off = ForwardAdOff::new();
-        rule.jvp(inputs, &result, &tangents)?
+        (result, Some(node), None)
+    } else {
+        (Tensor::from_array(outputs.into_iter().next().expect("one output")), None, Some(rule))
     };
-    Ok(vec![result.with_tangent(tangent, rule.name())?])
+    for (position, level, tangents) in dual {
+        let tangent = {
+            let _outer = OuterLevelsOnly::new(position);
+            match (&node, &rule) {
+                (Some(node), _) => {
+                    let guard = node.rule.lock().unwrap_or_else(|e| e.into_inner());
+                    guard.as_ref().expect("fresh node").jvp(inputs, &result, &tangents)?
+                }
+                (None, Some(rule)) => rule.jvp(inputs, &result, &tangents)?,
+                (None, None) => unreachable!("either a node or a rule"),
+            }
+        };
+        let Some(tangent) = result.fit_tangent(tangent, &name)? else { continue };
+        if let Some(node) = &node {
+            // Kept as a value only: a tangent whose graph saved this node's output would
+            // otherwise own the node that owns it.
+            node.output_tangents[0]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((level, tangent.detach()));
+        }
+        result.set_tangent(level, tangent);
+    }
+    Ok(vec![result])
 }
 
 /// Makes the node for an op application and its output tensors.
 fn attach(inputs: &[&Tensor], outputs: Vec<Array>, rule: Box<dyn Backward>) -> Vec<Tensor> {
     let n = outputs.len();
+    let bytes: usize = rule.saved().iter().map(|s| s.bytes).sum();
+    let now = SAVED_BYTES.fetch_add(bytes, Ordering::Relaxed) + bytes;
+    PEAK_SAVED_BYTES.fetch_max(now, Ordering::Relaxed);
     let node = Arc::new(Node {
         name: rule.name().to_string(),
+        seq: NODE_SEQ.fetch_add(1, Ordering::Relaxed),
+        label: LABELS.with(|l| l.borrow().last().cloned()),
+        accounted: AtomicUsize::new(bytes),
         rule: Mutex::new(Some(rule)),
         edges: inputs.iter().map(|t| t.edge()).collect(),
         inputs: inputs.iter().map(|t| InputMeta { shape: t.shape(), dtype: t.dtype() }).collect(),
@@ -385,13 +545,13 @@ fn attach(inputs: &[&Tensor], outputs: Vec<Array>, rule: Box<dyn Backward>) -> V
             .iter()
             .map(|o| InputMeta { shape: o.shape().to_vec(), dtype: o.dtype() })
             .collect(),
-        output_tangents: (0..n).map(|_| OnceLock::new()).collect(),
+        output_tangents: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
         retained: Mutex::new(vec![None; n]),
         hooks: Mutex::new(vec![Vec::new(); n]),
     });
     outputs
         .into_iter()
         .enumerate()
-        .map(|(i, data)| Tensor::rebuild(data, true, Some((node.clone(), i)), None))
+        .map(|(i, data)| Tensor::rebuild(data, true, Some((node.clone(), i)), Vec::new()))
         .collect()
 }

@@ -27,6 +27,7 @@ pub mod array;
 pub mod engine;
 pub mod error;
 pub mod graph;
+pub mod memory;
 pub mod ops;
 pub mod tensor;
 #[cfg(test)]
@@ -35,9 +36,11 @@ mod testutil;
 pub use array::{Array, DType, Element};
 pub use error::{Error, ErrorKind, Result};
 pub use graph::{
-    is_forward_ad_enabled, is_grad_enabled, record_multi, replace_dual_level, set_grad_enabled,
-    Backward, GradHook, GradModeGuard, Node, SavedTensor, VjpContext,
+    current_dual_level, enter_dual_level, exit_dual_level, is_forward_ad_enabled, is_grad_enabled,
+    next_node_seq, peak_saved_bytes, pop_label, push_label, record_multi, reset_peak_saved_bytes,
+    saved_bytes, set_grad_enabled, swap_dual_levels, Backward, GradHook, GradModeGuard, Node,
+    SavedInfo, SavedTensor, VjpContext,
 };
 pub use ops::index::IndexItem;
-pub use ops::random::manual_seed;
+pub use ops::random::{manual_seed, rng_state, set_rng_state, RngState};
 pub use tensor::Tensor;

@@ -2,9 +2,9 @@
 
 use crate::array::{Array, DType};
 use crate::error::{fmt_shape, Error, Result};
-use crate::graph::{Edge, GradHook, Node};
+use crate::graph::{Edge, GradHook, Node, Tangents};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// The shared state behind a [`Tensor`] handle.
 pub struct TensorImpl {
@@ -13,7 +13,7 @@ pub struct TensorImpl {
     grad_fn: Option<(Arc<Node>, usize)>,
     grad: Mutex<Option<Tensor>>,
     version: AtomicU64,
-    tangent: OnceLock<Tensor>,
+    tangents: Mutex<Tangents>,
     /// Hooks of a leaf (a non-leaf's hooks live on its node).
     hooks: Mutex<Vec<(u64, GradHook)>>,
 }
@@ -44,7 +44,7 @@ impl Tensor {
             grad_fn,
             grad: Mutex::new(None),
             version: AtomicU64::new(0),
-            tangent: OnceLock::new(),
+            tangents: Mutex::new(Vec::new()),
             hooks: Mutex::new(Vec::new()),
         }))
     }
@@ -60,25 +60,50 @@ impl Tensor {
         data: Array,
         requires_grad: bool,
         grad_fn: Option<(Arc<Node>, usize)>,
-        tangent: Option<Tensor>,
+        tangents: Tangents,
     ) -> Tensor {
         let t = Tensor::new(data, requires_grad || grad_fn.is_some(), grad_fn);
-        if let Some(tangent) = tangent {
-            let _ = t.0.tangent.set(tangent);
-        }
+        *t.0.tangents.lock().unwrap_or_else(|e| e.into_inner()) = tangents;
         t
     }
 
-    /// The tangent carried in forward mode, if any.
+    /// The tangent carried at the innermost open dual level (forward mode), if any.
     pub fn tangent(&self) -> Option<Tensor> {
-        self.0.tangent.get().cloned()
+        crate::graph::current_dual_level().and_then(|level| self.tangent_at(level))
     }
 
-    /// Attaches a freshly computed tangent (broadcast to this tensor's shape if needed).
-    pub(crate) fn with_tangent(self, tangent: Option<Tensor>, op: &str) -> Result<Tensor> {
-        let Some(tangent) = tangent else { return Ok(self) };
+    /// The tangent carried at dual level `level`.
+    pub fn tangent_at(&self, level: u64) -> Option<Tensor> {
+        let tangents = self.0.tangents.lock().unwrap_or_else(|e| e.into_inner());
+        tangents.iter().find(|(l, _)| *l == level).map(|(_, t)| t.clone())
+    }
+
+    /// All tangents, with their levels.
+    pub(crate) fn tangents(&self) -> Tangents {
+        self.0.tangents.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set_tangent(&self, level: u64, tangent: Tensor) {
+        let mut tangents = self.0.tangents.lock().unwrap_or_else(|e| e.into_inner());
+        tangents.retain(|(l, _)| *l != level);
+        tangents.push((level, tangent));
+    }
+
+    /// Checks a rule's tangent for this output, broadcasting it to the output's shape.
+    pub(crate) fn fit_tangent(&self, tangent: Option<Tensor>, op: &str) -> Result<Option<Tensor>> {
+        let Some(tangent) = tangent else { return Ok(None) };
         let shape = self.shape();
-        let tangent = if tangent.shape() == shape { tangent } else { tangent.expand(&shape)? };
+        let tangent = if tangent.shape() == shape {
+            tangent
+        } else {
+            tangent.expand(&shape).map_err(|_| {
+                Error::Graph(format!(
+                    "{op}: its JVP returned a tangent of shape {} for an output of shape {}",
+                    fmt_shape(&tangent.shape()),
+                    fmt_shape(&shape)
+                ))
+            })?
+        };
         if tangent.dtype() != self.dtype() {
             return Err(Error::Graph(format!(
                 "{op}: its JVP returned a {} tangent for a {} output",
@@ -86,17 +111,21 @@ impl Tensor {
                 self.dtype()
             )));
         }
-        let _ = self.0.tangent.set(tangent);
-        Ok(self)
+        Ok(Some(tangent))
     }
 
     /// A tensor equal to `primal` that carries `tangent` through the ops applied to it (forward
     /// mode, inside a dual level). Gradients still flow back to `primal`.
     pub fn make_dual(primal: &Tensor, tangent: &Tensor) -> Result<Tensor> {
-        if !crate::graph::is_forward_ad_enabled() {
+        let Some(level) = crate::graph::current_dual_level() else {
             return Err(Error::Graph(
                 "make_dual needs forward mode: call it inside a dual level (tapegrad.func.jvp)"
                     .into(),
+            ));
+        };
+        if primal.tangent_at(level).is_some() {
+            return Err(Error::Graph(
+                "make_dual: the primal already carries a tangent at this dual level".into(),
             ));
         }
         if tangent.shape() != primal.shape() {
@@ -119,12 +148,9 @@ impl Tensor {
                 ),
             });
         }
-        let alias = if primal.requires_grad() && crate::graph::is_grad_enabled() {
-            crate::graph::record(&[primal], primal.array(), || Box::new(AliasBackward))?
-        } else {
-            Tensor::from_array(primal.array())
-        };
-        let _ = alias.0.tangent.set(tangent.detach());
+        // Recorded as an op so that gradients, and outer levels' tangents, reach the primal.
+        let alias = crate::graph::record(&[primal], primal.array(), || Box::new(AliasBackward))?;
+        alias.set_tangent(level, tangent.clone());
         Ok(alias)
     }
 

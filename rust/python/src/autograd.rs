@@ -7,7 +7,8 @@ use crate::tensor::PyTensor;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use std::sync::Arc;
-use tapegrad_core::graph::{Backward, SavedTensor, VjpContext};
+use tapegrad_core::error::fmt_shape;
+use tapegrad_core::graph::{Backward, SavedInfo, SavedTensor, VjpContext};
 use tapegrad_core::{Array, ErrorKind, Tensor};
 
 /// The handle `register_hook` returns.
@@ -121,7 +122,7 @@ impl Backward for PyFunctionRule {
     fn jvp(
         &self,
         _inputs: &[&Tensor],
-        _result: &Tensor,
+        result: &Tensor,
         tangents: &[Option<Tensor>],
     ) -> tapegrad_core::Result<Option<Tensor>> {
         Python::attach(|py| {
@@ -150,18 +151,39 @@ impl Backward for PyFunctionRule {
             if out.is_none(py) {
                 return Ok(None);
             }
-            out.extract::<PyRef<'_, PyTensor>>(py)
-                .map(|t| Some(t.0.clone()))
-                .map_err(|e| external(e.into()))
+            let wrong = |message: String| {
+                let kind = if out.bind(py).is_instance_of::<PyTensor>() {
+                    tapegrad_core::Error::shape("jvp", message)
+                } else {
+                    tapegrad_core::Error::DType { op: "jvp", message }
+                };
+                external(crate::errors::core_to_py(py, &kind))
+            };
+            let Ok(tangent) = out.extract::<PyRef<'_, PyTensor>>(py) else {
+                let got = out.bind(py).get_type().name().map(|n| n.to_string()).unwrap_or_default();
+                return Err(wrong(format!(
+                    "{} returned {got} from jvp; expected a Tensor",
+                    self.name
+                )));
+            };
+            if tangent.0.shape() != result.shape() {
+                return Err(wrong(format!(
+                    "{} returned a tangent of shape {} from jvp for an output of shape {}",
+                    self.name,
+                    fmt_shape(&tangent.0.shape()),
+                    fmt_shape(&result.shape())
+                )));
+            }
+            Ok(Some(tangent.0.clone()))
         })
     }
 
-    fn saved(&self) -> Vec<(&'static str, usize)> {
+    fn saved(&self) -> Vec<SavedInfo> {
         self.saved
             .iter()
             .filter_map(|s| match s {
-                Saved::Tensor(t) => Some((t.why(), t.nbytes())),
-                Saved::Output(_, data) => Some(("output", data.nbytes())),
+                Saved::Tensor(t) => Some(t.info()),
+                Saved::Output(_, data) => Some(SavedInfo::of("output", data)),
                 Saved::None => None,
             })
             .collect()
@@ -214,16 +236,37 @@ fn _make_dual(primal: PyRef<'_, PyTensor>, tangent: PyRef<'_, PyTensor>) -> Res<
     Ok(PyTensor(Tensor::make_dual(&primal.0, &tangent.0)?))
 }
 
-/// Sets the number of open dual levels on this thread; returns the previous number.
+/// Opens a forward-mode level on this thread; returns its id.
 #[pyfunction]
-fn _replace_dual_level(depth: u32) -> u32 {
-    tapegrad_core::replace_dual_level(depth)
+fn _enter_dual_level() -> u64 {
+    tapegrad_core::enter_dual_level()
+}
+
+/// Closes the innermost forward-mode level, which must be `level`.
+#[pyfunction]
+fn _exit_dual_level(level: u64) -> Res<()> {
+    Ok(tapegrad_core::exit_dual_level(level)?)
+}
+
+/// The innermost open forward-mode level, or None.
+#[pyfunction]
+fn _current_dual_level() -> Option<u64> {
+    tapegrad_core::current_dual_level()
+}
+
+/// Replaces the open forward-mode levels (to suspend them); returns the previous ones.
+#[pyfunction]
+fn _swap_dual_levels(levels: Vec<u64>) -> Vec<u64> {
+    tapegrad_core::swap_dual_levels(levels)
 }
 
 /// Adds the functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_apply_function, m)?)?;
     m.add_function(wrap_pyfunction!(_make_dual, m)?)?;
-    m.add_function(wrap_pyfunction!(_replace_dual_level, m)?)?;
+    m.add_function(wrap_pyfunction!(_enter_dual_level, m)?)?;
+    m.add_function(wrap_pyfunction!(_exit_dual_level, m)?)?;
+    m.add_function(wrap_pyfunction!(_current_dual_level, m)?)?;
+    m.add_function(wrap_pyfunction!(_swap_dual_levels, m)?)?;
     Ok(())
 }

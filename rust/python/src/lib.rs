@@ -8,6 +8,7 @@ mod autograd;
 mod convert;
 mod errors;
 mod functions;
+mod memory;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -23,5 +24,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<autograd::PyHookHandle>()?;
     functions::register(m)?;
     autograd::register(m)?;
+    memory::register(m)?;
     Ok(())
 }

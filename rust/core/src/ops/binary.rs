@@ -6,7 +6,7 @@
 
 use crate::array::{broadcast_shapes, Array, DType, Element};
 use crate::error::{Error, Result};
-use crate::graph::{record, Backward, SavedTensor, VjpContext};
+use crate::graph::{record, Backward, SavedInfo, SavedTensor, VjpContext};
 use crate::tensor::Tensor;
 use crate::{map_array, zip_array};
 use ndarray::{ArcArray, ArrayD, IxDyn, Zip};
@@ -194,8 +194,8 @@ impl Backward for BinaryBackward {
         Ok(out)
     }
 
-    fn saved(&self) -> Vec<(&'static str, usize)> {
-        [&self.a, &self.b].into_iter().flatten().map(|s| (s.why(), s.nbytes())).collect()
+    fn saved(&self) -> Vec<SavedInfo> {
+        [&self.a, &self.b].into_iter().flatten().map(SavedTensor::info).collect()
     }
 }
 
@@ -421,8 +421,8 @@ impl Backward for WhereBackward {
         let pick = |t: &Option<Tensor>| t.clone().unwrap_or_else(|| zero.clone());
         Ok(Some(pick(&tangents[0]).where_(&self.cond, &pick(&tangents[1]))?))
     }
-    fn saved(&self) -> Vec<(&'static str, usize)> {
-        vec![("condition", self.cond.nbytes())]
+    fn saved(&self) -> Vec<SavedInfo> {
+        vec![SavedInfo::of("condition", &self.cond.array())]
     }
 }
 
@@ -449,8 +449,8 @@ impl Backward for ClampBackward {
     ) -> Result<Option<Tensor>> {
         tangents[0].as_ref().map(|t| t.mul(&self.inside(inputs[0]))).transpose()
     }
-    fn saved(&self) -> Vec<(&'static str, usize)> {
-        vec![(self.x.why(), self.x.nbytes())]
+    fn saved(&self) -> Vec<SavedInfo> {
+        vec![self.x.info()]
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::array::{broadcast_shapes, checked_numel, Element};
 use crate::error::{fmt_shape, Error, Result};
-use crate::graph::{record, Backward, SavedTensor, VjpContext};
+use crate::graph::{record, Backward, SavedInfo, SavedTensor, VjpContext};
 use crate::tensor::Tensor;
 use crate::zip_array;
 use ndarray::{ArcArray, ArrayD, ArrayView2, ArrayViewMut2, Axis, Dimension, Ix2, IxDyn};
@@ -89,8 +89,8 @@ impl Backward for MatmulBackward {
             (l, r) => l.or(r),
         })
     }
-    fn saved(&self) -> Vec<(&'static str, usize)> {
-        [&self.a, &self.b].into_iter().flatten().map(|s| (s.why(), s.nbytes())).collect()
+    fn saved(&self) -> Vec<SavedInfo> {
+        [&self.a, &self.b].into_iter().flatten().map(SavedTensor::info).collect()
     }
 }
 

@@ -70,3 +70,18 @@ impl Tensor {
         Ok(Tensor::from_array(Array::from_f64_vec(&[n, m], values, dtype)?))
     }
 }
+
+/// A snapshot of the generator, to replay the same random numbers (checkpointing recomputes
+/// `Dropout` with the masks of the first run).
+#[derive(Clone, Debug)]
+pub struct RngState(ChaCha8Rng);
+
+/// The generator's current state.
+pub fn rng_state() -> RngState {
+    RngState(generator().lock().unwrap_or_else(|e| e.into_inner()).clone())
+}
+
+/// Restores a state taken by [`rng_state`].
+pub fn set_rng_state(state: &RngState) {
+    *generator().lock().unwrap_or_else(|e| e.into_inner()) = state.0.clone();
+}

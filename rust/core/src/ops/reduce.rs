@@ -3,7 +3,7 @@
 
 use crate::array::{normalize_axes, Array, Element};
 use crate::error::{fmt_shape, Error, Result};
-use crate::graph::{record, Backward, SavedTensor, VjpContext};
+use crate::graph::{record, Backward, SavedInfo, SavedTensor, VjpContext};
 use crate::tensor::Tensor;
 use crate::{dispatch, map_array};
 use ndarray::{ArcArray, ArrayD, Axis, IxDyn};
@@ -154,8 +154,8 @@ impl Backward for ExtremeBackward {
         let picked = t.mul(&self.share(inputs[0])?)?.sum(Some(&self.axes_i64()), true)?;
         Ok(Some(picked.reshape(&result.shape())?))
     }
-    fn saved(&self) -> Vec<(&'static str, usize)> {
-        vec![(self.x.why(), self.x.nbytes()), ("output", self.result_keepdim.nbytes())]
+    fn saved(&self) -> Vec<SavedInfo> {
+        vec![self.x.info(), SavedInfo::of("output", &self.result_keepdim)]
     }
 }
 

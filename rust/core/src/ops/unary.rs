@@ -6,7 +6,7 @@
 
 use crate::array::{Array, Element};
 use crate::error::Result;
-use crate::graph::{record, Backward, SavedTensor, VjpContext};
+use crate::graph::{record, Backward, SavedInfo, SavedTensor, VjpContext};
 use crate::map_array;
 use crate::tensor::Tensor;
 
@@ -141,13 +141,13 @@ impl Backward for UnaryBackward {
         Ok(Some(self.op.vjp(t, x)?))
     }
 
-    fn saved(&self) -> Vec<(&'static str, usize)> {
+    fn saved(&self) -> Vec<SavedInfo> {
         let mut out = Vec::new();
         if let Some(s) = &self.saved {
-            out.push((s.why(), s.nbytes()));
+            out.push(s.info());
         }
         if let Some(r) = &self.result {
-            out.push(("output", r.nbytes()));
+            out.push(SavedInfo::of("output", r));
         }
         out
     }
