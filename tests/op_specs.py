@@ -965,6 +965,14 @@ NOT_OPS = frozenset(
         "Function",
         "FunctionCtx",
         "register_hook",
+        "nn",
+        "optim",
+        "save",
+        "load",
+        "memory",
+        "memory_bill",
+        "checkpoint",
+        "checkpoint_sequential",
     ]
 )
 

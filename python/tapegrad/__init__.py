@@ -125,6 +125,11 @@ def grad(
 
 from . import func, testing  # noqa: E402  (they need the names above)
 from .autograd import Function, FunctionCtx  # noqa: E402
+from . import memory  # noqa: E402
+from .memory import memory_bill  # noqa: E402
+from ._checkpoint import checkpoint, checkpoint_sequential  # noqa: E402
+from . import nn, optim  # noqa: E402  (training: modules, losses, optimisers)
+from .serialization import load, save  # noqa: E402
 
 __all__ = [
     "Tensor", "dtype", "float32", "float64",
@@ -139,5 +144,6 @@ __all__ = [
     "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "TapegradError", "ShapeError", "AxisError", "DTypeError", "GraphError", "ArgumentError",
     "testing", "func", "Function", "FunctionCtx",
-
+    "memory", "memory_bill", "checkpoint", "checkpoint_sequential",
+    "nn", "optim", "save", "load",
 ]

@@ -1,0 +1,240 @@
+"""The layers and losses of ``tapegrad.nn`` as functions, as ``torch.nn.functional``.
+
+Every function here is composed from tapegrad's differentiable primitives, so its
+gradient (and, with ``create_graph=True``, its second derivative) comes for free.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+import tapegrad as tg
+from tapegrad._errors import ArgumentError, AxisError, ShapeError
+
+from ._losses import (
+    as_class_indices,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    log_sigmoid,
+    mse_loss,
+    nll_loss,
+)
+
+__all__ = [
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "dropout",
+    "embedding",
+    "gelu",
+    "layer_norm",
+    "linear",
+    "log_sigmoid",
+    "log_softmax",
+    "mse_loss",
+    "nll_loss",
+    "one_hot",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
+]
+
+
+def linear(
+    input: tg.Tensor, weight: tg.Tensor, bias: tg.Tensor | None = None
+) -> tg.Tensor:
+    """``input @ weight.T + bias``, with ``weight`` of shape (out_features, in_features)."""
+    if input.ndim == 0 or weight.ndim != 2 or input.shape[-1] != weight.shape[1]:
+        raise ShapeError(
+            f"linear: input {tuple(input.shape)} does not fit weight "
+            f"{tuple(weight.shape)} (the input's last dimension must equal "
+            f"in_features = weight.shape[1])"
+        )
+    output = input @ weight.T
+    return output if bias is None else output + bias
+
+
+def relu(input: tg.Tensor) -> tg.Tensor:
+    """``max(input, 0)``."""
+    return input.relu()
+
+
+def tanh(input: tg.Tensor) -> tg.Tensor:
+    """Hyperbolic tangent."""
+    return input.tanh()
+
+
+def sigmoid(input: tg.Tensor) -> tg.Tensor:
+    """``1 / (1 + exp(-input))``."""
+    return input.sigmoid()
+
+
+def softmax(input: tg.Tensor, dim: int = -1) -> tg.Tensor:
+    """Softmax along ``dim``."""
+    return input.softmax(dim)
+
+
+def log_softmax(input: tg.Tensor, dim: int = -1) -> tg.Tensor:
+    """Log-softmax along ``dim`` (stable: shifted by the maximum)."""
+    return input.log_softmax(dim)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _erf(values: np.ndarray) -> np.ndarray:
+    """erf elementwise in float64 (the standard library's, about 0.1 µs an element)."""
+    flat = values.reshape(-1).tolist()
+    return np.fromiter(map(math.erf, flat), np.float64, len(flat)).reshape(values.shape)
+
+
+def gelu(input: tg.Tensor, approximate: str = "none") -> tg.Tensor:
+    """Gaussian error linear unit ``x * Φ(x)``, as PyTorch's.
+
+    Args:
+        input: Any tensor.
+        approximate: ``"none"`` for the exact ``Φ(x) = (1 + erf(x / √2)) / 2``, or
+            ``"tanh"`` for ``0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))``.
+    """
+    if approximate == "tanh":
+        inner = _SQRT_2_OVER_PI * (input + 0.044715 * input * input * input)
+        return 0.5 * input * (1.0 + inner.tanh())
+    if approximate != "none":
+        raise ArgumentError(
+            f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}"
+        )
+    return input * _normal_cdf(input)
+
+
+def _normal_cdf(x: tg.Tensor) -> tg.Tensor:
+    """Φ(x), exact in value and in its first and second derivatives.
+
+    The core has no ``erf`` primitive, so the value Φ(x̄) is computed in NumPy (x̄ is
+    ``x`` detached) and the derivatives are attached by a Taylor expansion around
+    x = x̄ in d = x - x̄, which is exactly 0:
+    ``Φ(x) = Φ(x̄) + φ(x) d - φ'(x) d² / 2``, with φ the normal density and
+    φ'(x) = -x φ(x). Its value is Φ(x̄), its first derivative φ(x) and its second
+    φ'(x) at d = 0; third and higher derivatives are not exact.
+    """
+    constant = x.detach()
+    value = _erf(constant.numpy().astype(np.float64) / math.sqrt(2.0))
+    cdf = tg.tensor(0.5 * (1.0 + value), dtype=x.dtype)
+    if not x.requires_grad or not tg.is_grad_enabled():
+        return cdf
+    d = x - constant
+    density = (x * x * -0.5).exp() * _INV_SQRT_2PI
+    return cdf + density * d + 0.5 * x * density * d * d
+
+
+def dropout(input: tg.Tensor, p: float = 0.5, training: bool = True) -> tg.Tensor:
+    """Zeroes each element with probability ``p`` and scales the rest by ``1/(1-p)``.
+
+    The mask comes from ``tapegrad.rand``, so ``tapegrad.manual_seed`` makes it
+    reproducible. Outside training (or with ``p = 0``) the input is returned as is.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ArgumentError(f"dropout probability has to be between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    keep = tg.rand(*input.shape, dtype=input.dtype) < (1.0 - p)  # a constant mask
+    return input * keep * (1.0 / (1.0 - p))
+
+
+def layer_norm(
+    input: tg.Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: tg.Tensor | None = None,
+    bias: tg.Tensor | None = None,
+    eps: float = 1e-5,
+) -> tg.Tensor:
+    """Normalises over the last dimensions (mean 0, biased variance 1), then scales.
+
+    Args:
+        input: A tensor whose trailing shape is ``normalized_shape``.
+        normalized_shape: The trailing dimensions to normalise over.
+        weight: Optional elementwise scale of shape ``normalized_shape``.
+        bias: Optional elementwise shift of shape ``normalized_shape``.
+        eps: Added to the variance before the square root.
+    """
+    shape = (
+        (normalized_shape,)
+        if isinstance(normalized_shape, int)
+        else tuple(normalized_shape)
+    )
+    trailing = tuple(input.shape[input.ndim - len(shape) :]) if shape else ()
+    if len(shape) > input.ndim or trailing != shape:
+        raise ShapeError(
+            f"layer_norm: input {tuple(input.shape)} does not end with "
+            f"normalized_shape {shape}"
+        )
+    dims = tuple(range(input.ndim - len(shape), input.ndim))
+    centred = input - input.mean(dim=dims, keepdim=True)
+    variance = (centred * centred).mean(dim=dims, keepdim=True)
+    output = centred / (variance + eps).sqrt()
+    if weight is not None:
+        output = output * weight
+    if bias is not None:
+        output = output + bias
+    return output
+
+
+def embedding(
+    input: Any, weight: tg.Tensor, padding_idx: int | None = None
+) -> tg.Tensor:
+    """Rows of ``weight`` picked by integer indices.
+
+    Args:
+        input: Integer indices of any shape: a NumPy integer array, a (nested) list,
+            or a float tensor holding whole numbers.
+        weight: The table, shape (num_embeddings, embedding_dim).
+        padding_idx: Rows at this index get no gradient (as in PyTorch).
+
+    Returns:
+        A tensor of shape ``input.shape + (embedding_dim,)``; its backward adds each
+        output row's gradient into its table row.
+    """
+    if weight.ndim != 2:
+        raise ShapeError(f"embedding: weight must be 2-D, got {tuple(weight.shape)}")
+    count = weight.shape[0]
+    indices = as_class_indices(input, "embedding", "indices")
+    bad = (indices < 0) | (indices >= count)
+    if bad.any():
+        raise AxisError(
+            f"embedding: index {int(indices[bad][0])} is out of range for a table "
+            f"of {count} rows"
+        )
+    flat = indices.reshape(-1)
+    rows = weight[flat]
+    if padding_idx is not None:
+        if not -count <= padding_idx < count:
+            raise AxisError(f"embedding: padding_idx {padding_idx} is out of range")
+        trained = tg.tensor((flat != padding_idx % count)[:, None], dtype=weight.dtype)
+        rows = tg.where(trained, rows, rows.detach())
+    return rows.reshape(*indices.shape, weight.shape[1])
+
+
+def one_hot(labels: Any, num_classes: int = -1, dtype: Any = None) -> tg.Tensor:
+    """A float tensor with a 1 at each label's class (shape ``labels.shape + (C,)``).
+
+    ``num_classes=-1`` uses the largest label plus one.
+    """
+    indices = as_class_indices(labels, "one_hot", "labels")
+    if indices.size and indices.min() < 0:
+        raise AxisError(
+            f"one_hot: class labels must be non-negative, got {indices.min()}"
+        )
+    if num_classes == -1:
+        num_classes = int(indices.max()) + 1 if indices.size else 0
+    if indices.size and indices.max() >= num_classes:
+        raise AxisError(
+            f"one_hot: label {int(indices.max())} is out of range for "
+            f"{num_classes} classes"
+        )
+    return tg.tensor(np.eye(num_classes)[indices], dtype=dtype)

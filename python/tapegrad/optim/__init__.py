@@ -1,0 +1,24 @@
+"""Optimisers with PyTorch's names and arithmetic: ``SGD``, ``Adam``, ``AdamW``.
+
+Example:
+    >>> import tapegrad as tg
+    >>> w = tg.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = tg.optim.SGD([w], lr=0.1)
+    >>> (w * w).sum().backward()
+    >>> opt.step()
+    >>> w
+    tensor([ 0.8, -1.6], requires_grad=True)
+
+Updates happen in place (``w`` stays the same tensor object) under ``no_grad``, and
+bump the tensor's version counter, so a graph that saved the old value refuses to
+backward through it.
+"""
+
+from __future__ import annotations
+
+from . import lr_scheduler
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .sgd import SGD
+
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "lr_scheduler"]

@@ -1,0 +1,276 @@
+"""``Optimizer``: parameter groups, per-parameter state, ``step``, and state dicts.
+
+Subclasses implement ``_update(param, grad, group, state)``, which returns the
+parameter's new value; the base class writes it into the parameter in place
+(``Tensor._assign`` under ``no_grad``: same tensor object, version counter bumped).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Union
+
+import numpy as np
+
+import tapegrad as tg
+from tapegrad._errors import ArgumentError, DTypeError, ShapeError
+
+__all__ = ["Optimizer", "ParamsT"]
+
+# What an optimiser takes: tensors, or dicts with a "params" entry (parameter groups).
+ParamsT = Union[Iterable[tg.Tensor], Iterable[dict[str, Any]]]
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _Required()
+
+
+def check_number(
+    value: Any, name: str, low: float = 0.0, below: float | None = None
+) -> None:
+    """Raises unless ``low <= value`` (and ``value < below`` when given)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DTypeError(f"{name} must be a number, got {type(value).__name__}")
+    if math.isnan(value) or value < low or (below is not None and value >= below):
+        interval = f"[{low}, {below})" if below is not None else f">= {low}"
+        raise ArgumentError(f"Invalid {name}: {value} (expected {interval})")
+
+
+class Optimizer:
+    """Base class of the optimisers.
+
+    Args:
+        params: An iterable of tensors, or of dicts (parameter groups) each holding a
+            ``"params"`` list and any hyperparameters that differ from the defaults.
+        defaults: The hyperparameters of groups that do not set their own.
+    """
+
+    def __init__(self, params: ParamsT, defaults: Mapping[str, Any]) -> None:
+        self.defaults = dict(defaults)
+        self.state: defaultdict[tg.Tensor, dict[str, Any]] = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        if isinstance(params, tg.Tensor):
+            raise DTypeError(
+                "params argument given to the optimizer should be an iterable of "
+                "Tensors or dicts, but got a Tensor"
+            )
+        groups: list[Any] = list(params)
+        if not groups:
+            raise ArgumentError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for k, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {k}")
+            for key in sorted(group):
+                if key != "params":
+                    lines.append(f"    {key}: {group[key]}")
+        return "\n".join(lines) + "\n)"
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Adds a group of parameters with its own hyperparameters.
+
+        Raises:
+            DTypeError: For something that is not a tensor among the parameters.
+            ArgumentError: For a non-leaf tensor, a parameter already in another
+                group, a missing required hyperparameter or an invalid one.
+        """
+        if not isinstance(param_group, dict):
+            raise DTypeError(
+                f"param group must be a dict, got {type(param_group).__name__}"
+            )
+        params = param_group.get("params")
+        if isinstance(params, tg.Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise DTypeError(
+                "optimizer parameters need to be organized in ordered collections, "
+                "but the ordering of tensors in sets will change between runs; "
+                "use a list instead"
+            )
+        elif params is None:
+            raise ArgumentError("param group has no 'params' entry")
+        params = list(params)
+        for position, param in enumerate(params):
+            if not isinstance(param, tg.Tensor):
+                raise DTypeError(
+                    f"optimizer can only optimize Tensors, but parameter {position} "
+                    f"of the group is a {type(param).__name__}"
+                )
+            if not param.is_leaf:
+                raise ArgumentError(
+                    f"can't optimize a non-leaf Tensor (parameter {position} of the "
+                    f"group has grad_fn={param.grad_fn}); use .detach() or "
+                    f"nn.Parameter(...) to make a leaf"
+                )
+        group = {**param_group, "params": params}
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ArgumentError(
+                    f"parameter group didn't specify a value of required optimization "
+                    f"parameter {name}"
+                )
+            group.setdefault(name, default)
+        self._check_group(group)
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if len({id(p) for p in params}) != len(params) or seen & {
+            id(p) for p in params
+        }:
+            raise ArgumentError(
+                "some parameters appear more than once (in a group or across groups)"
+            )
+        self.param_groups.append(group)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """Validates a group's hyperparameters (subclasses extend it)."""
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Resets every parameter's ``.grad``: to None (default) or to zeros."""
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.grad is not None:
+                    param.grad = None if set_to_none else tg.zeros_like(param)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Updates every parameter that has a gradient (others are skipped).
+
+        Args:
+            closure: Optional function that re-evaluates the model and returns the
+                loss (called with grad mode on).
+
+        Returns:
+            The closure's loss, or None.
+        """
+        loss = None
+        if closure is not None:
+            with tg.enable_grad():
+                loss = closure()
+        with tg.no_grad():
+            for group in self.param_groups:
+                for param in group["params"]:
+                    if param.grad is None:
+                        continue
+                    # Detached handles: the state may keep them, whatever later
+                    # happens to the parameter's data or its .grad.
+                    value, grad = param.detach(), param.grad.detach()
+                    param._assign(self._update(value, grad, group, self.state[param]))
+        return loss
+
+    def _update(
+        self,
+        param: tg.Tensor,
+        grad: tg.Tensor,
+        group: dict[str, Any],
+        state: dict[str, Any],
+    ) -> tg.Tensor:
+        """The parameter's new value (runs under ``no_grad``; may update ``state``)."""
+        raise NotImplementedError
+
+    # ---- state dicts
+
+    def state_dict(self) -> dict[str, Any]:
+        """The optimiser's state: ``{"state": ..., "param_groups": ...}``, as PyTorch.
+
+        Parameters are referred to by their position over all groups, so the state
+        dict can be loaded into an optimiser built on another model of the same
+        architecture. ``tapegrad.save`` writes it to a safetensors file.
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = []
+            for param in group["params"]:
+                index.setdefault(id(param), len(index))
+                packed["params"].append(index[id(param)])
+            groups.append(packed)
+        state = {
+            index[id(param)]: {
+                k: v.detach() if isinstance(v, tg.Tensor) else v for k, v in s.items()
+            }
+            for param, s in self.state.items()
+            if id(param) in index
+        }
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restores hyperparameters and state saved by ``state_dict()``.
+
+        Everything is checked before anything changes: group count, group sizes, and
+        the shapes of per-parameter tensors. Tensors are converted to each
+        parameter's dtype.
+
+        Raises:
+            ArgumentError: If the groups do not match this optimiser's.
+            ShapeError: If a state tensor's shape differs from its parameter's.
+        """
+        if not isinstance(state_dict, Mapping) or not {"state", "param_groups"} <= set(
+            state_dict
+        ):
+            raise ArgumentError(
+                "optimizer state dict must be a mapping with 'state' and "
+                "'param_groups' entries"
+            )
+        saved_groups = list(state_dict["param_groups"])
+        if len(saved_groups) != len(self.param_groups):
+            raise ArgumentError(
+                f"loaded state dict has {len(saved_groups)} parameter groups, the "
+                f"optimizer has {len(self.param_groups)}"
+            )
+        params: dict[int, tg.Tensor] = {}
+        for k, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            ids = list(saved["params"])
+            if len(ids) != len(group["params"]):
+                raise ArgumentError(
+                    f"parameter group {k} of the loaded state dict has {len(ids)} "
+                    f"parameters, the optimizer's has {len(group['params'])}"
+                )
+            params.update(zip((int(i) for i in ids), group["params"]))
+        new_state: defaultdict[tg.Tensor, dict[str, Any]] = defaultdict(dict)
+        for key, entries in state_dict["state"].items():
+            if int(key) not in params:
+                raise ArgumentError(f"loaded state refers to unknown parameter {key!r}")
+            param = params[int(key)]
+            new_state[param] = {
+                name: _state_value(value, param, name, key)
+                for name, value in entries.items()
+            }
+        new_groups = []
+        for saved, group in zip(saved_groups, self.param_groups):
+            merged = dict(group)
+            for name, value in saved.items():
+                if name != "params":
+                    # betas come back from JSON as lists
+                    merged[name] = (
+                        tuple(value) if isinstance(group.get(name), tuple) else value
+                    )
+            self._check_group(merged)
+            new_groups.append(merged)
+        for group, merged in zip(self.param_groups, new_groups):
+            group.update(merged)  # in place: schedulers hold these dicts
+        self.state = new_state
+
+
+def _state_value(value: Any, param: tg.Tensor, name: str, key: Any) -> Any:
+    """A loaded state entry: tensors are checked against the parameter and converted."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        value = tg.tensor(value, dtype=param.dtype)
+    if not isinstance(value, tg.Tensor):
+        return value
+    value = value.detach()
+    if value.ndim and tuple(value.shape) != tuple(param.shape):
+        raise ShapeError(
+            f"state {name!r} of parameter {key} has shape {tuple(value.shape)}, but "
+            f"the parameter has shape {tuple(param.shape)}"
+        )
+    return value if value.dtype == param.dtype else value.to(param.dtype)

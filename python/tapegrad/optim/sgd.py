@@ -1,0 +1,85 @@
+"""Stochastic gradient descent, with momentum, Nesterov momentum and weight decay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tapegrad as tg
+from tapegrad._errors import ArgumentError
+
+from .optimizer import Optimizer, ParamsT, check_number
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, step for step as ``torch.optim.SGD``.
+
+    With gradient ``g`` (plus ``weight_decay · p``), the momentum buffer is
+    ``b ← momentum · b + (1 - dampening) · g`` (``b = g`` at the first step), and the
+    parameter moves by ``-lr · b`` (``-lr · (g + momentum · b)`` with ``nesterov``).
+
+    Args:
+        params: Tensors or parameter groups to optimise.
+        lr: Learning rate.
+        momentum: Momentum factor (0 for plain SGD).
+        dampening: Dampening of the momentum.
+        weight_decay: L2 penalty added to the gradient.
+        nesterov: Use Nesterov momentum (needs momentum > 0 and dampening = 0).
+        maximize: Ascend the objective instead of descending.
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+        }
+        self._check_group(defaults)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        check_number(group["lr"], "learning rate")
+        check_number(group["momentum"], "momentum value")
+        check_number(group["dampening"], "dampening value")
+        check_number(group["weight_decay"], "weight_decay value")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ArgumentError(
+                f"Nesterov momentum requires a momentum and zero dampening, got "
+                f"momentum={group['momentum']}, dampening={group['dampening']}"
+            )
+
+    def _update(
+        self,
+        param: tg.Tensor,
+        grad: tg.Tensor,
+        group: dict[str, Any],
+        state: dict[str, Any],
+    ) -> tg.Tensor:
+        momentum, weight_decay = group["momentum"], group["weight_decay"]
+        if group["maximize"]:
+            grad = -grad
+        if weight_decay != 0:
+            grad = grad + weight_decay * param
+        if momentum != 0:
+            buffer = state.get("momentum_buffer")
+            if buffer is None:
+                buffer = grad
+            else:
+                buffer = buffer * momentum + (1 - group["dampening"]) * grad
+            state["momentum_buffer"] = buffer
+            grad = grad + momentum * buffer if group["nesterov"] else buffer
+        return param - group["lr"] * grad
