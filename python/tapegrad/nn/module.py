@@ -20,6 +20,7 @@ becomes a parameter. Tensors that should not be trained go through ``register_bu
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -27,11 +28,16 @@ from typing import Any, NamedTuple
 import numpy as np
 
 import tapegrad as tg
+from tapegrad import _native
 from tapegrad._creation import _dtype_name
 from tapegrad._errors import DTypeError, ShapeError, TapegradError
 
 __all__ = ["IncompatibleKeys", "Module", "Parameter", "StateDictError"]
 
+
+
+# The labels of the module calls under way on this thread, outermost first.
+_labels = threading.local()
 
 class StateDictError(TapegradError, KeyError):
     """A state dict whose keys do not match the module's (missing or unexpected)."""
@@ -90,7 +96,20 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        # Label the nodes this call records with the module's path (``Sequential.0``), so
+        # that tapegrad.memory_bill can total what each module keeps for backward.
+        outer = getattr(_labels, "stack", None)
+        if outer is None:
+            outer = _labels.stack = []
+        name = self.__dict__.get("_module_name") or type(self).__name__
+        label = f"{outer[-1]}.{name}" if outer else name
+        outer.append(label)
+        _native._push_label(label)
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            _native._pop_label()
+            outer.pop()
 
     # ---- registration
 
@@ -176,6 +195,8 @@ class Module:
         self._parameters.pop(name, None)
         self._buffers.pop(name, None)
         self._modules[name] = module
+        if module is not None:
+            object.__setattr__(module, "_module_name", name)
 
     def _check_name(self, name: str) -> None:
         """Refuses bad names; a plain attribute of that name is replaced."""
