@@ -359,3 +359,12 @@ def test_jvp_errors_are_typed_errors_of_the_builtin_families():
         func.jvp(lambda a: a, (x,), (f64([1.0]),))
     with pytest.raises(TypeError):
         func.jvp(lambda a: a, (x,), (tg.ones(2, dtype=tg.float32),))
+
+
+def test_jvp_of_a_function_that_returns_no_tensor():
+    """As grad does: a typed error naming what came back, not an AttributeError."""
+    x = f64([1.0, 2.0])
+    with raises(tg.DTypeError, "jvp", "float"):
+        func.jvp(lambda a: 3.0, (x,), (x,))
+    with raises(tg.DTypeError, "jvp", "float"):
+        func.jvp(lambda a: (a, 2.0), (x,), (x,))

@@ -98,11 +98,9 @@ def _differentiable(x: Any, fn: str, position: int) -> Tensor:
     transform: its graph if it requires grad, its tangent if it is dual."""
     if not isinstance(x, Tensor):
         raise DTypeError(f"{fn}: argument {position} is {type(x).__name__}, not a Tensor")
-    if x.requires_grad:
-        return x
-    tangent = x._tangent
-    leaf = x.detach().requires_grad_()
-    return leaf if tangent is None else _native._make_dual(leaf, tangent)
+    # Always a fresh variable, even when x already requires grad: a closure that captured x
+    # itself must not be differentiated as if it were the argument.
+    return x._alias()
 
 
 def _scalar(out: Any, fn: str) -> Tensor:
@@ -212,7 +210,17 @@ def jvp(
     with dual_level():
         duals = [_native._make_dual(p, t) for p, t in zip(primals, tangents)]
         out = f(*duals)
-        outs = [out] if isinstance(out, Tensor) else list(out)
+        if isinstance(out, Tensor):
+            outs = [out]
+        elif isinstance(out, (tuple, list)) and all(isinstance(o, Tensor) for o in out):
+            outs = list(out)
+        else:
+            shown = type(out).__name__ if not isinstance(out, (tuple, list)) else (
+                "a sequence holding " + ", ".join(type(o).__name__ for o in out)
+            )
+            raise DTypeError(
+                f"jvp: the function must return a Tensor or a tuple of Tensors, got {shown}"
+            )
         tangent_outs = [
             o._tangent if o._tangent is not None
             else _native._full(o.shape, 0.0, o.dtype, False)

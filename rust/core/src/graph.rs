@@ -468,6 +468,24 @@ pub fn record_multi(
     outputs: Vec<Array>,
     rule: impl FnOnce() -> Box<dyn Backward>,
 ) -> Result<Vec<Tensor>> {
+    record_impl(inputs, outputs, rule, false)
+}
+
+/// [`record`] that makes a node even when no input requires grad or grad mode is off.
+pub(crate) fn record_always(
+    inputs: &[&Tensor],
+    output: Array,
+    rule: impl FnOnce() -> Box<dyn Backward>,
+) -> Result<Tensor> {
+    Ok(record_impl(inputs, vec![output], rule, true)?.pop().expect("one output"))
+}
+
+fn record_impl(
+    inputs: &[&Tensor],
+    outputs: Vec<Array>,
+    rule: impl FnOnce() -> Box<dyn Backward>,
+    force_graph: bool,
+) -> Result<Vec<Tensor>> {
     // For each open dual level where an input carries a tangent: (position, id, tangents).
     let levels = DUAL_LEVELS.with(|l| l.borrow().clone());
     let dual: Vec<(usize, u64, Vec<Option<Tensor>>)> = levels
@@ -479,7 +497,7 @@ pub fn record_multi(
             tangents.iter().any(Option::is_some).then_some((i, level, tangents))
         })
         .collect();
-    let build_graph = is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
+    let build_graph = force_graph || is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
     if !build_graph && dual.is_empty() {
         return Ok(outputs.into_iter().map(Tensor::from_array).collect());
     }

@@ -154,6 +154,15 @@ impl Tensor {
         Ok(alias)
     }
 
+    /// A tensor equal to this one that always requires grad, recorded as an identity op:
+    /// differentiating with respect to it sees only the uses that go through it. Function
+    /// transforms use it to keep their variable apart from the same tensor captured by a
+    /// closure (`grad(lambda y: x * y)(x)` is `x`, not `2x`). Gradients and tangents pass
+    /// through to this tensor.
+    pub fn alias(&self) -> Result<Tensor> {
+        crate::graph::record_always(&[self], self.array(), || Box::new(AliasBackward))
+    }
+
     /// Registers a function of this tensor's gradient, called during backward before the
     /// gradient is used; it may return a replacement. Returns an id for [`Tensor::remove_hook`].
     pub fn register_hook(&self, hook: GradHook) -> Result<u64> {

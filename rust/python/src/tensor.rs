@@ -186,6 +186,10 @@ impl PyTensor {
     fn register_hook(&self, hook: Py<PyAny>) -> Res<crate::autograd::PyHookHandle> {
         crate::autograd::register_hook(&self.0, hook)
     }
+    /// An identity view that always requires grad (used by function transforms).
+    fn _alias(&self) -> Res<PyTensor> {
+        Ok(wrap(self.0.alias()?))
+    }
     /// A new leaf with the same data, cut from the graph.
     fn detach(&self) -> PyTensor {
         wrap(self.0.detach())

@@ -56,6 +56,7 @@ impl Binary {
         }
     }
 
+    #[inline(always)]
     fn apply<T: Element>(self, a: T, b: T) -> T {
         match self {
             Binary::Add => a + b,
@@ -145,10 +146,25 @@ pub(crate) fn zip_broadcast<T: Element>(
     b: &ArcArray<T, IxDyn>,
     f: impl Fn(T, T) -> T,
 ) -> Result<ArrayD<T>> {
+    // Fast paths (plain slice loops the compiler vectorises; Zip over IxDyn is several times
+    // slower): equal contiguous shapes, and a one-element operand such as a Python scalar.
     if a.shape() == b.shape() {
+        if let (Some(x), Some(y)) = (a.as_slice(), b.as_slice()) {
+            let values = x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect();
+            return Ok(ArrayD::from_shape_vec(a.raw_dim(), values).expect("same shape"));
+        }
         return Ok(Zip::from(a).and(b).map_collect(|&x, &y| f(x, y)));
     }
-    let shape = IxDyn(&broadcast_shapes(op, a.shape(), b.shape())?);
+    let out_shape = broadcast_shapes(op, a.shape(), b.shape())?;
+    if b.len() == 1 && out_shape == a.shape() {
+        let q = *b.iter().next().expect("one element");
+        return Ok(a.mapv(|p| f(p, q)));
+    }
+    if a.len() == 1 && out_shape == b.shape() {
+        let p = *a.iter().next().expect("one element");
+        return Ok(b.mapv(|q| f(p, q)));
+    }
+    let shape = IxDyn(&out_shape);
     let (av, bv) = (a.broadcast(shape.clone()), b.broadcast(shape));
     let (av, bv) = (av.expect("broadcast checked"), bv.expect("broadcast checked"));
     Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)))
@@ -217,6 +233,7 @@ pub enum Compare {
 }
 
 impl Compare {
+    #[inline(always)]
     fn holds<T: Element>(self, a: T, b: T) -> bool {
         match self {
             Compare::Lt => a < b,
@@ -240,8 +257,16 @@ impl Tensor {
     pub fn binary(&self, other: &Tensor, op: Binary) -> Result<Tensor> {
         let (a, b) = promote(self, other)?;
         let name = op.op_name();
-        let out = zip_array!(name, &a.array(), &b.array(), x, y =>
-            zip_broadcast(name, x, y, |p, q| op.apply(p, q))?);
+        // One monomorphic loop per op: the match runs once, not per element.
+        macro_rules! each {
+            ($($f:ident),*) => {
+                match op {
+                    $(Binary::$f => zip_array!(name, &a.array(), &b.array(), x, y =>
+                        zip_broadcast(name, x, y, |p, q| Binary::$f.apply(p, q))?),)*
+                }
+            };
+        }
+        let out = each!(Add, Sub, Mul, Div, Pow, Maximum, Minimum);
         record(&[&a, &b], out, || {
             let saves = op.saves([a.requires_grad(), b.requires_grad()]);
             Box::new(BinaryBackward {
@@ -322,9 +347,17 @@ impl Tensor {
     /// Elementwise comparison: a constant float mask (1 where it holds) in the promoted dtype.
     pub fn compare(&self, other: &Tensor, op: Compare) -> Result<Tensor> {
         let (a, b) = promote(self, other)?;
-        let out = zip_array!("compare", &a.array(), &b.array(), x, y =>
-            zip_broadcast("compare", x, y, |p, q| if op.holds(p, q) { Element::of(1.0) } else { Element::of(0.0) })?);
-        Ok(Tensor::from_array(out))
+        macro_rules! each {
+            ($($f:ident),*) => {
+                match op {
+                    $(Compare::$f => zip_array!("compare", &a.array(), &b.array(), x, y =>
+                        zip_broadcast("compare", x, y, |p, q| {
+                            if Compare::$f.holds(p, q) { Element::of(1.0) } else { Element::of(0.0) }
+                        })?),)*
+                }
+            };
+        }
+        Ok(Tensor::from_array(each!(Lt, Le, Gt, Ge, Eq, Ne)))
     }
     /// `self < other` as a mask.
     pub fn lt(&self, other: &Tensor) -> Result<Tensor> {

@@ -60,6 +60,7 @@ impl Unary {
         }
     }
 
+    #[inline(always)]
     fn apply<T: Element>(self, x: T) -> T {
         match self {
             Unary::Neg => -x,
@@ -104,7 +105,16 @@ impl Unary {
 
     /// Applies the function elementwise to an array.
     pub fn forward(self, x: &Array) -> Array {
-        map_array!(x, a => a.mapv(|v| self.apply(v)))
+        // One monomorphic loop per function (the variant is a constant inside each closure),
+        // so the match is not re-run per element and the loops vectorise.
+        macro_rules! each {
+            ($($f:ident),*) => {
+                match self {
+                    $(Unary::$f => map_array!(x, a => a.mapv(|v| Unary::$f.apply(v))),)*
+                }
+            };
+        }
+        each!(Neg, Exp, Log, Sqrt, Sin, Cos, Tanh, Sigmoid, Relu, Abs)
     }
 }
 
