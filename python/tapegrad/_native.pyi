@@ -8,6 +8,7 @@ already-normalised arguments; their public wrappers live in ``tapegrad/__init__.
 
 import builtins
 from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any, final, overload
 
 import numpy as np
@@ -27,6 +28,25 @@ _ShapeLike: TypeAlias = int | Sequence[int]
 _FloatArray: TypeAlias = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 
 __all__ = [
+    "RemovableHandle",
+    "RngState",
+    "_apply_function",
+    "_current_dual_level",
+    "_enter_dual_level",
+    "_exit_dual_level",
+    "_external_inputs",
+    "_grad_within",
+    "_graph_rows",
+    "_make_dual",
+    "_next_node_seq",
+    "_peak_saved_bytes",
+    "_pop_label",
+    "_push_label",
+    "_reset_peak_saved_bytes",
+    "_rng_state",
+    "_saved_bytes",
+    "_set_rng_state",
+    "_swap_dual_levels",
     "GradFn",
     "Tensor",
     "_arange",
@@ -144,6 +164,17 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf with the same data, cut from the graph."""
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Registers ``hook(grad)``, called during backward with this tensor's gradient; it
+        may return a replacement. Returns a handle whose ``remove()`` unregisters it."""
+
+    @property
+    def _tangent(self) -> Tensor | None:
+        """The tangent carried at the innermost open dual level, or None."""
+
+    def _alias(self) -> Tensor:
+        """An identity view that always requires grad (used by function transforms)."""
 
     @property
     def _version(self) -> int:
@@ -343,3 +374,47 @@ def _grad(
     create_graph: bool,
     allow_unused: bool,
 ) -> tuple[Tensor | None, ...]: ...
+
+@final
+class RemovableHandle:
+    """Returned by ``Tensor.register_hook``."""
+
+    def remove(self) -> None:
+        """Unregisters the hook (harmless if already removed)."""
+
+@final
+class RngState:
+    """A snapshot of the random generator (``_rng_state``)."""
+
+def _apply_function(
+    name: str,
+    backward: Callable[..., Any],
+    jvp: Callable[..., Any] | None,
+    ctx: Any,
+    inputs: Sequence[Tensor],
+    outputs: Sequence[Tensor],
+    to_save: Sequence[Tensor | None],
+) -> tuple[Tensor, ...]: ...
+def _make_dual(primal: Tensor, tangent: Tensor) -> Tensor: ...
+def _enter_dual_level() -> int: ...
+def _exit_dual_level(level: int) -> None: ...
+def _current_dual_level() -> int | None: ...
+def _swap_dual_levels(levels: list[int]) -> list[int]: ...
+def _saved_bytes() -> int: ...
+def _peak_saved_bytes() -> int: ...
+def _reset_peak_saved_bytes() -> None: ...
+def _push_label(label: str) -> None: ...
+def _pop_label() -> None: ...
+def _next_node_seq() -> int: ...
+def _graph_rows(outputs: Sequence[Tensor]) -> list[dict[str, Any]]: ...
+def _external_inputs(
+    outputs: Sequence[Tensor], since: int, exclude: Sequence[Tensor]
+) -> tuple[Tensor, ...]: ...
+def _grad_within(
+    outputs: Sequence[Tensor],
+    inputs: Sequence[Tensor],
+    grad_outputs: Sequence[Tensor],
+    create_graph: bool,
+) -> tuple[Tensor | None, ...]: ...
+def _rng_state() -> RngState: ...
+def _set_rng_state(state: RngState) -> None: ...
