@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -105,6 +106,14 @@ def test_short_run_saves_a_safetensors_file(tmp_path):
     assert re.search(r"by finite differences +~ *\S+ \S+ = 462 forward passes", out)
     assert f"saved the weights to {path}" in out
     assert "training" not in result.stderr  # --no-progress: no bar
+    # The memory bill of one training step: the bytes depend on the shapes only.
+    features, labels = _demo.make_spirals(1000, 3)
+    bill = _demo.step_memory_bill(_demo.make_model(12), features, labels, 32)
+    assert bill.total_bytes > 0 and "Sequential.2" in bill.by_module
+    assert (
+        "memory bill of one training step (32 points): what backprop keeps for "
+        "backward\n" + textwrap.indent(bill.summary(), "  ")
+    ) in out
     arrays = safetensors.numpy.load_file(str(path))
     assert {k: v.shape for k, v in arrays.items()} == {
         "0.weight": (12, 2),

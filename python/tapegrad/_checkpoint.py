@@ -51,22 +51,33 @@ def checkpoint(fn: Callable[..., Any], *args: Any) -> Any:
     def backward(ctx: FunctionCtx, grads: tuple[Tensor, ...], saved: tuple) -> tuple:
         # Re-run the segment from the saved arguments, with the random numbers of the first run.
         now = _native._rng_state()
+        create_graph = is_grad_enabled()
         _native._set_rng_state(rng)
         try:
-            fresh = [a.detach().requires_grad_() for a in saved]
-            replay = iter(fresh)
-            call = [next(replay) if isinstance(a, Tensor) and a.requires_grad else a for a in args]
+            kept, fresh, call = iter(saved), [], []
+            for a in args:
+                if isinstance(a, Tensor):
+                    a = next(kept)
+                    if a.requires_grad:
+                        # A fresh leaf stops the sweep at the segment's boundary; with
+                        # create_graph the gradient must stay a function of the real input.
+                        a = a if create_graph else a.detach().requires_grad_()
+                        fresh.append(a)
+                call.append(a)
             with enable_grad():
                 again = fn(*call)
         finally:
             _native._set_rng_state(now)
         again = (again,) if isinstance(again, Tensor) else tuple(again)
-        found = _native._grad_within(again, fresh + others, grads, is_grad_enabled())
+        found = _native._grad_within(again, fresh + others, grads, create_graph)
         return found
 
+    # Every tensor argument is kept, also those that need no gradient (the data batch): the
+    # re-run needs them, so the memory bill counts them and in-place changes are caught.
+    kept_args = tuple(a for a in args if isinstance(a, Tensor))
     ctx = FunctionCtx(tuple(True for _ in inputs))
     results = _native._apply_function(
-        "CheckpointBackward", backward, None, ctx, inputs, values, tuple(tensor_args)
+        "CheckpointBackward", backward, None, ctx, inputs, values, kept_args
     )
     return results[0] if single else results
 
@@ -117,12 +128,20 @@ def _balanced(n: int, segments: int) -> list[int]:
 
 
 def _predict(layer_bytes: list[int], input_bytes: list[int], sizes: list[int]) -> int:
-    """Peak saved bytes for a split: the kept inputs of the checkpointed segments plus the
-    largest segment's activations (the last segment, kept normally, or one being re-run)."""
-    starts = [sum(sizes[:i]) for i in range(len(sizes))]
-    kept_inputs = sum(input_bytes[s] for s in starts[:-1])
-    segment = [sum(layer_bytes[s:s + k]) for s, k in zip(starts, sizes)]
-    return kept_inputs + max(segment)
+    """Peak saved bytes for a split.
+
+    Backward runs the segments last to first, freeing each one's kept input once it has run.
+    So while segment ``i`` is re-run (or, for the last one, kept from the forward pass), the
+    inputs kept by the checkpointed segments ``0..i`` are held, and no later ones.
+    """
+    peak = kept = 0
+    start = 0
+    for i, size in enumerate(sizes):
+        if i < len(sizes) - 1:  # the last segment is not checkpointed: it keeps no input
+            kept += input_bytes[start]
+        peak = max(peak, kept + sum(layer_bytes[start:start + size]))
+        start += size
+    return peak
 
 
 def checkpoint_sequential(
@@ -173,9 +192,11 @@ def checkpoint_sequential(
                 f"checkpoint_sequential: segments={count} must be between 1 and the number "
                 f"of functions ({n})"
             )
-    elif budget_bytes <= 0:
-        raise ArgumentError(f"checkpoint_sequential: budget_bytes must be positive, got "
-                            f"{budget_bytes}")
+    elif not (
+        isinstance(budget_bytes, int) and not isinstance(budget_bytes, bool) and budget_bytes > 0
+    ):
+        raise ArgumentError(f"checkpoint_sequential: budget_bytes must be a positive int, got "
+                            f"{budget_bytes!r}")
 
     # Measuring costs one extra forward pass: only when a budget or the plan asks for it.
     measured = budget_bytes is not None or return_plan
@@ -219,14 +240,18 @@ def _measure_layers(layers: list, input: Tensor) -> tuple[list[int], list[int]]:
     layer's graph as soon as it is measured."""
     layer_bytes, input_bytes = [], []
     x = input.detach()
+    # Each layer sees an input that requires grad exactly when the real one will (a layer
+    # saves less when it does not: the first Linear on a data batch keeps no weight).
+    needs_grad = input.requires_grad
     rng = _native._rng_state()  # the real pass must draw the same random numbers
     with enable_grad():
         for f in layers:
             input_bytes.append(x.numel() * x.dtype.itemsize)
-            h = x.detach().requires_grad_()
+            h = x.detach().requires_grad_(needs_grad)
             before = saved_bytes()
             out = f(h)
             layer_bytes.append(saved_bytes() - before)
+            needs_grad = out.requires_grad
             x = out.detach()
             del out, h
     _native._set_rng_state(rng)

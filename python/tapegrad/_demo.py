@@ -7,12 +7,16 @@
    ``tapegrad.testing.gradcheck`` in float64, every parameter of it.
 3. Measures the thesis on that model: one backprop gradient costs a few forward
    passes, finite differences cost two per parameter.
+
+Along the way it prints the memory bill of one training step: what backprop keeps
+for backward, by op and by layer (``tapegrad.memory_bill``).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,7 +36,7 @@ GRADCHECK_POINTS = 8
 def make_spirals(
     points_per_class: int, seed: int, turns: float = 1.75, noise: float = 0.03
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Three interleaved spiral arms, one per class: (points, 2) floats and labels.
+    """Three interleaved spiral arms, one per class: (points, 2) float32s and labels.
 
     Each arm winds ``turns`` times from the centre to radius 1; points are spread
     evenly over the area and jittered by Gaussian ``noise``.
@@ -46,7 +50,9 @@ def make_spirals(
         features.append(arm + noise * rng.standard_normal((points_per_class, 2)))
         labels.append(np.full(points_per_class, k))
     order = rng.permutation(CLASSES * points_per_class)
-    return np.concatenate(features)[order], np.concatenate(labels)[order]
+    # float32, like the model: a float64 batch would promote every layer to float64.
+    points = np.concatenate(features)[order].astype(np.float32)
+    return points, np.concatenate(labels)[order]
 
 
 def make_model(hidden: int, dtype: Any = None) -> nn.Sequential:
@@ -107,6 +113,16 @@ def train(
             loss=f"{mean_loss:.4f}", acc=f"{accuracy(model, inputs, labels):.1%}"
         )
     return mean_loss
+
+
+def step_memory_bill(
+    model: nn.Module, features: np.ndarray, labels: np.ndarray, batch_size: int
+) -> tg.memory.MemoryBill:
+    """What one training step's graph (a mini-batch's loss) keeps for backward."""
+    loss = nn.CrossEntropyLoss()(
+        model(tg.tensor(features[:batch_size])), labels[:batch_size]
+    )
+    return tg.memory_bill(loss)
 
 
 def best_time(fn: Callable[[], object], repeats: int) -> float:
@@ -241,6 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     loss = train(model, train_x, train_y, args)
+    bill = step_memory_bill(model, train_x, train_y, args.batch_size)
     model.eval()
     test_accuracy = accuracy(model, tg.tensor(test_x), test_y)
     train_accuracy = accuracy(model, tg.tensor(train_x), train_y)
@@ -248,6 +265,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"trained in {time.perf_counter() - started:.1f} s: loss {loss:.4f}, "
         f"accuracy {train_accuracy:.1%} on the training points, "
         f"{test_accuracy:.1%} on the held-out points\n"
+    )
+    _say(
+        f"memory bill of one training step ({args.batch_size} points): what backprop "
+        f"keeps for backward\n" + textwrap.indent(bill.summary(), "  ") + "\n"
     )
 
     passed, t_check = check_gradient(

@@ -92,7 +92,8 @@ class MemoryBill:
             if table:
                 lines.append(f"  {title}:")
                 for name, n in sorted(table.items(), key=lambda kv: -kv[1]):
-                    lines.append(f"    {name:<28} {_human(n):>10}")
+                    if n:  # ops such as add keep nothing: leave them out
+                        lines.append(f"    {name:<28} {_human(n):>10}")
         return "\n".join(lines)
 
     def __str__(self) -> str:

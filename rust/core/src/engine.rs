@@ -34,7 +34,8 @@ pub fn grad_within(
     inputs: &[Tensor],
     create_graph: bool,
 ) -> Result<Vec<Option<Tensor>>> {
-    sweep(roots, grads, false, create_graph, Sink::CaptureWithin(inputs))
+    // With create_graph the re-run segment stays part of the gradient's graph: keep it.
+    sweep(roots, grads, create_graph, create_graph, Sink::CaptureWithin(inputs))
 }
 
 /// Accumulates the gradient of `roots` (weighted by `grads`) into the `.grad` of every leaf that
