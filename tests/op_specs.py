@@ -413,6 +413,22 @@ OPS: tuple[OpSpec, ...] = (
         ),
         alternates=(lambda a, b: tg.matmul(a, b), lambda a, b: a.matmul(b)),
     ),
+    OpSpec(
+        "linear",
+        lambda x, w, b: tg._native._linear(x, w, b),
+        lambda x, w, b: x @ w.T + b,
+        (
+            S((4, 3), (2, 3), (2,)),
+            S((3,), (2, 3), (2,)),
+            S((2, 5, 3), (4, 3), (4,)),
+            S((0, 3), (2, 3), (2,)),
+            S((4, 3), (2, 3), (2,), layout="transposed"),
+        ),
+        errors=(
+            E([(4, 3), (2, 4), (2,)], tg.ShapeError, "(4, 3)", "(2, 4)"),
+            E([(4, 3), (2, 3), (3,)], tg.ShapeError, "(3,)", "(2, 3)"),
+        ),
+    ),
     # --- elementwise unary
     *(_unary(name, ref, dom) for name, (ref, dom) in UNARY_FUNCTIONS.items()),
     OpSpec(

@@ -52,8 +52,8 @@ def expected_saved(dtype_name, itemsize, input_requires_grad=False, batch=BATCH)
 
     - Linear is ``x @ W.T + b``. The matmul keeps ``x`` ("input 0") because ``W.T``
       requires grad (dW needs x) and ``W.T`` ("input 1") only when ``x`` requires grad
-      (dx needs W): the first layer's input, the data, needs none. The transpose
-      (a permute) and the bias add keep nothing.
+      (dx needs W): the first layer's input, the data, needs none. It is one
+      node, ``LinearBackward`` (x·Wᵀ + b recorded as one op).
     - ReLU keeps its input (the mask ``x > 0``).
     - MSELoss: ``diff = out - target`` keeps nothing; ``diff * diff`` keeps both of its
       operands, the same tensor counted twice; ``mean`` is ``sum / n``: the sum keeps
@@ -70,25 +70,19 @@ def expected_saved(dtype_name, itemsize, input_requires_grad=False, batch=BATCH)
 
     first = [kept("input 0", batch, d0)]
     if input_requires_grad:
-        first.append(kept("input 1", d0, d1))
+        first.append(kept("input 1", d1, d0))
     return {
-        ("PermuteBackward", "Sequential.0"): [],
-        ("MmBackward", "Sequential.0"): first,
-        ("AddBackward", "Sequential.0"): [],
+        ("LinearBackward", "Sequential.0"): first,
         ("ReluBackward", "Sequential.1"): [kept("input", batch, d1)],
-        ("PermuteBackward", "Sequential.2"): [],
-        ("MmBackward", "Sequential.2"): [
+        ("LinearBackward", "Sequential.2"): [
             kept("input 0", batch, d1),
-            kept("input 1", d1, d2),
+            kept("input 1", d2, d1),
         ],
-        ("AddBackward", "Sequential.2"): [],
         ("ReluBackward", "Sequential.3"): [kept("input", batch, d2)],
-        ("PermuteBackward", "Sequential.4"): [],
-        ("MmBackward", "Sequential.4"): [
+        ("LinearBackward", "Sequential.4"): [
             kept("input 0", batch, d2),
-            kept("input 1", d2, d3),
+            kept("input 1", d3, d2),
         ],
-        ("AddBackward", "Sequential.4"): [],
         ("SubBackward", "MSELoss"): [],
         ("MulBackward", "MSELoss"): [
             kept("input 0", batch, d3),
@@ -248,7 +242,7 @@ def test_to_dict_is_plain_json_data():
     data = json.loads(json.dumps(bill.to_dict()))
     assert data["total_bytes"] == bill.total_bytes
     assert data["by_op"] == bill.by_op and data["by_module"] == bill.by_module
-    assert len(data["rows"]) == len(bill.rows) == 15
+    assert len(data["rows"]) == len(bill.rows) == 9
     for row, entry in zip(bill.rows, data["rows"]):
         assert entry["op"] == row.op and entry["module"] == row.module
         assert entry["bytes"] == row.bytes
@@ -267,11 +261,11 @@ def test_printing_the_bill_shows_a_table_and_the_totals(capsys):
     assert lines[0].split() == ["op", "module", "kept", "for", "backward", "bytes"]
     assert set(lines[1]) == {"-"}
     mm2 = next(
-        line for line in lines if "Sequential.2" in line and "MmBackward" in line
+        line for line in lines if "Sequential.2" in line and "LinearBackward" in line
     )
-    assert "input 0 (7, 6) float32, input 1 (6, 4) float32" in mm2
+    assert "input 0 (7, 6) float32, input 1 (4, 6) float32" in mm2
     assert mm2.split()[-2:] == [str(4 * (7 * 6 + 6 * 4)), "B"]
-    assert "saved for backward: 1016 B in 15 nodes" in text
+    assert "saved for backward: 1016 B in 9 nodes" in text
     by_op = text.index("  by op:")
     by_module = text.index("  by module:")
     assert by_op < by_module
@@ -300,7 +294,7 @@ def test_backward_gives_every_saved_byte_back(baseline):
     assert memory.saved_bytes() == baseline
     # The swept nodes stay in the graph, keeping nothing.
     bill = tg.memory_bill(loss)
-    assert len(bill.rows) == 15 and bill.total_bytes == 0
+    assert len(bill.rows) == 9 and bill.total_bytes == 0
     assert all(row.saved == () for row in bill.rows)
     assert all(p.grad is not None for p in model.parameters())
 

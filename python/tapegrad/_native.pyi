@@ -54,6 +54,9 @@ __all__ = [
     "_from_numpy",
     "_full",
     "_grad",
+    "_linear",
+    "_sgd_step",
+    "_adam_step",
     "_rand",
     "_randn",
     "_set_grad_enabled",
@@ -418,3 +421,31 @@ def _grad_within(
 ) -> tuple[Tensor | None, ...]: ...
 def _rng_state() -> RngState: ...
 def _set_rng_state(state: RngState) -> None: ...
+def _linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor: ...
+def _sgd_step(
+    param: Tensor,
+    grad: Tensor,
+    buffer: Tensor | None,
+    first: bool,
+    lr: float,
+    momentum: float,
+    dampening: float,
+    weight_decay: float,
+    nesterov: bool,
+    maximize: bool,
+) -> None: ...
+def _adam_step(
+    param: Tensor,
+    grad: Tensor,
+    exp_avg: Tensor,
+    exp_avg_sq: Tensor,
+    max_exp_avg_sq: Tensor | None,
+    step: int,
+    lr: float,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    decoupled: bool,
+    maximize: bool,
+) -> None: ...

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import tapegrad as tg
+from tapegrad import _native
 from tapegrad._errors import DTypeError
 
 from .optimizer import Optimizer, ParamsT, check_number
@@ -71,34 +71,25 @@ class Adam(Optimizer):
         grad: tg.Tensor,
         group: dict[str, Any],
         state: dict[str, Any],
-    ) -> tg.Tensor:
-        lr, weight_decay, eps = group["lr"], group["weight_decay"], group["eps"]
+    ) -> None:
+        # One fused pass in the core, in PyTorch's order of operations:
+        #   p ← p(1 - lr·λ) (AdamW) or g ← g + λp (Adam)
+        #   m ← m + (1 - β₁)(g - m)          (PyTorch's lerp)
+        #   v ← β₂v + (1 - β₂)g²;  v̂ ← max(v̂, v) with AMSGrad
+        #   p ← p - lr/(1 - β₁ᵗ) · m / (√v̂ / √(1 - β₂ᵗ) + ε)
         beta1, beta2 = group["betas"]
-        if group["maximize"]:
-            grad = -grad
-        if weight_decay != 0:
-            if self._decoupled:
-                param = param * (1 - lr * weight_decay)
-            else:
-                grad = grad + weight_decay * param
         step = state.get("step", 0) + 1
-        exp_avg = state.get("exp_avg", None)
-        exp_avg_sq = state.get("exp_avg_sq", None)
-        if exp_avg is None:
-            exp_avg, exp_avg_sq = tg.zeros_like(param), tg.zeros_like(param)
-        # m ← m + (1 - β₁)(g - m) is PyTorch's lerp, the same as β₁ m + (1 - β₁) g
-        exp_avg = exp_avg + (grad - exp_avg) * (1 - beta1)
-        exp_avg_sq = exp_avg_sq * beta2 + (1 - beta2) * grad * grad
-        state.update(step=step, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq)
-        if group["amsgrad"]:
-            previous = state.get("max_exp_avg_sq")
-            second = exp_avg_sq if previous is None else previous.maximum(exp_avg_sq)
-            state["max_exp_avg_sq"] = second
-        else:
-            second = exp_avg_sq
-        step_size = lr / (1 - beta1**step)
-        denominator = second.sqrt() / math.sqrt(1 - beta2**step) + eps
-        return param - step_size * (exp_avg / denominator)
+        if "exp_avg" not in state:
+            state["exp_avg"], state["exp_avg_sq"] = tg.zeros_like(param), tg.zeros_like(param)
+        if group["amsgrad"] and "max_exp_avg_sq" not in state:
+            state["max_exp_avg_sq"] = tg.zeros_like(param)  # v ≥ 0: max(0, v) = v
+        state["step"] = step
+        _native._adam_step(
+            param, grad, state["exp_avg"], state["exp_avg_sq"],
+            state.get("max_exp_avg_sq") if group["amsgrad"] else None, step,
+            group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
+            self._decoupled, group["maximize"],
+        )
 
 
 class AdamW(Adam):

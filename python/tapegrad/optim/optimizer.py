@@ -160,10 +160,7 @@ class Optimizer:
                 for param in group["params"]:
                     if param.grad is None:
                         continue
-                    # Detached handles: the state may keep them, whatever later
-                    # happens to the parameter's data or its .grad.
-                    value, grad = param.detach(), param.grad.detach()
-                    param._assign(self._update(value, grad, group, self.state[param]))
+                    self._update(param, param.grad, group, self.state[param])
         return loss
 
     def _update(
@@ -173,7 +170,8 @@ class Optimizer:
         group: dict[str, Any],
         state: dict[str, Any],
     ) -> tg.Tensor:
-        """The parameter's new value (runs under ``no_grad``; may update ``state``)."""
+        """Updates the parameter and its ``state`` in place (runs under ``no_grad``): one
+        fused native pass that bumps the parameter's version counter."""
         raise NotImplementedError
 
     # ---- state dicts

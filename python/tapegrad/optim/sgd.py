@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import tapegrad as tg
+from tapegrad import _native
 from tapegrad._errors import ArgumentError
 
 from .optimizer import Optimizer, ParamsT, check_number
@@ -68,18 +69,17 @@ class SGD(Optimizer):
         grad: tg.Tensor,
         group: dict[str, Any],
         state: dict[str, Any],
-    ) -> tg.Tensor:
-        momentum, weight_decay = group["momentum"], group["weight_decay"]
-        if group["maximize"]:
-            grad = -grad
-        if weight_decay != 0:
-            grad = grad + weight_decay * param
+    ) -> None:
+        # g ← -g if maximize; g ← g + λp; b ← μb + (1 - τ)g (b ← g on the first step);
+        # g ← g + μb (Nesterov) or b; p ← p - lr·g: one fused pass in the core.
+        momentum = group["momentum"]
+        buffer, first = None, False
         if momentum != 0:
             buffer = state.get("momentum_buffer")
             if buffer is None:
-                buffer = grad
-            else:
-                buffer = buffer * momentum + (1 - group["dampening"]) * grad
-            state["momentum_buffer"] = buffer
-            grad = grad + momentum * buffer if group["nesterov"] else buffer
-        return param - group["lr"] * grad
+                buffer = state["momentum_buffer"] = tg.zeros_like(param)
+                first = True
+        _native._sgd_step(
+            param, grad, buffer, first, group["lr"], momentum, group["dampening"],
+            group["weight_decay"], group["nesterov"], group["maximize"],
+        )

@@ -29,6 +29,7 @@ pub mod error;
 pub mod graph;
 pub mod memory;
 pub mod ops;
+pub mod optim;
 pub mod tensor;
 #[cfg(test)]
 mod testutil;

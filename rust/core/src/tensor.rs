@@ -394,6 +394,15 @@ impl Tensor {
         Ok(())
     }
 
+    /// Write access to the data for an in-place update (the optimiser kernels): readers wait
+    /// until the guard is dropped. Bumps the version now, so saved copies of the old value
+    /// notice the change.
+    pub(crate) fn data_for_update(&self) -> std::sync::RwLockWriteGuard<'_, Array> {
+        let guard = self.0.data.write().unwrap_or_else(|e| e.into_inner());
+        self.0.version.fetch_add(1, Ordering::Relaxed);
+        guard
+    }
+
     /// Where this tensor's gradient goes when it is an op's input.
     pub(crate) fn edge(&self) -> Edge {
         match (&self.0.grad_fn, self.requires_grad()) {

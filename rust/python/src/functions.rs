@@ -139,6 +139,19 @@ fn where_(condition: PyRef<'_, PyTensor>, input: Operand<'_>, other: Operand<'_>
     Ok(PyTensor(input.to_tensor(&like).where_(&condition.0, &other.to_tensor(&like))?))
 }
 
+/// `input · weightᵀ + bias` as one recorded op (`nn.functional.linear`).
+#[pyfunction]
+#[pyo3(signature = (input, weight, bias=None))]
+fn _linear(
+    py: Python<'_>,
+    input: PyRef<'_, PyTensor>,
+    weight: PyRef<'_, PyTensor>,
+    bias: Option<PyRef<'_, PyTensor>>,
+) -> Res<PyTensor> {
+    let (x, w, b) = (input.0.clone(), weight.0.clone(), bias.map(|b| b.0.clone()));
+    Ok(PyTensor(py.detach(|| x.linear(&w, b.as_ref()))?))
+}
+
 /// The gradients of `outputs` with respect to `inputs` (`torch.autograd.grad`).
 #[pyfunction]
 #[pyo3(signature = (outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused))]
@@ -187,5 +200,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stack, m)?)?;
     m.add_function(wrap_pyfunction!(where_, m)?)?;
     m.add_function(wrap_pyfunction!(_grad, m)?)?;
+    m.add_function(wrap_pyfunction!(_linear, m)?)?;
     Ok(())
 }

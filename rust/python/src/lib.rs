@@ -9,6 +9,7 @@ mod convert;
 mod errors;
 mod functions;
 mod memory;
+mod optim;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -25,5 +26,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     functions::register(m)?;
     autograd::register(m)?;
     memory::register(m)?;
+    optim::register(m)?;
     Ok(())
 }

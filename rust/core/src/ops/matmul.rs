@@ -1,7 +1,7 @@
 //! Matrix products. Every product in tapegrad goes through [`gemm`], which hands strided views
 //! (transposes included) straight to the threaded kernel: nothing is copied to transpose.
 
-use crate::array::{broadcast_shapes, checked_numel, Element};
+use crate::array::{broadcast_shapes, checked_numel, Array, Element};
 use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{record, Backward, SavedInfo, SavedTensor, VjpContext};
 use crate::tensor::Tensor;
@@ -152,6 +152,168 @@ impl Tensor {
             })
         })
     }
+}
+
+/// `x · Wᵀ + b`, the affine map of `nn.Linear`, as one primitive. Why a primitive: composed
+/// as `x @ W.T + b`, W's gradient arrives as a transposed view that the optimiser must copy
+/// (a memory-bound pass as long as a matmul), and the step records three nodes instead of one.
+/// Here W's gradient is computed as `gradᵀ · x`, already in W's layout.
+struct LinearBackward {
+    x: Option<SavedTensor>,
+    w: Option<SavedTensor>,
+    has_bias: bool,
+}
+
+impl LinearBackward {
+    /// `t` with every leading axis merged: `(..., k)` to `(n, k)`.
+    fn rows(t: &Tensor) -> Result<Tensor> {
+        let shape = t.shape();
+        let k = *shape.last().expect("at least 1-D");
+        t.reshape(&[shape.iter().product::<usize>() / k.max(1), k])
+    }
+}
+
+impl Backward for LinearBackward {
+    fn name(&self) -> &str {
+        "LinearBackward"
+    }
+    fn vjp(&self, grad: &Tensor, ctx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        // d/dx = grad · W;  d/dW = gradᵀ · x (rows merged);  d/db = Σ_rows grad
+        let g2 = Self::rows(grad)?;
+        let grad_x = match &self.w {
+            Some(w) if ctx.needs_input_grad(0) => {
+                let gx = g2.matmul_nd(&w.get("LinearBackward")?)?;
+                Some(gx.reshape(&ctx.input(0).shape)?)
+            }
+            _ => None,
+        };
+        let grad_w = match &self.x {
+            Some(x) if ctx.needs_input_grad(1) => {
+                Some(g2.transpose(0, 1)?.matmul_nd(&Self::rows(&x.get("LinearBackward")?)?)?)
+            }
+            _ => None,
+        };
+        let mut out = vec![grad_x, grad_w];
+        if self.has_bias {
+            out.push(ctx.needs_input_grad(2).then(|| g2.sum(Some(&[0]), false)).transpose()?);
+        }
+        Ok(out)
+    }
+    fn jvp(
+        &self,
+        inputs: &[&Tensor],
+        _: &Tensor,
+        tangents: &[Option<Tensor>],
+    ) -> Result<Option<Tensor>> {
+        // d(x·Wᵀ + b) = dx·Wᵀ + x·dWᵀ + db
+        let (x, w) = (inputs[0], inputs[1]);
+        let mut parts = Vec::new();
+        if let Some(tx) = &tangents[0] {
+            parts.push(tx.linear(w, None)?);
+        }
+        if let Some(tw) = &tangents[1] {
+            parts.push(x.linear(tw, None)?);
+        }
+        if let Some(Some(tb)) = tangents.get(2) {
+            parts.push(tb.clone());
+        }
+        let mut total: Option<Tensor> = None;
+        for p in parts {
+            total = Some(match total {
+                None => p,
+                Some(t) => t.add(&p)?,
+            });
+        }
+        Ok(total)
+    }
+    fn saved(&self) -> Vec<SavedInfo> {
+        [&self.x, &self.w].into_iter().flatten().map(SavedTensor::info).collect()
+    }
+}
+
+impl Tensor {
+    /// `self · weightᵀ + bias` over the last axis (PyTorch's `F.linear`): `self` is
+    /// `(..., in)`, `weight` `(out, in)`, `bias` `(out,)`.
+    pub fn linear(&self, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+        let (xs, ws) = (self.shape(), weight.shape());
+        if xs.is_empty() || ws.len() != 2 || xs[xs.len() - 1] != ws[1] {
+            return Err(Error::shape(
+                "linear",
+                format!(
+                    "input {} does not fit weight {} (the input's last dimension must equal \
+                     in_features = weight.shape[1])",
+                    fmt_shape(&xs),
+                    fmt_shape(&ws)
+                ),
+            ));
+        }
+        if let Some(b) = bias {
+            if b.shape() != [ws[0]] {
+                return Err(Error::shape(
+                    "linear",
+                    format!(
+                        "bias of shape {} does not fit weight {} (expected ({},))",
+                        fmt_shape(&b.shape()),
+                        fmt_shape(&ws),
+                        ws[0]
+                    ),
+                ));
+            }
+        }
+        let dtype = [Some(self), Some(weight), bias].iter().flatten().map(|t| t.dtype()).max();
+        let dtype = dtype.expect("at least two tensors");
+        let x = self.to_dtype(dtype)?;
+        let w = weight.to_dtype(dtype)?;
+        let b = bias.map(|b| b.to_dtype(dtype)).transpose()?;
+        let (n_in, n_out) = (ws[1], ws[0]);
+        let rows = xs.iter().product::<usize>() / n_in.max(1);
+        let mut out_shape = xs.clone();
+        *out_shape.last_mut().expect("at least 1-D") = n_out;
+        let x2 = x.array().reshape(&[rows, n_in])?;
+        let mismatch = || crate::array::dtype_mismatch("linear", x.dtype(), w.dtype());
+        let out = match (&x2, &w.array(), b.as_ref().map(Tensor::array)) {
+            (Array::F32(x2), Array::F32(w2), None) => Array::F32(affine(x2, w2, None, &out_shape)),
+            (Array::F64(x2), Array::F64(w2), None) => Array::F64(affine(x2, w2, None, &out_shape)),
+            (Array::F32(x2), Array::F32(w2), Some(Array::F32(b))) => {
+                Array::F32(affine(x2, w2, Some(b), &out_shape))
+            }
+            (Array::F64(x2), Array::F64(w2), Some(Array::F64(b))) => {
+                Array::F64(affine(x2, w2, Some(b), &out_shape))
+            }
+            _ => return Err(mismatch()),
+        };
+        let mut inputs = vec![&x, &w];
+        inputs.extend(b.as_ref());
+        record(&inputs, out, || {
+            Box::new(LinearBackward {
+                x: w.requires_grad().then(|| SavedTensor::new(&x, "input 0")),
+                w: x.requires_grad().then(|| SavedTensor::new(&w, "input 1")),
+                has_bias: b.is_some(),
+            })
+        })
+    }
+}
+
+/// `x2 · w2ᵀ (+ b)` reshaped to `shape`: the bias is broadcast into the output first and the
+/// product accumulated onto it (`gemm` with β = 1), so no temporary is made for the sum.
+fn affine<T: Element>(
+    x2: &ArcArray<T, IxDyn>,
+    w2: &ArcArray<T, IxDyn>,
+    bias: Option<ArcArray<T, IxDyn>>,
+    shape: &[usize],
+) -> ArcArray<T, IxDyn> {
+    let x2 = x2.view().into_dimensionality::<Ix2>().expect("2-D");
+    let wt = w2.view().into_dimensionality::<Ix2>().expect("2-D").reversed_axes();
+    let mut out = ndarray::Array2::<T>::zeros((x2.nrows(), wt.ncols()));
+    let beta = match &bias {
+        Some(b) => {
+            out.assign(&b.view().into_dimensionality::<ndarray::Ix1>().expect("1-D"));
+            T::one()
+        }
+        None => T::zero(),
+    };
+    ndarray::linalg::general_mat_mul(T::one(), &x2, &wt, beta, &mut out);
+    out.into_dyn().into_shape_with_order(IxDyn(shape)).expect("sizes agree").into_shared()
 }
 
 #[cfg(test)]
