@@ -1,0 +1,55 @@
+"""The benchmark cases: which frameworks and thread counts each one runs with.
+
+This module is plain data so that ``compare.py`` can plan the runs without importing
+NumPy, torch or tapegrad (each (case, framework) pair runs in a child process of its own,
+through ``_runner.py``, which imports the case module ``cases.<name>``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ALL_FRAMEWORKS = ("tapegrad", "numpy", "torch")
+
+
+@dataclass(frozen=True)
+class CaseInfo:
+    """What ``compare.py`` needs to know about a case before running it."""
+
+    summary: str
+    frameworks: tuple[str, ...] = ALL_FRAMEWORKS
+    # None: the run's --threads; otherwise the thread counts to run each framework at.
+    threads: tuple[int, ...] | None = None
+
+
+CASES: dict[str, CaseInfo] = {
+    "op_overhead": CaseInfo(
+        "µs per op from Python: add, mul, relu on (1,), (64,), (32, 32); matmul 8×8 and "
+        "32×32; with grad (inputs require grad, a node is recorded) and without"
+    ),
+    "tape_overhead": CaseInfo(
+        "µs per forward + backward of tiny graphs: a 3-op graph on 4 elements, and "
+        "10 layers of tanh(h @ W) at 8×16 (NumPy: hand-written backward)"
+    ),
+    "matmul": CaseInfo(
+        "GFLOP/s of X·W, Xᵀ·dY and dY·Wᵀ (transposes as strided views) on squares "
+        "128-1024 and MLP shapes (batch, in, out), float32 and float64"
+    ),
+    "elementwise": CaseInfo(
+        "GB/s of add, exp and relu's backward (tg.grad / torch.autograd.grad of relu) "
+        "from 2^10 to 2^22 float32 elements"
+    ),
+    "mlp_step": CaseInfo(
+        "the headline: one SGD training step (forward, cross-entropy, backward, update) "
+        "of four MLPs, with its forward, backward and optimiser parts"
+    ),
+    "fd_vs_backprop": CaseInfo(
+        "a full gradient by backprop vs by central finite differences for tanh MLPs of "
+        "10^2 to 10^6 parameters (finite differences measured when small, extrapolated "
+        "from the forward time when large)"
+    ),
+    "thread_scaling": CaseInfo(
+        "the 1024² float32 matmul and the 784-1024-1024-10 MLP step at 1 and at 2 threads",
+        threads=(1, 2),
+    ),
+}
