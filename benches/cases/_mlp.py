@@ -19,6 +19,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+Tensor = Any  # a tapegrad or torch tensor
+
 import numpy as np
 
 LEARNING_RATE = 0.01
@@ -100,71 +102,16 @@ class NumpyMLP:
         return [p.copy() for p in self.params]
 
 
-class TapegradMLP:
-    """The model written with tapegrad's raw ops."""
+class UserMLP:
+    """The model as a user of the framework writes it: the same code for tapegrad and
+    PyTorch (``F.linear``, ``relu``, ``F.cross_entropy``, ``optim.SGD``)."""
 
-    def __init__(
-        self, params: list[np.ndarray], x: np.ndarray, labels: np.ndarray
-    ) -> None:
-        import tapegrad as tg
+    framework: Any
+    F: Any
 
-        from tapegrad.nn import functional
-
-        self.tg, self.F = tg, functional
-        self.params = [tg.from_numpy(p, True) for p in params]
-        self.x = tg.from_numpy(x)
-        self.labels = labels
-        self.optimizer = tg.optim.SGD(self.params, lr=LEARNING_RATE)
-
-    def forward(self) -> Any:
-        tg = self.tg
-        h = self.x
-        layers = len(self.params) // 2
-        for i in range(layers):
-            h = self.F.linear(h, self.params[2 * i], self.params[2 * i + 1])
-            if i < layers - 1:
-                h = tg.relu(h)
-        return self.F.cross_entropy(h, self.labels)
-
-    def grads(self) -> list[np.ndarray]:
-        self.forward().backward()
-        grads = [p.grad.numpy() for p in self.params]
-        for p in self.params:
-            p.grad = None
-        return grads
-
-    def loss(self) -> float:
-        with self.tg.no_grad():
-            return self.forward().item()
-
-    def step(self) -> tuple[float, ...]:
-        t0 = time.perf_counter()
-        loss = self.forward()
-        t1 = time.perf_counter()
-        loss.backward()
-        t2 = time.perf_counter()
-        self.optimizer.step()
-        self.optimizer.zero_grad()
-        return t0, t1, t2, time.perf_counter()
-
-    def values(self) -> list[np.ndarray]:
-        return [p.detach().numpy() for p in self.params]
-
-
-class TorchMLP:
-    """The model as a PyTorch user writes it."""
-
-    def __init__(
-        self, params: list[np.ndarray], x: np.ndarray, labels: np.ndarray
-    ) -> None:
-        import torch
-        import torch.nn.functional as F
-
-        self.torch, self.F = torch, F
-        self.params = [torch.from_numpy(p.copy()).requires_grad_() for p in params]
-        self.x = torch.from_numpy(x.copy())
-        self.labels = torch.from_numpy(labels.astype(np.int64))
-        self.optimizer = torch.optim.SGD(self.params, lr=LEARNING_RATE)
+    def __init__(self, params: list[Tensor], x: Any, labels: Any) -> None:
+        self.params, self.x, self.labels = params, x, labels
+        self.optimizer = self.framework.optim.SGD(self.params, lr=LEARNING_RATE)
 
     def forward(self) -> Any:
         h = self.x
@@ -172,7 +119,7 @@ class TorchMLP:
         for i in range(layers):
             h = self.F.linear(h, self.params[2 * i], self.params[2 * i + 1])
             if i < layers - 1:
-                h = self.torch.relu(h)
+                h = self.framework.relu(h)
         return self.F.cross_entropy(h, self.labels)
 
     def grads(self) -> list[np.ndarray]:
@@ -182,7 +129,7 @@ class TorchMLP:
         return grads
 
     def loss(self) -> float:
-        with self.torch.no_grad():
+        with self.framework.no_grad():
             return self.forward().item()
 
     def step(self) -> tuple[float, ...]:
@@ -197,6 +144,35 @@ class TorchMLP:
 
     def values(self) -> list[np.ndarray]:
         return [p.detach().numpy().copy() for p in self.params]
+
+
+class TapegradMLP(UserMLP):
+    """tapegrad: class labels stay an integer NumPy array."""
+
+    def __init__(
+        self, params: list[np.ndarray], x: np.ndarray, labels: np.ndarray
+    ) -> None:
+        import tapegrad
+        from tapegrad.nn import functional
+
+        self.framework, self.F = tapegrad, functional
+        tensors = [tapegrad.from_numpy(p, True) for p in params]
+        super().__init__(tensors, tapegrad.from_numpy(x), labels)
+
+
+class TorchMLP(UserMLP):
+    """PyTorch: class labels become an int64 tensor."""
+
+    def __init__(
+        self, params: list[np.ndarray], x: np.ndarray, labels: np.ndarray
+    ) -> None:
+        import torch
+        import torch.nn.functional as F
+
+        self.framework, self.F = torch, F
+        tensors = [torch.from_numpy(p.copy()).requires_grad_() for p in params]
+        labels = torch.from_numpy(labels.astype(np.int64))
+        super().__init__(tensors, torch.from_numpy(x.copy()), labels)
 
 
 MODELS = {"numpy": NumpyMLP, "tapegrad": TapegradMLP, "torch": TorchMLP}

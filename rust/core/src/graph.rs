@@ -108,6 +108,20 @@ impl Drop for OuterLevelsOnly {
     }
 }
 
+/// The sum of a JVP's contributions, one per input with a tangent (`None` when there are
+/// none: a zero tangent).
+pub fn sum_tangents(parts: impl IntoIterator<Item = Result<Tensor>>) -> Result<Option<Tensor>> {
+    let mut total: Option<Tensor> = None;
+    for part in parts {
+        let part = part?;
+        total = Some(match total {
+            None => part,
+            Some(sum) => sum.add(&part)?,
+        });
+    }
+    Ok(total)
+}
+
 /// Tangents a tensor carries, one per dual level id.
 pub type Tangents = Vec<(u64, Tensor)>;
 

@@ -6,7 +6,7 @@
 
 use crate::array::{broadcast_shapes, Array, DType, Element};
 use crate::error::{Error, Result};
-use crate::graph::{record, Backward, SavedInfo, SavedTensor, VjpContext};
+use crate::graph::{record, sum_tangents, Backward, SavedInfo, SavedTensor, VjpContext};
 use crate::tensor::Tensor;
 use crate::{map_array, zip_array};
 use ndarray::{ArcArray, ArrayD, IxDyn, Zip};
@@ -196,18 +196,15 @@ impl Backward for BinaryBackward {
     ) -> Result<Option<Tensor>> {
         // Elementwise again: each input's Jacobian is diagonal, so its tangent goes through
         // that input's VJP rule; the two contributions add.
-        let mut out: Option<Tensor> = None;
-        for (i, t) in tangents.iter().enumerate() {
-            let Some(t) = t else { continue };
+        sum_tangents(tangents.iter().enumerate().filter_map(|(i, t)| {
+            let t = t.as_ref()?;
             let needs = [i == 0, i == 1];
-            let [ga, gb] = self.op.vjp(t, Some(inputs[0]), Some(inputs[1]), needs)?;
-            let part = if i == 0 { ga } else { gb }.expect("requested above");
-            out = Some(match out {
-                None => part,
-                Some(sum) => sum.add(&part)?,
-            });
-        }
-        Ok(out)
+            Some(
+                self.op
+                    .vjp(t, Some(inputs[0]), Some(inputs[1]), needs)
+                    .map(|[ga, gb]| if i == 0 { ga } else { gb }.expect("requested above")),
+            )
+        }))
     }
 
     fn saved(&self) -> Vec<SavedInfo> {

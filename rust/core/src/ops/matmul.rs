@@ -3,7 +3,7 @@
 
 use crate::array::{broadcast_shapes, checked_numel, Array, Element};
 use crate::error::{fmt_shape, Error, Result};
-use crate::graph::{record, Backward, SavedInfo, SavedTensor, VjpContext};
+use crate::graph::{record, sum_tangents, Backward, SavedInfo, SavedTensor, VjpContext};
 use crate::tensor::Tensor;
 use crate::zip_array;
 use ndarray::{ArcArray, ArrayD, ArrayView2, ArrayViewMut2, Axis, Dimension, Ix2, IxDyn};
@@ -82,12 +82,9 @@ impl Backward for MatmulBackward {
     ) -> Result<Option<Tensor>> {
         // d(AB) = dA·B + A·dB
         let (a, b) = (inputs[0], inputs[1]);
-        let left = tangents[0].as_ref().map(|ta| ta.matmul_nd(b)).transpose()?;
-        let right = tangents[1].as_ref().map(|tb| a.matmul_nd(tb)).transpose()?;
-        Ok(match (left, right) {
-            (Some(l), Some(r)) => Some(l.add(&r)?),
-            (l, r) => l.or(r),
-        })
+        let left = tangents[0].as_ref().map(|ta| ta.matmul_nd(b));
+        let right = tangents[1].as_ref().map(|tb| a.matmul_nd(tb));
+        sum_tangents(left.into_iter().chain(right))
     }
     fn saved(&self) -> Vec<SavedInfo> {
         [&self.a, &self.b].into_iter().flatten().map(SavedTensor::info).collect()
@@ -207,24 +204,10 @@ impl Backward for LinearBackward {
     ) -> Result<Option<Tensor>> {
         // d(x·Wᵀ + b) = dx·Wᵀ + x·dWᵀ + db
         let (x, w) = (inputs[0], inputs[1]);
-        let mut parts = Vec::new();
-        if let Some(tx) = &tangents[0] {
-            parts.push(tx.linear(w, None)?);
-        }
-        if let Some(tw) = &tangents[1] {
-            parts.push(x.linear(tw, None)?);
-        }
-        if let Some(Some(tb)) = tangents.get(2) {
-            parts.push(tb.clone());
-        }
-        let mut total: Option<Tensor> = None;
-        for p in parts {
-            total = Some(match total {
-                None => p,
-                Some(t) => t.add(&p)?,
-            });
-        }
-        Ok(total)
+        let dx = tangents[0].as_ref().map(|tx| tx.linear(w, None));
+        let dw = tangents[1].as_ref().map(|tw| x.linear(tw, None));
+        let db = tangents.get(2).cloned().flatten().map(Ok);
+        sum_tangents(dx.into_iter().chain(dw).chain(db))
     }
     fn saved(&self) -> Vec<SavedInfo> {
         [&self.x, &self.w].into_iter().flatten().map(SavedTensor::info).collect()
