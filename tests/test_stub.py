@@ -10,6 +10,7 @@ def test_native_stub_matches_the_module():
     pytest.importorskip("mypy")
     done = subprocess.run(
         [sys.executable, "-m", "mypy.stubtest", "tapegrad._native"],
+        check=False,
         capture_output=True,
         text=True,
         timeout=300,

@@ -13,7 +13,8 @@ reverse. The API follows PyTorch's names and semantics::
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from . import _native
 from ._creation import (
@@ -118,32 +119,110 @@ def grad(
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is not None:
-        grad_outputs = [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
+        grad_outputs = (
+            [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
+        )
     retain = create_graph if retain_graph is None else bool(retain_graph)
-    return _native._grad(outputs, inputs, grad_outputs, retain, create_graph, allow_unused)
+    return _native._grad(
+        outputs, inputs, grad_outputs, retain, create_graph, allow_unused
+    )
 
 
-from . import func, testing  # noqa: E402  (they need the names above)
-from .autograd import Function, FunctionCtx  # noqa: E402
-from . import memory  # noqa: E402
-from .memory import memory_bill  # noqa: E402
-from ._checkpoint import checkpoint, checkpoint_sequential  # noqa: E402
-from . import nn, optim  # noqa: E402  (training: modules, losses, optimisers)
-from .serialization import load, save  # noqa: E402
+from . import (
+    func,
+    memory,
+    nn,
+    optim,
+    testing,
+)
+from ._checkpoint import checkpoint, checkpoint_sequential
+from .autograd import Function, FunctionCtx
+from .memory import memory_bill
+from .serialization import load, save
 
 __all__ = [
-    "Tensor", "dtype", "float32", "float64",
-    "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like", "arange",
-    "eye", "rand", "randn", "manual_seed",
-    "add", "sub", "mul", "div", "pow", "matmul", "neg", "abs", "exp", "log", "sqrt", "sin",
-    "cos", "tanh", "sigmoid", "relu", "clamp", "maximum", "minimum", "where",
-    "lt", "le", "gt", "ge", "eq", "ne",
-    "sum", "mean", "max", "min", "amax", "amin", "logsumexp", "softmax", "log_softmax",
-    "reshape", "flatten", "transpose", "permute", "unsqueeze", "squeeze", "broadcast_to",
-    "cat", "stack", "detach",
-    "grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "TapegradError", "ShapeError", "AxisError", "DTypeError", "GraphError", "ArgumentError",
-    "testing", "func", "Function", "FunctionCtx",
-    "memory", "memory_bill", "checkpoint", "checkpoint_sequential",
-    "nn", "optim", "save", "load",
+    "ArgumentError",
+    "AxisError",
+    "DTypeError",
+    "Function",
+    "FunctionCtx",
+    "GraphError",
+    "ShapeError",
+    "TapegradError",
+    "Tensor",
+    "abs",
+    "add",
+    "amax",
+    "amin",
+    "arange",
+    "broadcast_to",
+    "cat",
+    "checkpoint",
+    "checkpoint_sequential",
+    "clamp",
+    "cos",
+    "detach",
+    "div",
+    "dtype",
+    "enable_grad",
+    "eq",
+    "exp",
+    "eye",
+    "flatten",
+    "float32",
+    "float64",
+    "from_numpy",
+    "full",
+    "func",
+    "ge",
+    "grad",
+    "gt",
+    "is_grad_enabled",
+    "le",
+    "load",
+    "log",
+    "log_softmax",
+    "logsumexp",
+    "lt",
+    "manual_seed",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "memory",
+    "memory_bill",
+    "min",
+    "minimum",
+    "mul",
+    "ne",
+    "neg",
+    "nn",
+    "no_grad",
+    "ones",
+    "ones_like",
+    "optim",
+    "permute",
+    "pow",
+    "rand",
+    "randn",
+    "relu",
+    "reshape",
+    "save",
+    "set_grad_enabled",
+    "sigmoid",
+    "sin",
+    "softmax",
+    "sqrt",
+    "squeeze",
+    "stack",
+    "sub",
+    "sum",
+    "tanh",
+    "tensor",
+    "testing",
+    "transpose",
+    "unsqueeze",
+    "where",
+    "zeros",
+    "zeros_like",
 ]

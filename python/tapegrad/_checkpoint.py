@@ -20,7 +20,7 @@ from ._native import Tensor
 from .autograd import FunctionCtx
 from .memory import peak_saved_bytes, reset_peak, saved_bytes
 
-__all__ = ["checkpoint", "checkpoint_sequential", "CheckpointPlan"]
+__all__ = ["CheckpointPlan", "checkpoint", "checkpoint_sequential"]
 
 
 def checkpoint(fn: Callable[..., Any], *args: Any) -> Any:
@@ -112,11 +112,13 @@ class CheckpointPlan:
 
     def __str__(self) -> str:
         measured = (
-            "" if self.measured_peak_bytes is None
+            ""
+            if self.measured_peak_bytes is None
             else f", measured peak {self.measured_peak_bytes:,} B"
         )
         predicted = (
-            "" if self.predicted_peak_bytes is None
+            ""
+            if self.predicted_peak_bytes is None
             else f": predicted peak {self.predicted_peak_bytes:,} B saved for backward"
         )
         return f"{self.segments} segments of {self.sizes} layers{predicted}{measured}"
@@ -137,9 +139,11 @@ def _predict(layer_bytes: list[int], input_bytes: list[int], sizes: list[int]) -
     peak = kept = 0
     start = 0
     for i, size in enumerate(sizes):
-        if i < len(sizes) - 1:  # the last segment is not checkpointed: it keeps no input
+        if (
+            i < len(sizes) - 1
+        ):  # the last segment is not checkpointed: it keeps no input
             kept += input_bytes[start]
-        peak = max(peak, kept + sum(layer_bytes[start:start + size]))
+        peak = max(peak, kept + sum(layer_bytes[start : start + size]))
         start += size
     return peak
 
@@ -193,21 +197,29 @@ def checkpoint_sequential(
                 f"of functions ({n})"
             )
     elif not (
-        isinstance(budget_bytes, int) and not isinstance(budget_bytes, bool) and budget_bytes > 0
+        isinstance(budget_bytes, int)
+        and not isinstance(budget_bytes, bool)
+        and budget_bytes > 0
     ):
-        raise ArgumentError(f"checkpoint_sequential: budget_bytes must be a positive int, got "
-                            f"{budget_bytes!r}")
+        raise ArgumentError(
+            f"checkpoint_sequential: budget_bytes must be a positive int, got "
+            f"{budget_bytes!r}"
+        )
 
     # Measuring costs one extra forward pass: only when a budget or the plan asks for it.
     measured = budget_bytes is not None or return_plan
     layer_bytes, input_bytes = _measure_layers(layers, input) if measured else ([], [])
     if budget_bytes is not None:
         fits = [
-            k for k in range(1, n + 1)
+            k
+            for k in range(1, n + 1)
             if _predict(layer_bytes, input_bytes, _balanced(n, k)) <= budget_bytes
         ]
         if not fits:
-            least = min(_predict(layer_bytes, input_bytes, _balanced(n, k)) for k in range(1, n + 1))
+            least = min(
+                _predict(layer_bytes, input_bytes, _balanced(n, k))
+                for k in range(1, n + 1)
+            )
             raise ArgumentError(
                 f"checkpoint_sequential: budget_bytes={budget_bytes:,} is below the minimum "
                 f"possible peak of {least:,} bytes saved for backward for these layers"
@@ -222,7 +234,7 @@ def checkpoint_sequential(
     x = input
     start = 0
     for i, size in enumerate(sizes):
-        chunk = layers[start:start + size]
+        chunk = layers[start : start + size]
         start += size
 
         def run(h: Any, chunk: list = chunk) -> Any:

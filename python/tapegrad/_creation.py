@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -11,17 +12,17 @@ from ._errors import DTypeError, ShapeError
 from ._native import Tensor
 
 __all__ = [
-    "tensor",
-    "from_numpy",
-    "zeros",
-    "ones",
-    "full",
-    "zeros_like",
-    "ones_like",
     "arange",
     "eye",
+    "from_numpy",
+    "full",
+    "ones",
+    "ones_like",
     "rand",
     "randn",
+    "tensor",
+    "zeros",
+    "zeros_like",
 ]
 
 _NUMPY_OF = {"float32": np.float32, "float64": np.float64}
@@ -51,7 +52,9 @@ def _as_float_array(data: Any, dtype: str | None) -> np.ndarray:
     try:
         arr = np.asarray(data)
     except ValueError as exc:  # NumPy's message for ragged nested lists
-        raise ShapeError(f"tensor: data has an inhomogeneous (ragged) shape: {exc}") from exc
+        raise ShapeError(
+            f"tensor: data has an inhomogeneous (ragged) shape: {exc}"
+        ) from exc
     if arr.dtype.kind not in "biuf":
         raise DTypeError(
             f"tensor: cannot make a tensor from data of NumPy dtype {arr.dtype} "
@@ -82,7 +85,9 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
     """Copies a NumPy float array into a tensor, keeping its dtype (float16 becomes float32)."""
     if not isinstance(array, np.ndarray):
-        raise DTypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+        raise DTypeError(
+            f"from_numpy expects a numpy.ndarray, got {type(array).__name__}"
+        )
     wide = array.dtype.kind == "f" and array.dtype.itemsize == 8
     dtype = "float64" if wide else "float32"
     return _native._from_numpy(_as_float_array(array, dtype), requires_grad)
@@ -92,8 +97,13 @@ def _shape(size: Sequence[Any]) -> Any:
     return size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
 
 
-def full(size: Sequence[int], fill_value: float, *, dtype: Any = None,
-         requires_grad: bool = False) -> Tensor:
+def full(
+    size: Sequence[int],
+    fill_value: float,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """A tensor of the given shape filled with ``fill_value``."""
     return _native._full(size, float(fill_value), dtype, requires_grad)
 
@@ -118,16 +128,23 @@ def ones_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> T
     return _native._full(t.shape, 1.0, dtype or t.dtype, requires_grad)
 
 
-def arange(start: float, end: float | None = None, step: float = 1, *, dtype: Any = None,
-           requires_grad: bool = False) -> Tensor:
+def arange(
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """``start, start + step, ...`` below ``end`` (``arange(n)`` counts from 0)."""
     if end is None:
         start, end = 0, start
     return _native._arange(float(start), float(end), float(step), dtype, requires_grad)
 
 
-def eye(n: int, m: int | None = None, *, dtype: Any = None,
-        requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int, m: int | None = None, *, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     """An ``n × m`` matrix (``m`` defaults to ``n``) with ones on the diagonal."""
     return _native._eye(n, n if m is None else m, dtype, requires_grad)
 

@@ -2,12 +2,12 @@
 catch, so ``except ValueError`` keeps working for shape errors."""
 
 __all__ = [
-    "TapegradError",
-    "ShapeError",
+    "ArgumentError",
     "AxisError",
     "DTypeError",
     "GraphError",
-    "ArgumentError",
+    "ShapeError",
+    "TapegradError",
 ]
 
 
@@ -36,6 +36,13 @@ class ArgumentError(TapegradError, ValueError):
 
 
 # Tracebacks read `tapegrad.ShapeError`, the name users import.
-for _cls in (TapegradError, ShapeError, AxisError, DTypeError, GraphError, ArgumentError):
+for _cls in (
+    TapegradError,
+    ShapeError,
+    AxisError,
+    DTypeError,
+    GraphError,
+    ArgumentError,
+):
     _cls.__module__ = "tapegrad"
 del _cls

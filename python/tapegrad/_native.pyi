@@ -7,8 +7,7 @@ already-normalised arguments; their public wrappers live in ``tapegrad/__init__.
 """
 
 import builtins
-from collections.abc import Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, final, overload
 
 import numpy as np
@@ -28,38 +27,38 @@ _ShapeLike: TypeAlias = int | Sequence[int]
 _FloatArray: TypeAlias = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 
 __all__ = [
+    "GradFn",
     "RemovableHandle",
     "RngState",
+    "Tensor",
+    "_adam_step",
     "_apply_function",
+    "_arange",
     "_current_dual_level",
     "_enter_dual_level",
     "_exit_dual_level",
     "_external_inputs",
+    "_eye",
+    "_from_numpy",
+    "_full",
+    "_grad",
     "_grad_within",
     "_graph_rows",
+    "_linear",
     "_make_dual",
     "_next_node_seq",
     "_peak_saved_bytes",
     "_pop_label",
     "_push_label",
+    "_rand",
+    "_randn",
     "_reset_peak_saved_bytes",
     "_rng_state",
     "_saved_bytes",
-    "_set_rng_state",
-    "_swap_dual_levels",
-    "GradFn",
-    "Tensor",
-    "_arange",
-    "_eye",
-    "_from_numpy",
-    "_full",
-    "_grad",
-    "_linear",
-    "_sgd_step",
-    "_adam_step",
-    "_rand",
-    "_randn",
     "_set_grad_enabled",
+    "_set_rng_state",
+    "_sgd_step",
+    "_swap_dual_levels",
     "_where",
     "cat",
     "dtype",

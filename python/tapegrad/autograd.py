@@ -76,12 +76,16 @@ class Function:
     @staticmethod
     def forward(ctx: FunctionCtx, *args: Any) -> Any:
         """Computes the outputs (a Tensor or a tuple of Tensors) without recording."""
-        raise NotImplementedError("subclasses of tapegrad.Function must define forward()")
+        raise NotImplementedError(
+            "subclasses of tapegrad.Function must define forward()"
+        )
 
     @staticmethod
     def backward(ctx: FunctionCtx, *grads: Tensor) -> Any:
         """Returns one gradient per argument of ``forward`` (None where there is none)."""
-        raise NotImplementedError("subclasses of tapegrad.Function must define backward()")
+        raise NotImplementedError(
+            "subclasses of tapegrad.Function must define backward()"
+        )
 
     jvp: Any = None
     """Optional ``jvp(ctx, *tangents)``: the output's tangent (forward mode). Tangents come
@@ -115,7 +119,9 @@ class Function:
                     f"output {i} is {type(out).__name__}"
                 )
 
-        def backward(ctx: FunctionCtx, grads: tuple[Tensor, ...], saved: tuple) -> tuple:
+        def backward(
+            ctx: FunctionCtx, grads: tuple[Tensor, ...], saved: tuple
+        ) -> tuple:
             ctx._saved = saved
             try:
                 result = cls.backward(ctx, *grads)

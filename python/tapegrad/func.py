@@ -21,15 +21,15 @@ from ._grad_mode import enable_grad
 from ._native import Tensor
 
 __all__ = [
+    "dual_level",
     "grad",
-    "value_and_grad",
-    "vjp",
-    "jvp",
-    "jacrev",
-    "jacfwd",
     "hessian",
     "hvp",
-    "dual_level",
+    "jacfwd",
+    "jacrev",
+    "jvp",
+    "value_and_grad",
+    "vjp",
 ]
 
 
@@ -97,7 +97,9 @@ def _differentiable(x: Any, fn: str, position: int) -> Tensor:
     """A version of ``x`` to differentiate with respect to, keeping its place in any outer
     transform: its graph if it requires grad, its tangent if it is dual."""
     if not isinstance(x, Tensor):
-        raise DTypeError(f"{fn}: argument {position} is {type(x).__name__}, not a Tensor")
+        raise DTypeError(
+            f"{fn}: argument {position} is {type(x).__name__}, not a Tensor"
+        )
     # Always a fresh variable, even when x already requires grad: a closure that captured x
     # itself must not be differentiated as if it were the argument.
     return x._alias()
@@ -105,7 +107,9 @@ def _differentiable(x: Any, fn: str, position: int) -> Tensor:
 
 def _scalar(out: Any, fn: str) -> Tensor:
     if not isinstance(out, Tensor):
-        raise DTypeError(f"{fn}: the function must return a Tensor, got {type(out).__name__}")
+        raise DTypeError(
+            f"{fn}: the function must return a Tensor, got {type(out).__name__}"
+        )
     if out.numel() != 1:
         raise ShapeError(
             f"{fn}: the function must return a scalar (one-element) tensor to be "
@@ -130,7 +134,7 @@ def value_and_grad(
             xs[n] = _differentiable(args[n], "grad", n)
         with _reverse_transform() as nested, enable_grad():
             result = f(*xs)
-            out, aux = (result if has_aux else (result, None))
+            out, aux = result if has_aux else (result, None)
             out = _scalar(out, "grad")
             # An outer transform differentiates the gradient too: record its graph then.
             create = _needs_graph(nested, args)
@@ -215,14 +219,17 @@ def jvp(
         elif isinstance(out, (tuple, list)) and all(isinstance(o, Tensor) for o in out):
             outs = list(out)
         else:
-            shown = type(out).__name__ if not isinstance(out, (tuple, list)) else (
-                "a sequence holding " + ", ".join(type(o).__name__ for o in out)
+            shown = (
+                type(out).__name__
+                if not isinstance(out, (tuple, list))
+                else ("a sequence holding " + ", ".join(type(o).__name__ for o in out))
             )
             raise DTypeError(
                 f"jvp: the function must return a Tensor or a tuple of Tensors, got {shown}"
             )
         tangent_outs = [
-            o._tangent if o._tangent is not None
+            o._tangent
+            if o._tangent is not None
             else _native._full(o.shape, 0.0, o.dtype, False)
             for o in outs
         ]
@@ -253,9 +260,13 @@ def jacrev(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Tensor]:
             for k in range(out.numel()):
                 seed = _basis(out, k).reshape(out.shape)
                 (g,) = _native._grad([out], [x], [seed], True, create, True)
-                rows.append(g if g is not None else _native._full(x.shape, 0.0, x.dtype, False))
+                rows.append(
+                    g if g is not None else _native._full(x.shape, 0.0, x.dtype, False)
+                )
             if not rows:
-                return _native._full(tuple(out.shape) + tuple(x.shape), 0.0, x.dtype, False)
+                return _native._full(
+                    tuple(out.shape) + tuple(x.shape), 0.0, x.dtype, False
+                )
             return _native.stack(rows, 0).reshape(tuple(out.shape) + tuple(x.shape))
 
     return wrapper
@@ -269,10 +280,12 @@ def jacfwd(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Tensor]:
         (n,) = _argnums(argnums, len(args), "jacfwd")
         x = args[n]
         if not isinstance(x, Tensor):
-            raise DTypeError(f"jacfwd: argument {n} is {type(x).__name__}, not a Tensor")
+            raise DTypeError(
+                f"jacfwd: argument {n} is {type(x).__name__}, not a Tensor"
+            )
 
         def at(xn: Tensor) -> Any:
-            return f(*args[:n], xn, *args[n + 1:])
+            return f(*args[:n], xn, *args[n + 1 :])
 
         columns = []
         out = None

@@ -15,7 +15,7 @@ from typing import Any
 from . import _native
 from ._native import Tensor
 
-__all__ = ["MemoryBill", "memory_bill", "saved_bytes", "peak_saved_bytes", "reset_peak"]
+__all__ = ["MemoryBill", "memory_bill", "peak_saved_bytes", "reset_peak", "saved_bytes"]
 
 
 def saved_bytes() -> int:
@@ -87,7 +87,9 @@ class MemoryBill:
 
     def summary(self) -> str:
         """Totals only: overall, by op and by module."""
-        lines = [f"saved for backward: {_human(self.total_bytes)} in {len(self.rows)} nodes"]
+        lines = [
+            f"saved for backward: {_human(self.total_bytes)} in {len(self.rows)} nodes"
+        ]
         for title, table in (("by op", self.by_op), ("by module", self.by_module)):
             if table:
                 lines.append(f"  {title}:")
@@ -101,7 +103,9 @@ class MemoryBill:
         lines = [header, "-" * len(header)]
         for r in self.rows:
             kept = ", ".join(f"{w} {tuple(s)} {d}" for w, s, d, _ in r.saved) or "-"
-            lines.append(f"{r.op:<22} {r.module or '':<18} {kept:<44} {_human(r.bytes):>10}")
+            lines.append(
+                f"{r.op:<22} {r.module or '':<18} {kept:<44} {_human(r.bytes):>10}"
+            )
         return "\n".join(lines + ["", self.summary()])
 
 
@@ -114,7 +118,9 @@ def memory_bill(output: Tensor | list[Tensor]) -> MemoryBill:
     """
     outputs = [output] if isinstance(output, Tensor) else list(output)
     rows = tuple(
-        SavedRow(r["op"], r["label"], tuple((w, tuple(s), d, b) for w, s, d, b in r["saved"]))
+        SavedRow(
+            r["op"], r["label"], tuple((w, tuple(s), d, b) for w, s, d, b in r["saved"])
+        )
         for r in _native._graph_rows(outputs)
     )
     by_op: dict[str, int] = defaultdict(int)

@@ -380,7 +380,11 @@ def gradgradcheck(
     if grad_outputs is None:
         rng = np.random.default_rng(seed)
         grad_outputs = [
-            tg.tensor(rng.standard_normal(tuple(o.shape)), dtype=tg.float64, requires_grad=True)
+            tg.tensor(
+                rng.standard_normal(tuple(o.shape)),
+                dtype=tg.float64,
+                requires_grad=True,
+            )
             for o in outputs
         ]
     cotangents = list(grad_outputs)

@@ -35,9 +35,9 @@ from tapegrad._errors import DTypeError, ShapeError, TapegradError
 __all__ = ["IncompatibleKeys", "Module", "Parameter", "StateDictError"]
 
 
-
 # The labels of the module calls under way on this thread, outermost first.
 _labels = threading.local()
+
 
 class StateDictError(TapegradError, KeyError):
     """A state dict whose keys do not match the module's (missing or unexpected)."""

@@ -80,15 +80,27 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         step = state.get("step", 0) + 1
         if "exp_avg" not in state:
-            state["exp_avg"], state["exp_avg_sq"] = tg.zeros_like(param), tg.zeros_like(param)
+            state["exp_avg"], state["exp_avg_sq"] = (
+                tg.zeros_like(param),
+                tg.zeros_like(param),
+            )
         if group["amsgrad"] and "max_exp_avg_sq" not in state:
             state["max_exp_avg_sq"] = tg.zeros_like(param)  # v ≥ 0: max(0, v) = v
         state["step"] = step
         _native._adam_step(
-            param, grad, state["exp_avg"], state["exp_avg_sq"],
-            state.get("max_exp_avg_sq") if group["amsgrad"] else None, step,
-            group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
-            self._decoupled, group["maximize"],
+            param,
+            grad,
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            state.get("max_exp_avg_sq") if group["amsgrad"] else None,
+            step,
+            group["lr"],
+            beta1,
+            beta2,
+            group["eps"],
+            group["weight_decay"],
+            self._decoupled,
+            group["maximize"],
         )
 
 

@@ -80,6 +80,14 @@ class SGD(Optimizer):
                 buffer = state["momentum_buffer"] = tg.zeros_like(param)
                 first = True
         _native._sgd_step(
-            param, grad, buffer, first, group["lr"], momentum, group["dampening"],
-            group["weight_decay"], group["nesterov"], group["maximize"],
+            param,
+            grad,
+            buffer,
+            first,
+            group["lr"],
+            momentum,
+            group["dampening"],
+            group["weight_decay"],
+            group["nesterov"],
+            group["maximize"],
         )
