@@ -13,7 +13,7 @@ import tapegrad as tg
 from helpers import assert_close, raises, values
 from tapegrad import nn
 from tapegrad.nn import functional as F
-from tapegrad.testing import gradcheck
+from tapegrad.testing import gradcheck, gradgradcheck
 
 F64 = tg.float64
 
@@ -438,6 +438,145 @@ def test_cross_entropy_float_labels_and_ignore_index():
     kept = [0, 2, 3]
     expected = -log_softmax(logits)[kept, [labels[k] for k in kept]].mean()
     assert_close(loss, expected, rtol=1e-6)
+
+
+def _cross_entropy_reference(logits, target, weight, ignore_index, smoothing, probs):
+    """NumPy cross-entropy with PyTorch's semantics (classes along dimension 1, or 0)."""
+    class_dim = 0 if logits.ndim == 1 else 1
+    classes = logits.shape[class_dim]
+    shifted = logits - logits.max(axis=class_dim, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=class_dim, keepdims=True))
+    w = np.ones(classes) if weight is None else weight
+    w_shape = [1] * logits.ndim
+    w_shape[class_dim] = classes
+    if probs:
+        t = (target * (1 - smoothing) + smoothing / classes) * w.reshape(w_shape)
+        loss = -(t * logp).sum(axis=class_dim)
+        return loss, loss.size
+    valid = target != ignore_index
+    safe = np.where(valid, target, 0)
+    one_hot = np.moveaxis(np.eye(classes)[safe], -1, class_dim)
+    uniform = np.ones_like(one_hot) / classes
+    t = ((1 - smoothing) * one_hot + smoothing * uniform) * w.reshape(w_shape)
+    t = t * np.expand_dims(valid, class_dim)
+    loss = -(t * logp).sum(axis=class_dim)
+    return loss, (w[safe] * valid).sum()
+
+
+CE_OPTIONS = {
+    "plain": {},
+    "weight": {"weight": np.array([0.5, 2.0, 1.0])},
+    "ignore_index": {"ignore_index": 1},
+    "smoothing": {"label_smoothing": 0.2},
+    "all": {"weight": np.array([0.5, 2.0, 1.0]), "ignore_index": 2, "label_smoothing": 0.1},
+    "probabilities": {"probs": True},
+    "probabilities, smoothing, weight": {
+        "probs": True, "label_smoothing": 0.3, "weight": np.array([1.0, 0.0, 3.0])
+    },
+}
+
+
+@pytest.mark.parametrize("shape", [(3,), (5, 3), (4, 3, 2)], ids=str)
+@pytest.mark.parametrize("name", list(CE_OPTIONS))
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_fused_cross_entropy_matches_numpy_and_its_derivatives_check(shape, name, reduction):
+    options = dict(CE_OPTIONS[name])
+    probs = options.pop("probs", False)
+    rng = np.random.default_rng(len(shape) * 7 + len(name))
+    logits = rng.standard_normal(shape) * 2
+    class_dim = 0 if len(shape) == 1 else 1
+    batch = shape[:class_dim] + shape[class_dim + 1 :]
+    if probs:
+        p = rng.uniform(size=shape)
+        target = p / p.sum(axis=class_dim, keepdims=True)
+    else:
+        target = rng.integers(0, 3, batch)
+        if target.size > 1:  # with ignore_index=1 or 2, some samples are ignored
+            target.reshape(-1)[0] = 1
+            target.reshape(-1)[-1] = 2
+        else:
+            target[...] = 0
+
+    loss, count = _cross_entropy_reference(
+        logits,
+        target,
+        options.get("weight"),
+        options.get("ignore_index", -100),
+        options.get("label_smoothing", 0.0),
+        probs,
+    )
+    expected = {"mean": loss.sum() / count, "sum": loss.sum(), "none": loss}[reduction]
+    if probs and reduction == "mean":
+        expected = loss.mean()
+
+    def f(t):
+        return F.cross_entropy(t, target, reduction=reduction, **options)
+
+    x = tg.tensor(logits, requires_grad=True)
+    out = f(x)
+    assert_close(out, expected, rtol=1e-12, atol=1e-12)
+    assert "CrossEntropyBackward" in _graph_names(out)
+    assert gradcheck(f, [x])
+    assert gradgradcheck(f, [x])
+    # forward mode agrees with reverse mode: J·v against the gradient's projection
+    v = rng.standard_normal(shape)
+    _, tangent = tg.func.jvp(lambda t: f(t).sum(), [tg.tensor(logits)], [tg.tensor(v)])
+    x.grad = None
+    f(x).sum().backward()
+    assert_close(tangent, (values(x.grad) * v).sum(), rtol=1e-12, atol=1e-12)
+
+
+def _graph_names(t):
+    return {row.op for row in tg.memory.memory_bill(t).rows}
+
+
+def test_fused_cross_entropy_float32_matches_float64():
+    rng = np.random.default_rng(8)
+    logits, labels = rng.standard_normal((64, 300)) * 5, rng.integers(0, 300, 64)
+    x32 = tg.tensor(logits.astype(np.float32), requires_grad=True)
+    x64 = tg.tensor(logits, requires_grad=True)
+    F.cross_entropy(x32, labels).backward()
+    F.cross_entropy(x64, labels).backward()
+    assert x32.grad.dtype == tg.float32
+    assert_close(x32.grad, values(x64.grad), rtol=1e-5, atol=1e-8)
+
+
+def test_fused_cross_entropy_skips_zero_targets_at_minus_infinity():
+    # A class with logit -inf and target 0 contributes nothing (not 0 * inf = NaN).
+    x = tg.tensor([[0.0, -math.inf, 1.0]], requires_grad=True)
+    loss = F.cross_entropy(x, [2])
+    assert_close(loss, -log_softmax(np.array([[0.0, -1e300, 1.0]]))[0, 2], rtol=1e-6)
+    loss.backward()
+    assert np.all(np.isfinite(values(x.grad))) and values(x.grad)[0, 1] == 0.0
+    probs = F.cross_entropy(x.detach(), np.array([[0.5, 0.0, 0.5]]))
+    assert np.isfinite(values(probs))
+
+
+def test_cross_entropy_probabilities_that_require_grad_get_a_gradient():
+    rng = np.random.default_rng(9)
+    x = tg.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    p = tg.tensor(rng.uniform(size=(4, 3)), requires_grad=True)
+    assert gradcheck(lambda a, b: F.cross_entropy(a, b, label_smoothing=0.1), [x, p])
+
+
+def test_native_cross_entropy_refuses_bad_targets():
+    from tapegrad import _native
+
+    x = tg.zeros(2, 3)
+    with raises(tg.ShapeError, "logits must be 2-D", "(3,)"):
+        _native._cross_entropy(tg.zeros(3), labels=np.array([0]), weights=np.ones(1))
+    with raises(tg.ShapeError, "1 labels and 2 weights", "(2, 3)"):
+        _native._cross_entropy(x, labels=np.array([0]), weights=np.ones(2))
+    with raises(IndexError, "label 3 is out of range for 3 classes"):
+        _native._cross_entropy(x, labels=np.array([0, 3]), weights=np.ones(2))
+    with raises(IndexError, "label -1 is negative"):
+        _native._cross_entropy(x, labels=np.array([0, -1]), weights=np.ones(2))
+    with raises(tg.ShapeError, "target of shape (3, 2)", "(2, 3)"):
+        _native._cross_entropy(x, target=tg.zeros(3, 2))
+    with raises(ValueError, "the target requires grad"):
+        _native._cross_entropy(x, target=tg.zeros(2, 3, requires_grad=True))
+    with raises(ValueError, "either labels and weights, or a dense target"):
+        _native._cross_entropy(x, labels=np.array([0, 1]))
 
 
 def test_losses_gradcheck_in_float64():

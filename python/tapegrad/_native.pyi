@@ -34,6 +34,7 @@ __all__ = [
     "_adam_step",
     "_apply_function",
     "_arange",
+    "_cross_entropy",
     "_current_dual_level",
     "_enter_dual_level",
     "_exit_dual_level",
@@ -421,6 +422,12 @@ def _grad_within(
 def _rng_state() -> RngState: ...
 def _set_rng_state(state: RngState) -> None: ...
 def _linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor: ...
+def _cross_entropy(
+    input: Tensor,
+    labels: npt.NDArray[np.int64] | None = None,
+    weights: npt.NDArray[np.float64] | None = None,
+    target: Tensor | None = None,
+) -> Tensor: ...
 def _sgd_step(
     param: Tensor,
     grad: Tensor,

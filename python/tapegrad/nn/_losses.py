@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 import tapegrad as tg
+from tapegrad import _native
 from tapegrad._errors import ArgumentError, AxisError, DTypeError, ShapeError
 
 __all__ = [
@@ -151,17 +152,13 @@ def _class_weights(weight: Any, classes: int, caller: str) -> np.ndarray | None:
     return values.astype(np.float64)
 
 
-def _label_masks(
-    input: tg.Tensor,
-    target: Any,
-    weight: np.ndarray | None,
-    ignore_index: int,
-    caller: str,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Checks the labels; returns (one-hot × weight, valid mask, per-sample weight).
+def _checked_labels(
+    input: tg.Tensor, target: Any, ignore_index: int, caller: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Checks the labels against ``input``; returns (labels with ignored ones as 0, valid).
 
-    The one-hot mask has ``input``'s shape, with the classes along dimension 1 (or 0
-    for a 1-D input); ignored samples get an all-zero row and weight 0.
+    Both have ``input``'s shape without the class dimension (dimension 1, or 0 for a
+    1-D input).
     """
     class_dim = _class_dim(input, caller)
     classes = input.shape[class_dim]
@@ -180,7 +177,24 @@ def _label_masks(
             f"{caller}: target labels {bad} are out of range for {classes} classes "
             f"(valid labels are 0..{classes - 1}, or ignore_index={ignore_index})"
         )
-    safe = np.where(valid, labels, 0)
+    return np.where(valid, labels, 0), valid
+
+
+def _label_masks(
+    input: tg.Tensor,
+    target: Any,
+    weight: np.ndarray | None,
+    ignore_index: int,
+    caller: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Checks the labels; returns (one-hot × weight, valid mask, per-sample weight).
+
+    The one-hot mask has ``input``'s shape, with the classes along dimension 1 (or 0
+    for a 1-D input); ignored samples get an all-zero row and weight 0.
+    """
+    class_dim = _class_dim(input, caller)
+    classes = input.shape[class_dim]
+    safe, valid = _checked_labels(input, target, ignore_index, caller)
     class_weight = np.ones(classes) if weight is None else weight
     sample_weight = class_weight[safe] * valid
     one_hot = np.eye(classes)[safe] * sample_weight[..., None]
@@ -254,30 +268,82 @@ def cross_entropy(
     class_dim = _class_dim(input, "cross_entropy")
     classes = input.shape[class_dim]
     weights = _class_weights(weight, classes, "cross_entropy")
-    log_probs = input.log_softmax(class_dim)
-    class_shape = [1] * input.ndim
-    class_shape[class_dim] = classes
+    class_weight = np.ones(classes) if weights is None else weights
 
     if _is_probability_target(target, input):
         probs = _as_tensor(target, input)
+        if probs.requires_grad:  # the fused op treats its target as a constant
+            return _cross_entropy_composed(input, probs, weights, reduction, label_smoothing)
+        dense = probs.detach().numpy().astype(np.float64)
         if label_smoothing > 0.0:
-            probs = probs * (1.0 - label_smoothing) + label_smoothing / classes
-        if weights is not None:
-            probs = probs * tg.tensor(weights.reshape(class_shape), dtype=input.dtype)
-        loss = -(log_probs * probs).sum(class_dim)
-        return _reduce(loss, reduction)
+            dense = dense * (1.0 - label_smoothing) + label_smoothing / classes
+        dense = dense * np.expand_dims(class_weight, tuple(range(1, input.ndim - class_dim)))
+        return _reduce(_fused_cross_entropy(input, class_dim, dense=dense), reduction)
 
-    mask, valid, sample_weight = _label_masks(
-        input, target, weights, ignore_index, "cross_entropy"
-    )
-    loss = -(log_probs * tg.tensor(mask, dtype=input.dtype)).sum(class_dim)
-    if label_smoothing > 0.0:
-        class_weight = np.ones(classes) if weights is None else weights
-        uniform = np.expand_dims(valid, class_dim) * class_weight.reshape(class_shape)
-        smooth = -(log_probs * tg.tensor(uniform, dtype=input.dtype)).sum(class_dim)
-        loss = (1.0 - label_smoothing) * loss + (label_smoothing / classes) * smooth
+    safe, valid = _checked_labels(input, target, ignore_index, "cross_entropy")
+    sample_weight = class_weight[safe] * valid
+    if label_smoothing == 0.0:
+        loss = _fused_cross_entropy(input, class_dim, labels=(safe, sample_weight))
+    else:
+        one_hot = np.moveaxis(np.eye(classes)[safe], -1, class_dim)
+        uniform = np.expand_dims(valid, class_dim) * np.ones_like(one_hot) / classes
+        share = np.expand_dims(class_weight, tuple(range(1, input.ndim - class_dim)))
+        dense = ((1.0 - label_smoothing) * one_hot + label_smoothing * uniform) * share
+        dense = dense * np.expand_dims(valid, class_dim)
+        loss = _fused_cross_entropy(input, class_dim, dense=dense)
     if reduction == "mean":
         return loss.sum() / float(sample_weight.sum())
+    return _reduce(loss, reduction)
+
+
+def _fused_cross_entropy(
+    input: tg.Tensor,
+    class_dim: int,
+    labels: tuple[np.ndarray, np.ndarray] | None = None,
+    dense: np.ndarray | None = None,
+) -> tg.Tensor:
+    """The native fused op on ``input`` with its classes moved last and rows flattened.
+
+    ``labels`` is (class per sample, weight per sample); ``dense`` a constant target of
+    ``input``'s shape. Returns one loss per sample: ``input``'s shape without the class
+    dimension.
+    """
+    classes = input.shape[class_dim]
+    batch_shape = tuple(input.shape[:class_dim] + input.shape[class_dim + 1 :])
+    order = [d for d in range(input.ndim) if d != class_dim] + [class_dim]
+    moved = input if order == list(range(input.ndim)) else input.permute(*order)
+    rows = moved.reshape(-1, classes)
+    if labels is not None:
+        safe, sample_weight = labels
+        loss = _native._cross_entropy(
+            rows,
+            labels=np.ascontiguousarray(safe.reshape(-1), dtype=np.int64),
+            weights=np.ascontiguousarray(sample_weight.reshape(-1), dtype=np.float64),
+        )
+    else:
+        assert dense is not None
+        target = np.moveaxis(dense, class_dim, -1).reshape(-1, classes)
+        loss = _native._cross_entropy(rows, target=tg.tensor(target, dtype=input.dtype))
+    return loss.reshape(batch_shape)
+
+
+def _cross_entropy_composed(
+    input: tg.Tensor,
+    probs: tg.Tensor,
+    weights: np.ndarray | None,
+    reduction: str,
+    label_smoothing: float,
+) -> tg.Tensor:
+    """Cross-entropy against class probabilities that require grad, from log_softmax."""
+    class_dim = _class_dim(input, "cross_entropy")
+    classes = input.shape[class_dim]
+    if label_smoothing > 0.0:
+        probs = probs * (1.0 - label_smoothing) + label_smoothing / classes
+    if weights is not None:
+        class_shape = [1] * input.ndim
+        class_shape[class_dim] = classes
+        probs = probs * tg.tensor(weights.reshape(class_shape), dtype=input.dtype)
+    loss = -(input.log_softmax(class_dim) * probs).sum(class_dim)
     return _reduce(loss, reduction)
 
 

@@ -57,6 +57,8 @@ pub trait Element:
     fn wrap(a: ArcArray<Self, IxDyn>) -> Array;
     /// Converts an `f64` constant (exact for `f64`, rounded for `f32`).
     fn of(v: f64) -> Self;
+    /// `e^x` in a form whose loops vectorise (see [`crate::math`]).
+    fn fast_exp(self) -> Self;
 }
 
 impl Element for f32 {
@@ -67,6 +69,10 @@ impl Element for f32 {
     fn of(v: f64) -> Self {
         v as f32
     }
+    #[inline(always)]
+    fn fast_exp(self) -> Self {
+        crate::math::exp_f32(self)
+    }
 }
 
 impl Element for f64 {
@@ -76,6 +82,10 @@ impl Element for f64 {
     }
     fn of(v: f64) -> Self {
         v
+    }
+    #[inline(always)]
+    fn fast_exp(self) -> Self {
+        crate::math::exp_f64(self)
     }
 }
 

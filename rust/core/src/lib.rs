@@ -27,6 +27,7 @@ pub mod array;
 pub mod engine;
 pub mod error;
 pub mod graph;
+pub mod math;
 pub mod memory;
 pub mod ops;
 pub mod optim;
@@ -43,5 +44,6 @@ pub use graph::{
     SavedInfo, SavedTensor, VjpContext,
 };
 pub use ops::index::IndexItem;
+pub use ops::loss::CrossEntropyTarget;
 pub use ops::random::{manual_seed, rng_state, set_rng_state, RngState};
 pub use tensor::Tensor;

@@ -6,9 +6,10 @@ use crate::convert::{
 };
 use crate::errors::{raise, Res};
 use crate::tensor::PyTensor;
+use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use tapegrad_core::{engine, DType, ErrorKind, Tensor};
+use tapegrad_core::{engine, CrossEntropyTarget, DType, ErrorKind, Tensor};
 
 fn leaf(t: Tensor, requires_grad: bool) -> Res<PyTensor> {
     t.set_requires_grad(requires_grad)?;
@@ -152,6 +153,44 @@ fn _linear(
     Ok(PyTensor(py.detach(|| x.linear(&w, b.as_ref()))?))
 }
 
+/// Softmax cross-entropy of `(N, C)` logits, one loss per row. The target is either `labels`
+/// (int64, one class per row) with per-row `weights` (float64), or a dense `target` tensor;
+/// `nn.functional.cross_entropy` builds them and applies the reduction.
+#[pyfunction]
+#[pyo3(signature = (input, labels=None, weights=None, target=None))]
+fn _cross_entropy(
+    py: Python<'_>,
+    input: PyRef<'_, PyTensor>,
+    labels: Option<PyReadonlyArray1<'_, i64>>,
+    weights: Option<PyReadonlyArray1<'_, f64>>,
+    target: Option<PyRef<'_, PyTensor>>,
+) -> Res<PyTensor> {
+    const OP: &str = "cross_entropy";
+    let target = match (labels, weights, target) {
+        (Some(labels), Some(weights), None) => {
+            let labels = labels
+                .as_array()
+                .iter()
+                .map(|&c| {
+                    usize::try_from(c)
+                        .map_err(|_| raise(ErrorKind::Index, OP, format!("label {c} is negative")))
+                })
+                .collect::<Res<Vec<usize>>>()?;
+            CrossEntropyTarget::Labels { labels, weights: weights.as_array().to_vec() }
+        }
+        (None, None, Some(t)) => CrossEntropyTarget::Dense(t.0.clone()),
+        _ => {
+            return Err(raise(
+                ErrorKind::Value,
+                OP,
+                "pass either labels and weights, or a dense target",
+            ))
+        }
+    };
+    let x = input.0.clone();
+    Ok(PyTensor(py.detach(|| x.cross_entropy(&target))?))
+}
+
 /// The gradients of `outputs` with respect to `inputs` (`torch.autograd.grad`).
 #[pyfunction]
 #[pyo3(signature = (outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused))]
@@ -201,5 +240,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(where_, m)?)?;
     m.add_function(wrap_pyfunction!(_grad, m)?)?;
     m.add_function(wrap_pyfunction!(_linear, m)?)?;
+    m.add_function(wrap_pyfunction!(_cross_entropy, m)?)?;
     Ok(())
 }

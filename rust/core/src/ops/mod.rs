@@ -7,11 +7,13 @@
 //! | `reduce.rs` | sum max min | mean logsumexp softmax log_softmax sum_to_shape |
 //! | `shape.rs` | reshape permute expand | transpose unsqueeze squeeze flatten |
 //! | `index.rs` | slice slice_scatter index_select index_add cat | narrow stack, `x[...]` |
-//! | `matmul.rs` | matmul (batched, broadcast) | 1-D forms |
+//! | `matmul.rs` | matmul (batched, broadcast), linear | 1-D forms |
+//! | `loss.rs` | softmax cross-entropy (rows of `(N, C)` logits) | |
 //! | `random.rs` | (constants) rand randn arange eye | |
 
 pub mod binary;
 pub mod index;
+pub mod loss;
 pub mod matmul;
 pub mod random;
 pub mod reduce;

@@ -4,9 +4,9 @@
 use crate::array::{normalize_axes, Array, Element};
 use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{record, Backward, SavedInfo, SavedTensor, VjpContext};
+use crate::map_array;
 use crate::tensor::Tensor;
-use crate::{dispatch, map_array};
-use ndarray::{ArcArray, ArrayD, Axis, IxDyn};
+use ndarray::{ArcArray, ArrayD, IxDyn};
 
 /// The shape left after reducing `axes` (sorted), with or without the reduced axes kept as 1.
 fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> Vec<usize> {
@@ -21,33 +21,14 @@ fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> Vec<usize> {
         .collect()
 }
 
-/// Folds `axes` (sorted ascending) away one at a time, last first, then restores kept dims.
-fn fold_axes<T: Element>(
+/// Reduces `axes` (sorted) with `lane_fn`: the reduced axes are brought together contiguously
+/// (a copy only when they are not already), and each lane is reduced by one call. Lanes are
+/// reduced in a fixed order, so results do not depend on the thread count.
+fn reduce_lanes<T: Element>(
     a: &ArcArray<T, IxDyn>,
     axes: &[usize],
     keepdim: bool,
-    fold: impl Fn(ndarray::ArrayViewD<'_, T>, Axis) -> ndarray::ArrayD<T>,
-) -> ArcArray<T, IxDyn> {
-    let mut out = a.clone();
-    for &ax in axes.iter().rev() {
-        out = fold(out.view(), Axis(ax)).into_shared();
-    }
-    if keepdim {
-        for &ax in axes {
-            out.insert_axis_inplace(Axis(ax));
-        }
-    }
-    out
-}
-
-/// Sums `axes` (sorted) accurately: the reduced axes are brought together contiguously, then
-/// each lane is summed pairwise with an `f64` accumulator. Float32 sums of a million terms stay
-/// accurate to float32 precision (a running float32 sum drifts by 1e-3), and the order of
-/// additions is fixed, so results do not depend on the thread count.
-fn sum_axes<T: Element>(
-    a: &ArcArray<T, IxDyn>,
-    axes: &[usize],
-    keepdim: bool,
+    lane_fn: impl Fn(&[T]) -> T,
 ) -> ArcArray<T, IxDyn> {
     let shape = a.shape();
     let kept: Vec<usize> = (0..shape.len()).filter(|i| !axes.contains(i)).collect();
@@ -57,10 +38,24 @@ fn sum_axes<T: Element>(
     let moved = a.view().permuted_axes(IxDyn(&order));
     let contiguous = moved.as_standard_layout();
     let flat = contiguous.as_slice().expect("standard layout");
-    let sums: Vec<T> =
-        (0..lanes).map(|l| T::of(pairwise_sum(&flat[l * lane_len..(l + 1) * lane_len]))).collect();
+    let out: Vec<T> = if lane_len == 0 {
+        vec![lane_fn(&[]); lanes]
+    } else {
+        flat.chunks_exact(lane_len).map(&lane_fn).collect()
+    };
     let out_shape = reduced_shape(shape, axes, keepdim);
-    ArrayD::from_shape_vec(IxDyn(&out_shape), sums).expect("sizes agree").into_shared()
+    ArrayD::from_shape_vec(IxDyn(&out_shape), out).expect("sizes agree").into_shared()
+}
+
+/// Sums `axes` (sorted) accurately: each lane is summed pairwise with an `f64` accumulator.
+/// Float32 sums of a million terms stay accurate to float32 precision (a running float32 sum
+/// drifts by 1e-3), and the order of additions is fixed.
+fn sum_axes<T: Element>(
+    a: &ArcArray<T, IxDyn>,
+    axes: &[usize],
+    keepdim: bool,
+) -> ArcArray<T, IxDyn> {
+    reduce_lanes(a, axes, keepdim, |lane| T::of(pairwise_sum(lane)))
 }
 
 /// Pairwise summation over blocks of 128 (NumPy's scheme), accumulated in `f64`.
@@ -206,11 +201,11 @@ impl Tensor {
                 ),
             ));
         }
-        let result_keepdim = dispatch!(&self.array(), a => {
+        let result_keepdim = map_array!(&self.array(), a => {
             let start = if which == Extreme::Max { Element::of(f64::NEG_INFINITY) } else { Element::of(f64::INFINITY) };
-            Element::wrap(fold_axes(a, &axes, true, |v, ax| {
-                v.fold_axis(ax, start, |&acc, &x| if which.better(x, acc) { x } else { acc })
-            }))
+            reduce_lanes(a, &axes, true, |lane| {
+                lane.iter().fold(start, |acc, &x| if which.better(x, acc) { x } else { acc })
+            })
         });
         let out = result_keepdim.reshape(&reduced_shape(&shape, &axes, keepdim))?;
         let keepdim_shape = reduced_shape(&shape, &axes, true);

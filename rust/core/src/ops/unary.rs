@@ -64,15 +64,15 @@ impl Unary {
     fn apply<T: Element>(self, x: T) -> T {
         match self {
             Unary::Neg => -x,
-            Unary::Exp => x.exp(),
+            Unary::Exp => x.fast_exp(),
             Unary::Log => x.ln(),
             Unary::Sqrt => x.sqrt(),
             Unary::Sin => x.sin(),
             Unary::Cos => x.cos(),
             Unary::Tanh => x.tanh(),
             // Two branches keep exp from overflowing for large |x|.
-            Unary::Sigmoid if x >= T::zero() => T::one() / (T::one() + (-x).exp()),
-            Unary::Sigmoid => x.exp() / (T::one() + x.exp()),
+            Unary::Sigmoid if x >= T::zero() => T::one() / (T::one() + (-x).fast_exp()),
+            Unary::Sigmoid => x.fast_exp() / (T::one() + x.fast_exp()),
             Unary::Relu if x > T::zero() => x,
             Unary::Relu => T::zero() * x, // keeps NaN a NaN
             Unary::Abs => x.abs(),
