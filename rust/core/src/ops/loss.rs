@@ -309,3 +309,35 @@ impl Tensor {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine;
+    use crate::testutil::{assert_close, leaf, values};
+
+    #[test]
+    fn loss_is_lse_minus_the_label_logit_and_its_gradient_softmax_minus_one_hot() {
+        // Row 0: logits (0, ln 2): softmax (1/3, 2/3); label 1 with weight 1:
+        // loss = ln 3 − ln 2, gradient (1/3, −1/3). Row 1 has weight 0: it contributes 0.
+        let ln2 = std::f64::consts::LN_2;
+        let x = leaf(&[2, 2], &[0.0, ln2, 5.0, -5.0], true);
+        let target = CrossEntropyTarget::Labels { labels: vec![1, 0], weights: vec![1.0, 0.0] };
+        let loss = x.cross_entropy(&target).unwrap();
+        assert_close(&values(&loss), &[3f64.ln() - ln2, 0.0], 1e-15);
+        let g = engine::grad(&[loss.sum(None, false).unwrap()], &[None], &[x], false, false, false)
+            .unwrap();
+        assert_close(&values(g[0].as_ref().unwrap()), &[1.0 / 3.0, -1.0 / 3.0, 0.0, 0.0], 1e-15);
+    }
+
+    #[test]
+    fn a_dense_target_scales_the_softmax_by_its_total() {
+        // t = (0.5, 1.0) on logits (0, 0): loss = 1.5 ln 2, gradient 1.5·(1/2, 1/2) − t.
+        let x = leaf(&[1, 2], &[0.0, 0.0], true);
+        let t = leaf(&[1, 2], &[0.5, 1.0], false);
+        let loss = x.cross_entropy(&CrossEntropyTarget::Dense(t)).unwrap();
+        assert_close(&values(&loss), &[1.5 * std::f64::consts::LN_2], 1e-15);
+        let g = engine::grad(&[loss], &[None], &[x], false, false, false).unwrap();
+        assert_close(&values(g[0].as_ref().unwrap()), &[0.25, -0.25], 1e-15);
+    }
+}
