@@ -7,7 +7,7 @@
 Each (case, framework) pair runs in a child process of its own (``_runner.py``), so no
 two frameworks' thread pools ever share a process, with every framework pinned to the
 same thread count (``--threads``, default 2) through OMP_NUM_THREADS, MKL_NUM_THREADS,
-OPENBLAS_NUM_THREADS, RAYON_NUM_THREADS, MATMUL_NUM_THREADS and torch.set_num_threads.
+OPENBLAS_NUM_THREADS, RAYON_NUM_THREADS, TAPEGRAD_NUM_THREADS and torch.set_num_threads.
 Every child checks its results and gradients against a reference before timing anything,
 and a failed check fails the run (exit status 1) after the other pairs have run.
 
@@ -47,7 +47,7 @@ THREAD_VARIABLES = (
     "MKL_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
     "RAYON_NUM_THREADS",
-    "MATMUL_NUM_THREADS",
+    "TAPEGRAD_NUM_THREADS",
 )
 # Set on some machines for older OpenBLAS builds; they slow a current NumPy down. Unset
 # together, and only for the NumPy rows (see docs/performance.md).

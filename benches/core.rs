@@ -2,7 +2,7 @@
 //! products of a linear layer), elementwise ops, reductions, and an MLP's forward + backward.
 //!
 //! ```sh
-//! MATMUL_NUM_THREADS=2 cargo bench -p tapegrad-core --bench core             # everything
+//! TAPEGRAD_NUM_THREADS=2 cargo bench -p tapegrad-core --bench core           # everything
 //! cargo bench -p tapegrad-core --bench core -- --quick matmul/f32           # a quick subset
 //! ```
 //!

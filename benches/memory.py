@@ -57,7 +57,7 @@ THREAD_VARIABLES = (
     "MKL_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
     "RAYON_NUM_THREADS",
-    "MATMUL_NUM_THREADS",
+    "TAPEGRAD_NUM_THREADS",
 )
 MIB = 1 << 20
 # The targets, at the deepest L.

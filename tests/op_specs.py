@@ -939,6 +939,8 @@ NOT_OPS = frozenset(
         "rand",
         "randn",
         "manual_seed",
+        "set_num_threads",
+        "get_num_threads",
         "Tensor",
         "dtype",
         "float32",

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import tapegrad as tg
 from helpers import assert_close, values
 
@@ -64,7 +65,12 @@ x = tg.tensor(rng.standard_normal((512, 700)).astype(np.float32), requires_grad=
 w = tg.tensor(rng.standard_normal((700, 300)).astype(np.float32), requires_grad=True)
 out = (x @ w).tanh().sum(dim=0).sum() + x.exp().sum() + (x * x).mean()
 out.backward()
-print(out.item().hex(), hash(x.grad.numpy().tobytes()), hash(w.grad.numpy().tobytes()))
+# a training step of an MLP large enough that every product is split over the threads
+net = tg.nn.Sequential(tg.nn.Linear(700, 512), tg.nn.ReLU(), tg.nn.Linear(512, 10))
+labels = rng.integers(0, 10, 512)
+tg.nn.functional.cross_entropy(net(x.detach()), labels).backward()
+grads = [hash(p.grad.numpy().tobytes()) for p in net.parameters()]
+print(out.item().hex(), hash(x.grad.numpy().tobytes()), hash(w.grad.numpy().tobytes()), grads)
 """
 
 
@@ -73,8 +79,7 @@ def test_results_do_not_depend_on_the_thread_count():
     for threads in ("1", "2", "3"):
         env = {
             **os.environ,
-            "MATMUL_NUM_THREADS": threads,
-            "RAYON_NUM_THREADS": threads,
+            "TAPEGRAD_NUM_THREADS": threads,
         }
         child = subprocess.run(
             [sys.executable, "-c", DETERMINISM],
@@ -86,3 +91,24 @@ def test_results_do_not_depend_on_the_thread_count():
         )
         results.add(child.stdout.strip())
     assert len(results) == 1, results
+
+
+def test_set_num_threads_changes_the_pool_and_not_the_results():
+    before = tg.get_num_threads()
+    rng = np.random.default_rng(5)
+    a = tg.tensor(rng.standard_normal((300, 400)).astype(np.float32))
+    b = tg.tensor(rng.standard_normal((400, 500)).astype(np.float32))
+    try:
+        results = []
+        for threads in (1, 2, 3):
+            tg.set_num_threads(threads)
+            assert tg.get_num_threads() == threads
+            results.append((a @ b).numpy().tobytes() + (a.T.T.exp()).numpy().tobytes())
+        assert results[0] == results[1] == results[2]
+        with pytest.raises(ValueError, match="at least 1, got 0"):
+            tg.set_num_threads(0)
+        with pytest.raises(ValueError, match="at least 1, got -2"):
+            tg.set_num_threads(-2)
+        assert tg.get_num_threads() == 3
+    finally:
+        tg.set_num_threads(before)

@@ -39,7 +39,16 @@ from ._errors import (
     TapegradError,
 )
 from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from ._native import Tensor, cat, float32, float64, manual_seed, stack
+from ._native import (
+    Tensor,
+    cat,
+    float32,
+    float64,
+    get_num_threads,
+    manual_seed,
+    set_num_threads,
+    stack,
+)
 from ._native import dtype as dtype
 
 __version__ = "0.1.0"
@@ -175,6 +184,7 @@ __all__ = [
     "full",
     "func",
     "ge",
+    "get_num_threads",
     "grad",
     "gt",
     "is_grad_enabled",
@@ -209,6 +219,7 @@ __all__ = [
     "reshape",
     "save",
     "set_grad_enabled",
+    "set_num_threads",
     "sigmoid",
     "sin",
     "softmax",

@@ -65,8 +65,10 @@ __all__ = [
     "dtype",
     "float32",
     "float64",
+    "get_num_threads",
     "is_grad_enabled",
     "manual_seed",
+    "set_num_threads",
     "stack",
 ]
 
@@ -334,6 +336,14 @@ class Tensor:
 
 def manual_seed(seed: int) -> None:
     """Seeds the generator behind ``rand`` and ``randn``."""
+
+def set_num_threads(n: int) -> None:
+    """Sets the number of threads of tapegrad's pool (matrix products, large elementwise
+    ops); the default is ``TAPEGRAD_NUM_THREADS``, else ``RAYON_NUM_THREADS``, else the
+    number of cores."""
+
+def get_num_threads() -> int:
+    """The number of threads of tapegrad's pool."""
 
 def is_grad_enabled() -> bool:
     """Whether ops record the graph on this thread."""

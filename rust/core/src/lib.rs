@@ -31,6 +31,7 @@ pub mod math;
 pub mod memory;
 pub mod ops;
 pub mod optim;
+pub mod parallel;
 pub mod tensor;
 #[cfg(test)]
 mod testutil;

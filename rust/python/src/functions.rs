@@ -103,6 +103,25 @@ fn manual_seed(seed: i128) -> Res<()> {
     Ok(())
 }
 
+/// Sets the number of threads of tapegrad's pool (matrix products, large elementwise ops).
+#[pyfunction]
+fn set_num_threads(n: i64) -> Res<()> {
+    let n = usize::try_from(n).map_err(|_| {
+        raise(
+            ErrorKind::Value,
+            "set_num_threads",
+            format!("the thread count must be at least 1, got {n}"),
+        )
+    })?;
+    Ok(tapegrad_core::parallel::set_num_threads(n)?)
+}
+
+/// The number of threads of tapegrad's pool.
+#[pyfunction]
+fn get_num_threads() -> usize {
+    tapegrad_core::parallel::num_threads()
+}
+
 /// Whether ops record the graph on this thread.
 #[pyfunction]
 fn is_grad_enabled() -> bool {
@@ -233,6 +252,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_arange, m)?)?;
     m.add_function(wrap_pyfunction!(_eye, m)?)?;
     m.add_function(wrap_pyfunction!(manual_seed, m)?)?;
+    m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(is_grad_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(_set_grad_enabled, m)?)?;
     m.add_function(wrap_pyfunction!(cat, m)?)?;

@@ -106,8 +106,12 @@ fn to_f64<T: Element>(v: T) -> f64 {
 /// Per-row `lse_i` of the logits, in `f64`. A row whose maximum is infinite is not shifted
 /// (as `logsumexp`), so `+inf` gives `lse = +inf` and an all-`-inf` row `lse = -inf`.
 fn log_sum_exp<T: Element>(x: ArrayView2<'_, T>) -> Vec<f64> {
-    x.rows()
-        .into_iter()
+    let x = x.as_standard_layout();
+    if x.ncols() == 0 {
+        return vec![f64::NEG_INFINITY; x.nrows()];
+    }
+    let flat = x.as_slice().expect("standard layout");
+    flat.chunks_exact(x.ncols())
         .map(|row| {
             let max = row.iter().fold(T::neg_infinity(), |m, &v| {
                 if m.is_nan() || v.is_nan() || v > m {
@@ -117,10 +121,27 @@ fn log_sum_exp<T: Element>(x: ArrayView2<'_, T>) -> Vec<f64> {
                 }
             });
             let shift = if max.is_finite() { max } else { T::zero() };
-            let sum: f64 = row.iter().map(|&v| to_f64((v - shift).fast_exp())).sum();
-            to_f64(shift) + sum.ln()
+            to_f64(shift) + sum_exp(row, shift).ln()
         })
         .collect()
+}
+
+/// `Σ exp(v − shift)` over a row in `f64`, eight lanes at a time so that the `exp`s
+/// vectorise (a single running sum would serialise them).
+fn sum_exp<T: Element>(row: &[T], shift: T) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let mut chunks = row.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut e = [T::zero(); 8];
+        for (e, &v) in e.iter_mut().zip(chunk) {
+            *e = (v - shift).fast_exp();
+        }
+        for (lane, e) in lanes.iter_mut().zip(e) {
+            *lane += to_f64(e);
+        }
+    }
+    let rest: f64 = chunks.remainder().iter().map(|&v| to_f64((v - shift).fast_exp())).sum();
+    lanes.iter().sum::<f64>() + rest
 }
 
 /// `loss_i = Σ_c t_ic (lse_i − x_ic)`.
@@ -137,8 +158,12 @@ fn vjp_kernel<T: Element>(
     target: &TargetData<T>,
     grad: &[f64],
 ) -> Array2<T> {
+    let x = x.as_standard_layout();
     let mut out = Array2::<T>::zeros(x.dim());
-    for (i, (mut out_row, x_row)) in out.rows_mut().into_iter().zip(x.rows()).enumerate() {
+    let classes = x.ncols().max(1);
+    let out_rows = out.as_slice_mut().expect("standard layout").chunks_exact_mut(classes);
+    let x_rows = x.as_slice().expect("standard layout").chunks_exact(classes);
+    for (i, (out_row, x_row)) in out_rows.zip(x_rows).enumerate() {
         let g = T::of(grad[i]);
         let scale = T::of(grad[i] * target.total(i));
         let shift = T::of(lse[i]);

@@ -1,0 +1,112 @@
+//! The one thread pool behind every parallel kernel.
+//!
+//! Matrix products and large elementwise ops split their *output* into independent parts
+//! and run the parts on this pool; each part is computed by the same sequential code whatever
+//! the thread count, so results are bit-identical with 1, 2 or more threads. The pool is
+//! entered once per heavy call (entering costs microseconds: a sleeping worker must be
+//! woken), and calls below a measured size run on the calling thread instead.
+//!
+//! The thread count comes from `TAPEGRAD_NUM_THREADS`, else `RAYON_NUM_THREADS`, else the
+//! number of cores; [`set_num_threads`] changes it at run time (as `torch.set_num_threads`).
+
+use crate::error::{Error, Result};
+use rayon::prelude::*;
+use rayon::ThreadPool;
+use std::sync::{Arc, PoisonError, RwLock};
+
+/// The pool, built on first use; `None` until then or after a change of thread count.
+static POOL: RwLock<Option<Arc<ThreadPool>>> = RwLock::new(None);
+/// The configured thread count (0: not yet read from the environment).
+static THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Threads the parallel kernels use.
+pub fn num_threads() -> usize {
+    use std::sync::atomic::Ordering;
+    match THREADS.load(Ordering::Relaxed) {
+        0 => {
+            let from_env = ["TAPEGRAD_NUM_THREADS", "RAYON_NUM_THREADS"]
+                .iter()
+                .find_map(|name| std::env::var(name).ok()?.trim().parse::<usize>().ok())
+                .filter(|&n| n > 0);
+            let n = from_env.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+            });
+            // Another thread may have raced us here: keep whichever value landed first.
+            match THREADS.compare_exchange(0, n, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => n,
+                Err(existing) => existing,
+            }
+        }
+        n => n,
+    }
+}
+
+/// Sets the number of threads for every later parallel kernel (at least 1). Kernels already
+/// running finish on the old pool, whose threads then exit.
+pub fn set_num_threads(n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::value("set_num_threads", "the thread count must be at least 1, got 0"));
+    }
+    THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
+    *POOL.write().unwrap_or_else(PoisonError::into_inner) = None;
+    Ok(())
+}
+
+/// The pool for the current thread count, built if needed.
+fn pool() -> Result<Arc<ThreadPool>> {
+    if let Some(pool) = POOL.read().unwrap_or_else(PoisonError::into_inner).as_ref() {
+        return Ok(pool.clone());
+    }
+    let mut slot = POOL.write().unwrap_or_else(PoisonError::into_inner);
+    if let Some(pool) = slot.as_ref() {
+        return Ok(pool.clone());
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(num_threads())
+        .thread_name(|i| format!("tapegrad-{i}"))
+        .build()
+        .map_err(|e| Error::Graph(format!("could not start the thread pool: {e}")))?;
+    Ok(slot.insert(Arc::new(pool)).clone())
+}
+
+/// Runs `work` on every item, spread over the pool when there are several items and threads;
+/// on the calling thread otherwise (or when the pool cannot be started).
+pub(crate) fn for_each<I: Send>(items: Vec<I>, work: impl Fn(I) + Sync + Send) {
+    if items.len() > 1 && num_threads() > 1 {
+        if let Ok(pool) = pool() {
+            pool.install(|| items.into_par_iter().for_each(work));
+            return;
+        }
+    }
+    items.into_iter().for_each(work);
+}
+
+/// How many parts to split `len` units of work into: one per thread, each at least `min`
+/// units (so a small job stays on one thread).
+pub(crate) fn parts(len: usize, min: usize) -> usize {
+    (len / min.max(1)).clamp(1, num_threads())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    // One test: the thread count is global, and tests run concurrently.
+    #[test]
+    fn every_item_runs_once_whatever_the_thread_count_and_small_jobs_stay_whole() {
+        for threads in [1, 2, 3] {
+            set_num_threads(threads).unwrap();
+            let hits: Vec<AtomicUsize> = (0..10).map(|_| AtomicUsize::new(0)).collect();
+            for_each((0..10).collect(), |i: usize| {
+                hits[i].fetch_add(1, Ordering::Relaxed);
+            });
+            assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
+            assert_eq!(num_threads(), threads);
+            assert_eq!(parts(10, 100), 1);
+            assert_eq!(parts(1000, 100), threads);
+        }
+        let err = set_num_threads(0).unwrap_err().to_string();
+        assert!(err.contains("at least 1, got 0"), "{err}");
+    }
+}
