@@ -530,6 +530,32 @@ def _graph_names(t):
     return {row.op for row in tg.memory.memory_bill(t).rows}
 
 
+@pytest.mark.parametrize("name", ["plain", "all", "probabilities, smoothing, weight"])
+def test_fused_cross_entropy_hessian_forward_over_reverse_matches_reverse_over_reverse(name):
+    options = dict(CE_OPTIONS[name])
+    rng = np.random.default_rng(11)
+    if options.pop("probs", False):
+        p = rng.uniform(size=(4, 3))
+        target = p / p.sum(axis=1, keepdims=True)
+    else:
+        target = np.array([0, 2, 1, 2])
+    logits = rng.standard_normal((4, 3))
+
+    def f(t):
+        return F.cross_entropy(t, target, **options)
+
+    # forward over reverse (tapegrad.func.hessian) against reverse over reverse
+    forward = values(tg.func.hessian(f)(tg.tensor(logits))).reshape(12, 12)
+    x = tg.tensor(logits, requires_grad=True)
+    (g,) = tg.grad(f(x), [x], create_graph=True)
+    rows = []
+    for i in range(12):
+        (h,) = tg.grad(g.reshape(-1)[i], [x], retain_graph=True)
+        rows.append(values(h).reshape(-1))
+    assert_close(forward, np.array(rows), rtol=1e-12, atol=1e-12)
+    assert np.abs(forward).max() > 0.01
+
+
 def test_fused_cross_entropy_float32_matches_float64():
     rng = np.random.default_rng(8)
     logits, labels = rng.standard_normal((64, 300)) * 5, rng.integers(0, 300, 64)

@@ -85,6 +85,13 @@ pub fn current_dual_level() -> Option<u64> {
     DUAL_LEVELS.with(|l| l.borrow().last().copied())
 }
 
+/// Whether results computed now may be differentiated: a graph is being recorded, or a
+/// forward-mode level is open. A rule may use a fused, non-differentiable kernel in its VJP
+/// only when this is false.
+pub fn derivatives_tracked() -> bool {
+    is_grad_enabled() || current_dual_level().is_some()
+}
+
 /// Replaces the open levels (to suspend forward mode) and returns the previous ones.
 pub fn swap_dual_levels(levels: Vec<u64>) -> Vec<u64> {
     DUAL_LEVELS.with(|l| std::mem::replace(&mut *l.borrow_mut(), levels))

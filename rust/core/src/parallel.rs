@@ -87,6 +87,54 @@ pub(crate) fn parts(len: usize, min: usize) -> usize {
     (len / min.max(1)).clamp(1, num_threads())
 }
 
+/// Elementwise ops over fewer elements than this run on the calling thread: waking a worker
+/// costs about as much as a 2^16-element add on one core.
+pub(crate) const ELEMENTWISE_MIN: usize = 1 << 17;
+
+/// `f` over every element of `x`, in parallel for large slices. Each element's value does not
+/// depend on the split.
+pub(crate) fn map_slice<T, U>(x: &[T], f: impl Fn(T) -> U + Sync + Send) -> Vec<U>
+where
+    T: Copy + Sync,
+    U: Copy + num_traits::Zero + Send,
+{
+    let parts = parts(x.len(), ELEMENTWISE_MIN);
+    if parts == 1 {
+        return x.iter().map(|&v| f(v)).collect();
+    }
+    let mut out = vec![U::zero(); x.len()];
+    let chunk = x.len().div_ceil(parts);
+    let jobs: Vec<_> = out.chunks_mut(chunk).zip(x.chunks(chunk)).collect();
+    for_each(jobs, |(out, x)| {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = f(v);
+        }
+    });
+    out
+}
+
+/// `f` over pairs of elements of two slices of the same length, in parallel for large ones.
+pub(crate) fn zip_slices<T, U>(x: &[T], y: &[T], f: impl Fn(T, T) -> U + Sync + Send) -> Vec<U>
+where
+    T: Copy + Sync,
+    U: Copy + num_traits::Zero + Send,
+{
+    debug_assert_eq!(x.len(), y.len());
+    let parts = parts(x.len(), ELEMENTWISE_MIN);
+    if parts == 1 {
+        return x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect();
+    }
+    let mut out = vec![U::zero(); x.len()];
+    let chunk = x.len().div_ceil(parts);
+    let jobs: Vec<_> = out.chunks_mut(chunk).zip(x.chunks(chunk).zip(y.chunks(chunk))).collect();
+    for_each(jobs, |(out, (x, y))| {
+        for (o, (&p, &q)) in out.iter_mut().zip(x.iter().zip(y)) {
+            *o = f(p, q);
+        }
+    });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +153,10 @@ mod tests {
             assert_eq!(num_threads(), threads);
             assert_eq!(parts(10, 100), 1);
             assert_eq!(parts(1000, 100), threads);
+            let x: Vec<f64> = (0..ELEMENTWISE_MIN * 3 + 5).map(|i| i as f64).collect();
+            let doubled = map_slice(&x, |v| 2.0 * v);
+            let sums = zip_slices(&x, &doubled, |p, q| p + q);
+            assert!(sums.iter().enumerate().all(|(i, &v)| v == 3.0 * i as f64));
         }
         let err = set_num_threads(0).unwrap_err().to_string();
         assert!(err.contains("at least 1, got 0"), "{err}");

@@ -7,6 +7,7 @@
 use crate::array::{broadcast_shapes, Array, DType, Element};
 use crate::error::{Error, Result};
 use crate::graph::{record, sum_tangents, Backward, SavedInfo, SavedTensor, VjpContext};
+use crate::parallel;
 use crate::tensor::Tensor;
 use crate::{map_array, zip_array};
 use ndarray::{ArcArray, ArrayD, IxDyn, Zip};
@@ -139,18 +140,33 @@ impl Binary {
     }
 }
 
+/// `f` over every element of `a`: a slice loop (split over the pool when large) for
+/// contiguous data, `mapv` otherwise.
+pub(crate) fn map_elements<T: Element>(
+    a: &ArcArray<T, IxDyn>,
+    f: impl Fn(T) -> T + Sync + Send,
+) -> ArrayD<T> {
+    match a.as_slice() {
+        Some(x) => {
+            ArrayD::from_shape_vec(a.raw_dim(), parallel::map_slice(x, f)).expect("same shape")
+        }
+        None => a.mapv(f),
+    }
+}
+
 /// Applies `f` elementwise over the NumPy broadcast of `a` and `b`.
 pub(crate) fn zip_broadcast<T: Element>(
     op: &'static str,
     a: &ArcArray<T, IxDyn>,
     b: &ArcArray<T, IxDyn>,
-    f: impl Fn(T, T) -> T,
+    f: impl Fn(T, T) -> T + Sync + Send,
 ) -> Result<ArrayD<T>> {
-    // Fast paths (plain slice loops the compiler vectorises; Zip over IxDyn is several times
-    // slower): equal contiguous shapes, and a one-element operand such as a Python scalar.
+    // Fast paths (plain slice loops the compiler vectorises, split over the pool when large;
+    // Zip over IxDyn is several times slower): equal contiguous shapes, and a one-element
+    // operand such as a Python scalar.
     if a.shape() == b.shape() {
         if let (Some(x), Some(y)) = (a.as_slice(), b.as_slice()) {
-            let values = x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect();
+            let values = parallel::zip_slices(x, y, f);
             return Ok(ArrayD::from_shape_vec(a.raw_dim(), values).expect("same shape"));
         }
         return Ok(Zip::from(a).and(b).map_collect(|&x, &y| f(x, y)));
@@ -158,11 +174,11 @@ pub(crate) fn zip_broadcast<T: Element>(
     let out_shape = broadcast_shapes(op, a.shape(), b.shape())?;
     if b.len() == 1 && out_shape == a.shape() {
         let q = *b.iter().next().expect("one element");
-        return Ok(a.mapv(|p| f(p, q)));
+        return Ok(map_elements(a, |p| f(p, q)));
     }
     if a.len() == 1 && out_shape == b.shape() {
         let p = *a.iter().next().expect("one element");
-        return Ok(b.mapv(|q| f(p, q)));
+        return Ok(map_elements(b, |q| f(p, q)));
     }
     let shape = IxDyn(&out_shape);
     let (av, bv) = (a.broadcast(shape.clone()), b.broadcast(shape));

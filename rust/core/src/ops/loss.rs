@@ -14,7 +14,7 @@
 
 use crate::array::{dtype_mismatch, Array, DType, Element};
 use crate::error::{fmt_shape, Error, Result};
-use crate::graph::{is_grad_enabled, record, Backward, SavedInfo, SavedTensor, VjpContext};
+use crate::graph::{derivatives_tracked, record, Backward, SavedInfo, SavedTensor, VjpContext};
 use crate::tensor::Tensor;
 use ndarray::{Array2, ArrayView2, Ix2};
 
@@ -224,8 +224,8 @@ impl Backward for CrossEntropyBackward {
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         let x = self.x.get(self.name())?;
-        if is_grad_enabled() {
-            // create_graph: the gradient must be differentiable in x and in grad.
+        if derivatives_tracked() {
+            // create_graph or forward-over-reverse: the gradient must be differentiable.
             let local = self.local_derivative(&x)?;
             return Ok(vec![Some(grad.unsqueeze(1)?.mul(&local)?)]);
         }

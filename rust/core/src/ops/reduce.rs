@@ -55,7 +55,43 @@ fn sum_axes<T: Element>(
     axes: &[usize],
     keepdim: bool,
 ) -> ArcArray<T, IxDyn> {
+    // Leading axes of a row-major array (a bias gradient, unbroadcasting a batch): add whole
+    // rows instead of copying the array into lanes (a transposing copy).
+    let leading = axes.iter().enumerate().all(|(i, &ax)| i == ax);
+    if let (true, Some(flat)) = (leading && !axes.is_empty(), a.as_slice()) {
+        let cols: usize = a.shape()[axes.len()..].iter().product();
+        if cols > 1 {
+            let sums = pairwise_rows(flat, cols).into_iter().map(T::of).collect();
+            let out_shape = reduced_shape(a.shape(), axes, keepdim);
+            return ArrayD::from_shape_vec(IxDyn(&out_shape), sums)
+                .expect("sizes agree")
+                .into_shared();
+        }
+    }
     reduce_lanes(a, axes, keepdim, |lane| T::of(pairwise_sum(lane)))
+}
+
+/// Column sums of a row-major `(rows, cols)` block in `f64`: pairwise over the rows (halves
+/// summed separately, then added), with up to eight rows added in turn at the leaves, so
+/// each column is summed as accurately as [`pairwise_sum`] sums a lane.
+fn pairwise_rows<T: Element>(flat: &[T], cols: usize) -> Vec<f64> {
+    let rows = flat.len() / cols;
+    if rows <= 8 {
+        let mut acc = vec![0.0f64; cols];
+        for row in flat.chunks_exact(cols) {
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a += v.to_f64().unwrap_or(f64::NAN);
+            }
+        }
+        return acc;
+    }
+    let half = rows / 2;
+    let mut left = pairwise_rows(&flat[..half * cols], cols);
+    let right = pairwise_rows(&flat[half * cols..], cols);
+    for (l, r) in left.iter_mut().zip(right) {
+        *l += r;
+    }
+    left
 }
 
 /// Pairwise summation over blocks of 128 (NumPy's scheme), accumulated in `f64`.

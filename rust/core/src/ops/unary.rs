@@ -6,9 +6,11 @@
 
 use crate::array::{Array, Element};
 use crate::error::Result;
-use crate::graph::{record, Backward, SavedInfo, SavedTensor, VjpContext};
+use crate::graph::{derivatives_tracked, record, Backward, SavedInfo, SavedTensor, VjpContext};
 use crate::map_array;
+use crate::ops::binary::{map_elements, zip_broadcast};
 use crate::tensor::Tensor;
+use crate::zip_array;
 
 /// The differentiable elementwise functions of one argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,6 +100,7 @@ impl Unary {
             Unary::Cos => grad.mul(&x.sin()?.neg()?),                  // -sin x
             Unary::Tanh => grad.mul(&x.mul(x)?.rsub_scalar(1.0)?),     // 1 - result²
             Unary::Sigmoid => grad.mul(&x.mul(&x.rsub_scalar(1.0)?)?), // result (1 - result)
+            Unary::Relu if !derivatives_tracked() => relu_backward(grad, x), // one fused pass
             Unary::Relu => grad.mul(&x.gt(&x.zeros_like())?),          // 1 where x > 0
             Unary::Abs => grad.mul(&x.sign()?),                        // sign x (0 at 0)
         }
@@ -110,7 +113,7 @@ impl Unary {
         macro_rules! each {
             ($($f:ident),*) => {
                 match self {
-                    $(Unary::$f => map_array!(x, a => a.mapv(|v| Unary::$f.apply(v))),)*
+                    $(Unary::$f => map_array!(x, a => map_elements(a, |v| Unary::$f.apply(v))),)*
                 }
             };
         }
@@ -233,6 +236,26 @@ fn sign_of<T: Element>(v: T) -> T {
         -T::one()
     } else {
         v * T::zero()
+    }
+}
+
+/// `grad · (x > 0)` in one pass with no temporaries: the same values as the composed form
+/// (which a `create_graph` backward uses, to stay differentiable).
+fn relu_backward(grad: &Tensor, x: &Tensor) -> Result<Tensor> {
+    let out = zip_array!("relu", &grad.array(), &x.array(), g, v => {
+        zip_broadcast("relu", g, v, relu_mask)?
+    });
+    Ok(Tensor::from_array(out))
+}
+
+/// `g · (v > 0)`: `g` where `v > 0`, else `g · 0` (so a NaN or infinite `g` gives NaN, as the
+/// product does).
+#[inline(always)]
+fn relu_mask<T: Element>(g: T, v: T) -> T {
+    if v > T::zero() {
+        g
+    } else {
+        g * T::zero()
     }
 }
 
