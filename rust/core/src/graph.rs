@@ -327,6 +327,13 @@ pub trait Backward: Send + Sync {
     fn saved(&self) -> Vec<SavedInfo> {
         Vec::new()
     }
+
+    /// The bytes [`saved`](Backward::saved) lists, summed. The engine reads it once per
+    /// recorded op; rules on the hot path override it so that recording does not build the
+    /// list (debug builds check that the two agree).
+    fn saved_bytes(&self) -> usize {
+        self.saved().iter().map(|s| s.bytes).sum()
+    }
 }
 
 /// Where an input's gradient goes.
@@ -569,7 +576,8 @@ fn record_impl(
 /// Makes the node for an op application and its output tensors.
 fn attach(inputs: &[&Tensor], outputs: Vec<Array>, rule: Box<dyn Backward>) -> Vec<Tensor> {
     let n = outputs.len();
-    let bytes: usize = rule.saved().iter().map(|s| s.bytes).sum();
+    let bytes = rule.saved_bytes();
+    debug_assert_eq!(bytes, rule.saved().iter().map(|s| s.bytes).sum::<usize>());
     let now = SAVED_BYTES.fetch_add(bytes, Ordering::Relaxed) + bytes;
     PEAK_SAVED_BYTES.fetch_max(now, Ordering::Relaxed);
     let node = Arc::new(Node {

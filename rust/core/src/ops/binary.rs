@@ -226,6 +226,10 @@ impl Backward for BinaryBackward {
     fn saved(&self) -> Vec<SavedInfo> {
         [&self.a, &self.b].into_iter().flatten().map(SavedTensor::info).collect()
     }
+
+    fn saved_bytes(&self) -> usize {
+        [&self.a, &self.b].into_iter().flatten().map(SavedTensor::nbytes).sum()
+    }
 }
 
 /// The elementwise comparisons; their results are constant 0/1 masks.

@@ -14,6 +14,34 @@ use ndarray::{ArcArray, ArrayD, ArrayView2, ArrayViewMut2, Axis, Dimension, Ix2,
 /// 2^22 multiply-adds, is 1.5× faster on 2 threads; 128³ (2^21) gains nothing.
 const PARALLEL_MIN_MACS: usize = 1 << 22;
 
+/// Products with at most this many multiply-adds (16³) are computed by [`small_gemm`]:
+/// for them matrixmultiply's packing and edge handling cost more than the arithmetic.
+const SMALL_MAX_MACS: usize = 4096;
+
+/// `out = a · b + beta · out` for tiny products: each row of `out` accumulates
+/// `a[i, p] · b[p, :]` over `p` in turn (contiguous rows of `b` when it is row-major, so the
+/// inner loop vectorises), then adds `beta · out`.
+fn small_gemm<T: Element>(
+    a: ArrayView2<'_, T>,
+    b: ArrayView2<'_, T>,
+    beta: T,
+    mut out: ArrayViewMut2<'_, T>,
+) {
+    let mut acc = vec![T::zero(); b.ncols()];
+    for (a_row, mut out_row) in a.rows().into_iter().zip(out.rows_mut()) {
+        acc.iter_mut().for_each(|v| *v = T::zero());
+        for (&x, b_row) in a_row.iter().zip(b.rows()) {
+            match b_row.as_slice() {
+                Some(b_row) => acc.iter_mut().zip(b_row).for_each(|(v, &y)| *v = *v + x * y),
+                None => acc.iter_mut().zip(b_row).for_each(|(v, &y)| *v = *v + x * y),
+            }
+        }
+        for (o, &v) in out_row.iter_mut().zip(&acc) {
+            *o = if beta == T::zero() { v } else { v + beta * *o };
+        }
+    }
+}
+
 /// `out = a · b + beta · out` for 2-D views of any strides: the one entry point to the matmul
 /// kernel. Large products split the longer side of `out` into one panel per thread (multiples
 /// of 16 wide, the kernels' tile), each computed by the sequential kernel (matrixmultiply,
@@ -30,6 +58,9 @@ pub(crate) fn gemm<T: Element>(
         ndarray::linalg::general_mat_mul(T::one(), &a, &b, beta, &mut out);
     };
     let macs = m.saturating_mul(n).saturating_mul(a.ncols());
+    if macs <= SMALL_MAX_MACS {
+        return small_gemm(a, b, beta, out);
+    }
     let parts = parallel::parts(m.max(n), 32);
     if macs < PARALLEL_MIN_MACS || parts == 1 {
         return sequential(a, b, out);
@@ -59,18 +90,22 @@ fn batched<T: Element>(
 ) -> Result<ArrayD<T>> {
     let (m, k) = (a.shape()[a.ndim() - 2], a.shape()[a.ndim() - 1]);
     let n = b.shape()[b.ndim() - 1];
+    if batch.is_empty() {
+        // The common case, kept free of broadcasting machinery (per-op overhead matters for
+        // small products).
+        checked_numel("matmul", &[m, n])?;
+        let mut out = ndarray::Array2::<T>::zeros((m, n));
+        let a2 = a.view().into_dimensionality::<Ix2>().expect("2-D");
+        let b2 = b.view().into_dimensionality::<Ix2>().expect("2-D");
+        gemm(a2, b2, T::zero(), out.view_mut());
+        return Ok(out.into_dyn());
+    }
     let shape_of = |rows, cols| [batch, &[rows, cols]].concat();
     let out_shape = shape_of(m, n);
     checked_numel("matmul", &out_shape)?;
     let mut out = ArrayD::<T>::zeros(IxDyn(&out_shape));
     let a = a.broadcast(IxDyn(&shape_of(m, k))).expect("batch shape checked");
     let b = b.broadcast(IxDyn(&shape_of(k, n))).expect("batch shape checked");
-    if batch.is_empty() {
-        let (a2, b2) = (a.into_dimensionality::<Ix2>(), b.into_dimensionality::<Ix2>());
-        let o2 = out.view_mut().into_dimensionality::<Ix2>();
-        gemm(a2.expect("2-D"), b2.expect("2-D"), T::zero(), o2.expect("2-D"));
-        return Ok(out);
-    }
     for idx in ndarray::indices(IxDyn(batch)) {
         let (mut av, mut bv, mut ov) = (a.view(), b.view(), out.view_mut());
         for &i in idx.slice() {
@@ -122,6 +157,9 @@ impl Backward for MatmulBackward {
     }
     fn saved(&self) -> Vec<SavedInfo> {
         [&self.a, &self.b].into_iter().flatten().map(SavedTensor::info).collect()
+    }
+    fn saved_bytes(&self) -> usize {
+        [&self.a, &self.b].into_iter().flatten().map(SavedTensor::nbytes).sum()
     }
 }
 
@@ -245,6 +283,9 @@ impl Backward for LinearBackward {
     }
     fn saved(&self) -> Vec<SavedInfo> {
         [&self.x, &self.w].into_iter().flatten().map(SavedTensor::info).collect()
+    }
+    fn saved_bytes(&self) -> usize {
+        [&self.x, &self.w].into_iter().flatten().map(SavedTensor::nbytes).sum()
     }
 }
 

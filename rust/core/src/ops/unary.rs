@@ -164,6 +164,11 @@ impl Backward for UnaryBackward {
         }
         out
     }
+
+    fn saved_bytes(&self) -> usize {
+        self.saved.as_ref().map_or(0, SavedTensor::nbytes)
+            + self.result.as_ref().map_or(0, Array::nbytes)
+    }
 }
 
 impl Tensor {
