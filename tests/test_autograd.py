@@ -344,3 +344,30 @@ def test_backward_in_concurrent_threads():
     for thread in threads:
         thread.join(60)
     assert not errors and len(results) == 4, errors
+
+
+def test_grad_runs_only_the_nodes_between_the_output_and_the_inputs():
+    # w is saved by x * w; changing it in place breaks only the gradient that needs x * w's
+    # rule. A gradient with respect to `mid` must not run that rule (as in PyTorch).
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = tg.tensor([0.5, 0.5, 0.5])
+    mid = (x * w).exp()
+    y = (mid * mid).sum()
+    w._assign(tg.tensor([9.0, 9.0, 9.0]))
+    (g_mid,) = tg.grad(y, [mid], retain_graph=True)
+    assert_close(g_mid, 2 * values(mid))
+    with raises(tg.GraphError, "modified in place"):
+        tg.grad(y, [x])
+
+
+def test_grad_with_respect_to_an_intermediate_leaves_upstream_rules_unrun():
+    x = tg.randn(4, 3, requires_grad=True)
+    w = tg.randn(3, 5, requires_grad=True)
+    h = x @ w
+    y = h.tanh().sum()
+    (g_h,) = tg.grad(y, [h], retain_graph=True)
+    assert_close(g_h, 1 - np.tanh(values(h)) ** 2, rtol=1e-5)
+    # the graph upstream of h is intact and still differentiable afterwards
+    gx, gw = tg.grad(y, [x, w])
+    assert_close(gx, values(g_h) @ values(w).T, rtol=1e-5)
+    assert_close(gw, values(x).T @ values(g_h), rtol=1e-5)

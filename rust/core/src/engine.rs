@@ -10,7 +10,7 @@ use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{Edge, GradHook, GradModeGuard, Node};
 use crate::tensor::{Tensor, TensorImpl};
 use std::collections::hash_map::Entry;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Weak};
 
 type NodeId = *const Node;
@@ -173,6 +173,52 @@ fn run_hooks(hooks: &[GradHook], mut grad: Tensor) -> Result<Tensor> {
 
 type Slot = (NodeId, usize);
 
+/// The nodes whose VJP must run for the wanted gradients: those with an input edge to a
+/// target leaf, or to a node that has a target output or itself runs. (A node that does
+/// not run has no such node below it, so skipping it starves nothing that is wanted.)
+/// Iterative post-order over the discovered graph: no recursion, whatever its depth.
+fn nodes_to_run(
+    nodes: &HashMap<NodeId, (Arc<Node>, usize)>,
+    node_targets: &HashMap<Slot, usize>,
+    leaf_targets: &HashSet<*const TensorImpl>,
+    stops_here: impl Fn(&Arc<Node>) -> bool,
+) -> HashSet<NodeId> {
+    let mut runs = HashSet::new();
+    // Whether a node's outputs lead to something wanted (it runs or is a target).
+    let mut leads: HashMap<NodeId, bool> = HashMap::new();
+    for (start, _) in nodes.values() {
+        let mut stack = vec![(start.clone(), false)];
+        while let Some((node, expanded)) = stack.pop() {
+            let id = Arc::as_ptr(&node);
+            if leads.contains_key(&id) {
+                continue;
+            }
+            let follow = !stops_here(&node);
+            if !expanded {
+                stack.push((node.clone(), true));
+                let children = node.edges.iter().filter_map(|e| match e {
+                    Edge::Node(child, _) if follow => Some(child),
+                    _ => None,
+                });
+                stack.extend(children.map(|c| (c.clone(), false)));
+                continue;
+            }
+            let run = follow
+                && node.edges.iter().any(|edge| match edge {
+                    Edge::Leaf(leaf) => leaf_targets.contains(&leaf.as_ptr()),
+                    Edge::Node(child, _) => leads.get(&Arc::as_ptr(child)) == Some(&true),
+                    Edge::None => false,
+                });
+            if run {
+                runs.insert(id);
+            }
+            let target = (0..node.num_outputs()).any(|k| node_targets.contains_key(&(id, k)));
+            leads.insert(id, run || target);
+        }
+    }
+    runs
+}
+
 fn sweep(
     roots: &[Tensor],
     grads: &[Option<Tensor>],
@@ -228,6 +274,16 @@ fn sweep(
         }
     }
 
+    // Asked for particular gradients, run only the nodes that lead to one of them.
+    let runs = match sink {
+        Sink::AccumulateIntoGrad => None,
+        Sink::Capture(_) | Sink::CaptureWithin(_) => {
+            let leaf_targets: HashSet<*const TensorImpl> =
+                targets.iter().filter(|t| t.is_leaf()).map(Tensor::id).collect();
+            Some(nodes_to_run(&nodes, &node_targets, &leaf_targets, stops_here))
+        }
+    };
+
     // (2) Seed the roots' gradients, then sweep in reverse topological order.
     let mut node_grads: HashMap<Slot, Tensor> = HashMap::new();
     let mut leaf_grads: HashMap<*const TensorImpl, Tensor> = HashMap::new();
@@ -275,8 +331,8 @@ fn sweep(
                 }
                 *slot = Some(grad);
             }
-            if stops_here(&node) {
-                continue;
+            if stops_here(&node) || runs.as_ref().is_some_and(|r| !r.contains(&id)) {
+                continue; // nothing the caller asked for lies upstream
             }
             // Outputs that received no gradient get zeros (only multi-output ops have any).
             let grads = outputs
