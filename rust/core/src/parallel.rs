@@ -87,18 +87,39 @@ pub(crate) fn parts(len: usize, min: usize) -> usize {
     (len / min.max(1)).clamp(1, num_threads())
 }
 
-/// Elementwise ops over fewer elements than this run on the calling thread: waking a worker
-/// costs about as much as a 2^16-element add on one core.
-pub(crate) const ELEMENTWISE_MIN: usize = 1 << 17;
+/// How much work one element of an elementwise op is: it decides when splitting pays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cost {
+    /// A few instructions per element (add, mul, relu, comparisons). These are memory-bound:
+    /// on the 2-core benchmark machine a second thread made them slower at every size from
+    /// 2^16 to 2^22 elements (it adds a wake-up and a zero-filled output, and the two cores
+    /// share the memory bandwidth), so they always run on the calling thread.
+    Light,
+    /// A polynomial or a libm call per element (exp, log, tanh, pow): compute-bound, split
+    /// from [`HEAVY_MIN`] elements (1.5× on 2 threads at 2^18 elements of `exp`).
+    Heavy,
+}
+
+/// Heavy elementwise ops over at least this many elements are split over the pool.
+pub const HEAVY_MIN: usize = 1 << 16;
+
+impl Cost {
+    fn min_len(self) -> usize {
+        match self {
+            Cost::Light => usize::MAX,
+            Cost::Heavy => HEAVY_MIN,
+        }
+    }
+}
 
 /// `f` over every element of `x`, in parallel for large slices. Each element's value does not
 /// depend on the split.
-pub(crate) fn map_slice<T, U>(x: &[T], f: impl Fn(T) -> U + Sync + Send) -> Vec<U>
+pub(crate) fn map_slice<T, U>(x: &[T], cost: Cost, f: impl Fn(T) -> U + Sync + Send) -> Vec<U>
 where
     T: Copy + Sync,
     U: Copy + num_traits::Zero + Send,
 {
-    let parts = parts(x.len(), ELEMENTWISE_MIN);
+    let parts = if x.len() < cost.min_len() { 1 } else { parts(x.len(), cost.min_len()) };
     if parts == 1 {
         return x.iter().map(|&v| f(v)).collect();
     }
@@ -114,13 +135,18 @@ where
 }
 
 /// `f` over pairs of elements of two slices of the same length, in parallel for large ones.
-pub(crate) fn zip_slices<T, U>(x: &[T], y: &[T], f: impl Fn(T, T) -> U + Sync + Send) -> Vec<U>
+pub(crate) fn zip_slices<T, U>(
+    x: &[T],
+    y: &[T],
+    cost: Cost,
+    f: impl Fn(T, T) -> U + Sync + Send,
+) -> Vec<U>
 where
     T: Copy + Sync,
     U: Copy + num_traits::Zero + Send,
 {
     debug_assert_eq!(x.len(), y.len());
-    let parts = parts(x.len(), ELEMENTWISE_MIN);
+    let parts = if x.len() < cost.min_len() { 1 } else { parts(x.len(), cost.min_len()) };
     if parts == 1 {
         return x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect();
     }
@@ -153,9 +179,9 @@ mod tests {
             assert_eq!(num_threads(), threads);
             assert_eq!(parts(10, 100), 1);
             assert_eq!(parts(1000, 100), threads);
-            let x: Vec<f64> = (0..ELEMENTWISE_MIN * 3 + 5).map(|i| i as f64).collect();
-            let doubled = map_slice(&x, |v| 2.0 * v);
-            let sums = zip_slices(&x, &doubled, |p, q| p + q);
+            let x: Vec<f64> = (0..HEAVY_MIN * 3 + 5).map(|i| i as f64).collect();
+            let doubled = map_slice(&x, Cost::Heavy, |v| 2.0 * v);
+            let sums = zip_slices(&x, &doubled, Cost::Heavy, |p, q| p + q);
             assert!(sums.iter().enumerate().all(|(i, &v)| v == 3.0 * i as f64));
         }
         let err = set_num_threads(0).unwrap_err().to_string();

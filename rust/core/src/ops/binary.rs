@@ -7,7 +7,7 @@
 use crate::array::{broadcast_shapes, Array, DType, Element};
 use crate::error::{Error, Result};
 use crate::graph::{record, sum_tangents, Backward, SavedInfo, SavedTensor, VjpContext};
-use crate::parallel;
+use crate::parallel::{self, Cost};
 use crate::tensor::Tensor;
 use crate::{map_array, zip_array};
 use ndarray::{ArcArray, ArrayD, IxDyn, Zip};
@@ -32,6 +32,15 @@ pub enum Binary {
 }
 
 impl Binary {
+    /// Work per element, for the parallel split.
+    fn cost(self) -> Cost {
+        if self == Binary::Pow {
+            Cost::Heavy
+        } else {
+            Cost::Light
+        }
+    }
+
     /// The op's name in messages.
     pub fn op_name(self) -> &'static str {
         match self {
@@ -144,12 +153,12 @@ impl Binary {
 /// contiguous data, `mapv` otherwise.
 pub(crate) fn map_elements<T: Element>(
     a: &ArcArray<T, IxDyn>,
+    cost: Cost,
     f: impl Fn(T) -> T + Sync + Send,
 ) -> ArrayD<T> {
     match a.as_slice() {
-        Some(x) => {
-            ArrayD::from_shape_vec(a.raw_dim(), parallel::map_slice(x, f)).expect("same shape")
-        }
+        Some(x) => ArrayD::from_shape_vec(a.raw_dim(), parallel::map_slice(x, cost, f))
+            .expect("same shape"),
         None => a.mapv(f),
     }
 }
@@ -159,6 +168,7 @@ pub(crate) fn zip_broadcast<T: Element>(
     op: &'static str,
     a: &ArcArray<T, IxDyn>,
     b: &ArcArray<T, IxDyn>,
+    cost: Cost,
     f: impl Fn(T, T) -> T + Sync + Send,
 ) -> Result<ArrayD<T>> {
     // Fast paths (plain slice loops the compiler vectorises, split over the pool when large;
@@ -166,7 +176,7 @@ pub(crate) fn zip_broadcast<T: Element>(
     // operand such as a Python scalar.
     if a.shape() == b.shape() {
         if let (Some(x), Some(y)) = (a.as_slice(), b.as_slice()) {
-            let values = parallel::zip_slices(x, y, f);
+            let values = parallel::zip_slices(x, y, cost, f);
             return Ok(ArrayD::from_shape_vec(a.raw_dim(), values).expect("same shape"));
         }
         return Ok(Zip::from(a).and(b).map_collect(|&x, &y| f(x, y)));
@@ -174,11 +184,11 @@ pub(crate) fn zip_broadcast<T: Element>(
     let out_shape = broadcast_shapes(op, a.shape(), b.shape())?;
     if b.len() == 1 && out_shape == a.shape() {
         let q = *b.iter().next().expect("one element");
-        return Ok(map_elements(a, |p| f(p, q)));
+        return Ok(map_elements(a, cost, |p| f(p, q)));
     }
     if a.len() == 1 && out_shape == b.shape() {
         let p = *a.iter().next().expect("one element");
-        return Ok(map_elements(b, |q| f(p, q)));
+        return Ok(map_elements(b, cost, |q| f(p, q)));
     }
     let shape = IxDyn(&out_shape);
     let (av, bv) = (a.broadcast(shape.clone()), b.broadcast(shape));
@@ -279,7 +289,7 @@ impl Tensor {
             ($($f:ident),*) => {
                 match op {
                     $(Binary::$f => zip_array!(name, &a.array(), &b.array(), x, y =>
-                        zip_broadcast(name, x, y, |p, q| Binary::$f.apply(p, q))?),)*
+                        zip_broadcast(name, x, y, op.cost(), |p, q| Binary::$f.apply(p, q))?),)*
                 }
             };
         }
@@ -368,7 +378,7 @@ impl Tensor {
             ($($f:ident),*) => {
                 match op {
                     $(Compare::$f => zip_array!("compare", &a.array(), &b.array(), x, y =>
-                        zip_broadcast("compare", x, y, |p, q| {
+                        zip_broadcast("compare", x, y, Cost::Light, |p, q| {
                             if Compare::$f.holds(p, q) { Element::of(1.0) } else { Element::of(0.0) }
                         })?),)*
                 }

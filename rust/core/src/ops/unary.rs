@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::graph::{derivatives_tracked, record, Backward, SavedInfo, SavedTensor, VjpContext};
 use crate::map_array;
 use crate::ops::binary::{map_elements, zip_broadcast};
+use crate::parallel::Cost;
 use crate::tensor::Tensor;
 use crate::zip_array;
 
@@ -81,6 +82,14 @@ impl Unary {
         }
     }
 
+    /// Work per element, for the parallel split.
+    fn cost(self) -> Cost {
+        match self {
+            Unary::Neg | Unary::Relu | Unary::Abs => Cost::Light,
+            _ => Cost::Heavy,
+        }
+    }
+
     fn saves(self) -> Saves {
         match self {
             Unary::Neg => Saves::Nothing,
@@ -113,7 +122,7 @@ impl Unary {
         macro_rules! each {
             ($($f:ident),*) => {
                 match self {
-                    $(Unary::$f => map_array!(x, a => map_elements(a, |v| Unary::$f.apply(v))),)*
+                    $(Unary::$f => map_array!(x, a => map_elements(a, self.cost(), |v| Unary::$f.apply(v))),)*
                 }
             };
         }
@@ -248,7 +257,7 @@ fn sign_of<T: Element>(v: T) -> T {
 /// (which a `create_graph` backward uses, to stay differentiable).
 fn relu_backward(grad: &Tensor, x: &Tensor) -> Result<Tensor> {
     let out = zip_array!("relu", &grad.array(), &x.array(), g, v => {
-        zip_broadcast("relu", g, v, relu_mask)?
+        zip_broadcast("relu", g, v, Cost::Light, relu_mask)?
     });
     Ok(Tensor::from_array(out))
 }
