@@ -11,6 +11,7 @@ The table is long by design: adding an op means adding one entry here, and
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -280,6 +281,8 @@ DIM_ERRORS = (
 UNARY_FUNCTIONS = {
     "exp": (np.exp, real()),
     "log": (np.log, positive()),
+    "log1p": (np.log1p, real(-0.7, 3.0)),
+    "erf": (np.vectorize(math.erf, otypes=[float]), real(-2.5, 2.5)),
     "sqrt": (np.sqrt, positive()),
     "sin": (np.sin, real(-4.0, 4.0)),
     "cos": (np.cos, real(-4.0, 4.0)),
@@ -860,6 +863,8 @@ PUBLIC_OPS = [
     "abs",
     "exp",
     "log",
+    "log1p",
+    "erf",
     "sqrt",
     "sin",
     "cos",

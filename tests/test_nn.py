@@ -468,10 +468,16 @@ CE_OPTIONS = {
     "weight": {"weight": np.array([0.5, 2.0, 1.0])},
     "ignore_index": {"ignore_index": 1},
     "smoothing": {"label_smoothing": 0.2},
-    "all": {"weight": np.array([0.5, 2.0, 1.0]), "ignore_index": 2, "label_smoothing": 0.1},
+    "all": {
+        "weight": np.array([0.5, 2.0, 1.0]),
+        "ignore_index": 2,
+        "label_smoothing": 0.1,
+    },
     "probabilities": {"probs": True},
     "probabilities, smoothing, weight": {
-        "probs": True, "label_smoothing": 0.3, "weight": np.array([1.0, 0.0, 3.0])
+        "probs": True,
+        "label_smoothing": 0.3,
+        "weight": np.array([1.0, 0.0, 3.0]),
     },
 }
 
@@ -479,7 +485,9 @@ CE_OPTIONS = {
 @pytest.mark.parametrize("shape", [(3,), (5, 3), (4, 3, 2)], ids=str)
 @pytest.mark.parametrize("name", list(CE_OPTIONS))
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_fused_cross_entropy_matches_numpy_and_its_derivatives_check(shape, name, reduction):
+def test_fused_cross_entropy_matches_numpy_and_its_derivatives_check(
+    shape, name, reduction
+):
     options = dict(CE_OPTIONS[name])
     probs = options.pop("probs", False)
     rng = np.random.default_rng(len(shape) * 7 + len(name))
@@ -531,7 +539,9 @@ def _graph_names(t):
 
 
 @pytest.mark.parametrize("name", ["plain", "all", "probabilities, smoothing, weight"])
-def test_fused_cross_entropy_hessian_forward_over_reverse_matches_reverse_over_reverse(name):
+def test_fused_cross_entropy_hessian_forward_over_reverse_matches_reverse_over_reverse(
+    name,
+):
     options = dict(CE_OPTIONS[name])
     rng = np.random.default_rng(11)
     if options.pop("probs", False):
@@ -661,3 +671,15 @@ def test_documented_examples_run(source):
     else:
         result = doctest.testmod(source, optionflags=flags)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_exact_gelu_is_differentiable_to_third_order():
+    # gelu = xΦ(x): gelu''' = x φ(x) (x² − 4), with φ the standard normal density.
+    xs = np.array([-2.0, -0.3, 0.7, 1.9])
+    x = tg.tensor(xs, requires_grad=True)
+    (d1,) = tg.grad(F.gelu(x).sum(), [x], create_graph=True)
+    (d2,) = tg.grad(d1.sum(), [x], create_graph=True)
+    (d3,) = tg.grad(d2.sum(), [x])
+    phi = np.exp(-xs * xs / 2) / math.sqrt(2 * math.pi)
+    assert_close(d2, phi * (2 - xs * xs), rtol=1e-12, atol=1e-14)
+    assert_close(d3, xs * phi * (xs * xs - 4), rtol=1e-12, atol=1e-14)

@@ -64,6 +64,8 @@ neg = Tensor.neg
 abs = Tensor.abs
 exp = Tensor.exp
 log = Tensor.log
+log1p = Tensor.log1p
+erf = Tensor.erf
 sqrt = Tensor.sqrt
 sin = Tensor.sin
 cos = Tensor.cos
@@ -175,6 +177,7 @@ __all__ = [
     "dtype",
     "enable_grad",
     "eq",
+    "erf",
     "exp",
     "eye",
     "flatten",
@@ -191,6 +194,7 @@ __all__ = [
     "le",
     "load",
     "log",
+    "log1p",
     "log_softmax",
     "logsumexp",
     "lt",

@@ -84,17 +84,9 @@ def mse_loss(input: tg.Tensor, target: Any, reduction: str = "mean") -> tg.Tenso
     return _reduce(diff * diff, reduction)
 
 
-def _log1p(e: tg.Tensor) -> tg.Tensor:
-    """``log(1 + e)``, accurate for tiny ``e`` (Kahan's trick; the core has no log1p)."""
-    u = 1.0 + e
-    exact = u == 1.0  # there log(1 + e) = e to double precision
-    denominator = tg.where(exact, 1.0, u - 1.0)  # never 0, so no NaN gradient
-    return tg.where(exact, e, u.log() * e / denominator)
-
-
 def log_sigmoid(input: tg.Tensor) -> tg.Tensor:
     """``log σ(x) = min(x, 0) - log(1 + exp(-|x|))``, stable for any ``x``."""
-    return input.minimum(0.0) - _log1p((-input.abs()).exp())
+    return input.minimum(0.0) - (-input.abs()).exp().log1p()
 
 
 def binary_cross_entropy_with_logits(
@@ -273,11 +265,15 @@ def cross_entropy(
     if _is_probability_target(target, input):
         probs = _as_tensor(target, input)
         if probs.requires_grad:  # the fused op treats its target as a constant
-            return _cross_entropy_composed(input, probs, weights, reduction, label_smoothing)
+            return _cross_entropy_composed(
+                input, probs, weights, reduction, label_smoothing
+            )
         dense = probs.detach().numpy().astype(np.float64)
         if label_smoothing > 0.0:
             dense = dense * (1.0 - label_smoothing) + label_smoothing / classes
-        dense = dense * np.expand_dims(class_weight, tuple(range(1, input.ndim - class_dim)))
+        dense = dense * np.expand_dims(
+            class_weight, tuple(range(1, input.ndim - class_dim))
+        )
         return _reduce(_fused_cross_entropy(input, class_dim, dense=dense), reduction)
 
     safe, valid = _checked_labels(input, target, ignore_index, "cross_entropy")

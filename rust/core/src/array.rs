@@ -59,6 +59,8 @@ pub trait Element:
     fn of(v: f64) -> Self;
     /// `e^x` in a form whose loops vectorise (see [`crate::math`]).
     fn fast_exp(self) -> Self;
+    /// The error function (the `libm` crate's port of musl's `erf`/`erff`).
+    fn erf(self) -> Self;
 }
 
 impl Element for f32 {
@@ -73,6 +75,9 @@ impl Element for f32 {
     fn fast_exp(self) -> Self {
         crate::math::exp_f32(self)
     }
+    fn erf(self) -> Self {
+        libm::erff(self)
+    }
 }
 
 impl Element for f64 {
@@ -86,6 +91,9 @@ impl Element for f64 {
     #[inline(always)]
     fn fast_exp(self) -> Self {
         crate::math::exp_f64(self)
+    }
+    fn erf(self) -> Self {
+        libm::erf(self)
     }
 }
 

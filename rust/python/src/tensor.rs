@@ -510,6 +510,14 @@ impl PyTensor {
     fn cos(&self) -> Res<PyTensor> {
         self.unary(Tensor::cos)
     }
+    /// `ln(1 + self)`, accurate for tiny values.
+    fn log1p(&self) -> Res<PyTensor> {
+        self.unary(Tensor::log1p)
+    }
+    /// The error function.
+    fn erf(&self) -> Res<PyTensor> {
+        self.unary(Tensor::erf)
+    }
     /// Hyperbolic tangent.
     fn tanh(&self) -> Res<PyTensor> {
         self.unary(Tensor::tanh)

@@ -2,7 +2,7 @@
 //!
 //! | file | primitives | composed from them |
 //! |---|---|---|
-//! | `unary.rs` | neg exp log sqrt sin cos tanh sigmoid relu abs | |
+//! | `unary.rs` | neg exp log log1p erf sqrt sin cos tanh sigmoid relu abs | |
 //! | `binary.rs` | add sub mul div pow maximum minimum where clamp cast | comparisons (constant masks), scalar forms |
 //! | `reduce.rs` | sum max min | mean logsumexp softmax log_softmax sum_to_shape |
 //! | `shape.rs` | reshape permute expand | transpose unsqueeze squeeze flatten |

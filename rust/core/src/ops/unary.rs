@@ -22,6 +22,10 @@ pub enum Unary {
     Exp,
     /// natural logarithm
     Log,
+    /// `ln(1 + x)`, accurate for tiny `x`
+    Log1p,
+    /// the error function
+    Erf,
     /// square root
     Sqrt,
     /// sine
@@ -53,6 +57,8 @@ impl Unary {
             Unary::Neg => "NegBackward",
             Unary::Exp => "ExpBackward",
             Unary::Log => "LogBackward",
+            Unary::Log1p => "Log1pBackward",
+            Unary::Erf => "ErfBackward",
             Unary::Sqrt => "SqrtBackward",
             Unary::Sin => "SinBackward",
             Unary::Cos => "CosBackward",
@@ -69,6 +75,8 @@ impl Unary {
             Unary::Neg => -x,
             Unary::Exp => x.fast_exp(),
             Unary::Log => x.ln(),
+            Unary::Log1p => x.ln_1p(),
+            Unary::Erf => x.erf(),
             Unary::Sqrt => x.sqrt(),
             Unary::Sin => x.sin(),
             Unary::Cos => x.cos(),
@@ -94,7 +102,8 @@ impl Unary {
         match self {
             Unary::Neg => Saves::Nothing,
             Unary::Exp | Unary::Sqrt | Unary::Tanh | Unary::Sigmoid => Saves::Result,
-            Unary::Log | Unary::Sin | Unary::Cos | Unary::Relu | Unary::Abs => Saves::Input,
+            Unary::Log | Unary::Log1p | Unary::Erf => Saves::Input,
+            Unary::Sin | Unary::Cos | Unary::Relu | Unary::Abs => Saves::Input,
         }
     }
 
@@ -104,6 +113,8 @@ impl Unary {
             Unary::Neg => grad.neg(),                                  // d(-x)/dx = -1
             Unary::Exp => grad.mul(x),                                 // d(e^x)/dx = result
             Unary::Log => grad.div(x),                                 // d(ln x)/dx = 1/x
+            Unary::Log1p => grad.div(&x.add_scalar(1.0)?),             // 1/(1 + x)
+            Unary::Erf => grad.mul(&erf_derivative(x)?),               // 2/√π e^(−x²)
             Unary::Sqrt => grad.div(&x.mul_scalar(2.0)?),              // 1/(2 result)
             Unary::Sin => grad.mul(&x.cos()?),                         // cos x
             Unary::Cos => grad.mul(&x.sin()?.neg()?),                  // -sin x
@@ -126,7 +137,7 @@ impl Unary {
                 }
             };
         }
-        each!(Neg, Exp, Log, Sqrt, Sin, Cos, Tanh, Sigmoid, Relu, Abs)
+        each!(Neg, Exp, Log, Log1p, Erf, Sqrt, Sin, Cos, Tanh, Sigmoid, Relu, Abs)
     }
 }
 
@@ -206,6 +217,14 @@ impl Tensor {
     pub fn log(&self) -> Result<Tensor> {
         self.unary(Unary::Log)
     }
+    /// `ln(1 + self)`, accurate for tiny `self`.
+    pub fn log1p(&self) -> Result<Tensor> {
+        self.unary(Unary::Log1p)
+    }
+    /// The error function `erf(self) = 2/√π ∫₀^self e^(−t²) dt`.
+    pub fn erf(&self) -> Result<Tensor> {
+        self.unary(Unary::Erf)
+    }
     /// Square root.
     pub fn sqrt(&self) -> Result<Tensor> {
         self.unary(Unary::Sqrt)
@@ -251,6 +270,11 @@ fn sign_of<T: Element>(v: T) -> T {
     } else {
         v * T::zero()
     }
+}
+
+/// `d erf(x)/dx = 2/√π · e^(−x²)`, as a differentiable expression of `x`.
+fn erf_derivative(x: &Tensor) -> Result<Tensor> {
+    x.mul(x)?.neg()?.exp()?.mul_scalar(std::f64::consts::FRAC_2_SQRT_PI)
 }
 
 /// `grad · (x > 0)` in one pass with no temporaries: the same values as the composed form
