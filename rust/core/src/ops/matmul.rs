@@ -9,10 +9,12 @@ use crate::tensor::Tensor;
 use crate::zip_array;
 use ndarray::{ArcArray, ArrayD, ArrayView2, ArrayViewMut2, Axis, Dimension, Ix2, IxDyn};
 
-/// Products with fewer multiply-adds than this run on the calling thread: waking the pool
-/// costs about 10 µs on the 2-core benchmark machine. Measured there: (32, 512)·(512, 256),
-/// 2^22 multiply-adds, is 1.5× faster on 2 threads; 128³ (2^21) gains nothing.
-const PARALLEL_MIN_MACS: usize = 1 << 22;
+/// Products with fewer multiply-adds than this run on the calling thread. A worker that has
+/// gone to sleep between two ops takes about 100 µs to wake on the 2-core benchmark VM, so a
+/// split pays only when each half takes longer than that. Measured on the training steps:
+/// 2^23 beat 2^22 (512-256 b32: 0.37 → 0.32 ms) and 2^24 (784-256-256-10 b64: 1.01 → 0.97
+/// ms); in a tight loop of products, where the worker stays awake, smaller splits pay too.
+const PARALLEL_MIN_MACS: usize = 1 << 23;
 
 /// Products with at most this many multiply-adds (16³) are computed by [`small_gemm`]:
 /// for them matrixmultiply's packing and edge handling cost more than the arithmetic.
