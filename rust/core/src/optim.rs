@@ -4,6 +4,7 @@
 
 use crate::array::{Array, DType, Element};
 use crate::error::{fmt_shape, Error, Result};
+use crate::parallel;
 use crate::tensor::Tensor;
 use ndarray::{ArcArray, IxDyn};
 
@@ -116,6 +117,40 @@ macro_rules! typed {
     }};
 }
 
+/// Parameters with at least this many elements are updated in parallel chunks. The update is
+/// memory-bound, but in place (no output to allocate), and the calling thread works while
+/// the pool wakes.
+const PARALLEL_MIN: usize = 1 << 18;
+
+/// Runs `kernel` over matching chunks of the parameter, its state and its gradient, split over
+/// the pool for large parameters. Each element's update depends on that element alone, so the
+/// result is the same whatever the split.
+fn chunked<T: Element>(
+    p: &mut [T],
+    rest: &mut [&mut [T]],
+    g: &[T],
+    kernel: impl Fn(&mut [T], &mut [&mut [T]], &[T]) + Sync + Send,
+) {
+    let parts = parallel::parts(p.len(), PARALLEL_MIN);
+    if parts == 1 {
+        return kernel(p, rest, g);
+    }
+    let chunk = p.len().div_ceil(parts);
+    let mut rest_chunks: Vec<_> = rest.iter_mut().map(|r| r.chunks_mut(chunk)).collect();
+    let jobs: Vec<_> = p
+        .chunks_mut(chunk)
+        .zip(g.chunks(chunk))
+        .map(|(pc, gc)| {
+            let rc: Vec<&mut [T]> = rest_chunks
+                .iter_mut()
+                .map(|it| it.next().expect("state fits the parameter"))
+                .collect();
+            (pc, rc, gc)
+        })
+        .collect();
+    parallel::for_each(jobs, |(pc, mut rc, gc)| kernel(pc, &mut rc, gc));
+}
+
 /// One SGD step on `param` in place; `buffer` is the momentum buffer (when momentum is on),
 /// `first` says it holds nothing yet (it then becomes the gradient, as in PyTorch).
 pub fn sgd_step(
@@ -130,6 +165,9 @@ pub fn sgd_step(
     let dtype = param.dtype();
     with_slices("sgd", param, grad, &state, &mut |arrays, g| {
         fn run<T: Element>(p: &mut [T], rest: &mut [&mut [T]], g: &[T], first: bool, h: Sgd) {
+            chunked(p, rest, g, |p, rest, g| run_chunk(p, rest, g, first, h));
+        }
+        fn run_chunk<T: Element>(p: &mut [T], rest: &mut [&mut [T]], g: &[T], first: bool, h: Sgd) {
             let (lr, wd, mom, damp) =
                 (T::of(h.lr), T::of(h.weight_decay), T::of(h.momentum), T::of(1.0 - h.dampening));
             for i in 0..p.len() {
@@ -167,6 +205,9 @@ pub fn adam_step(
     let dtype = param.dtype();
     with_slices("adam", param, grad, &state, &mut |arrays, g| {
         fn run<T: Element>(p: &mut [T], rest: &mut [&mut [T]], g: &[T], h: Adam) {
+            chunked(p, rest, g, |p, rest, g| run_chunk(p, rest, g, h));
+        }
+        fn run_chunk<T: Element>(p: &mut [T], rest: &mut [&mut [T]], g: &[T], h: Adam) {
             let step = h.step as i32;
             let shrink = T::of(1.0 - h.lr * h.weight_decay);
             let wd = T::of(h.weight_decay);
