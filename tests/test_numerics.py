@@ -60,6 +60,7 @@ def test_large_elementwise_and_reductions_match_numpy():
 
 DETERMINISM = """
 import numpy as np, tapegrad as tg
+print(tg.get_num_threads())
 rng = np.random.default_rng(4)
 x = tg.tensor(rng.standard_normal((512, 700)).astype(np.float32), requires_grad=True)
 w = tg.tensor(rng.standard_normal((700, 300)).astype(np.float32), requires_grad=True)
@@ -77,10 +78,9 @@ print(out.item().hex(), hash(x.grad.numpy().tobytes()), hash(w.grad.numpy().toby
 def test_results_do_not_depend_on_the_thread_count():
     results = set()
     for threads in ("1", "2", "3"):
-        env = {
-            **os.environ,
-            "TAPEGRAD_NUM_THREADS": threads,
-        }
+        # The issue's spelling: RAYON_NUM_THREADS, read when TAPEGRAD_NUM_THREADS is unset.
+        env = {k: v for k, v in os.environ.items() if k != "TAPEGRAD_NUM_THREADS"}
+        env["RAYON_NUM_THREADS"] = threads
         child = subprocess.run(
             [sys.executable, "-c", DETERMINISM],
             check=True,
@@ -89,7 +89,9 @@ def test_results_do_not_depend_on_the_thread_count():
             env={**env, "PYTHONHASHSEED": "0"},
             timeout=120,
         )
-        results.add(child.stdout.strip())
+        used, hashes = child.stdout.strip().split("\n")
+        assert used == threads  # the pool really ran at this thread count
+        results.add(hashes)
     assert len(results) == 1, results
 
 
