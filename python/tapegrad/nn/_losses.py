@@ -261,20 +261,20 @@ def cross_entropy(
     classes = input.shape[class_dim]
     weights = _class_weights(weight, classes, "cross_entropy")
     class_weight = np.ones(classes) if weights is None else weights
+    # the class weights along the class dimension, broadcastable against ``input``
+    share = np.expand_dims(class_weight, tuple(range(1, input.ndim - class_dim)))
 
     if _is_probability_target(target, input):
         probs = _as_tensor(target, input)
-        if probs.requires_grad:  # the fused op treats its target as a constant
-            return _cross_entropy_composed(
-                input, probs, weights, reduction, label_smoothing
-            )
-        dense = probs.detach().numpy().astype(np.float64)
         if label_smoothing > 0.0:
-            dense = dense * (1.0 - label_smoothing) + label_smoothing / classes
-        dense = dense * np.expand_dims(
-            class_weight, tuple(range(1, input.ndim - class_dim))
-        )
-        return _reduce(_fused_cross_entropy(input, class_dim, dense=dense), reduction)
+            probs = probs * (1.0 - label_smoothing) + label_smoothing / classes
+        if weights is not None:
+            probs = probs * tg.tensor(share, dtype=input.dtype)
+        if probs.requires_grad:  # the fused op treats its target as a constant
+            loss = -(input.log_softmax(class_dim) * probs).sum(class_dim)
+        else:
+            loss = _fused_cross_entropy(input, class_dim, dense=probs.numpy())
+        return _reduce(loss, reduction)
 
     safe, valid = _checked_labels(input, target, ignore_index, "cross_entropy")
     sample_weight = class_weight[safe] * valid
@@ -282,10 +282,8 @@ def cross_entropy(
         loss = _fused_cross_entropy(input, class_dim, labels=(safe, sample_weight))
     else:
         one_hot = np.moveaxis(np.eye(classes)[safe], -1, class_dim)
-        uniform = np.expand_dims(valid, class_dim) * np.ones_like(one_hot) / classes
-        share = np.expand_dims(class_weight, tuple(range(1, input.ndim - class_dim)))
-        dense = ((1.0 - label_smoothing) * one_hot + label_smoothing * uniform) * share
-        dense = dense * np.expand_dims(valid, class_dim)
+        mixed = (1.0 - label_smoothing) * one_hot + label_smoothing / classes
+        dense = mixed * share * np.expand_dims(valid, class_dim)
         loss = _fused_cross_entropy(input, class_dim, dense=dense)
     if reduction == "mean":
         return loss.sum() / float(sample_weight.sum())
@@ -321,26 +319,6 @@ def _fused_cross_entropy(
         target = np.moveaxis(dense, class_dim, -1).reshape(-1, classes)
         loss = _native._cross_entropy(rows, target=tg.tensor(target, dtype=input.dtype))
     return loss.reshape(batch_shape)
-
-
-def _cross_entropy_composed(
-    input: tg.Tensor,
-    probs: tg.Tensor,
-    weights: np.ndarray | None,
-    reduction: str,
-    label_smoothing: float,
-) -> tg.Tensor:
-    """Cross-entropy against class probabilities that require grad, from log_softmax."""
-    class_dim = _class_dim(input, "cross_entropy")
-    classes = input.shape[class_dim]
-    if label_smoothing > 0.0:
-        probs = probs * (1.0 - label_smoothing) + label_smoothing / classes
-    if weights is not None:
-        class_shape = [1] * input.ndim
-        class_shape[class_dim] = classes
-        probs = probs * tg.tensor(weights.reshape(class_shape), dtype=input.dtype)
-    loss = -(input.log_softmax(class_dim) * probs).sum(class_dim)
-    return _reduce(loss, reduction)
 
 
 def _is_probability_target(target: Any, input: tg.Tensor) -> bool:

@@ -3,8 +3,8 @@
 //! Matrix products and large elementwise ops split their *output* into independent parts
 //! and run the parts on this pool; each part is computed by the same sequential code whatever
 //! the thread count, so results are bit-identical with 1, 2 or more threads. The pool is
-//! entered once per heavy call (entering costs microseconds: a sleeping worker must be
-//! woken), and calls below a measured size run on the calling thread instead.
+//! entered once per heavy call (waking a sleeping worker took about 100 µs on the 2-core
+//! benchmark VM), and calls below a measured size run on the calling thread instead.
 //!
 //! The thread count comes from `TAPEGRAD_NUM_THREADS`, else `RAYON_NUM_THREADS`, else the
 //! number of cores; [`set_num_threads`] changes it at run time (as `torch.set_num_threads`).
@@ -71,8 +71,9 @@ fn pool() -> Result<Arc<ThreadPool>> {
 
 /// Runs `work` on every item: the calling thread takes the first item itself and hands the
 /// others to the pool's workers, so a call that finds the workers asleep overlaps their
-/// wake-up (tens of µs on a small VM) with its own share of the work. On the calling thread
-/// alone when there is one item or one thread (or when the pool cannot be started).
+/// wake-up (about 100 µs on the 2-core benchmark VM) with its own share of the work. On the
+/// calling thread alone when there is one item or one thread (or when the pool cannot be
+/// started).
 pub(crate) fn for_each<I: Send>(items: Vec<I>, work: impl Fn(I) + Sync + Send) {
     if items.len() > 1 && num_threads() > 1 {
         if let Ok(pool) = pool() {
@@ -114,37 +115,48 @@ pub enum Cost {
 pub const HEAVY_MIN: usize = 1 << 16;
 
 impl Cost {
-    fn min_len(self) -> usize {
+    /// How many parts an op of this cost over `len` elements is split into.
+    fn parts(self, len: usize) -> usize {
         match self {
-            Cost::Light => usize::MAX,
-            Cost::Heavy => HEAVY_MIN,
+            Cost::Light => 1,
+            Cost::Heavy => parts(len, HEAVY_MIN),
         }
     }
 }
 
-/// `f` over every element of `x`, in parallel for large slices. Each element's value does not
-/// depend on the split.
+/// A new vector of `len` values filled in `parts` chunks over the pool: `fill(start, chunk)`
+/// writes the values at `start..start + chunk.len()`.
+fn fill_in_parts<U: Copy + num_traits::Zero + Send>(
+    len: usize,
+    parts: usize,
+    fill: impl Fn(usize, &mut [U]) + Sync + Send,
+) -> Vec<U> {
+    let mut out = vec![U::zero(); len];
+    let chunk = len.div_ceil(parts);
+    let jobs: Vec<_> = out.chunks_mut(chunk).enumerate().collect();
+    for_each(jobs, |(i, part)| fill(i * chunk, part));
+    out
+}
+
+/// `f` over every element of `x`, in parallel for large slices of heavy ops. Each element's
+/// value does not depend on the split.
 pub(crate) fn map_slice<T, U>(x: &[T], cost: Cost, f: impl Fn(T) -> U + Sync + Send) -> Vec<U>
 where
     T: Copy + Sync,
     U: Copy + num_traits::Zero + Send,
 {
-    let parts = if x.len() < cost.min_len() { 1 } else { parts(x.len(), cost.min_len()) };
-    if parts == 1 {
-        return x.iter().map(|&v| f(v)).collect();
+    match cost.parts(x.len()) {
+        1 => x.iter().map(|&v| f(v)).collect(),
+        parts => fill_in_parts(x.len(), parts, |start, out| {
+            for (o, &v) in out.iter_mut().zip(&x[start..]) {
+                *o = f(v);
+            }
+        }),
     }
-    let mut out = vec![U::zero(); x.len()];
-    let chunk = x.len().div_ceil(parts);
-    let jobs: Vec<_> = out.chunks_mut(chunk).zip(x.chunks(chunk)).collect();
-    for_each(jobs, |(out, x)| {
-        for (o, &v) in out.iter_mut().zip(x) {
-            *o = f(v);
-        }
-    });
-    out
 }
 
-/// `f` over pairs of elements of two slices of the same length, in parallel for large ones.
+/// `f` over pairs of elements of two slices of the same length, in parallel for large slices
+/// of heavy ops.
 pub(crate) fn zip_slices<T, U>(
     x: &[T],
     y: &[T],
@@ -156,19 +168,14 @@ where
     U: Copy + num_traits::Zero + Send,
 {
     debug_assert_eq!(x.len(), y.len());
-    let parts = if x.len() < cost.min_len() { 1 } else { parts(x.len(), cost.min_len()) };
-    if parts == 1 {
-        return x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect();
+    match cost.parts(x.len()) {
+        1 => x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect(),
+        parts => fill_in_parts(x.len(), parts, |start, out| {
+            for (o, (&p, &q)) in out.iter_mut().zip(x[start..].iter().zip(&y[start..])) {
+                *o = f(p, q);
+            }
+        }),
     }
-    let mut out = vec![U::zero(); x.len()];
-    let chunk = x.len().div_ceil(parts);
-    let jobs: Vec<_> = out.chunks_mut(chunk).zip(x.chunks(chunk).zip(y.chunks(chunk))).collect();
-    for_each(jobs, |(out, (x, y))| {
-        for (o, (&p, &q)) in out.iter_mut().zip(x.iter().zip(y)) {
-            *o = f(p, q);
-        }
-    });
-    out
 }
 
 #[cfg(test)]

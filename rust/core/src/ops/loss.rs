@@ -323,11 +323,10 @@ impl Tensor {
                 CrossEntropyTarget::Dense(t.detach().to_dtype(self.dtype())?)
             }
         };
-        let x = self.array();
-        let lse = with_target!(x.clone(), &target, xv, _t => log_sum_exp(xv));
-        let out = with_target!(x, &target, xv, t => {
+        let (lse, out) = with_target!(self.array(), &target, xv, t => {
+            let lse = log_sum_exp(xv);
             let loss = forward(xv, &lse, &t);
-            Element::wrap(ndarray::Array1::from(loss).into_dyn().into_shared())
+            (lse, Element::wrap(ndarray::Array1::from(loss).into_dyn().into_shared()))
         });
         record(&[self], out, || {
             Box::new(CrossEntropyBackward { x: SavedTensor::new(self, "input 0"), lse, target })
