@@ -988,6 +988,7 @@ NOT_OPS = frozenset(
         "Function",
         "FunctionCtx",
         "register_hook",
+        "register_post_accumulate_grad_hook",
         "nn",
         "optim",
         "save",

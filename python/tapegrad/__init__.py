@@ -53,51 +53,9 @@ from ._native import dtype as dtype
 
 __version__ = "0.1.0"
 
-# Ops as functions: the Tensor methods themselves, so `tg.exp(x)` costs what `x.exp()` does.
-add = Tensor.add
-sub = Tensor.sub
-mul = Tensor.mul
-div = Tensor.div
-pow = Tensor.pow
-matmul = Tensor.matmul
-neg = Tensor.neg
-abs = Tensor.abs
-exp = Tensor.exp
-log = Tensor.log
-log1p = Tensor.log1p
-erf = Tensor.erf
-sqrt = Tensor.sqrt
-sin = Tensor.sin
-cos = Tensor.cos
-tanh = Tensor.tanh
-sigmoid = Tensor.sigmoid
-relu = Tensor.relu
-clamp = Tensor.clamp
-maximum = Tensor.maximum
-minimum = Tensor.minimum
-lt = Tensor.lt
-le = Tensor.le
-gt = Tensor.gt
-ge = Tensor.ge
-eq = Tensor.eq
-ne = Tensor.ne
-sum = Tensor.sum
-mean = Tensor.mean
-max = Tensor.max
-min = Tensor.min
-amax = Tensor.amax
-amin = Tensor.amin
-logsumexp = Tensor.logsumexp
-softmax = Tensor.softmax
-log_softmax = Tensor.log_softmax
-reshape = Tensor.reshape
-flatten = Tensor.flatten
-transpose = Tensor.transpose
-permute = Tensor.permute
-unsqueeze = Tensor.unsqueeze
-squeeze = Tensor.squeeze
-broadcast_to = Tensor.broadcast_to
-detach = Tensor.detach
+# Ops as functions (`tg.exp is Tensor.exp`), generated from the core's derivative index.
+from . import _ops
+from ._ops import *  # noqa: F403  (the names are listed in _ops.__all__)
 
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:
@@ -161,83 +119,40 @@ __all__ = [
     "ShapeError",
     "TapegradError",
     "Tensor",
-    "abs",
-    "add",
-    "amax",
-    "amin",
     "arange",
-    "broadcast_to",
     "cat",
     "checkpoint",
     "checkpoint_sequential",
-    "clamp",
-    "cos",
-    "detach",
-    "div",
     "dtype",
     "enable_grad",
-    "eq",
-    "erf",
-    "exp",
     "eye",
-    "flatten",
     "float32",
     "float64",
     "from_numpy",
     "full",
     "func",
-    "ge",
     "get_num_threads",
     "grad",
-    "gt",
     "is_grad_enabled",
-    "le",
     "load",
-    "log",
-    "log1p",
-    "log_softmax",
-    "logsumexp",
-    "lt",
     "manual_seed",
-    "matmul",
-    "max",
-    "maximum",
-    "mean",
     "memory",
     "memory_bill",
-    "min",
-    "minimum",
-    "mul",
-    "ne",
-    "neg",
     "nn",
     "no_grad",
     "ones",
     "ones_like",
     "optim",
-    "permute",
-    "pow",
     "rand",
     "randn",
-    "relu",
-    "reshape",
     "save",
     "set_grad_enabled",
     "set_num_threads",
-    "sigmoid",
-    "sin",
-    "softmax",
-    "sqrt",
-    "squeeze",
     "stack",
-    "sub",
-    "sum",
-    "tanh",
     "tensor",
     "testing",
-    "transpose",
-    "unsqueeze",
     "where",
     "zeros",
     "zeros_like",
 ]
+__all__ += _ops.__all__

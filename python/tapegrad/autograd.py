@@ -25,11 +25,12 @@ from __future__ import annotations
 from typing import Any
 
 from . import _native
+from ._anomaly import detect_anomaly, set_detect_anomaly
 from ._errors import DTypeError, GraphError, ShapeError
 from ._grad_mode import no_grad
 from ._native import Tensor
 
-__all__ = ["Function", "FunctionCtx"]
+__all__ = ["Function", "FunctionCtx", "detect_anomaly", "set_detect_anomaly"]
 
 
 class FunctionCtx:
