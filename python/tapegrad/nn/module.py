@@ -13,9 +13,9 @@ in PyTorch::
         def forward(self, x):
             return self.hidden(x).tanh() * self.scale
 
-tapegrad's ``Tensor`` cannot be subclassed, so ``Parameter(data)`` returns an ordinary
-leaf tensor with ``requires_grad=True``: any such tensor assigned to a module attribute
-becomes a parameter. Tensors that should not be trained go through ``register_buffer``.
+A ``Parameter`` assigned to an attribute becomes a parameter; so does any other leaf
+tensor that requires grad (tapegrad's ``Parameter`` used to be a function returning
+one). Tensors that should not be trained go through ``register_buffer``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ import tapegrad as tg
 from tapegrad import _native
 from tapegrad._creation import _dtype_name
 from tapegrad._errors import DTypeError, ShapeError, TapegradError
+
+from .parameter import Parameter
 
 __all__ = ["IncompatibleKeys", "Module", "Parameter", "StateDictError"]
 
@@ -49,23 +51,6 @@ class StateDictError(TapegradError, KeyError):
 StateDictError.__module__ = "tapegrad.nn"
 
 
-def Parameter(data: Any, requires_grad: bool = True) -> tg.Tensor:
-    """A new leaf tensor holding ``data`` (copied), to be trained.
-
-    Args:
-        data: A tensor, NumPy array or nested list of numbers. A tensor keeps its dtype.
-        requires_grad: Whether the optimiser should train it.
-
-    Returns:
-        A leaf tensor; assigned to a ``Module`` attribute, it becomes a parameter.
-    """
-    if isinstance(data, tg.Tensor):
-        leaf = data.detach()
-    else:
-        leaf = tg.tensor(data)
-    return leaf.requires_grad_(requires_grad)
-
-
 class IncompatibleKeys(NamedTuple):
     """What ``load_state_dict(strict=False)`` could not match."""
 
@@ -74,7 +59,9 @@ class IncompatibleKeys(NamedTuple):
 
 
 def _is_parameter_like(value: Any) -> bool:
-    return isinstance(value, tg.Tensor) and value.is_leaf and value.requires_grad
+    return isinstance(value, Parameter) or (
+        isinstance(value, tg.Tensor) and value.is_leaf and value.requires_grad
+    )
 
 
 class Module:
@@ -326,7 +313,9 @@ class Module:
                     if value is None or value.dtype == target:
                         continue
                     converted = value.detach().to(target)
-                    if value.requires_grad:
+                    if isinstance(value, Parameter):
+                        converted = Parameter(converted, value.requires_grad)
+                    elif value.requires_grad:
                         converted.requires_grad_(True)
                     registry[name] = converted
         return self
