@@ -15,7 +15,13 @@ Example:
 from __future__ import annotations
 
 from . import functional, init, utils
-from .containers import ModuleList, Sequential
+from .containers import (
+    ModuleDict,
+    ModuleList,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+)
 from .layers import (
     GELU,
     Dropout,
@@ -75,11 +81,14 @@ __all__ = [
     "MSELoss",
     "MarginRankingLoss",
     "Module",
+    "ModuleDict",
     "ModuleList",
     "MultiLabelSoftMarginLoss",
     "MultiMarginLoss",
     "NLLLoss",
     "Parameter",
+    "ParameterDict",
+    "ParameterList",
     "PoissonNLLLoss",
     "ReLU",
     "Sequential",
