@@ -236,3 +236,12 @@ def test_parameter_list_and_dict():
     assert list(model.state_dict()) == ["params.b", "params.s"]
     optimizer = tg.optim.Adam(model.parameters())
     assert len(optimizer.param_groups[0]["params"]) == 2
+
+
+def test_vector_to_parameters_writes_into_parameters_in_place():
+    model = nn.Linear(2, 3, dtype=F64)
+    weight = model.weight
+    vector = nn.utils.parameters_to_vector(model.parameters())
+    nn.utils.vector_to_parameters(vector * 2.0, model.parameters())
+    assert model.weight is weight and isinstance(weight, nn.Parameter)
+    assert_close(nn.utils.parameters_to_vector(model.parameters()), values(vector) * 2)

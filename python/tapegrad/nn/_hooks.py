@@ -100,10 +100,10 @@ class _BackwardHookState:
         wrapped = _Identity.apply(
             self, "input", *(args[k] for k in self.differentiable)
         )
-        args = list(args)
+        replaced = list(args)
         for k, tensor in zip(self.differentiable, wrapped):
-            args[k] = tensor
-        return tuple(args)
+            replaced[k] = tensor
+        return tuple(replaced)
 
     def wrap_outputs(self, output: Any) -> Any:
         single = isinstance(output, tg.Tensor)
@@ -138,13 +138,13 @@ class _Identity(Function):
     def forward(
         ctx: FunctionCtx, state: _BackwardHookState, side: str, *tensors: tg.Tensor
     ) -> tuple[tg.Tensor, ...]:
-        ctx.state, ctx.side = state, side
+        ctx.state, ctx.side = state, side  # type: ignore[attr-defined]
         return tuple(t.detach() for t in tensors)
 
     @staticmethod
     def backward(ctx: FunctionCtx, *grads: tg.Tensor) -> tuple:
-        state = ctx.state
-        if ctx.side == "output":
+        state: _BackwardHookState = ctx.state  # type: ignore[attr-defined]
+        if ctx.side == "output":  # type: ignore[attr-defined]
             state.grad_output = grads
             if not state.differentiable:  # no input gradient will come: hooks now
                 state.run_hooks(tuple(None for _ in state.positions))

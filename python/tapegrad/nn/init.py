@@ -216,4 +216,4 @@ def eye_(tensor: tg.Tensor) -> tg.Tensor:
         raise ShapeError(
             f"eye_: only 2-D tensors are supported, got {tuple(tensor.shape)}"
         )
-    return _fill(tensor, tg.tensor(np.eye(*tensor.shape)))
+    return _fill(tensor, tg.tensor(np.eye(tensor.shape[0], tensor.shape[1])))

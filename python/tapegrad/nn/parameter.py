@@ -10,7 +10,7 @@ import tapegrad as tg
 __all__ = ["Parameter"]
 
 
-class Parameter(tg.Tensor):
+class Parameter(tg.Tensor):  # type: ignore[misc]  # the stub still marks Tensor final
     """A leaf tensor holding a module's trainable values, as ``torch.nn.Parameter``.
 
     ``Parameter(t)`` is a new leaf with ``t``'s data (``t.detach()``: the data is

@@ -215,7 +215,7 @@ class Optimizer:
         grad: tg.Tensor,
         group: dict[str, Any],
         state: dict[str, Any],
-    ) -> tg.Tensor:
+    ) -> None:
         """Updates the parameter and its ``state`` in place (runs under ``no_grad``): one
         fused native pass that bumps the parameter's version counter."""
         raise NotImplementedError
