@@ -4,6 +4,7 @@ dtype conversion, containers of modules and parameters."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tapegrad as tg
 from helpers import assert_close, raises, values
 from tapegrad import nn
@@ -245,3 +246,29 @@ def test_vector_to_parameters_writes_into_parameters_in_place():
     nn.utils.vector_to_parameters(vector * 2.0, model.parameters())
     assert model.weight is weight and isinstance(weight, nn.Parameter)
     assert_close(nn.utils.parameters_to_vector(model.parameters()), values(vector) * 2)
+
+
+def test_hooks_match_pytorch():
+    torch = pytest.importorskip("torch")
+    tg.manual_seed(1)
+    ours = nn.Linear(3, 2, dtype=F64)
+    theirs = torch.nn.Linear(3, 2).double()
+    theirs.load_state_dict(
+        {k: torch.from_numpy(values(v)) for k, v in ours.state_dict().items()}
+    )
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    seen, their_seen = [], []
+    for module, log, lib in ((ours, seen, tg), (theirs, their_seen, torch)):
+        module.register_forward_pre_hook(lambda m, args: (args[0] * 2.0,))
+        module.register_forward_hook(lambda m, args, out: out * out)
+        module.register_full_backward_hook(
+            lambda m, gi, go, log=log: log.append((gi, go)) or (gi[0] * 3.0,)
+        )
+    a = tg.tensor(x, requires_grad=True)
+    b = torch.tensor(x, requires_grad=True)
+    ours(a).sum().backward()
+    theirs(b).sum().backward()
+    assert_close(a.grad, b.grad.numpy())
+    assert_close(seen[0][0][0], their_seen[0][0][0].numpy())
+    assert_close(seen[0][1][0], their_seen[0][1][0].numpy())
+    assert_close(ours.weight.grad, theirs.weight.grad.numpy())

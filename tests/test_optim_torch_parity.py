@@ -37,6 +37,14 @@ OPTIMIZERS = [
     ("RAdam", {"lr": 1e-2, "weight_decay": 0.1, "decoupled_weight_decay": True}),
     ("ASGD", {"lr": 0.05, "lambd": 1e-3, "t0": 5, "weight_decay": 0.01}),
     ("SGD", {"lr": 0.1, "momentum": 0.9, "foreach": False}),
+    ("Adam", {"lr": 1e-2, "foreach": False, "fused": None}),
+    # maximize on the loss's negative: the same descent, through each sign flip
+    ("Adagrad", {"lr": 0.1, "maximize": True, "weight_decay": 0.01}),
+    ("Adadelta", {"maximize": True}),
+    ("Adamax", {"lr": 1e-2, "maximize": True}),
+    ("NAdam", {"lr": 1e-2, "maximize": True}),
+    ("RAdam", {"lr": 1e-2, "maximize": True}),
+    ("ASGD", {"lr": 0.05, "maximize": True}),
 ]
 
 
