@@ -385,3 +385,19 @@ def test_lbfgs_needs_a_closure_and_one_group():
         optim.LBFGS(
             [{"params": [p]}, {"params": [tg.tensor([2.0], requires_grad=True)]}]
         )
+
+
+def test_a_custom_optimizer_keeps_its_own_hyperparameters_unchecked():
+    class Adan(optim.Optimizer):  # three betas: not Adam's pair
+        def __init__(self, params, betas=(0.98, 0.92, 0.99)):
+            super().__init__(params, {"betas": betas})
+
+        def _update(self, param, grad, group, state):
+            param._assign(param - 0.1 * grad)
+
+    p = tg.tensor([1.0], requires_grad=True)
+    opt = Adan([p])
+    p.grad = tg.tensor([1.0])
+    opt.step()
+    assert_close(p, [0.9], rtol=1e-6)
+    assert opt.param_groups[0]["betas"] == (0.98, 0.92, 0.99)

@@ -32,6 +32,7 @@ class Adam(Optimizer):
     """
 
     _decoupled = False
+    _has_betas = True
     _number_ranges: ClassVar[NumberRanges] = {
         "lr": ("learning rate", 0.0, None),
         "eps": ("epsilon value", 0.0, None),

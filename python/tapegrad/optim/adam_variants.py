@@ -50,6 +50,7 @@ class Adamax(Optimizer):
         capturable: Accepted for PyTorch compatibility and ignored.
     """
 
+    _has_betas = True
     _number_ranges: ClassVar[NumberRanges] = {
         "lr": ("learning rate", 0.0, None),
         "eps": ("epsilon value", 0.0, None),
@@ -121,6 +122,7 @@ class NAdam(Optimizer):
         differentiable: Accepted for PyTorch compatibility and ignored.
     """
 
+    _has_betas = True
     _number_ranges: ClassVar[NumberRanges] = {
         "lr": ("learning rate", 0.0, None),
         "eps": ("epsilon value", 0.0, None),
@@ -206,6 +208,7 @@ class RAdam(Optimizer):
         differentiable: Accepted for PyTorch compatibility and ignored.
     """
 
+    _has_betas = True
     _number_ranges: ClassVar[NumberRanges] = {
         "lr": ("learning rate", 0.0, None),
         "eps": ("epsilon value", 0.0, None),

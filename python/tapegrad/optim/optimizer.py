@@ -88,9 +88,11 @@ class Optimizer:
     """
 
     # The numeric hyperparameters: name -> (the name errors use, lowest value allowed,
-    # first value refused above it, or None). A group's ``betas``, when it has them,
-    # is checked too. Subclasses with other rules extend ``_check_group``.
+    # first value refused above it, or None); and whether the groups hold Adam's
+    # ``betas`` pair, each in [0, 1). Subclasses with other rules extend
+    # ``_check_group``.
     _number_ranges: ClassVar[NumberRanges] = {}
+    _has_betas: ClassVar[bool] = False
 
     def __init__(self, params: ParamsT, defaults: Mapping[str, Any]) -> None:
         self.defaults = dict(defaults)
@@ -177,7 +179,7 @@ class Optimizer:
         """Validates a group's hyperparameters (subclasses extend it)."""
         for name, (label, low, below) in self._number_ranges.items():
             check_number(group[name], label, low, below)
-        if "betas" in group:
+        if self._has_betas:
             check_betas(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
