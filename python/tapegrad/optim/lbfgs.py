@@ -40,6 +40,8 @@ class LBFGS(Optimizer):
         line_search_fn: None (fixed step ``lr``) or ``"strong_wolfe"``.
     """
 
+    _number_ranges: ClassVar[NumberRanges] = {"lr": ("learning rate", 0.0, None)}
+
     def __init__(
         self,
         params: ParamsT,
@@ -62,14 +64,8 @@ class LBFGS(Optimizer):
             "history_size": history_size,
             "line_search_fn": line_search_fn,
         }
-        super().__init__(params, defaults)
-        if len(self.param_groups) != 1:
-            raise ArgumentError(
-                "LBFGS doesn't support per-parameter options (parameter groups)"
-            )
+        super().__init__(params, defaults)  # add_param_group refuses a second group
         self._params = self.param_groups[0]["params"]
-
-    _number_ranges: ClassVar[NumberRanges] = {"lr": ("learning rate", 0.0, None)}
 
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
