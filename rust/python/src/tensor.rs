@@ -12,7 +12,7 @@ use tapegrad_core::{engine, ErrorKind, Tensor};
 
 /// An n-dimensional float32/float64 array that records the ops applied to it for
 /// reverse-mode differentiation.
-#[pyclass(name = "Tensor", module = "tapegrad", frozen, weakref)]
+#[pyclass(name = "Tensor", module = "tapegrad", frozen, weakref, subclass)]
 pub struct PyTensor(pub Tensor);
 
 /// The node that produced a non-leaf tensor (`tensor.grad_fn`).
