@@ -38,7 +38,14 @@ from ._errors import (
     ShapeError,
     TapegradError,
 )
-from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from ._grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from ._native import (
     Tensor,
     cat,
@@ -140,11 +147,13 @@ def grad(
 
 
 from . import (
+    autograd,
     func,
     memory,
     nn,
     optim,
     testing,
+    utils,
 )
 from ._checkpoint import checkpoint, checkpoint_sequential
 from .autograd import Function, FunctionCtx
@@ -241,3 +250,4 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+__all__ += ["autograd", "inference_mode", "is_inference_mode_enabled", "utils"]

@@ -24,12 +24,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _native
-from ._errors import DTypeError, GraphError, ShapeError
-from ._grad_mode import no_grad
-from ._native import Tensor
+from .. import _native
+from .._errors import DTypeError, GraphError, ShapeError
+from .._grad_mode import no_grad
+from .._native import Tensor
 
-__all__ = ["Function", "FunctionCtx"]
+__all__ = ["Function", "FunctionCtx", "backward", "functional", "grad"]
 
 
 class FunctionCtx:
@@ -177,3 +177,7 @@ class Function:
 
 def _zeros_like(t: Tensor) -> Tensor:
     return _native._full(t.shape, 0.0, t.dtype, False)
+
+
+from . import functional  # after Function: it is imported through tapegrad
+from ._backward import backward, grad
