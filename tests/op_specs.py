@@ -998,6 +998,7 @@ NOT_OPS = frozenset(
         "checkpoint_sequential",
     ]
     + ["autograd", "inference_mode", "is_inference_mode_enabled", "utils"]
+    + ["FileFormatError", "PathNotFoundError"]
 )
 
 

@@ -34,7 +34,9 @@ from ._errors import (
     ArgumentError,
     AxisError,
     DTypeError,
+    FileFormatError,
     GraphError,
+    PathNotFoundError,
     ShapeError,
     TapegradError,
 )
@@ -250,4 +252,5 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
-__all__ += ["autograd", "inference_mode", "is_inference_mode_enabled", "utils"]
+__all__ += ["FileFormatError", "PathNotFoundError", "autograd", "inference_mode"]
+__all__ += ["is_inference_mode_enabled", "utils"]
