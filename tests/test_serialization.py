@@ -324,7 +324,9 @@ def test_pickles_and_torch_zips_are_named_and_refused(tmp_path):
 
     legacy = tmp_path / "legacy.pt"
     legacy.write_bytes(pickle.dumps({"w": [1.0]}, protocol=2))
-    with raises(tg.FileFormatError, "is a Python pickle", "safetensors.torch.save_file"):
+    with raises(
+        tg.FileFormatError, "is a Python pickle", "safetensors.torch.save_file"
+    ):
         tg.load(legacy)
     archive = tmp_path / "model.pt"  # the layout torch.save writes since 1.6
     with zipfile.ZipFile(archive, "w") as z:
