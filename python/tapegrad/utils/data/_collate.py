@@ -99,7 +99,7 @@ def _as_tensor(array: np.ndarray) -> tg.Tensor:
     """float32/float64 arrays keep their dtype; integers, bools and float16 take the
     default float dtype (tapegrad's tensors are float32 or float64 for now)."""
     if array.dtype in (np.float32, np.float64):
-        return tg.from_numpy(np.ascontiguousarray(array))
+        return tg.from_numpy(np.asarray(array, order="C"))
     return tg.tensor(array.astype(np.float32))
 
 

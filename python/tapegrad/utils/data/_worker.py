@@ -136,7 +136,11 @@ def _worker_loop(
             continue  # a task of an epoch left early: nobody waits for it
         try:
             if failure is not None:
-                raise failure
+                # A new error each time: the one raised in the main thread gets a
+                # traceback through the iterator, which this thread must not keep.
+                raise RuntimeError(
+                    f"DataLoader worker {info.id}: worker_init_fn raised {failure!r}"
+                ) from failure
             if stream is not None:
                 payload, kind = stream.next_batch(epoch), "data"
             else:
