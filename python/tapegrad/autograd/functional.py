@@ -86,7 +86,7 @@ def _check_strict(
                 if g is not None
             )
         found = (
-            _native._grad(list(outs), xs, [None] * len(outs), True, False, True)
+            _native._grad(list(outs), xs, [_ones(o) for o in outs], True, False, True)
             if outs and all(o.requires_grad for o in outs)
             else (None,) * len(xs)
         )
@@ -166,6 +166,10 @@ def jacobian(
         is_tuple_out, blocks = _forward_jacobian(f, xs)
     rows = tuple(_shaped(row, is_tuple_in) for row in blocks)
     return _finish(_shaped(rows, is_tuple_out), create_graph)
+
+
+def _ones(like: Tensor) -> Tensor:
+    return _native._full(tuple(like.shape), 1.0, like.dtype, False)
 
 
 def _zeros(shape: tuple[int, ...], like: Tensor) -> Tensor:
