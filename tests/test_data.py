@@ -543,3 +543,13 @@ def test_a_training_loop_with_a_loader():
     with tg.no_grad():
         predicted = np.argmax(values(model(tg.tensor(x))), axis=1)
     assert (predicted == labels).mean() > 0.9
+
+
+def test_the_data_page_examples_run():
+    import doctest
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parent.parent / "docs" / "data.md"
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    result = doctest.testfile(str(page), module_relative=False, optionflags=flags)
+    assert result.attempted > 10 and result.failed == 0

@@ -64,7 +64,7 @@ def default_collate(batch: list[Any]) -> Any:
         if isinstance(elem, tuple):
             return columns
         try:
-            return type(elem)(columns)
+            return type(elem)(columns)  # type: ignore[call-arg]
         except TypeError:  # a sequence type that cannot be built from a list
             return columns
     raise DTypeError(_UNSUPPORTED.format(type(elem)))
@@ -89,7 +89,7 @@ def default_convert(data: Any) -> Any:
     ):
         converted = [default_convert(d) for d in data]
         try:
-            return type(data)(converted)
+            return type(data)(converted)  # type: ignore[call-arg]
         except TypeError:
             return converted
     return data

@@ -163,7 +163,9 @@ class WorkerPool:
         base_seed: int,
         init_fn: Callable[[int], None] | None,
     ) -> None:
-        self.tasks = [queue.SimpleQueue() for _ in range(num_workers)]
+        self.tasks: list[queue.SimpleQueue] = [
+            queue.SimpleQueue() for _ in range(num_workers)
+        ]
         self.results: queue.SimpleQueue = queue.SimpleQueue()
         self.current_epoch = [0]  # read by the workers to skip stale tasks
         self.threads = []

@@ -128,9 +128,9 @@ class DataLoader(Generic[T_co]):
         self.generator = _random.as_generator(generator, "DataLoader")
         if sampler is None and not iterable:
             if shuffle:
-                sampler = RandomSampler(dataset, generator=self.generator)
+                sampler = RandomSampler(dataset, generator=self.generator)  # type: ignore[arg-type]
             else:
-                sampler = SequentialSampler(dataset)
+                sampler = SequentialSampler(dataset)  # type: ignore[arg-type]
         if batch_size is not None and batch_sampler is None and not iterable:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)  # type: ignore[arg-type]
 
