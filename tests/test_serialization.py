@@ -287,6 +287,19 @@ def test_any_nesting_at_the_top(tmp_path):
     assert tg.load(path) == {}
 
 
+def test_odd_names_and_sizes_round_trip():
+    import io
+
+    state = {"__metadata__": tg.ones(1), "empty": tg.zeros(0, 3), "T": tg.ones(2, 3).T}
+    buffer = io.BytesIO()
+    tg.save(state, buffer)  # safetensors reserves "__metadata__": stored nested
+    buffer.seek(0)
+    loaded = tg.load(buffer)
+    assert list(loaded) == list(state)
+    assert values(loaded["__metadata__"]).tolist() == [1.0]
+    assert loaded["empty"].shape == (0, 3) and loaded["T"].shape == (3, 2)
+
+
 def test_map_location_takes_cpu_and_refuses_other_devices(tmp_path):
     path = tmp_path / "m.safetensors"
     tg.save({"w": tg.ones(1)}, path)

@@ -48,6 +48,7 @@ FileLike = Union[PathLike, IO[bytes]]
 STRUCTURE_KEY = "tapegrad.structure"
 ORDER_KEY = "tapegrad.keys"
 _FORMAT = {"tapegrad.version": tg.__version__}
+_RESERVED = "__metadata__"  # the header entry safetensors keeps for metadata
 
 
 def save(obj: Any, f: FileLike, metadata: Mapping[str, str] | None = None) -> None:
@@ -71,8 +72,10 @@ def save(obj: Any, f: FileLike, metadata: Mapping[str, str] | None = None) -> No
     header = dict(_FORMAT)
     if metadata:
         header.update({str(k): str(v) for k, v in metadata.items()})
-    if isinstance(obj, Mapping) and all(
-        isinstance(k, str) and _is_array(v) for k, v in obj.items()
+    if (
+        isinstance(obj, Mapping)
+        and _RESERVED not in obj
+        and all(isinstance(k, str) and _is_array(v) for k, v in obj.items())
     ):
         arrays = {k: _as_array(v) for k, v in obj.items()}
         header[ORDER_KEY] = json.dumps(list(arrays))  # safetensors sorts its entries
@@ -285,7 +288,8 @@ def _flatten(value: Any, path: str, arrays: dict[str, np.ndarray]) -> Any:
     """A JSON-able description of ``value``; its tensors go into ``arrays``."""
     if _is_array(value):
         name = path or "tensor"
-        while name in arrays:  # keys with dots could make two paths alike
+        # keys with dots could make two paths alike; safetensors reserves one name
+        while name in arrays or name == _RESERVED:
             name += "_"
         arrays[name] = _as_array(value)
         return {"tensor": name}
