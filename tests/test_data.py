@@ -244,7 +244,7 @@ def test_default_collate_follows_pytorch():
     points = default_collate([Point(1.0, 2.0), Point(3.0, 4.0)])
     assert isinstance(points, Point) and values(points.y).tolist() == [2.0, 4.0]
     pairs = default_collate([(1.0, "a"), (2.0, "b")])
-    assert isinstance(pairs, list) and pairs[1] == ["a", "b"]  # tuples give lists
+    assert isinstance(pairs, list) and pairs[1] == ("a", "b")  # as PyTorch's
     nested = default_collate([[1.0, [2.0]], [3.0, [4.0]]])
     assert values(nested[0]).tolist() == [1.0, 3.0]
     assert values(nested[1][0]).tolist() == [2.0, 4.0]
@@ -553,3 +553,59 @@ def test_the_data_page_examples_run():
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     result = doctest.testfile(str(page), module_relative=False, optionflags=flags)
     assert result.attempted > 10 and result.failed == 0
+
+
+def test_collation_splits_and_batches_match_torch():
+    torch = pytest.importorskip("torch")
+    tdata = pytest.importorskip("torch.utils.data")
+    Point = collections.namedtuple("Point", "x y")
+    samples = [
+        {
+            "a": np.array([i, 2.0 * i]),
+            "b": (float(i), "s" + str(i)),
+            "c": [np.float32(i), Point(1.0 * i, np.ones(2, np.float32) * i)],
+        }
+        for i in range(4)
+    ]
+
+    def compare(ours, theirs):
+        if isinstance(theirs, torch.Tensor):
+            assert isinstance(ours, tg.Tensor) and ours.shape == tuple(theirs.shape)
+            assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+            np.testing.assert_array_equal(values(ours), theirs.numpy())
+        elif isinstance(theirs, dict):
+            assert type(ours) is type(theirs) and list(ours) == list(theirs)
+            for key in theirs:
+                compare(ours[key], theirs[key])
+        elif isinstance(theirs, (list, tuple)):
+            assert type(ours) is type(theirs) and len(ours) == len(theirs)
+            for a, b in zip(ours, theirs):
+                compare(a, b)
+        else:
+            assert ours == theirs
+
+    compare(default_collate(samples), tdata.default_collate(samples))
+    compare(default_convert(samples[0]), tdata.default_convert(samples[0]))
+    for n, fractions in ((10, [0.33, 0.33, 0.34]), (7, [0.5, 0.5]), (11, [0.1] * 10)):
+        ours = [len(s) for s in random_split(range(n), fractions, generator=0)]
+        theirs = [len(s) for s in tdata.random_split(range(n), fractions)]
+        assert ours == theirs
+    for size, drop in ((3, False), (3, True), (7, False), (8, True)):
+        assert list(BatchSampler(range(7), size, drop)) == list(
+            tdata.BatchSampler(range(7), size, drop)
+        )
+        assert len(BatchSampler(range(7), size, drop)) == len(
+            tdata.BatchSampler(range(7), size, drop)
+        )
+    ours = DataLoader(Stream(5), batch_size=2, drop_last=True)
+
+    class TorchStream(tdata.IterableDataset):
+        __iter__ = Stream.__iter__
+        __len__ = Stream.__len__
+
+        def __init__(self, n):
+            self.n = n
+
+    theirs = tdata.DataLoader(TorchStream(5), batch_size=2, drop_last=True)
+    assert len(ours) == len(theirs)
+    assert [values(b).tolist() for b in ours] == [b.tolist() for b in theirs]

@@ -25,9 +25,9 @@ def default_collate(batch: list[Any]) -> Any:
     NumPy scalars become tensors and are stacked; Python floats become a float64
     tensor; Python ints and bools become a tensor of the default float dtype
     (float32: tapegrad has no integer tensors yet, see the README's "Differences
-    from PyTorch"); strings and bytes stay a list; dicts are collated key by key,
-    named tuples field by field, and tuples and lists position by position (tuples
-    give lists, as PyTorch's).
+    from PyTorch"); strings and bytes are not stacked (their list or tuple is
+    kept); dicts are collated key by key, named tuples field by field, and tuples
+    and lists position by position (tuples give lists, as PyTorch's).
 
     Raises:
         DTypeError: For a sample type it cannot batch (or a string/object array).
@@ -43,7 +43,7 @@ def default_collate(batch: list[Any]) -> Any:
             raise DTypeError(_UNSUPPORTED.format(elem.dtype))
         return tg.stack([_as_tensor(np.asarray(b)) for b in batch], 0)
     if isinstance(elem, float):
-        return tg.tensor(batch, dtype=tg.float64)
+        return tg.tensor(list(batch), dtype=tg.float64)
     if isinstance(elem, int):  # bool too: an int subclass
         return tg.tensor([int(b) for b in batch])
     if isinstance(elem, (str, bytes)):
@@ -52,7 +52,7 @@ def default_collate(batch: list[Any]) -> Any:
         collated = {key: default_collate([d[key] for d in batch]) for key in elem}
         return _rebuild(elem, collated)
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # a named tuple
-        return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
+        return type(elem)(*(default_collate(s) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if any(len(sample) != size for sample in batch):
@@ -60,7 +60,7 @@ def default_collate(batch: list[Any]) -> Any:
                 f"default_collate: each element in list of batch should be of equal "
                 f"size, got lengths {[len(sample) for sample in batch]}"
             )
-        columns = [default_collate(list(s)) for s in zip(*batch)]
+        columns = [default_collate(s) for s in zip(*batch)]
         if isinstance(elem, tuple):
             return columns
         try:
