@@ -506,12 +506,13 @@ def test_the_interpreter_exits_with_a_loop_left_open():
             def __len__(self):
                 return 1000
             def __getitem__(self, i):
-                time.sleep(0.01)
+                time.sleep(0.01 if i < 8 else 600)  # then a worker hangs
                 return float(i)
 
         loader = DataLoader(Slow(), batch_size=4, num_workers=2, persistent_workers=True)
         it = iter(loader)
         print(tg.utils.data.default_collate([next(it).sum()]).shape)
+        next(it)
         """
     )
     done = subprocess.run(

@@ -23,6 +23,7 @@ import atexit
 import itertools
 import queue
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -198,19 +199,23 @@ class WorkerPool:
                 f"DataLoader timed out after {timeout} seconds waiting for a batch"
             ) from None
 
-    def shutdown(self) -> None:
-        """Stops the workers: each finishes its current task, then exits."""
+    def shutdown(self, wait: bool = True) -> None:
+        """Stops the workers: each finishes its current task, then exits. With
+        ``wait``, waits for that (at most ``_JOIN_SECONDS`` in all)."""
         if self.closed:
             return
         self.closed = True
         self.current_epoch[0] = -1  # pending tasks are skipped
         for tasks in self.tasks:
             tasks.put(None)
+        _live_pools.discard(self)
+        if not wait:
+            return
+        deadline = time.monotonic() + _JOIN_SECONDS
         me = threading.current_thread()
         for thread in self.threads:
             if thread is not me:
-                thread.join(_JOIN_SECONDS)
-        _live_pools.discard(self)
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     def __del__(self) -> None:
         self.shutdown()
@@ -221,5 +226,7 @@ _live_pools: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
 
 @atexit.register
 def _shutdown_all() -> None:
+    # No waiting: the workers are daemon threads, and a worker busy with a slow
+    # sample must not hold up the end of the program.
     for pool in list(_live_pools):
-        pool.shutdown()
+        pool.shutdown(wait=False)
