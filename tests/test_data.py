@@ -373,6 +373,34 @@ def test_workers_return_batches_in_order():
     assert worker_threads() == []  # exhausted iterators stop their workers
 
 
+def test_in_order_false_hands_out_batches_as_they_are_ready():
+    class FirstWaitsForSecond(Dataset):
+        """Batch 0 (sample 0) cannot finish before batch 1 (sample 1) has loaded."""
+
+        def __init__(self):
+            self.second_loaded = threading.Event()
+
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            if i == 0:
+                assert self.second_loaded.wait(30)
+            if i == 1:
+                self.second_loaded.set()
+            return float(i)
+
+    def first_batches(in_order):
+        loader = DataLoader(
+            FirstWaitsForSecond(), batch_size=1, num_workers=2, in_order=in_order
+        )
+        return [values(b).tolist()[0] for b in loader]
+
+    assert first_batches(True) == [0.0, 1.0, 2.0, 3.0]
+    unordered = first_batches(False)
+    assert unordered[0] == 1.0 and sorted(unordered) == [0.0, 1.0, 2.0, 3.0]
+
+
 def test_workers_prefetch_ahead_of_the_consumer():
     loaded = []
 

@@ -51,6 +51,8 @@ class DataLoader(Generic[T_co]):
         prefetch_factor: Batches each worker loads ahead (default 2 with workers).
         persistent_workers: Keep the workers between epochs.
         pin_memory_device: Accepted and ignored.
+        in_order: With workers, hand out batches in the sampler's order (True) or
+            as soon as each is ready (False).
 
     Raises:
         ArgumentError: For contradictory options, with PyTorch's messages.
@@ -75,6 +77,7 @@ class DataLoader(Generic[T_co]):
         prefetch_factor: int | None = None,
         persistent_workers: bool = False,
         pin_memory_device: str = "",
+        in_order: bool = True,
     ) -> None:
         if isinstance(num_workers, bool) or operator.index(num_workers) < 0:
             raise ArgumentError(
@@ -150,6 +153,7 @@ class DataLoader(Generic[T_co]):
         self.multiprocessing_context = multiprocessing_context
         self.prefetch_factor = prefetch_factor
         self.persistent_workers = persistent_workers
+        self.in_order = in_order
         self._iterator: _ThreadedIterator | None = None
         self._initialized = True
 
@@ -238,6 +242,7 @@ class _ThreadedIterator:
         self._iterable = fetcher.iterable
         self._timeout = loader.timeout
         self._persistent = loader.persistent_workers
+        self._in_order = loader.in_order
         self._in_flight = loader.prefetch_factor * loader.num_workers  # type: ignore[operator]
         self._epoch = 0
         self._start_epoch(loader)
@@ -294,7 +299,9 @@ class _ThreadedIterator:
                 epoch, done, kind, payload = self._pool.get(self._timeout)
                 if epoch != self._epoch:
                     continue
-                if done != task:
+                if not self._in_order:
+                    task = done  # whichever batch is ready first
+                elif done != task:
                     self._early[done] = (kind, payload)
                     continue
             self._received += 1
