@@ -338,6 +338,7 @@ def test_loader_refuses_contradictory_options_as_pytorch():
         ({"timeout": -1}, "timeout option should be non-negative"),
         ({"prefetch_factor": 2}, "prefetch_factor option could only be specified"),
         ({"persistent_workers": True}, "persistent_workers option needs"),
+        ({"num_workers": 1, "prefetch_factor": 0}, "prefetch_factor option should be"),
     ]
     for kwargs, message in cases:
         with raises(tg.ArgumentError, message):
@@ -345,7 +346,7 @@ def test_loader_refuses_contradictory_options_as_pytorch():
     with raises(tg.ArgumentError, "expected unspecified shuffle option"):
         DataLoader(Stream(3), shuffle=True)
     with raises(tg.ArgumentError, "expected unspecified sampler option"):
-        DataLoader(Stream(3), sampler=[0])
+        DataLoader(Stream(3), sampler=np.array([0, 1]))
     loader = DataLoader(data, batch_size=2)
     with raises(tg.ArgumentError, "should not be set after DataLoader is initialized"):
         loader.batch_size = 3

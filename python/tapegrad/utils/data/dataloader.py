@@ -20,7 +20,14 @@ T_co = TypeVar("T_co", covariant=True)
 
 # Set once at construction, as PyTorch: changing them later would desynchronise the
 # sampler, the batch sampler and the workers.
-_FROZEN = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset")
+_FROZEN = (
+    "batch_size",
+    "batch_sampler",
+    "sampler",
+    "drop_last",
+    "dataset",
+    "persistent_workers",
+)
 
 
 class DataLoader(Generic[T_co]):
@@ -94,8 +101,11 @@ class DataLoader(Generic[T_co]):
             )
         if num_workers > 0 and prefetch_factor is None:
             prefetch_factor = 2
-        if prefetch_factor is not None and prefetch_factor < 0:
-            raise ArgumentError("prefetch_factor option should be non-negative")
+        if prefetch_factor is not None and prefetch_factor < 1:
+            raise ArgumentError(
+                f"prefetch_factor option should be a positive integer (batches each "
+                f"worker loads ahead), got {prefetch_factor!r}"
+            )
         if persistent_workers and num_workers == 0:
             raise ArgumentError("persistent_workers option needs num_workers > 0")
 
@@ -106,7 +116,7 @@ class DataLoader(Generic[T_co]):
                 ("sampler", sampler),
                 ("batch_sampler", batch_sampler),
             ):
-                if value not in (None, False):
+                if value is not None and value is not False:
                     raise ArgumentError(
                         f"DataLoader with IterableDataset: expected unspecified {name} "
                         f"option, but got {name}={value!r}"
