@@ -361,6 +361,7 @@ def test_damaged_files_raise_file_format_errors(tmp_path):
     raw = good.read_bytes()
     cases = {
         "short": (b"abc", "only 3 bytes"),
+        "empty": (b"", "only 0 bytes"),
         "truncated": (raw[:-10], "damaged safetensors file"),
         "header": (raw[:60], "announce"),
         "text": (b"hello world, not a checkpoint", "announce"),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import json
+import mmap
 import os
 import struct
 import tempfile
@@ -129,21 +130,19 @@ def load(
         raise DTypeError(
             f"load: weights_only must be a bool, got {type(weights_only).__name__}"
         )
-    if hasattr(f, "read"):
-        name = repr(getattr(f, "name", "the file object"))
-        data = f.read()  # type: ignore[union-attr]
-    else:
-        name = repr(str(f))
-        try:
-            data = Path(f).read_bytes()  # type: ignore[arg-type]
-        except FileNotFoundError:
-            raise PathNotFoundError(f"load: no such file: {name}") from None
-        except IsADirectoryError:
-            raise ArgumentError(f"load: {name} is a folder, not a file") from None
-    metadata = _check_format(bytes(data), name)
     safetensors = _safetensors()
     try:
-        raw = safetensors.numpy.load(bytes(data))
+        if hasattr(f, "read"):
+            name = repr(getattr(f, "name", "the file object"))
+            data = bytes(f.read())  # type: ignore[union-attr]
+            metadata = _check_format(data, name)
+            raw = safetensors.numpy.load(data)
+        else:
+            name = repr(str(f))
+            metadata = _check_path(Path(f), name)  # type: ignore[arg-type]
+            # Mapped, not read: a large file is not held twice in memory.
+            with safetensors.safe_open(str(f), framework="np") as handle:
+                raw = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (not a dict)
     except safetensors.SafetensorError as error:
         raise FileFormatError(
             f"load: {name} is a damaged safetensors file: {error}"
@@ -172,6 +171,20 @@ _CONVERT = (
 )
 
 
+def _check_path(path: Path, name: str) -> dict[str, str]:
+    """``_check_format`` on a file, reading it through a memory map."""
+    try:
+        with open(path, "rb") as file:
+            if os.fstat(file.fileno()).st_size == 0:
+                return _check_format(b"", name)
+            with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                return _check_format(data, name)  # type: ignore[arg-type]
+    except FileNotFoundError:
+        raise PathNotFoundError(f"load: no such file: {name}") from None
+    except IsADirectoryError:
+        raise ArgumentError(f"load: {name} is a folder, not a file") from None
+
+
 def _check_format(data: bytes, name: str) -> dict[str, str]:
     """The header's metadata, after checking that ``data`` is a safetensors file;
     otherwise a FileFormatError that says what the file is."""
@@ -189,9 +202,9 @@ def _check_format(data: bytes, name: str) -> dict[str, str]:
         if not isinstance(metadata, dict):
             raise FileFormatError(f"load: {name} has a damaged safetensors header")
         return metadata
-    if data.startswith(b"PK\x03\x04"):
+    if data[:4] == b"PK\x03\x04":
         try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            with zipfile.ZipFile(io.BytesIO(data[:])) as archive:
                 pickled = any(n.endswith(".pkl") for n in archive.namelist())
         except zipfile.BadZipFile:
             pickled = False
@@ -240,12 +253,7 @@ def _check_map_location(map_location: Any) -> None:
 
 def load_metadata(path: PathLike) -> dict[str, str]:
     """The string metadata of a safetensors file (what ``save(metadata=...)`` stored)."""
-    name = repr(str(path))
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise PathNotFoundError(f"load_metadata: no such file: {name}") from None
-    metadata = dict(_check_format(data, name))
+    metadata = dict(_check_path(Path(path), repr(str(path))))
     metadata.pop(STRUCTURE_KEY, None)
     metadata.pop(ORDER_KEY, None)
     return metadata
