@@ -194,6 +194,33 @@ def test_functional_against_torch():
     expected = taf.jacobian(lambda x: torch.sin(x) * x, tt(X))
     got = AF.jacobian(lambda x: x.sin() * x, t(X))
     np.testing.assert_allclose(values(got), expected.numpy(), 1e-12)
+    _, expected = taf.vhp(theirs, (tt(X), tt(Y)), (tt(v3), tt(Y)))
+    _, got = AF.vhp(ours, (t(X), t(Y)), (t(v3), t(Y)))
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(values(g), e.numpy(), 1e-10)
+
+    def pair(lib_sin):
+        return lambda x, y: (lib_sin(x) * y[0], (x * x).sum() * y[1])
+
+    ours, theirs = pair(lambda x: x.sin()), pair(torch.sin)
+    v = (RNG.standard_normal(3), np.array(0.7))
+    _, expected = taf.vjp(theirs, (tt(X), tt(Y)), tuple(tt(a) for a in v))
+    _, got = AF.vjp(ours, (t(X), t(Y)), tuple(t(a) for a in v))
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(values(g), e.numpy(), 1e-12)
+    w = (v3, RNG.standard_normal(2))
+    _, expected = taf.jvp(theirs, (tt(X), tt(Y)), tuple(tt(a) for a in w))
+    _, got = AF.jvp(ours, (t(X), t(Y)), tuple(t(a) for a in w))
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(values(g), e.numpy(), 1e-12)
+    expected = taf.jacobian(theirs, (tt(X), tt(Y)))
+    for strategy in ("reverse-mode", "forward-mode"):
+        got = AF.jacobian(ours, (t(X), t(Y)), strategy=strategy)
+        for i in range(2):
+            for j in range(2):
+                np.testing.assert_allclose(
+                    values(got[i][j]), expected[i][j].numpy(), 1e-12
+                )
 
 
 # ---- tg.autograd.grad and tg.autograd.backward
