@@ -998,6 +998,8 @@ NOT_OPS = frozenset(
         "checkpoint",
         "checkpoint_sequential",
     ]
+    + ["autograd", "inference_mode", "is_inference_mode_enabled", "utils"]
+    + ["FileFormatError", "PathNotFoundError"]
 )
 
 

@@ -34,11 +34,20 @@ from ._errors import (
     ArgumentError,
     AxisError,
     DTypeError,
+    FileFormatError,
     GraphError,
+    PathNotFoundError,
     ShapeError,
     TapegradError,
 )
-from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from ._grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from ._native import (
     Tensor,
     cat,
@@ -98,11 +107,13 @@ def grad(
 
 
 from . import (
+    autograd,
     func,
     memory,
     nn,
     optim,
     testing,
+    utils,
 )
 from ._checkpoint import checkpoint, checkpoint_sequential
 from .autograd import Function, FunctionCtx
@@ -156,3 +167,5 @@ __all__ = [
     "zeros_like",
 ]
 __all__ += _ops.__all__
+__all__ += ["FileFormatError", "PathNotFoundError", "autograd", "inference_mode"]
+__all__ += ["is_inference_mode_enabled", "utils"]

@@ -226,6 +226,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-progress", action="store_true", help="do not show the progress bar"
     )
+    parser.add_argument(
+        "--version", action="version", version=f"tapegrad {tg.__version__}"
+    )
     args = parser.parse_args(argv)
     for name in ("epochs", "hidden", "batch_size"):
         if getattr(args, name) < 1:
