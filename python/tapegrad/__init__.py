@@ -145,6 +145,7 @@ from . import (
     nn,
     optim,
     testing,
+    viz,
 )
 from ._checkpoint import checkpoint, checkpoint_sequential
 from .autograd import Function, FunctionCtx
@@ -237,6 +238,7 @@ __all__ = [
     "testing",
     "transpose",
     "unsqueeze",
+    "viz",
     "where",
     "zeros",
     "zeros_like",
