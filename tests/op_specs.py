@@ -996,6 +996,7 @@ NOT_OPS = frozenset(
         "memory_bill",
         "checkpoint",
         "checkpoint_sequential",
+        "viz",
     ]
 )
 
