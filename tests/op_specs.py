@@ -997,6 +997,7 @@ NOT_OPS = frozenset(
         "checkpoint",
         "checkpoint_sequential",
         "viz",
+        "diagnostics",
     ]
 )
 

@@ -255,7 +255,7 @@ def test_the_viz_page_examples_run():
     page = Path(__file__).resolve().parent.parent / "docs" / "viz.md"
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     result = doctest.testfile(str(page), module_relative=False, optionflags=flags)
-    assert result.attempted >= 10 and result.failed == 0
+    assert result.attempted >= 25 and result.failed == 0
 
 
 def test_the_public_names():

@@ -140,6 +140,7 @@ def grad(
 
 
 from . import (
+    diagnostics,
     func,
     memory,
     nn,
@@ -174,6 +175,7 @@ __all__ = [
     "clamp",
     "cos",
     "detach",
+    "diagnostics",
     "div",
     "dtype",
     "enable_grad",

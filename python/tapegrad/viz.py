@@ -98,7 +98,7 @@ def render(
         ArgumentError: If the suffix of ``path`` is not a format ``dot`` writes.
     """
     try:
-        import graphviz
+        import graphviz  # type: ignore[import-untyped]
     except ImportError as error:
         raise ImportError(
             "tapegrad.viz.render needs the graphviz Python package and Graphviz's dot "
@@ -216,8 +216,8 @@ def _summary_dot(graph: RecordedGraph, max_nodes: int, show_saved: bool) -> str:
             if target != source:
                 edges[source, target] = edges.get((source, target), 0) + 1
     for (source, target), count in edges.items():
-        label = f' [label="{count}"]' if count > 1 else ""
-        lines.append(f"  {source} -> {target}{label};")
+        weight = f' [label="{count}"]' if count > 1 else ""
+        lines.append(f"  {source} -> {target}{weight};")
     return "\n".join([*lines, "}", ""])
 
 
