@@ -264,3 +264,21 @@ def test_the_public_names():
         "to_dot",
     ]
     assert "viz" in tg.__all__
+
+
+def test_checkpointed_and_double_backward_graphs():
+    tg.manual_seed(0)
+    layers = [m for _ in range(4) for m in (nn.Linear(8, 8), nn.ReLU())]
+    x = tg.randn(4, 8, requires_grad=True)
+    out = tg.checkpoint_sequential(layers, x).sum()
+    dot = tg.viz.to_dot(out, params={"x": x})
+    ops = sorted(v[0] for v in labels(dot).values())
+    assert ops == sorted(r.op for r in tg.memory_bill(out).rows)
+    assert ops.count("CheckpointBackward") == 2
+    assert saved_total(dot) == tg.memory_bill(out).total_bytes
+    (g,) = tg.grad((x**3).sum(), x, create_graph=True)  # the recorded backward
+    dot = tg.viz.to_dot(g.sum(), params={"x": x})
+    assert sorted(v[0] for v in labels(dot).values()) == sorted(
+        r.op for r in tg.memory_bill(g.sum()).rows
+    )
+    assert [v[0] for v in labels(dot, LEAF).values()] == ["x"]
