@@ -220,7 +220,8 @@ def plot(
         from matplotlib.figure import Figure
     except ImportError as error:
         raise ImportError(
-            "tapegrad.diagnostics plots need matplotlib: pip install matplotlib"
+            "tapegrad.diagnostics plots need matplotlib: pip install matplotlib "
+            "(3.6 or newer)"
         ) from error
     named = {"": flows} if isinstance(flows, GradFlow) else dict(flows)
     if not named:
