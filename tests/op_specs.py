@@ -997,6 +997,8 @@ NOT_OPS = frozenset(
         "memory_bill",
         "checkpoint",
         "checkpoint_sequential",
+        "viz",
+        "diagnostics",
     ]
     + ["autograd", "inference_mode", "is_inference_mode_enabled", "utils"]
     + ["FileFormatError", "PathNotFoundError"]

@@ -108,12 +108,14 @@ def grad(
 
 from . import (
     autograd,
+    diagnostics,
     func,
     memory,
     nn,
     optim,
     testing,
     utils,
+    viz,
 )
 from ._checkpoint import checkpoint, checkpoint_sequential
 from .autograd import Function, FunctionCtx
@@ -134,6 +136,7 @@ __all__ = [
     "cat",
     "checkpoint",
     "checkpoint_sequential",
+    "diagnostics",
     "dtype",
     "enable_grad",
     "eye",
@@ -162,6 +165,7 @@ __all__ = [
     "stack",
     "tensor",
     "testing",
+    "viz",
     "where",
     "zeros",
     "zeros_like",
