@@ -6,7 +6,8 @@ The index (``tapegrad._native._primitives()``, built from every primitive's stan
 - the unary methods in the type stub ``python/tapegrad/_native.pyi``;
 - ``python/tapegrad/_ops.py``: the ops as ``tapegrad`` functions (``tg.exp is Tensor.exp``)
   and their ``__all__``;
-- the table of primitives in ``docs/architecture.md``;
+- the table of primitives in ``docs/architecture.md``, and the line numbers of its links
+  to the code (each points at the item its text names);
 - the list of elementwise functions in ``README.md``.
 
 Run ``python tools/gen_ops.py`` after adding a primitive; ``python tools/gen_ops.py --check``
@@ -16,6 +17,7 @@ Run ``python tools/gen_ops.py`` after adding a primitive; ``python tools/gen_ops
 from __future__ import annotations
 
 import argparse
+import re
 import textwrap
 import sys
 from pathlib import Path
@@ -130,6 +132,37 @@ def readme_list(index: list[dict[str, Any]]) -> str:
     return textwrap.fill(text, width=92, subsequent_indent="  ") + "\n"
 
 
+LINK = re.compile(r"\[`([^`]+)`\]\((\.\./[^)#]+)#L(\d+)\)")
+
+
+def definition_line(path: Path, symbol: str) -> int:
+    """The line (1-based) where ``symbol`` (``engine::backward``, ``for_each_unary!``, a
+    literal) is defined in ``path``."""
+    name = symbol.split("::")[-1].rstrip("!").removesuffix("()")
+    patterns = [
+        rf"\b(fn|struct|enum|trait|type|const)\s+{re.escape(name)}\b",
+        rf"macro_rules!\s+{re.escape(name)}\b",
+        re.escape(symbol),
+    ]
+    lines = path.read_text().splitlines()
+    for pattern in patterns:
+        for number, line in enumerate(lines, 1):
+            if re.search(pattern, line):
+                return number
+    raise SystemExit(f"docs/architecture.md links to {symbol!r}, which {path} lacks")
+
+
+def refresh_links(text: str) -> str:
+    """``text`` with every code link's line number pointing at the item it names."""
+
+    def fix(match: re.Match[str]) -> str:
+        symbol, target, _ = match.groups()
+        line = definition_line((ARCHITECTURE.parent / target).resolve(), symbol)
+        return f"[`{symbol}`]({target}#L{line})"
+
+    return LINK.sub(fix, text)
+
+
 def replace_block(text: str, begin: str, end: str, block: str, path: Path) -> str:
     """``text`` with the lines between the ``begin`` and ``end`` marker lines replaced."""
     try:
@@ -151,9 +184,14 @@ def outputs(index: list[dict[str, Any]]) -> dict[Path, Callable[[str], str]]:
             STUB,
         ),
         OPS: lambda _t: ops_module(index),
-        ARCHITECTURE: lambda t: replace_block(
-            t, "<!-- primitives:begin -->", "<!-- primitives:end -->", docs_table(index),
-            ARCHITECTURE,
+        ARCHITECTURE: lambda t: refresh_links(
+            replace_block(
+                t,
+                "<!-- primitives:begin -->",
+                "<!-- primitives:end -->",
+                docs_table(index),
+                ARCHITECTURE,
+            )
         ),
         README: lambda t: replace_block(
             t, "<!-- unary-ops:begin -->", "<!-- unary-ops:end -->", readme_list(index),

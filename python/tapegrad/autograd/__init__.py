@@ -16,7 +16,8 @@ Subclass :class:`Function` with static ``forward(ctx, *args)`` and ``backward(ct
 
 The engine records one node for the call; its VJP is ``backward``. ``backward`` returns one
 gradient per argument of ``forward`` (None for non-tensors or zero gradients); the count and
-each gradient's shape are checked, and errors name the function. Exceptions raised inside
+each gradient's shape are checked here (the one place where a custom function's gradients and
+tangents are checked: they must match exactly, never broadcast), and errors name the function. Exceptions raised inside
 ``backward`` reach the caller of ``.backward()`` unchanged.
 """
 
@@ -172,9 +173,23 @@ class Function:
                 per_arg.append(t if t is not None or not tensor_arg else _zeros_like(a))
             ctx._saved = tuple(saved)
             try:
-                return cls.jvp(ctx, *per_arg)
+                tangent = cls.jvp(ctx, *per_arg)
             finally:
                 ctx._saved = None
+            if tangent is None:
+                return None
+            if not isinstance(tangent, Tensor):
+                raise DTypeError(
+                    f"{name} returned {type(tangent).__name__} from jvp; expected a Tensor"
+                )
+            # Exact shapes: broadcasting a scalar or a size-1 tangent would silently give a
+            # wrong directional derivative.
+            if tangent.shape != outs[0].shape:
+                raise ShapeError(
+                    f"{name} returned a tangent of shape {tangent.shape} from jvp for an "
+                    f"output of shape {outs[0].shape}"
+                )
+            return tangent
 
         has_jvp = cls.jvp is not None
         inputs = [a for a, t in zip(args, is_tensor) if t]

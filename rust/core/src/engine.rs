@@ -16,7 +16,8 @@
 //!    its hooks run, it is accumulated into `.grad` (PyTorch's `AccumulateGrad`), and its
 //!    post-accumulate hooks fire: the "gradient ready" event data-parallel training uses.
 //!
-//! No recursion anywhere, so a million-op chain is fine.
+//! No recursion anywhere, so a million-op chain is fine. (The file is over 500 lines because
+//! the phases and the sweep's state belong together; each function is a screen or less.)
 
 use crate::error::{fmt_shape, Error, Result};
 use crate::graph::anomaly;

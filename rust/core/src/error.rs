@@ -1,7 +1,7 @@
 //! One typed error for the whole core.
 //!
 //! Every variant carries the values a user needs to fix the call (shapes, axes, the op's name),
-//! and [`Error::kind`] groups variants into the four families the Python layer maps onto
+//! and [`Error::kind`] groups variants into the five families the Python layer maps onto
 //! builtin exception types.
 
 use std::fmt;
@@ -23,12 +23,6 @@ impl fmt::Display for ShapeDisplay {
             write!(f, ",")?;
         }
         write!(f, ")")
-    }
-}
-
-impl From<&[usize]> for ShapeDisplay {
-    fn from(shape: &[usize]) -> Self {
-        ShapeDisplay(shape.to_vec())
     }
 }
 

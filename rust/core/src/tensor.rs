@@ -92,7 +92,8 @@ impl Tensor {
         tangents.push((level, tangent));
     }
 
-    /// Checks a rule's tangent for this output, broadcasting it to the output's shape.
+    /// Checks a rule's tangent for this output, broadcasting it to the output's shape (a
+    /// built-in rule may return a tangent of an input's shape, as its VJP does).
     pub(crate) fn fit_tangent(&self, tangent: Option<Tensor>, op: &str) -> Result<Option<Tensor>> {
         let Some(tangent) = tangent else { return Ok(None) };
         let shape = self.shape();
@@ -257,6 +258,26 @@ impl Tensor {
     /// The extent of each axis.
     pub fn shape(&self) -> Vec<usize> {
         self.0.data.read().unwrap_or_else(|e| e.into_inner()).shape().to_vec()
+    }
+
+    /// The extent of axis `dim` (negative counts from the end); a 0-d tensor answers 1 for
+    /// axis 0 or -1, as PyTorch.
+    pub fn size(&self, dim: i64) -> Result<usize> {
+        let shape = self.shape();
+        let axis = crate::array::normalize_axis("size", dim, shape.len())?;
+        Ok(shape.get(axis).copied().unwrap_or(1))
+    }
+
+    /// The data for export to NumPy, refused while the tensor requires grad (PyTorch's rule:
+    /// the caller must `detach()` first, so that it does not expect gradients through it).
+    pub fn data_for_export(&self) -> Result<Array> {
+        if self.requires_grad() {
+            return Err(Error::Graph(
+                "can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()"
+                    .into(),
+            ));
+        }
+        Ok(self.array())
     }
 
     /// Number of axes.

@@ -7,7 +7,6 @@ use crate::tensor::PyTensor;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use std::sync::Arc;
-use tapegrad_core::error::fmt_shape;
 use tapegrad_core::graph::{Backward, Jvp, SavedAs, SavedInfo, SavedTensor, VjpContext};
 use tapegrad_core::{Array, ErrorKind, Tensor};
 
@@ -163,7 +162,7 @@ impl Backward for PyFunctionRule {
     }
 
     fn jvp(&self, j: &Jvp<'_>) -> tapegrad_core::Result<Option<Tensor>> {
-        let (result, tangents) = (j.result, j.tangents);
+        let tangents = j.tangents;
         Python::attach(|py| {
             if self.jvp.is_none(py) {
                 return Err(external(crate::errors::core_to_py(
@@ -190,29 +189,14 @@ impl Backward for PyFunctionRule {
             if out.is_none(py) {
                 return Ok(None);
             }
-            let wrong = |message: String| {
-                let kind = if out.bind(py).is_instance_of::<PyTensor>() {
-                    tapegrad_core::Error::shape("jvp", message)
-                } else {
-                    tapegrad_core::Error::DType { op: "jvp", message }
-                };
-                external(crate::errors::core_to_py(py, &kind))
-            };
+            // Its shape is checked by the Python layer (`tapegrad.autograd.Function`), its
+            // dtype by the core, as every rule's tangent is.
             let Ok(tangent) = out.extract::<PyRef<'_, PyTensor>>(py) else {
                 let got = out.bind(py).get_type().name().map(|n| n.to_string()).unwrap_or_default();
-                return Err(wrong(format!(
-                    "{} returned {got} from jvp; expected a Tensor",
-                    self.name
-                )));
+                let message = format!("{} returned {got} from jvp; expected a Tensor", self.name);
+                let error = tapegrad_core::Error::DType { op: "jvp", message };
+                return Err(external(crate::errors::core_to_py(py, &error)));
             };
-            if tangent.0.shape() != result.shape() {
-                return Err(wrong(format!(
-                    "{} returned a tangent of shape {} from jvp for an output of shape {}",
-                    self.name,
-                    fmt_shape(&tangent.0.shape()),
-                    fmt_shape(&result.shape())
-                )));
-            }
             Ok(Some(tangent.0.clone()))
         })
     }

@@ -106,11 +106,7 @@ impl PyTensor {
         let shape = self.0.shape();
         match dim {
             None => Ok(PyTuple::new(py, shape)?.into_any()),
-            Some(d) => {
-                let axis = tapegrad_core::array::normalize_axis("size", d, shape.len())?;
-                let extent = shape.get(axis).copied().unwrap_or(1);
-                Ok(pyo3::types::PyInt::new(py, extent).into_any())
-            }
+            Some(d) => Ok(pyo3::types::PyInt::new(py, self.0.size(d)?).into_any()),
         }
     }
     /// The element type.
@@ -271,14 +267,7 @@ impl PyTensor {
 
     /// A NumPy copy of the data (refused while the tensor requires grad: use `detach()`).
     fn numpy<'py>(&self, py: Python<'py>) -> Res<Bound<'py, PyAny>> {
-        if self.0.requires_grad() {
-            return Err(raise(
-                ErrorKind::Graph,
-                "numpy",
-                "can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()",
-            ));
-        }
-        Ok(array_to_numpy(py, &self.0.array()))
+        Ok(array_to_numpy(py, &self.0.data_for_export()?))
     }
     #[pyo3(signature = (dtype=None, copy=None))]
     fn __array__<'py>(
