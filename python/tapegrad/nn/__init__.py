@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .containers import ModuleList, Sequential
 from .layers import (
     GELU,
@@ -58,5 +58,6 @@ __all__ = [
     "Tanh",
     "functional",
     "init",
+    "parallel",
     "utils",
 ]

@@ -1,0 +1,3 @@
+"""Utilities with PyTorch's names (``tapegrad.utils.data``)."""
+
+__all__: list[str] = []
