@@ -309,6 +309,10 @@ def scenario_sampler() -> None:
                     assert shares != first or length < 4  # reshuffled
 
 
+def scenario_threads(expected: str) -> None:
+    assert tg.get_num_threads() == int(expected), (tg.get_num_threads(), expected)
+
+
 SCENARIOS = {
     name[len("scenario_") :]: fn
     for name, fn in globals().items()

@@ -41,12 +41,30 @@ pytestmark = [
 ]
 
 
-def run(*args: str, ranks: int = 2, timeout: float = 60, check: bool = True):
-    """Runs the worker scenario on ``ranks`` ranks; returns the finished process."""
+def _env(**changes: str | None) -> dict[str, str]:
     env = dict(os.environ, TAPEGRAD_NUM_THREADS="1")
     python_dir = str(Path(__import__("tapegrad").__file__).parent.parent)
     env["PYTHONPATH"] = os.pathsep.join([python_dir, env.get("PYTHONPATH", "")])
-    command = [MPIEXEC, "-n", str(ranks), sys.executable, str(WORKER), *args]
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def run(
+    *args: str,
+    ranks: int = 2,
+    timeout: float = 60,
+    check: bool = True,
+    launcher: list[str] | None = None,
+    env: dict[str, str] | None = None,
+):
+    """Runs the worker scenario on ``ranks`` ranks; returns the finished process."""
+    launcher = launcher or [MPIEXEC, "-n", str(ranks), sys.executable]
+    command = [*launcher, str(WORKER), *args]
+    env = env or _env()
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
@@ -111,3 +129,47 @@ def test_unused_parameters_are_found_or_reported():
 
 def test_distributed_sampler_partitions_and_reshuffles_identically():
     run("sampler")
+
+
+def test_the_launcher_runs_a_script_on_n_ranks_with_the_wheels_mpiexec():
+    launcher = [
+        sys.executable,
+        "-m",
+        "tapegrad.distributed.run",
+        "--nproc-per-node",
+        "2",
+    ]
+    run("sampler", launcher=launcher)
+
+
+def test_the_launcher_passes_a_hostfile_and_ranks_per_host(tmp_path):
+    from tapegrad.distributed.run import build_command
+
+    hosts = tmp_path / "hosts"
+    hosts.write_text("node-a\nnode-b:8  # comment\n\n")
+    command = build_command(
+        ["--nproc-per-node", "3", "--hostfile", str(hosts), "t.py", "-x"]
+    )
+    assert command[1:] == [
+        "-f",
+        str(hosts),
+        "-ppn",
+        "3",
+        "-n",
+        "6",
+        sys.executable,
+        "t.py",
+        "-x",
+    ]
+    assert Path(command[0]).name == "mpiexec"
+
+
+def test_each_rank_gets_the_hosts_cores_divided_by_its_local_ranks():
+    cores = (
+        len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count()
+    )
+    env = _env(TAPEGRAD_NUM_THREADS=None, RAYON_NUM_THREADS=None)
+    run("threads", str(max(1, cores // 2)), env=env)
+    run("threads", "3", env=_env(TAPEGRAD_NUM_THREADS="3"))
