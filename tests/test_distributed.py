@@ -109,7 +109,7 @@ def test_two_ranks_with_half_batches_train_like_one_rank(tmp_path, optimizer, dt
     2-rank run uses tiny buckets so that several all-reduces are in flight."""
     one, two = tmp_path / "one.npz", tmp_path / "two.npz"
     run("train", optimizer, dtype, str(one), "25", ranks=1)
-    run("train", optimizer, dtype, str(two), "0.0005", ranks=2)
+    run("train", optimizer, dtype, str(two), "0.0001", ranks=2)
     rtol = 1e-12 if dtype == "float64" else 1e-6
     with np.load(one) as a, np.load(two) as b:
         assert sorted(a.files) == sorted(b.files)

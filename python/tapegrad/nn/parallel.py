@@ -48,7 +48,7 @@ class _Bucket:
 
 def _assign_buckets(params: list[tg.Tensor], cap_bytes: int) -> list[list[int]]:
     """Parameter indices in buckets: reverse registration order, one dtype per bucket,
-    a bucket closed once it reaches its byte cap (1 MiB for the first one)."""
+    a bucket closed once it reaches its byte cap (at most 1 MiB for the first one)."""
     buckets: list[list[int]] = []
     open_buckets: dict[str, tuple[list[int], int]] = {}
     for i in reversed(range(len(params))):
@@ -56,7 +56,7 @@ def _assign_buckets(params: list[tg.Tensor], cap_bytes: int) -> list[list[int]]:
         members, size = open_buckets.get(key, ([], 0))
         members.append(i)
         size += params[i].numel() * params[i].dtype.itemsize
-        cap = _FIRST_BUCKET_BYTES if not buckets else cap_bytes
+        cap = min(_FIRST_BUCKET_BYTES, cap_bytes) if not buckets else cap_bytes
         if size >= cap:
             buckets.append(members)
             open_buckets.pop(key, None)
