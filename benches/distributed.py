@@ -70,7 +70,6 @@ def _data(world: int, rank: int):
 
 def _tapegrad_rows(args, world: int, rank: int) -> dict:
     import numpy as np
-
     import tapegrad as tg
     import tapegrad.distributed as dist
     from tapegrad import nn
@@ -216,6 +215,10 @@ def _launch(args, world: int) -> dict:
     return json.loads(line[len("RESULT ") :])
 
 
+def _row(*cells: str) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
 def _table(one: dict, two: dict) -> str:
     ms = 1e3
     t1, t2 = one["tapegrad"]["step_s"], two["tapegrad"]["step_s"]
@@ -223,22 +226,36 @@ def _table(one: dict, two: dict) -> str:
     hidden = 1 - (d["step_s"] - d["no_sync_step_s"]) / d["allreduce_s"]
     hidden = min(1.0, max(0.0, hidden))
     gbs = BUCKET_BYTES / 1e9
+    note = f"{d['buckets']} buckets; hidden behind backward: {hidden:.0%} ({d['hook']})"
     lines = [
         "| measure | 1 rank | 2 ranks | note |",
         "|---|---|---|---|",
-        f"| tapegrad step (ms) | {t1 * ms:.1f} | {t2 * ms:.1f} | "
-        f"scaling efficiency {t1 / (2 * t2):.2f} |",
-        f"| tapegrad step under no_sync (ms) | | {d['no_sync_step_s'] * ms:.1f} | "
-        f"compute only |",
-        f"| gradient all-reduce alone (ms) | | {d['allreduce_s'] * ms:.1f} | "
-        f"{d['buckets']} buckets; hidden behind backward: {hidden:.0%} ({d['hook']}) |",
+        _row(
+            "tapegrad step (ms)",
+            f"{t1 * ms:.1f}",
+            f"{t2 * ms:.1f}",
+            f"scaling efficiency {t1 / (2 * t2):.2f}",
+        ),
+        _row(
+            "tapegrad step under no_sync (ms)",
+            "",
+            f"{d['no_sync_step_s'] * ms:.1f}",
+            "compute only",
+        ),
+        _row(
+            "gradient all-reduce alone (ms)", "", f"{d['allreduce_s'] * ms:.1f}", note
+        ),
     ]
     if "torch" in one and "torch" in two:
         p1, p2 = one["torch"]["step_s"], two["torch"]["step_s"]
+        ratio = f"tapegrad throughput {p2 / t2:.2f}x PyTorch's at 2 ranks"
         lines.append(
-            f"| PyTorch DDP gloo step (ms) | {p1 * ms:.1f} | {p2 * ms:.1f} | "
-            f"scaling efficiency {p1 / (2 * p2):.2f}; tapegrad throughput "
-            f"{p2 / t2:.2f}x PyTorch's at 2 ranks |"
+            _row(
+                "PyTorch DDP gloo step (ms)",
+                f"{p1 * ms:.1f}",
+                f"{p2 * ms:.1f}",
+                f"scaling efficiency {p1 / (2 * p2):.2f}; {ratio}",
+            )
         )
     else:
         lines.append("| PyTorch DDP gloo step | - | - | torch not installed: skipped |")
@@ -253,8 +270,12 @@ def _table(one: dict, two: dict) -> str:
         ("DDP bucket (copy in, Iallreduce, write .grad)", "bucket_s"),
     ):
         lines.append(
-            f"| {label} | {d[key] * ms:.1f} | {gbs / d[key]:.2f} | "
-            f"{d['mpi4py_s'] / d[key]:.2f}x |"
+            _row(
+                label,
+                f"{d[key] * ms:.1f}",
+                f"{gbs / d[key]:.2f}",
+                f"{d['mpi4py_s'] / d[key]:.2f}x",
+            )
         )
     return "\n".join(lines)
 
