@@ -18,13 +18,16 @@ import tapegrad as tg
 __all__: list[str] = []
 
 
-def _to_buffer(tensor: tg.Tensor, out: np.ndarray | None = None) -> np.ndarray:
+def _to_buffer(
+    tensor: tg.Tensor, out: np.ndarray | None = None, scale: float = 1.0
+) -> np.ndarray:
     """The tensor's data as a C-contiguous NumPy array (row-major order of its shape).
 
     Args:
         tensor: Any tensor, contiguous or not; its gradient history is ignored.
         out: A C-contiguous array with as many elements (and the same dtype) to fill;
             a new array is made when None.
+        scale: A factor applied while copying into ``out`` (no extra pass).
 
     Returns:
         ``out`` (flattened the caller's way), or the new array shaped like the tensor.
@@ -32,7 +35,7 @@ def _to_buffer(tensor: tg.Tensor, out: np.ndarray | None = None) -> np.ndarray:
     data = tensor.detach().numpy()
     if out is None:
         return np.ascontiguousarray(data)
-    out.reshape(data.shape)[...] = data
+    np.multiply(data, scale, out=out.reshape(data.shape), casting="same_kind")
     return out
 
 

@@ -272,8 +272,8 @@ def _wait(
             )
         if now - start > 1.0:
             time.sleep(1e-3)
-        elif now - start > 0.01:
-            _yield()
+        elif now - start > 0.001:
+            time.sleep(5e-5)
 
 
 class _Exchange:

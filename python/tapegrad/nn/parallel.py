@@ -3,7 +3,8 @@
 Every rank runs the same model on its own slice of the batch. During backward, each
 parameter's gradient is copied into its bucket as soon as it is ready; a bucket whose
 gradients are all in starts its non-blocking all-reduce while the sweep goes on, and
-once the last bucket is in, the averaged gradients are written back into ``.grad``.
+once the last bucket is in, the averaged gradients are written back into ``.grad``
+(each gradient is divided by the world size as it is copied in, so the sum is the mean).
 Buckets hold parameters in reverse registration order (the order backward reaches
 them in a feed-forward model) and are reduced in bucket order on every rank, so the
 ranks' collectives always match.
@@ -12,6 +13,7 @@ ranks' collectives always match.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -247,6 +249,7 @@ class _Reducer:
         self.in_hook: int | None = None
         self.finished_grads: dict[int, tg.Tensor] = {}
         self.arrival: Any = None
+        self.exposed_wait_s = 0.0
         self.handles = [self._install(i, p) for i, p in enumerate(self.params)]
 
     # ---- gradient-ready events
@@ -289,8 +292,8 @@ class _Reducer:
         bucket, k = self.where[index]
         if grad is None:
             bucket.slot(k)[...] = 0
-        else:
-            _to_buffer(grad, out=bucket.slot(k))
+        else:  # divided by the world size on the way in, as PyTorch's reducer does
+            _to_buffer(grad, out=bucket.slot(k), scale=1.0 / self.group.size)
         bucket.pending -= 1
         self._launch_ready_buckets()
         if self.next_bucket == len(self.buckets):
@@ -327,10 +330,11 @@ class _Reducer:
                     self.group.mpi.IN_PLACE, self.used, self.group.mpi.MAX
                 )
             )
+        start = time.perf_counter()
         _group._wait(requests, name)
-        scale = 1.0 / self.group.size
+        # What the sweep could not hide: read by benches/distributed.py.
+        self.exposed_wait_s = time.perf_counter() - start
         for bucket in self.buckets:
-            bucket.buffer *= scale
             for k, i in enumerate(bucket.indices):
                 if not self.used[i]:
                     continue  # no rank used it: its .grad is left alone
