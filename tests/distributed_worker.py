@@ -286,6 +286,33 @@ def scenario_unused() -> None:
     expect(tg.GraphError, "find_unused_parameters=True", strict, x)
 
 
+def scenario_buffers() -> None:
+    """Rank 0's parameters and buffers reach every rank, at construction and (buffers)
+    at each forward; state_dict keys carry the ``module.`` prefix, as in PyTorch."""
+    rank = dist.get_rank()
+
+    class Counting(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(3, 2)
+            self.register_buffer("seen", tg.full((2,), float(rank)))
+
+        def forward(self, x):
+            return self.linear(x) + self.seen
+
+    tg.manual_seed(rank)
+    model = nn.parallel.DistributedDataParallel(Counting())
+    everyone: list = [None] * dist.get_world_size()
+    dist.all_gather_object(everyone, values(model.module.linear.weight))
+    assert all(np.array_equal(w, everyone[0]) for w in everyone)
+    assert values(model.module.seen).tolist() == [0.0, 0.0]
+    model.module.seen = tg.full((2,), 5.0 + rank)  # drifts apart between forwards
+    model(tg.ones(1, 3))
+    assert values(model.module.seen).tolist() == [5.0, 5.0]
+    keys = {"module.seen", "module.linear.weight", "module.linear.bias"}
+    assert set(model.state_dict()) == keys
+
+
 def scenario_sampler() -> None:
     size = dist.get_world_size()
     for length in (10, 11, 3):

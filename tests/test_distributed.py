@@ -124,6 +124,10 @@ def test_no_sync_accumulation_over_micro_batches_equals_one_big_batch(dtype):
     run("no_sync", dtype)
 
 
+def test_ddp_broadcasts_rank_0s_parameters_and_buffers():
+    run("buffers")
+
+
 def test_unused_parameters_are_found_or_reported():
     run("unused")
 
