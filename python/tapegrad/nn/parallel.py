@@ -139,6 +139,7 @@ class DistributedDataParallel(Module):
         """Runs the wrapped module (after copying rank 0's buffers, if asked)."""
         reducer: _Reducer = self._reducer
         reducer.check_finished()
+        reducer.check_same_parameters(self.module)
         if self.broadcast_buffers and self._require_sync:
             _broadcast_coalesced(list(self.module.buffers()), self._group)
         output = self.module(*args, **kwargs)
@@ -370,6 +371,19 @@ class _Reducer:
                 f"gradients for {missing}, so its reduction never finished. Pass "
                 f"find_unused_parameters=True if the model does not use every "
                 f"parameter in every forward"
+            )
+
+    def check_same_parameters(self, module: Module) -> None:
+        """Raises when the module's parameters are no longer the ones hooked."""
+        current = [p for p in module.parameters() if p.requires_grad]
+        if len(current) != len(self.params) or any(
+            a is not b for a, b in zip(current, self.params)
+        ):
+            raise GraphError(
+                "DistributedDataParallel: the wrapped module's parameters were "
+                "replaced after wrapping (by .to(), .double() or assignment), so their "
+                "gradients would not be averaged; convert or change the model before "
+                "wrapping it"
             )
 
     def prepare(self, sync: bool) -> None:
