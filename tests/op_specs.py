@@ -988,6 +988,7 @@ NOT_OPS = frozenset(
         "Function",
         "FunctionCtx",
         "register_hook",
+        "register_post_accumulate_grad_hook",
         "nn",
         "optim",
         "save",
@@ -996,7 +997,11 @@ NOT_OPS = frozenset(
         "memory_bill",
         "checkpoint",
         "checkpoint_sequential",
+        "viz",
+        "diagnostics",
     ]
+    + ["autograd", "inference_mode", "is_inference_mode_enabled", "utils"]
+    + ["FileFormatError", "PathNotFoundError"]
 )
 
 

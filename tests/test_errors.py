@@ -20,6 +20,8 @@ def test_exception_hierarchy():
         tg.DTypeError: TypeError,
         tg.GraphError: RuntimeError,
         tg.ArgumentError: ValueError,
+        tg.FileFormatError: ValueError,
+        tg.PathNotFoundError: FileNotFoundError,
     }
     for error, builtin in families.items():
         assert issubclass(error, tg.TapegradError) and issubclass(error, builtin)

@@ -58,6 +58,8 @@ def test_help_lists_every_option():
         "--seed",
         "--save",
         "--no-progress",
+        "--diagnose",
+        "--plot",
         "--help",
     ):
         assert option in result.stdout

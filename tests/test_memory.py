@@ -73,12 +73,12 @@ def expected_saved(dtype_name, itemsize, input_requires_grad=False, batch=BATCH)
         first.append(kept("input 1", d1, d0))
     return {
         ("LinearBackward", "Sequential.0"): first,
-        ("ReluBackward", "Sequential.1"): [kept("input", batch, d1)],
+        ("ReluBackward", "Sequential.1"): [kept("input 0", batch, d1)],
         ("LinearBackward", "Sequential.2"): [
             kept("input 0", batch, d1),
             kept("input 1", d2, d1),
         ],
-        ("ReluBackward", "Sequential.3"): [kept("input", batch, d2)],
+        ("ReluBackward", "Sequential.3"): [kept("input 0", batch, d2)],
         ("LinearBackward", "Sequential.4"): [
             kept("input 0", batch, d2),
             kept("input 1", d3, d2),
@@ -171,10 +171,10 @@ def test_bytes_scale_with_the_batch_and_the_dtype():
 @pytest.mark.parametrize(
     ("build", "op", "why"),
     [
-        (lambda a, b, c: a.exp(), "ExpBackward", ("output",)),
-        (lambda a, b, c: a.tanh(), "TanhBackward", ("output",)),
-        (lambda a, b, c: a.relu(), "ReluBackward", ("input",)),
-        (lambda a, b, c: a.log(), "LogBackward", ("input",)),
+        (lambda a, b, c: a.exp(), "ExpBackward", ("result",)),
+        (lambda a, b, c: a.tanh(), "TanhBackward", ("result",)),
+        (lambda a, b, c: a.relu(), "ReluBackward", ("input 0",)),
+        (lambda a, b, c: a.log(), "LogBackward", ("input 0",)),
         (lambda a, b, c: -a, "NegBackward", ()),
         (lambda a, b, c: a + b, "AddBackward", ()),
         (lambda a, b, c: a * b, "MulBackward", ("input 0", "input 1")),

@@ -34,11 +34,20 @@ from ._errors import (
     ArgumentError,
     AxisError,
     DTypeError,
+    FileFormatError,
     GraphError,
+    PathNotFoundError,
     ShapeError,
     TapegradError,
 )
-from ._grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from ._grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from ._native import (
     Tensor,
     cat,
@@ -53,51 +62,9 @@ from ._native import dtype as dtype
 
 __version__ = "0.1.0"
 
-# Ops as functions: the Tensor methods themselves, so `tg.exp(x)` costs what `x.exp()` does.
-add = Tensor.add
-sub = Tensor.sub
-mul = Tensor.mul
-div = Tensor.div
-pow = Tensor.pow
-matmul = Tensor.matmul
-neg = Tensor.neg
-abs = Tensor.abs
-exp = Tensor.exp
-log = Tensor.log
-log1p = Tensor.log1p
-erf = Tensor.erf
-sqrt = Tensor.sqrt
-sin = Tensor.sin
-cos = Tensor.cos
-tanh = Tensor.tanh
-sigmoid = Tensor.sigmoid
-relu = Tensor.relu
-clamp = Tensor.clamp
-maximum = Tensor.maximum
-minimum = Tensor.minimum
-lt = Tensor.lt
-le = Tensor.le
-gt = Tensor.gt
-ge = Tensor.ge
-eq = Tensor.eq
-ne = Tensor.ne
-sum = Tensor.sum
-mean = Tensor.mean
-max = Tensor.max
-min = Tensor.min
-amax = Tensor.amax
-amin = Tensor.amin
-logsumexp = Tensor.logsumexp
-softmax = Tensor.softmax
-log_softmax = Tensor.log_softmax
-reshape = Tensor.reshape
-flatten = Tensor.flatten
-transpose = Tensor.transpose
-permute = Tensor.permute
-unsqueeze = Tensor.unsqueeze
-squeeze = Tensor.squeeze
-broadcast_to = Tensor.broadcast_to
-detach = Tensor.detach
+# Ops as functions (`tg.exp is Tensor.exp`), generated from the core's derivative index.
+from . import _ops
+from ._ops import *  # noqa: F403  (the names are listed in _ops.__all__)
 
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:
@@ -140,11 +107,15 @@ def grad(
 
 
 from . import (
+    autograd,
+    diagnostics,
     func,
     memory,
     nn,
     optim,
     testing,
+    utils,
+    viz,
 )
 from ._checkpoint import checkpoint, checkpoint_sequential
 from .autograd import Function, FunctionCtx
@@ -161,83 +132,44 @@ __all__ = [
     "ShapeError",
     "TapegradError",
     "Tensor",
-    "abs",
-    "add",
-    "amax",
-    "amin",
     "arange",
-    "broadcast_to",
     "cat",
     "checkpoint",
     "checkpoint_sequential",
-    "clamp",
-    "cos",
-    "detach",
-    "div",
+    "diagnostics",
     "dtype",
     "enable_grad",
-    "eq",
-    "erf",
-    "exp",
     "eye",
-    "flatten",
     "float32",
     "float64",
     "from_numpy",
     "full",
     "func",
-    "ge",
     "get_num_threads",
     "grad",
-    "gt",
     "is_grad_enabled",
-    "le",
     "load",
-    "log",
-    "log1p",
-    "log_softmax",
-    "logsumexp",
-    "lt",
     "manual_seed",
-    "matmul",
-    "max",
-    "maximum",
-    "mean",
     "memory",
     "memory_bill",
-    "min",
-    "minimum",
-    "mul",
-    "ne",
-    "neg",
     "nn",
     "no_grad",
     "ones",
     "ones_like",
     "optim",
-    "permute",
-    "pow",
     "rand",
     "randn",
-    "relu",
-    "reshape",
     "save",
     "set_grad_enabled",
     "set_num_threads",
-    "sigmoid",
-    "sin",
-    "softmax",
-    "sqrt",
-    "squeeze",
     "stack",
-    "sub",
-    "sum",
-    "tanh",
     "tensor",
     "testing",
-    "transpose",
-    "unsqueeze",
+    "viz",
     "where",
     "zeros",
     "zeros_like",
 ]
+__all__ += _ops.__all__
+__all__ += ["FileFormatError", "PathNotFoundError", "autograd", "inference_mode"]
+__all__ += ["is_inference_mode_enabled", "utils"]

@@ -172,6 +172,13 @@ def checkpoint_sequential(
     Returns:
         The output of the last layer, or ``(output, plan)`` with ``return_plan``.
     """
+    if isinstance(segments, Tensor) and not isinstance(input, Tensor):
+        raise DTypeError(
+            f"checkpoint_sequential: input is {type(input).__name__} and segments is a "
+            f"Tensor: tapegrad.checkpoint_sequential takes (functions, input, segments); "
+            f"tapegrad.utils.checkpoint.checkpoint_sequential takes PyTorch's order "
+            f"(functions, segments, input)"
+        )
     layers = list(functions)
     for i, f in enumerate(layers):
         if not callable(f):

@@ -226,22 +226,46 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-progress", action="store_true", help="do not show the progress bar"
     )
+    parser.add_argument(
+        "--version", action="version", version=f"tapegrad {tg.__version__}"
+    )
+    parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help=(
+            "instead: compare the gradient flow of a deep sigmoid MLP, whose early "
+            "layers' gradients vanish, with a residual ReLU MLP's "
+            "(tapegrad.diagnostics; uses --seed only)"
+        ),
+    )
+    parser.add_argument(
+        "--plot",
+        metavar="PATH",
+        help="with --diagnose: draw the gradient flow to PATH (.png, .svg; matplotlib)",
+    )
     args = parser.parse_args(argv)
+    if args.plot is not None and not args.diagnose:
+        parser.error("--plot draws the --diagnose comparison: add --diagnose")
     for name in ("epochs", "hidden", "batch_size"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if not args.lr > 0:
         parser.error("--lr must be positive")
-    if args.save is not None:  # fail now, not after training
-        target = Path(args.save)
-        if target.is_dir() or not target.parent.is_dir():
-            parser.error(f"--save {args.save}: not a file in an existing directory")
+    for option in ("save", "plot"):  # fail now, not after training
+        value = getattr(args, option)
+        target = Path(value) if value is not None else None
+        if target is not None and (target.is_dir() or not target.parent.is_dir()):
+            parser.error(f"--{option} {value}: not a file in an existing directory")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the demonstration; returns the exit code (1 if gradcheck failed)."""
     args = parse_args(argv)
+    if args.diagnose:
+        from tapegrad._diagnose_demo import diagnose
+
+        return diagnose(args)
     started = time.perf_counter()
     features, labels = make_spirals(1000, args.seed)
     train_x, train_y = features[:2400], labels[:2400]

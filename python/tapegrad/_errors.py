@@ -5,7 +5,9 @@ __all__ = [
     "ArgumentError",
     "AxisError",
     "DTypeError",
+    "FileFormatError",
     "GraphError",
+    "PathNotFoundError",
     "ShapeError",
     "TapegradError",
 ]
@@ -35,6 +37,15 @@ class ArgumentError(TapegradError, ValueError):
     """An argument value outside its domain (negative sizes, zero steps, ...)."""
 
 
+class FileFormatError(TapegradError, ValueError):
+    """A file ``tapegrad.load`` cannot read: a PyTorch pickle, or not a (whole)
+    safetensors file."""
+
+
+class PathNotFoundError(TapegradError, FileNotFoundError):
+    """A file to load, or the folder to save into, does not exist."""
+
+
 # Tracebacks read `tapegrad.ShapeError`, the name users import.
 for _cls in (
     TapegradError,
@@ -43,6 +54,8 @@ for _cls in (
     DTypeError,
     GraphError,
     ArgumentError,
+    FileFormatError,
+    PathNotFoundError,
 ):
     _cls.__module__ = "tapegrad"
 del _cls

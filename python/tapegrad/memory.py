@@ -113,7 +113,7 @@ def memory_bill(output: Tensor | list[Tensor]) -> MemoryBill:
     """What the graph behind ``output`` holds for backward, node by node.
 
     Each row names the node (``MulBackward``), the ``nn`` module that recorded it, and every
-    tensor its rule keeps, with why (``input 0`` of the op, its ``output``), shape, dtype and
+    tensor its rule keeps, with why (``input 0`` of the op, its ``result``), shape, dtype and
     bytes. Nodes already swept by a ``backward()`` keep nothing.
     """
     outputs = [output] if isinstance(output, Tensor) else list(output)

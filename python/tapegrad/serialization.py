@@ -11,64 +11,98 @@ of a flat mapping's names (``"tapegrad.keys"``), which safetensors does not keep
 
 Writes are atomic: the bytes go to a temporary file in the same directory, which is
 flushed to disk and then renamed over the target. A failure at any point leaves an
-existing file untouched.
+existing file untouched. Both functions also take an open binary file instead of a
+path (written or read in one go, from its current position).
+
+A file that is not safetensors is refused with a ``FileFormatError`` that says what
+it is; PyTorch's own ``torch.save`` files (a zip of pickles, or a bare pickle) are
+recognised and the message says how to convert them, since tapegrad never unpickles.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import mmap
 import os
+import struct
 import tempfile
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Union
+from typing import IO, Any, Union
 
 import numpy as np
 
 import tapegrad as tg
-from tapegrad._errors import DTypeError
+from tapegrad._errors import (
+    ArgumentError,
+    DTypeError,
+    FileFormatError,
+    PathNotFoundError,
+)
 
 __all__ = ["load", "load_metadata", "save"]
 
 PathLike = Union[str, "os.PathLike[str]"]
+FileLike = Union[PathLike, IO[bytes]]
 STRUCTURE_KEY = "tapegrad.structure"
 ORDER_KEY = "tapegrad.keys"
 _FORMAT = {"tapegrad.version": tg.__version__}
+_RESERVED = "__metadata__"  # the header entry safetensors keeps for metadata
 
 
-def save(
-    obj: Mapping[str, Any], path: PathLike, metadata: Mapping[str, str] | None = None
-) -> None:
-    """Writes a state dict to ``path`` in the safetensors format, atomically.
+def save(obj: Any, f: FileLike, metadata: Mapping[str, str] | None = None) -> None:
+    """Writes ``obj`` to ``f`` in the safetensors format (atomically for a path).
 
     Args:
         obj: A mapping of names to tensors or NumPy arrays (a module's state dict),
-            or a nested state (an optimiser's state dict; see the module docstring).
-        path: The file to write; replaced only once the new file is complete.
+            or any nesting of dicts, lists and tuples of tensors, arrays, numbers,
+            strings, booleans and None (an optimiser's state dict, a checkpoint
+            ``{"epoch": 3, "model": ..., "optim": ...}``, a single tensor).
+        f: A path (str or PathLike), replaced only once the new file is complete,
+            or a binary file object open for writing.
         metadata: Extra string-to-string metadata stored in the file's header.
 
     Raises:
         DTypeError: For values that are neither tensors, arrays, nor JSON-able
             scalars and containers.
+        PathNotFoundError: If the folder to write into does not exist.
     """
-    if not isinstance(obj, Mapping):
-        raise DTypeError(
-            f"save expects a mapping (a state dict), got {type(obj).__name__}"
-        )
     arrays: dict[str, np.ndarray] = {}
     header = dict(_FORMAT)
     if metadata:
         header.update({str(k): str(v) for k, v in metadata.items()})
-    if all(isinstance(k, str) and _is_array(v) for k, v in obj.items()):
+    if (
+        isinstance(obj, Mapping)
+        and _RESERVED not in obj
+        and all(isinstance(k, str) and _is_array(v) for k, v in obj.items())
+    ):
         arrays = {k: _as_array(v) for k, v in obj.items()}
         header[ORDER_KEY] = json.dumps(list(arrays))  # safetensors sorts its entries
     else:
         header[STRUCTURE_KEY] = json.dumps(_flatten(obj, "", arrays))
+    if hasattr(f, "write"):
+        data = _safetensors().numpy.save(arrays, metadata=header)
+        f.write(data)  # type: ignore[union-attr]
+        return
+    path = Path(f)  # type: ignore[arg-type]
+    if not path.parent.is_dir():
+        raise PathNotFoundError(
+            f"save: cannot write {str(path)!r}: the folder {str(path.parent)!r} does "
+            f"not exist"
+        )
+    if path.is_dir():
+        raise ArgumentError(f"save: {str(path)!r} is a folder, not a file")
     data = _safetensors().numpy.save(arrays, metadata=header)
-    _atomic_write(Path(path), data)
+    _atomic_write(path, data)
 
 
-def load(path: PathLike) -> dict[str, Any]:
+def load(
+    f: FileLike,
+    map_location: Any = None,
+    weights_only: bool = True,
+) -> Any:
     """Reads a file written by ``save`` (or any safetensors file).
 
     Float tensors come back as tapegrad tensors (float16 as float32); integer and
@@ -76,27 +110,150 @@ def load(path: PathLike) -> dict[str, Any]:
     nested state saved by ``save`` is rebuilt with its original structure.
 
     Args:
-        path: The file to read.
+        f: A path (str or PathLike) or a binary file object open for reading.
+        map_location: Where to put the tensors: None, ``"cpu"`` or a CPU device
+            (tapegrad runs on CPUs only), or a dict mapping saved locations to
+            ``"cpu"``.
+        weights_only: Accepted for PyTorch's signature: a tapegrad file holds only
+            tensors and JSON values, never code, so loading is always weights-only.
 
     Returns:
-        A dict, ready for ``load_state_dict``.
+        What was saved: a dict for a state dict, ready for ``load_state_dict``.
+
+    Raises:
+        PathNotFoundError: If the file does not exist.
+        FileFormatError: If it is not a safetensors file (a PyTorch pickle, say) or
+            is damaged.
     """
-    with _safetensors().safe_open(str(path), framework="np") as handle:
-        metadata = handle.metadata() or {}
-        names = handle.keys()  # a safe_open handle, not a dict
-        tensors = {name: _from_array(handle.get_tensor(name)) for name in names}
-    if STRUCTURE_KEY in metadata:
-        return _unflatten(json.loads(metadata[STRUCTURE_KEY]), tensors)
-    order = json.loads(metadata.get(ORDER_KEY, "[]"))
+    _check_map_location(map_location)
+    if not isinstance(weights_only, bool):
+        raise DTypeError(
+            f"load: weights_only must be a bool, got {type(weights_only).__name__}"
+        )
+    safetensors = _safetensors()
+    try:
+        if hasattr(f, "read"):
+            name = repr(getattr(f, "name", "the file object"))
+            data = bytes(f.read())  # type: ignore[union-attr]
+            metadata = _check_format(data, name)
+            raw = safetensors.numpy.load(data)
+        else:
+            name = repr(str(f))
+            metadata = _check_path(Path(f), name)  # type: ignore[arg-type]
+            # Mapped, not read: a large file is not held twice in memory.
+            with safetensors.safe_open(str(f), framework="np") as handle:
+                raw = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (not a dict)
+    except safetensors.SafetensorError as error:
+        raise FileFormatError(
+            f"load: {name} is a damaged safetensors file: {error}"
+        ) from None
+    tensors = {key: _from_array(array) for key, array in raw.items()}
+    try:
+        if STRUCTURE_KEY in metadata:
+            return _unflatten(json.loads(metadata[STRUCTURE_KEY]), tensors)
+        order = json.loads(metadata.get(ORDER_KEY, "[]"))
+    except (ValueError, KeyError, TypeError) as error:
+        raise FileFormatError(
+            f"load: {name} has damaged tapegrad metadata ({type(error).__name__}: "
+            f"{error})"
+        ) from None
     if sorted(order) != sorted(tensors):  # a file from elsewhere, or edited
         return tensors
-    return {name: tensors[name] for name in order}
+    return {key: tensors[key] for key in order}
+
+
+_CONVERT = (
+    "tapegrad never unpickles files (unpickling can run arbitrary code). Convert it "
+    "once with PyTorch: `import torch, safetensors.torch; "
+    "safetensors.torch.save_file(model.state_dict(), 'model.safetensors')` (for a "
+    "file: `safetensors.torch.save_file(torch.load(path), 'model.safetensors')` if it "
+    "holds a flat state dict), then `tapegrad.load('model.safetensors')`"
+)
+
+
+def _check_path(path: Path, name: str) -> dict[str, str]:
+    """``_check_format`` on a file, reading it through a memory map."""
+    try:
+        with open(path, "rb") as file:
+            if os.fstat(file.fileno()).st_size == 0:
+                return _check_format(b"", name)
+            with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                return _check_format(data, name)  # type: ignore[arg-type]
+    except FileNotFoundError:
+        raise PathNotFoundError(f"load: no such file: {name}") from None
+    except IsADirectoryError:
+        raise ArgumentError(f"load: {name} is a folder, not a file") from None
+
+
+def _check_format(data: bytes, name: str) -> dict[str, str]:
+    """The header's metadata, after checking that ``data`` is a safetensors file;
+    otherwise a FileFormatError that says what the file is."""
+    # safetensors: an 8-byte little-endian header size, then that much JSON.
+    size = struct.unpack("<Q", data[:8])[0] if len(data) >= 8 else None
+    if size is not None and size <= len(data) - 8 and data[8:9] == b"{":
+        try:
+            header = json.loads(data[8 : 8 + size])
+            metadata = header.get("__metadata__") or {}
+        except (ValueError, AttributeError) as error:
+            raise FileFormatError(
+                f"load: {name} is a damaged safetensors file: its header is not a "
+                f"JSON object ({error})"
+            ) from None
+        if not isinstance(metadata, dict):
+            raise FileFormatError(f"load: {name} has a damaged safetensors header")
+        return metadata
+    if data[:4] == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data[:])) as archive:
+                pickled = any(n.endswith(".pkl") for n in archive.namelist())
+        except zipfile.BadZipFile:
+            pickled = False
+        what = "a PyTorch checkpoint (torch.save's zip of pickles)"
+        raise FileFormatError(
+            f"load: {name} is {what if pickled else 'a zip archive'}, not a "
+            f"safetensors file. {_CONVERT}"
+        )
+    if data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        raise FileFormatError(
+            f"load: {name} is a Python pickle (torch.save's legacy format, or "
+            f"pickle.dump), not a safetensors file. {_CONVERT}"
+        )
+    if size is None:
+        raise FileFormatError(
+            f"load: {name} is not a safetensors file: it has only {len(data)} bytes"
+        )
+    raise FileFormatError(
+        f"load: {name} is not a safetensors file (or is truncated): its first 8 "
+        f"bytes announce a {size:,}-byte header in a {len(data):,}-byte file"
+    )
+
+
+def _check_map_location(map_location: Any) -> None:
+    """tapegrad tensors live on the CPU: other places are refused clearly."""
+    if map_location is None:
+        return
+    if isinstance(map_location, Mapping):
+        places = list(map_location.values())
+    elif isinstance(map_location, str) or hasattr(map_location, "type"):
+        places = [map_location]  # "cpu", or a device object with .type
+    else:
+        raise ArgumentError(
+            f"load: map_location must be None, 'cpu', a device or a dict, got "
+            f"{type(map_location).__name__} (a function cannot be honoured: tapegrad "
+            f"tensors live on the CPU)"
+        )
+    for place in places:
+        kind = getattr(place, "type", place)
+        if not isinstance(kind, str) or kind.split(":")[0] != "cpu":
+            raise ArgumentError(
+                f"load: map_location={map_location!r}: tapegrad runs on CPUs only; "
+                f"use map_location='cpu' or None"
+            )
 
 
 def load_metadata(path: PathLike) -> dict[str, str]:
     """The string metadata of a safetensors file (what ``save(metadata=...)`` stored)."""
-    with _safetensors().safe_open(str(path), framework="np") as handle:
-        metadata = dict(handle.metadata() or {})
+    metadata = dict(_check_path(Path(path), repr(str(path))))
     metadata.pop(STRUCTURE_KEY, None)
     metadata.pop(ORDER_KEY, None)
     return metadata
@@ -139,7 +296,8 @@ def _flatten(value: Any, path: str, arrays: dict[str, np.ndarray]) -> Any:
     """A JSON-able description of ``value``; its tensors go into ``arrays``."""
     if _is_array(value):
         name = path or "tensor"
-        while name in arrays:  # keys with dots could make two paths alike
+        # keys with dots could make two paths alike; safetensors reserves one name
+        while name in arrays or name == _RESERVED:
             name += "_"
         arrays[name] = _as_array(value)
         return {"tensor": name}

@@ -16,32 +16,68 @@ import tapegrad as tg
 from tapegrad import _native
 from tapegrad._errors import ArgumentError, AxisError, ShapeError
 
-from ._losses import (
+from ._functional_classification import (
     as_class_indices,
+    binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
     log_sigmoid,
     mse_loss,
     nll_loss,
 )
+from ._functional_margin import (
+    cosine_embedding_loss,
+    cosine_similarity,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_soft_margin_loss,
+    pairwise_distance,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
+from ._functional_regression import (
+    gaussian_nll_loss,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    poisson_nll_loss,
+    smooth_l1_loss,
+)
 
 __all__ = [
+    "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
+    "cosine_embedding_loss",
+    "cosine_similarity",
     "cross_entropy",
     "dropout",
     "embedding",
+    "gaussian_nll_loss",
     "gelu",
+    "hinge_embedding_loss",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
     "layer_norm",
     "linear",
     "log_sigmoid",
     "log_softmax",
+    "margin_ranking_loss",
     "mse_loss",
+    "multi_margin_loss",
+    "multilabel_soft_margin_loss",
     "nll_loss",
     "one_hot",
+    "pairwise_distance",
+    "poisson_nll_loss",
     "relu",
     "sigmoid",
+    "smooth_l1_loss",
+    "soft_margin_loss",
     "softmax",
     "tanh",
+    "triplet_margin_loss",
 ]
 
 

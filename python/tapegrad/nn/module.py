@@ -13,24 +13,26 @@ in PyTorch::
         def forward(self, x):
             return self.hidden(x).tanh() * self.scale
 
-tapegrad's ``Tensor`` cannot be subclassed, so ``Parameter(data)`` returns an ordinary
-leaf tensor with ``requires_grad=True``: any such tensor assigned to a module attribute
-becomes a parameter. Tensors that should not be trained go through ``register_buffer``.
+A ``Parameter`` assigned to an attribute becomes a parameter; so does any other leaf
+tensor that requires grad (tapegrad's ``Parameter`` used to be a function returning
+one). Tensors that should not be trained go through ``register_buffer``.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple
-
-import numpy as np
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import tapegrad as tg
 from tapegrad import _native
 from tapegrad._creation import _dtype_name
-from tapegrad._errors import DTypeError, ShapeError, TapegradError
+from tapegrad._errors import DTypeError
+
+from ._hooks import RemovableHandle, add_hook, call_with_hooks
+from ._module_state import IncompatibleKeys, StateDictError, _StateDict
+from .parameter import Parameter
 
 __all__ = ["IncompatibleKeys", "Module", "Parameter", "StateDictError"]
 
@@ -39,45 +41,13 @@ __all__ = ["IncompatibleKeys", "Module", "Parameter", "StateDictError"]
 _labels = threading.local()
 
 
-class StateDictError(TapegradError, KeyError):
-    """A state dict whose keys do not match the module's (missing or unexpected)."""
-
-    def __str__(self) -> str:  # KeyError would print the message quoted
-        return str(self.args[0]) if self.args else ""
-
-
-StateDictError.__module__ = "tapegrad.nn"
-
-
-def Parameter(data: Any, requires_grad: bool = True) -> tg.Tensor:
-    """A new leaf tensor holding ``data`` (copied), to be trained.
-
-    Args:
-        data: A tensor, NumPy array or nested list of numbers. A tensor keeps its dtype.
-        requires_grad: Whether the optimiser should train it.
-
-    Returns:
-        A leaf tensor; assigned to a ``Module`` attribute, it becomes a parameter.
-    """
-    if isinstance(data, tg.Tensor):
-        leaf = data.detach()
-    else:
-        leaf = tg.tensor(data)
-    return leaf.requires_grad_(requires_grad)
-
-
-class IncompatibleKeys(NamedTuple):
-    """What ``load_state_dict(strict=False)`` could not match."""
-
-    missing_keys: list[str]
-    unexpected_keys: list[str]
-
-
 def _is_parameter_like(value: Any) -> bool:
-    return isinstance(value, tg.Tensor) and value.is_leaf and value.requires_grad
+    return isinstance(value, Parameter) or (
+        isinstance(value, tg.Tensor) and value.is_leaf and value.requires_grad
+    )
 
 
-class Module:
+class Module(_StateDict):
     """Base class of every layer and model; subclasses define ``forward``."""
 
     training: bool
@@ -88,6 +58,10 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())
+        object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
+        object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation; every subclass overrides it."""
@@ -106,6 +80,8 @@ class Module:
         outer.append(label)
         _native._push_label(label)
         try:
+            if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks:
+                return call_with_hooks(self, self.forward, args, kwargs)
             return self.forward(*args, **kwargs)
         finally:
             _native._pop_label()
@@ -122,7 +98,9 @@ class Module:
         if isinstance(value, Module):
             self.add_module(name, value)
         elif name in self._buffers:
-            self.register_buffer(name, value)
+            self.register_buffer(
+                name, value, persistent=name not in self._non_persistent_buffers
+            )
         elif name in self._parameters or _is_parameter_like(value):
             self.register_parameter(name, value)
         elif name in self._modules:
@@ -149,6 +127,7 @@ class Module:
         for registry in (self._parameters, self._buffers, self._modules):
             if name in registry:
                 del registry[name]
+                self._non_persistent_buffers.discard(name)
                 return
         object.__delattr__(self, name)
 
@@ -175,8 +154,13 @@ class Module:
         self._modules.pop(name, None)
         self._parameters[name] = param
 
-    def register_buffer(self, name: str, tensor: tg.Tensor | None) -> None:
-        """Adds a buffer: a tensor of the module's state that is not trained."""
+    def register_buffer(
+        self, name: str, tensor: tg.Tensor | None, persistent: bool = True
+    ) -> None:
+        """Adds a buffer: a tensor of the module's state that is not trained.
+
+        A non-``persistent`` buffer is left out of ``state_dict()``.
+        """
         self._check_name(name)
         if tensor is not None and not isinstance(tensor, tg.Tensor):
             raise DTypeError(
@@ -186,6 +170,10 @@ class Module:
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Adds a sub-module under ``name``."""
@@ -197,6 +185,67 @@ class Module:
         self._modules[name] = module
         if module is not None:
             object.__setattr__(module, "_module_name", name)
+
+    def register_module(self, name: str, module: Module | None) -> None:
+        """Adds a sub-module under ``name`` (``add_module``)."""
+        self.add_module(name, module)
+
+    def get_submodule(self, target: str) -> Module:
+        """The sub-module at dotted path ``target`` (``""`` is this module).
+
+        Raises:
+            AttributeError: Naming the first part of the path that is missing or not
+                a module.
+        """
+        module: Module = self
+        if target == "":
+            return module
+        for part in target.split("."):
+            if not hasattr(module, part):
+                raise AttributeError(
+                    f"{type(module).__name__} has no attribute `{part}` (in "
+                    f"get_submodule({target!r}))"
+                )
+            child = getattr(module, part)
+            if not isinstance(child, Module):
+                raise AttributeError(f"`{part}` is not an nn.Module")  # noqa: TRY004 (PyTorch)
+            module = child
+        return module
+
+    # ---- hooks
+
+    def register_forward_pre_hook(
+        self,
+        hook: Callable[..., Any],
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+    ) -> RemovableHandle:
+        """Calls ``hook(module, args)`` before each ``forward``; a non-None result
+        replaces the positional arguments (a tuple, or one value). With
+        ``with_kwargs``: ``hook(module, args, kwargs)`` returning ``(args, kwargs)``."""
+        return add_hook(self._forward_pre_hooks, (hook, with_kwargs), prepend)
+
+    def register_forward_hook(
+        self,
+        hook: Callable[..., Any],
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+    ) -> RemovableHandle:
+        """Calls ``hook(module, args, output)`` after each ``forward``; a non-None
+        result replaces the output. With ``with_kwargs``:
+        ``hook(module, args, kwargs, output)``."""
+        return add_hook(self._forward_hooks, (hook, with_kwargs), prepend)
+
+    def register_full_backward_hook(
+        self, hook: Callable[..., Any], prepend: bool = False
+    ) -> RemovableHandle:
+        """Calls ``hook(module, grad_input, grad_output)`` during backward, once the
+        gradients of the module's tensor arguments are computed: ``grad_input`` has
+        one entry per tensor argument (None where none is computed), ``grad_output``
+        one per output. A non-None result replaces ``grad_input``."""
+        return add_hook(self._backward_hooks, hook, prepend)
 
     def _check_name(self, name: str) -> None:
         """Refuses bad names; a plain attribute of that name is replaced."""
@@ -212,18 +261,23 @@ class Module:
     # ---- traversal
 
     def named_modules(
-        self, prefix: str = "", memo: set[int] | None = None
+        self,
+        memo: set[int] | None = None,
+        prefix: str = "",
+        remove_duplicate: bool = True,
     ) -> Iterator[tuple[str, Module]]:
-        """This module and all below it, each once, with dotted names."""
+        """This module and all below it with dotted names; a module reached twice is
+        listed once unless ``remove_duplicate`` is False."""
         memo = set() if memo is None else memo
-        if id(self) in memo:
-            return
-        memo.add(id(self))
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
                 yield from child.named_modules(
-                    f"{prefix}.{name}" if prefix else name, memo
+                    memo, f"{prefix}.{name}" if prefix else name, remove_duplicate
                 )
 
     def modules(self) -> Iterator[Module]:
@@ -248,7 +302,7 @@ class Module:
         self, registry: str, prefix: str, recurse: bool
     ) -> Iterator[tuple[str, tg.Tensor]]:
         seen: set[int] = set()  # shared tensors are listed once, as in PyTorch
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for module_name, module in modules:
             for name, value in getattr(module, registry).items():
                 if value is None or id(value) in seen:
@@ -326,7 +380,9 @@ class Module:
                     if value is None or value.dtype == target:
                         continue
                     converted = value.detach().to(target)
-                    if value.requires_grad:
+                    if isinstance(value, Parameter):
+                        converted = Parameter(converted, value.requires_grad)
+                    elif value.requires_grad:
                         converted.requires_grad_(True)
                     registry[name] = converted
         return self
@@ -339,88 +395,27 @@ class Module:
         """Converts parameters and buffers to float32."""
         return self.to(tg.float32)
 
-    # ---- state
-
-    def state_dict(self, prefix: str = "") -> OrderedDict[str, tg.Tensor]:
-        """Every parameter and buffer by dotted name, as detached tensors.
-
-        The tensors are snapshots: later optimiser steps do not change them.
-        """
-        return OrderedDict(
-            (name, value.detach()) for name, value in self._state_tensors(prefix)
-        )
-
-    def load_state_dict(
-        self, state_dict: Mapping[str, Any], strict: bool = True
-    ) -> IncompatibleKeys:
-        """Copies values into the parameters and buffers, in place.
-
-        Every key and shape is checked before anything is written, so a failed load
-        leaves the module unchanged. Values may be tensors or NumPy arrays; they are
-        converted to each parameter's dtype. The parameters stay the same tensor
-        objects, so an optimiser built on them remains valid.
-
-        Args:
-            state_dict: Dotted names (as ``state_dict()`` gives) to tensors or arrays.
-            strict: If True, missing or unexpected keys raise ``StateDictError``
-                (a ``KeyError``).
-
-        Returns:
-            The missing and unexpected keys (both empty when ``strict``).
+    def half(self) -> Module:
+        """Refused: tapegrad has float32 and float64 only.
 
         Raises:
-            StateDictError: With ``strict``, for missing or unexpected keys; the
-                message names them, and any shape mismatches too.
-            ShapeError: For values whose shape differs from the target's (all named),
-                whatever ``strict``.
+            DTypeError: Always.
         """
-        if not isinstance(state_dict, Mapping):
-            raise DTypeError(
-                f"load_state_dict expects a mapping of names to tensors, got "
-                f"{type(state_dict).__name__}"
-            )
-        own = dict(self._state_tensors())
-        missing = [key for key in own if key not in state_dict]
-        unexpected = [key for key in state_dict if key not in own]
-        errors = []
-        if strict and missing:
-            errors.append(f"missing keys {missing}")
-        if strict and unexpected:
-            errors.append(f"unexpected keys {unexpected}")
-        key_trouble = bool(errors)
-        updates = []
-        for name, target in own.items():
-            if name not in state_dict:
-                continue
-            value = _as_tensor_like(state_dict[name], target, name)
-            if tuple(value.shape) != tuple(target.shape):
-                errors.append(
-                    f"shape mismatch for {name!r}: the state dict has "
-                    f"{tuple(value.shape)}, the model {tuple(target.shape)}"
-                )
-            else:
-                updates.append((target, value))
-        if errors:
-            kind = StateDictError if key_trouble else ShapeError
-            raise kind(
-                f"error loading a state dict into {type(self).__name__}, nothing was "
-                f"changed: " + "; ".join(errors)
-            )
-        with tg.no_grad():
-            for target, value in updates:
-                target._assign(value)
-        return IncompatibleKeys(missing, unexpected)
+        raise DTypeError(
+            f"{type(self).__name__}.half(): tapegrad has float32 and float64 tensors "
+            f"only; half precision (float16) is not supported"
+        )
 
-    def _state_tensors(self, prefix: str = "") -> Iterator[tuple[str, tg.Tensor]]:
-        """Every parameter and buffer by dotted name; a module used twice (tied
-        weights) appears under each of its names, as in PyTorch."""
-        for registry in (self._parameters, self._buffers):
-            for key, value in registry.items():
-                if value is not None:
-                    yield (f"{prefix}.{key}" if prefix else key), value
-        for name, child in self._modules.items():
-            if child is not None:
-                yield from child._state_tensors(f"{prefix}.{name}" if prefix else name)
+    def bfloat16(self) -> Module:
+        """Refused: tapegrad has float32 and float64 only.
+
+        Raises:
+            DTypeError: Always.
+        """
+        raise DTypeError(
+            f"{type(self).__name__}.bfloat16(): tapegrad has float32 and float64 "
+            f"tensors only; bfloat16 is not supported"
+        )
 
     # ---- printing
 
@@ -439,16 +434,3 @@ class Module:
             return f"{type(self).__name__}({lines[0]})"
         body = "\n  ".join(lines)
         return f"{type(self).__name__}(\n  {body}\n)"
-
-
-def _as_tensor_like(value: Any, target: tg.Tensor, name: str) -> tg.Tensor:
-    """``value`` as a tensor of ``target``'s dtype (no gradient)."""
-    if isinstance(value, tg.Tensor):
-        value = value.detach()
-        return value if value.dtype == target.dtype else value.to(target.dtype)
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise DTypeError(
-            f"state dict entry {name!r} holds {array.dtype} data, not numbers"
-        )
-    return tg.tensor(array, dtype=target.dtype)

@@ -1,4 +1,7 @@
-"""Optimisers with PyTorch's names and arithmetic: ``SGD``, ``Adam``, ``AdamW``.
+"""Optimisers with PyTorch's names and arithmetic.
+
+``SGD``, ``Adam``, ``AdamW``, ``Adamax``, ``NAdam``, ``RAdam``, ``RMSprop``,
+``Adagrad``, ``Adadelta``, ``ASGD`` and ``LBFGS``.
 
 Example:
     >>> import tapegrad as tg
@@ -17,8 +20,27 @@ backward through it.
 from __future__ import annotations
 
 from . import lr_scheduler
+from .adagrad import Adadelta, Adagrad
 from .adam import Adam, AdamW
+from .adam_variants import Adamax, NAdam, RAdam
+from .asgd import ASGD
+from .lbfgs import LBFGS
 from .optimizer import Optimizer
+from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "lr_scheduler"]
+__all__ = [
+    "ASGD",
+    "LBFGS",
+    "SGD",
+    "Adadelta",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "NAdam",
+    "Optimizer",
+    "RAdam",
+    "RMSprop",
+    "lr_scheduler",
+]

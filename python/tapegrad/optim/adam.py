@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import tapegrad as tg
 from tapegrad import _native
-from tapegrad._errors import DTypeError
 
-from .optimizer import Optimizer, ParamsT, check_number
+from .optimizer import NumberRanges, Optimizer, ParamsT
 
 __all__ = ["Adam", "AdamW"]
 
@@ -28,9 +27,17 @@ class Adam(Optimizer):
         weight_decay: L2 penalty added to the gradient.
         amsgrad: Use the running maximum of ``v`` (AMSGrad).
         maximize: Ascend the objective instead of descending.
+        foreach: Accepted for PyTorch compatibility and ignored (one fused pass).
+        fused: Accepted for PyTorch compatibility and ignored.
     """
 
     _decoupled = False
+    _has_betas = True
+    _number_ranges: ClassVar[NumberRanges] = {
+        "lr": ("learning rate", 0.0, None),
+        "eps": ("epsilon value", 0.0, None),
+        "weight_decay": ("weight_decay value", 0.0, None),
+    }
 
     def __init__(
         self,
@@ -42,6 +49,8 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        fused: bool | None = None,
     ) -> None:
         defaults = {
             "lr": lr,
@@ -51,19 +60,7 @@ class Adam(Optimizer):
             "amsgrad": amsgrad,
             "maximize": maximize,
         }
-        self._check_group(defaults)
         super().__init__(params, defaults)
-
-    def _check_group(self, group: dict[str, Any]) -> None:
-        check_number(group["lr"], "learning rate")
-        check_number(group["eps"], "epsilon value")
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise DTypeError(f"betas must be a pair of numbers, got {betas!r}")
-        group["betas"] = tuple(betas)
-        check_number(betas[0], "beta parameter at index 0", 0.0, 1.0)
-        check_number(betas[1], "beta parameter at index 1", 0.0, 1.0)
-        check_number(group["weight_decay"], "weight_decay value")
 
     def _update(
         self,
@@ -123,6 +120,8 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        fused: bool | None = None,
     ) -> None:
         super().__init__(
             params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize

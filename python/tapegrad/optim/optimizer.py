@@ -1,8 +1,10 @@
 """``Optimizer``: parameter groups, per-parameter state, ``step``, and state dicts.
 
-Subclasses implement ``_update(param, grad, group, state)``, which returns the
-parameter's new value; the base class writes it into the parameter in place
-(``Tensor._assign`` under ``no_grad``: same tensor object, version counter bumped).
+Subclasses declare their numeric hyperparameters' ranges in ``_number_ranges`` (the
+base class checks the defaults and every group against them) and implement
+``_update(param, grad, group, state)``, which updates the parameter in place under
+``no_grad``: with a fused native step, or by computing the new value and writing it
+with ``Tensor._assign`` (same tensor object, version counter bumped).
 """
 
 from __future__ import annotations
@@ -10,14 +12,25 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Union
+from typing import Any, ClassVar, Union
 
 import numpy as np
 
 import tapegrad as tg
 from tapegrad._errors import ArgumentError, DTypeError, ShapeError
 
-__all__ = ["Optimizer", "ParamsT"]
+__all__ = [
+    "NumberRanges",
+    "Optimizer",
+    "ParamsT",
+    "check_betas",
+    "check_number",
+    "update_direction",
+]
+
+# A hyperparameter's name -> (the name errors use, lowest value allowed, first value
+# refused above it, or None): see ``Optimizer._number_ranges``.
+NumberRanges = dict[str, tuple[str, float, Union[float, None]]]
 
 # What an optimiser takes: tensors, or dicts with a "params" entry (parameter groups).
 ParamsT = Union[Iterable[tg.Tensor], Iterable[dict[str, Any]]]
@@ -42,17 +55,48 @@ def check_number(
         raise ArgumentError(f"Invalid {name}: {value} (expected {interval})")
 
 
+def check_betas(group: dict[str, Any]) -> None:
+    """Checks a group's ``betas`` (a pair in [0, 1)) and stores it as a tuple."""
+    betas = group["betas"]
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise DTypeError(f"betas must be a pair of numbers, got {betas!r}")
+    group["betas"] = tuple(betas)
+    check_number(betas[0], "beta parameter at index 0", 0.0, 1.0)
+    check_number(betas[1], "beta parameter at index 1", 0.0, 1.0)
+
+
+def update_direction(
+    param: tg.Tensor, grad: tg.Tensor, group: dict[str, Any]
+) -> tg.Tensor:
+    """The gradient an update follows: negated with ``maximize``, plus the L2 penalty
+    ``weight_decay · param`` (PyTorch's order)."""
+    if group.get("maximize"):
+        grad = -grad
+    if group.get("weight_decay"):
+        grad = grad + group["weight_decay"] * param
+    return grad
+
+
 class Optimizer:
     """Base class of the optimisers.
 
     Args:
         params: An iterable of tensors, or of dicts (parameter groups) each holding a
             ``"params"`` list and any hyperparameters that differ from the defaults.
-        defaults: The hyperparameters of groups that do not set their own.
+        defaults: The hyperparameters of groups that do not set their own; checked
+            like every group (``_check_group``).
     """
+
+    # The numeric hyperparameters: name -> (the name errors use, lowest value allowed,
+    # first value refused above it, or None); and whether the groups hold Adam's
+    # ``betas`` pair, each in [0, 1). Subclasses with other rules extend
+    # ``_check_group``.
+    _number_ranges: ClassVar[NumberRanges] = {}
+    _has_betas: ClassVar[bool] = False
 
     def __init__(self, params: ParamsT, defaults: Mapping[str, Any]) -> None:
         self.defaults = dict(defaults)
+        self._check_group(self.defaults)
         self.state: defaultdict[tg.Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         if isinstance(params, tg.Tensor):
@@ -133,6 +177,10 @@ class Optimizer:
 
     def _check_group(self, group: dict[str, Any]) -> None:
         """Validates a group's hyperparameters (subclasses extend it)."""
+        for name, (label, low, below) in self._number_ranges.items():
+            check_number(group[name], label, low, below)
+        if self._has_betas:
+            check_betas(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Resets every parameter's ``.grad``: to None (default) or to zeros."""
@@ -169,7 +217,7 @@ class Optimizer:
         grad: tg.Tensor,
         group: dict[str, Any],
         state: dict[str, Any],
-    ) -> tg.Tensor:
+    ) -> None:
         """Updates the parameter and its ``state`` in place (runs under ``no_grad``): one
         fused native pass that bumps the parameter's version counter."""
         raise NotImplementedError
@@ -240,7 +288,7 @@ class Optimizer:
                 raise ArgumentError(f"loaded state refers to unknown parameter {key!r}")
             param = params[int(key)]
             new_state[param] = {
-                name: _state_value(value, param, name, key)
+                name: self._load_state_entry(value, param, name, key)
                 for name, value in entries.items()
             }
         new_groups = []
@@ -257,6 +305,13 @@ class Optimizer:
         for group, merged in zip(self.param_groups, new_groups):
             group.update(merged)  # in place: schedulers hold these dicts
         self.state = new_state
+
+    def _load_state_entry(
+        self, value: Any, param: tg.Tensor, name: str, key: Any
+    ) -> Any:
+        """A loaded state entry: tensors are checked against the parameter and
+        converted to its dtype (subclasses with other state extend it)."""
+        return _state_value(value, param, name, key)
 
 
 def _state_value(value: Any, param: tg.Tensor, name: str, key: Any) -> Any:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import tapegrad as tg
 from tapegrad import _native
 from tapegrad._errors import ArgumentError
 
-from .optimizer import Optimizer, ParamsT, check_number
+from .optimizer import NumberRanges, Optimizer, ParamsT
 
 __all__ = ["SGD"]
 
@@ -28,7 +28,16 @@ class SGD(Optimizer):
         weight_decay: L2 penalty added to the gradient.
         nesterov: Use Nesterov momentum (needs momentum > 0 and dampening = 0).
         maximize: Ascend the objective instead of descending.
+        foreach: Accepted for PyTorch compatibility and ignored (one fused pass).
+        fused: Accepted for PyTorch compatibility and ignored.
     """
+
+    _number_ranges: ClassVar[NumberRanges] = {
+        "lr": ("learning rate", 0.0, None),
+        "momentum": ("momentum value", 0.0, None),
+        "dampening": ("dampening value", 0.0, None),
+        "weight_decay": ("weight_decay value", 0.0, None),
+    }
 
     def __init__(
         self,
@@ -40,6 +49,8 @@ class SGD(Optimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        foreach: bool | None = None,
+        fused: bool | None = None,
     ) -> None:
         defaults = {
             "lr": lr,
@@ -49,14 +60,10 @@ class SGD(Optimizer):
             "nesterov": nesterov,
             "maximize": maximize,
         }
-        self._check_group(defaults)
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        check_number(group["lr"], "learning rate")
-        check_number(group["momentum"], "momentum value")
-        check_number(group["dampening"], "dampening value")
-        check_number(group["weight_decay"], "weight_decay value")
+        super()._check_group(group)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ArgumentError(
                 f"Nesterov momentum requires a momentum and zero dampening, got "

@@ -1,3 +1,6 @@
-"""Utilities with PyTorch's names (``tapegrad.utils.data``)."""
+"""Utilities with PyTorch's ``torch.utils`` names: ``data`` (datasets, samplers,
+``DataLoader``) and ``checkpoint`` (gradient checkpointing)."""
 
-__all__: list[str] = []
+from . import checkpoint, data
+
+__all__ = ["checkpoint", "data"]

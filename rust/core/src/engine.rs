@@ -1,42 +1,36 @@
-//! The backward sweep.
+//! The backward sweep, in phases.
 //!
 //! Backprop is dynamic programming over the recorded graph: each node's gradient ∂L/∂output is
-//! computed once, from all its consumers, and then reused by every input upstream. The sweep
-//! therefore (1) counts, for each node reachable from the roots, how many consumers will send it
-//! a gradient, and (2) runs a ready-queue: a node runs its VJP once all its consumers have
-//! reported. No recursion anywhere, so a million-op chain is fine.
+//! computed once, from all its consumers, and then reused by every input upstream. [`sweep`]
+//! runs the phases in order, each a function of its own:
+//!
+//! 1. [`discover`]: the nodes reachable from the roots, each with the number of consumers that
+//!    will send it a gradient, and the leaves they feed, each with its number of feeders;
+//! 2. [`prune`]: asked for particular gradients, only the nodes leading to them run;
+//! 3. [`seed_gradients`]: the roots' gradients;
+//! 4. the ready queue: a node runs once all its consumers have reported, newest first (by
+//!    sequence number, as PyTorch orders it), so every run takes the same order;
+//! 5. [`Sweep::run_node`]: output hooks, retained gradients, the VJP, and each input's gradient
+//!    fitted to the input's shape and dtype ([`fit_to_input`]);
+//! 6. [`Sweep::finish_leaf`]: once every node feeding a leaf has run, its gradient is complete:
+//!    its hooks run, it is accumulated into `.grad` (PyTorch's `AccumulateGrad`), and its
+//!    post-accumulate hooks fire: the "gradient ready" event data-parallel training uses.
+//!
+//! No recursion anywhere, so a million-op chain is fine.
 
 use crate::error::{fmt_shape, Error, Result};
+use crate::graph::anomaly;
 use crate::graph::{Edge, GradHook, GradModeGuard, Node};
 use crate::tensor::{Tensor, TensorImpl};
+use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::{Arc, Weak};
 
 type NodeId = *const Node;
-
-/// What to do with the gradients that reach the leaves.
-enum Sink<'a> {
-    /// `backward()`: accumulate into `.grad` of every leaf (and retained non-leaves).
-    AccumulateIntoGrad,
-    /// `grad()`: return the gradients of these tensors, touching no `.grad`.
-    Capture(&'a [Tensor]),
-    /// Like `Capture`, but the sweep stops at the inputs: nothing upstream of them runs.
-    CaptureWithin(&'a [Tensor]),
-}
-
-/// The gradients of `roots` with respect to `inputs`, sweeping only the part of the graph
-/// between them (nothing upstream of an input runs or is freed). Checkpointing uses it to
-/// backpropagate through a recomputed segment. Unused inputs give `None`.
-pub fn grad_within(
-    roots: &[Tensor],
-    grads: &[Option<Tensor>],
-    inputs: &[Tensor],
-    create_graph: bool,
-) -> Result<Vec<Option<Tensor>>> {
-    // With create_graph the re-run segment stays part of the gradient's graph: keep it.
-    sweep(roots, grads, create_graph, create_graph, Sink::CaptureWithin(inputs))
-}
+type LeafId = *const TensorImpl;
+/// Output `.1` of node `.0`.
+type Slot = (NodeId, usize);
 
 /// Accumulates the gradient of `roots` (weighted by `grads`) into the `.grad` of every leaf that
 /// requires grad, like `torch.autograd.backward`.
@@ -81,6 +75,71 @@ pub fn grad(
     Ok(found)
 }
 
+/// The gradients of `roots` with respect to `inputs`, sweeping only the part of the graph
+/// between them (nothing upstream of an input runs or is freed). Checkpointing uses it to
+/// backpropagate through a recomputed segment. Unused inputs give `None`.
+pub fn grad_within(
+    roots: &[Tensor],
+    grads: &[Option<Tensor>],
+    inputs: &[Tensor],
+    create_graph: bool,
+) -> Result<Vec<Option<Tensor>>> {
+    // With create_graph the re-run segment stays part of the gradient's graph: keep it.
+    sweep(roots, grads, create_graph, create_graph, Sink::CaptureWithin(inputs))
+}
+
+/// What to do with the gradients that reach the leaves.
+enum Sink<'a> {
+    /// `backward()`: accumulate into `.grad` of every leaf (and retained non-leaves).
+    AccumulateIntoGrad,
+    /// `grad()`: return the gradients of these tensors, touching no `.grad`.
+    Capture(&'a [Tensor]),
+    /// Like `Capture`, but the sweep stops at the inputs: nothing upstream of them runs.
+    CaptureWithin(&'a [Tensor]),
+}
+
+/// Runs the phases (see the module docs) and returns the captured gradients, one per target.
+fn sweep(
+    roots: &[Tensor],
+    grads: &[Option<Tensor>],
+    retain_graph: bool,
+    create_graph: bool,
+    sink: Sink<'_>,
+) -> Result<Vec<Option<Tensor>>> {
+    let seeds = seed_gradients(roots, grads)?;
+    // The backward records a graph only when asked to (create_graph); otherwise it is free.
+    let _mode = GradModeGuard::new(create_graph);
+    let mut sweep = Sweep::new(sink, retain_graph);
+    let (nodes, leaves) = discover(roots, |n| sweep.stops_at(n));
+    sweep.runs =
+        sweep.capturing().then(|| prune(&nodes, &sweep.node_targets, &sweep.leaf_targets()));
+    sweep.nodes = nodes;
+    sweep.leaves = leaves;
+    for (root, seed) in roots.iter().zip(seeds) {
+        match root.grad_fn_with_index() {
+            Some((node, k)) => accumulate(&mut sweep.node_grads, (Arc::as_ptr(&node), k), seed)?,
+            None => sweep.leaf_gradient(root.id(), Arc::downgrade(&root.0), seed)?,
+        }
+    }
+    // A root leaf that no node feeds is complete already.
+    for root in roots.iter().filter(|r| r.is_leaf()) {
+        if sweep.leaves.get(&root.id()).is_some_and(|l| l.feeders == 0) {
+            sweep.finish_leaf(root.id())?;
+        }
+    }
+    let mut ready = BinaryHeap::new();
+    let mut queued = HashSet::new();
+    for node in roots.iter().filter_map(Tensor::grad_fn) {
+        if sweep.nodes[&Arc::as_ptr(node)].1 == 0 && queued.insert(Arc::as_ptr(node)) {
+            ready.push(Newest(node.clone()));
+        }
+    }
+    while let Some(Newest(node)) = ready.pop() {
+        ready.extend(sweep.run_node(&node)?.into_iter().map(Newest));
+    }
+    sweep.into_found()
+}
+
 /// Checks the roots and their seed gradients; a missing seed is only allowed for scalars.
 fn seed_gradients(roots: &[Tensor], grads: &[Option<Tensor>]) -> Result<Vec<Tensor>> {
     if roots.len() != grads.len() {
@@ -122,6 +181,338 @@ fn seed_gradients(roots: &[Tensor], grads: &[Option<Tensor>]) -> Result<Vec<Tens
         .collect()
 }
 
+/// The discovered nodes, each with its number of consumers still to report.
+type Nodes = HashMap<NodeId, (Arc<Node>, usize)>;
+
+/// A leaf the sweep delivers to: its gradient so far and how many nodes still feed it.
+struct LeafState {
+    tensor: Weak<TensorImpl>,
+    feeders: usize,
+    grad: Option<Tensor>,
+}
+
+/// Phase 1: every node reachable from the roots (not beyond a node where the sweep stops),
+/// with its number of consumers, and every leaf they feed, with its number of feeders.
+fn discover(
+    roots: &[Tensor],
+    stops_at: impl Fn(&Arc<Node>) -> bool,
+) -> (Nodes, HashMap<LeafId, LeafState>) {
+    let mut nodes: Nodes = HashMap::new();
+    let mut leaves: HashMap<LeafId, LeafState> = HashMap::new();
+    let mut stack: Vec<Arc<Node>> = Vec::new();
+    for node in roots.iter().filter_map(Tensor::grad_fn) {
+        if let Entry::Vacant(slot) = nodes.entry(Arc::as_ptr(node)) {
+            slot.insert((node.clone(), 0));
+            stack.push(node.clone());
+        }
+    }
+    while let Some(node) = stack.pop() {
+        if stops_at(&node) {
+            continue;
+        }
+        for edge in &node.edges {
+            match edge {
+                Edge::Node(child, _) => {
+                    let entry = nodes.entry(Arc::as_ptr(child)).or_insert_with(|| {
+                        stack.push(child.clone());
+                        (child.clone(), 0)
+                    });
+                    entry.1 += 1;
+                }
+                Edge::Leaf(leaf) => {
+                    let state = leaves.entry(leaf.as_ptr()).or_insert_with(|| LeafState {
+                        tensor: leaf.clone(),
+                        feeders: 0,
+                        grad: None,
+                    });
+                    state.feeders += 1;
+                }
+                Edge::None => {}
+            }
+        }
+    }
+    (nodes, leaves)
+}
+
+/// Phase 2: the nodes whose VJP must run for the wanted gradients: those with an input edge
+/// to a target leaf, or to a node that has a target output or itself runs. (A node that does
+/// not run has no such node below it, so skipping it starves nothing that is wanted.)
+/// Iterative post-order over the discovered graph: no recursion, whatever its depth.
+fn prune(
+    nodes: &Nodes,
+    node_targets: &HashMap<Slot, usize>,
+    leaf_targets: &HashSet<LeafId>,
+) -> HashSet<NodeId> {
+    let mut runs = HashSet::new();
+    // Whether a node's outputs lead to something wanted (it runs or is a target).
+    let mut leads: HashMap<NodeId, bool> = HashMap::new();
+    for (start, _) in nodes.values() {
+        let mut stack = vec![(start.clone(), false)];
+        while let Some((node, expanded)) = stack.pop() {
+            let id = Arc::as_ptr(&node);
+            if leads.contains_key(&id) {
+                continue;
+            }
+            // Undiscovered children lie beyond a node where a bounded sweep stops.
+            let children = || {
+                node.edges.iter().filter_map(|e| match e {
+                    Edge::Node(child, _) if nodes.contains_key(&Arc::as_ptr(child)) => Some(child),
+                    _ => None,
+                })
+            };
+            if !expanded {
+                stack.push((node.clone(), true));
+                stack.extend(children().map(|c| (c.clone(), false)));
+                continue;
+            }
+            let run = node.edges.iter().any(|edge| match edge {
+                Edge::Leaf(leaf) => leaf_targets.contains(&leaf.as_ptr()),
+                Edge::Node(child, _) => leads.get(&Arc::as_ptr(child)) == Some(&true),
+                Edge::None => false,
+            });
+            if run {
+                runs.insert(id);
+            }
+            let target = (0..node.num_outputs()).any(|k| node_targets.contains_key(&(id, k)));
+            leads.insert(id, run || target);
+        }
+    }
+    runs
+}
+
+/// A node in the ready queue: the newest (largest sequence number) runs first.
+struct Newest(Arc<Node>);
+
+impl PartialEq for Newest {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.seq() == other.0.seq()
+    }
+}
+impl Eq for Newest {}
+impl PartialOrd for Newest {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Newest {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.seq().cmp(&other.0.seq())
+    }
+}
+
+/// The state of one sweep between phases.
+struct Sweep<'a> {
+    sink: Sink<'a>,
+    retain_graph: bool,
+    /// Targets that are node outputs: slot → position among the targets.
+    node_targets: HashMap<Slot, usize>,
+    nodes: Nodes,
+    leaves: HashMap<LeafId, LeafState>,
+    /// Gradients received so far by node outputs.
+    node_grads: HashMap<Slot, Tensor>,
+    /// The nodes allowed to run their VJP (`None`: all of them).
+    runs: Option<HashSet<NodeId>>,
+    /// Captured gradients, one per target (node targets; leaves are filled in at the end).
+    found: Vec<Option<Tensor>>,
+    /// Captured gradients of leaves.
+    leaf_results: HashMap<LeafId, Tensor>,
+}
+
+impl<'a> Sweep<'a> {
+    fn new(sink: Sink<'a>, retain_graph: bool) -> Self {
+        let targets = Self::targets_of(&sink);
+        let node_targets = targets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.grad_fn_with_index().map(|(n, k)| ((Arc::as_ptr(&n), k), i)))
+            .collect();
+        Sweep {
+            found: vec![None; targets.len()],
+            sink,
+            retain_graph,
+            node_targets,
+            nodes: HashMap::new(),
+            leaves: HashMap::new(),
+            node_grads: HashMap::new(),
+            runs: None,
+            leaf_results: HashMap::new(),
+        }
+    }
+
+    fn targets_of<'s>(sink: &'s Sink<'a>) -> &'a [Tensor] {
+        match sink {
+            Sink::Capture(inputs) | Sink::CaptureWithin(inputs) => inputs,
+            Sink::AccumulateIntoGrad => &[],
+        }
+    }
+
+    fn capturing(&self) -> bool {
+        !matches!(self.sink, Sink::AccumulateIntoGrad)
+    }
+
+    fn leaf_targets(&self) -> HashSet<LeafId> {
+        Self::targets_of(&self.sink).iter().filter(|t| t.is_leaf()).map(Tensor::id).collect()
+    }
+
+    /// In a bounded sweep, a target's node is where the sweep ends.
+    fn stops_at(&self, node: &Arc<Node>) -> bool {
+        matches!(self.sink, Sink::CaptureWithin(_))
+            && (0..node.num_outputs())
+                .any(|k| self.node_targets.contains_key(&(Arc::as_ptr(node), k)))
+    }
+
+    /// Adds `g` to a leaf's gradient so far.
+    fn leaf_gradient(&mut self, id: LeafId, tensor: Weak<TensorImpl>, g: Tensor) -> Result<()> {
+        let state = self.leaves.entry(id).or_insert(LeafState { tensor, feeders: 0, grad: None });
+        state.grad = Some(match state.grad.take() {
+            None => g,
+            Some(old) => old.add(&g)?,
+        });
+        Ok(())
+    }
+
+    /// Phase 5: runs one node whose consumers have all reported, and returns the nodes that
+    /// became ready.
+    fn run_node(&mut self, node: &Arc<Node>) -> Result<Vec<Arc<Node>>> {
+        let id = Arc::as_ptr(node);
+        let outputs: Vec<Option<Tensor>> =
+            (0..node.num_outputs()).map(|k| self.node_grads.remove(&(id, k))).collect();
+        if outputs.iter().any(Option::is_some) {
+            let outputs = self.visit_outputs(node, outputs)?;
+            let wanted = self.runs.as_ref().is_none_or(|r| r.contains(&id));
+            if wanted && !self.stops_at(node) {
+                self.run_vjp(node, outputs)?;
+            }
+        }
+        if self.stops_at(node) {
+            return Ok(Vec::new()); // its upstream was never discovered: the sweep ends here
+        }
+        if !self.retain_graph {
+            node.release();
+        }
+        let mut ready = Vec::new();
+        for edge in &node.edges {
+            match edge {
+                Edge::Node(child, _) => {
+                    let entry = self.nodes.get_mut(&Arc::as_ptr(child)).expect("discovered");
+                    entry.1 -= 1;
+                    if entry.1 == 0 {
+                        ready.push(entry.0.clone());
+                    }
+                }
+                Edge::Leaf(leaf) => {
+                    let state = self.leaves.get_mut(&leaf.as_ptr()).expect("discovered");
+                    state.feeders -= 1;
+                    if state.feeders == 0 {
+                        self.finish_leaf(leaf.as_ptr())?;
+                    }
+                }
+                Edge::None => {}
+            }
+        }
+        Ok(ready)
+    }
+
+    /// Runs each output's hooks, captures targets and fills retained gradients; returns the
+    /// (possibly replaced) gradients.
+    fn visit_outputs(
+        &mut self,
+        node: &Arc<Node>,
+        outputs: Vec<Option<Tensor>>,
+    ) -> Result<Vec<Option<Tensor>>> {
+        let id = Arc::as_ptr(node);
+        let mut visited = Vec::with_capacity(outputs.len());
+        for (k, grad) in outputs.into_iter().enumerate() {
+            let Some(grad) = grad else {
+                visited.push(None);
+                continue;
+            };
+            let hooks: Vec<GradHook> = node.hooks.lock().unwrap_or_else(|e| e.into_inner())[k]
+                .iter()
+                .map(|(_, h)| h.clone())
+                .collect();
+            let grad = run_hooks(&hooks, grad)?;
+            if let Some(&i) = self.node_targets.get(&(id, k)) {
+                self.found[i] = Some(grad.clone());
+            }
+            if !self.capturing() {
+                let retained = node.retained.lock().unwrap_or_else(|e| e.into_inner())[k].clone();
+                if let Some(t) = retained.and_then(|w| w.upgrade()) {
+                    Tensor(t).accumulate_grad(grad.clone())?;
+                }
+            }
+            visited.push(Some(grad));
+        }
+        Ok(visited)
+    }
+
+    /// Runs the node's VJP and delivers each input's gradient to its node output or leaf.
+    fn run_vjp(&mut self, node: &Arc<Node>, outputs: Vec<Option<Tensor>>) -> Result<()> {
+        // Outputs that received no gradient get zeros (only multi-output ops have any).
+        let grads = outputs
+            .into_iter()
+            .zip(&node.outputs)
+            .map(|(g, meta)| g.map_or_else(|| Tensor::zeros(&meta.shape, meta.dtype), Ok))
+            .collect::<Result<Vec<_>>>()?;
+        let input_grads = node.run_vjp(&grads)?;
+        if input_grads.len() != node.edges.len() {
+            return Err(Error::Graph(format!(
+                "{} returned {} gradients for {} inputs",
+                node.name(),
+                input_grads.len(),
+                node.edges.len()
+            )));
+        }
+        for (i, (edge, g)) in node.edges.iter().zip(input_grads).enumerate() {
+            let Some(g) = g else { continue };
+            if anomaly::is_anomaly_check_nan_enabled() {
+                check_finite(node, i, &g)?;
+            }
+            match edge {
+                Edge::None => {}
+                Edge::Leaf(leaf) => {
+                    let g = fit_to_input(node, i, g)?;
+                    self.leaf_gradient(leaf.as_ptr(), leaf.clone(), g)?;
+                }
+                Edge::Node(child, k) => {
+                    let g = fit_to_input(node, i, g)?;
+                    accumulate(&mut self.node_grads, (Arc::as_ptr(child), *k), g)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Phase 6: a leaf's gradient is complete: run its hooks, then accumulate it into `.grad`
+    /// and fire its post-accumulate hooks (or capture it, for `grad()`).
+    fn finish_leaf(&mut self, id: LeafId) -> Result<()> {
+        let Some(state) = self.leaves.get_mut(&id) else { return Ok(()) };
+        let Some(g) = state.grad.take() else { return Ok(()) };
+        // A leaf that no longer exists cannot be asked for its gradient.
+        let Some(leaf) = state.tensor.upgrade().map(Tensor) else { return Ok(()) };
+        let g = run_hooks(&leaf.leaf_hooks(), g)?;
+        if self.capturing() {
+            self.leaf_results.insert(id, g);
+            return Ok(());
+        }
+        leaf.accumulate_grad(g)?;
+        for hook in leaf.post_accumulate_hooks() {
+            hook(&leaf)?;
+        }
+        Ok(())
+    }
+
+    /// The captured gradients, one per target.
+    fn into_found(mut self) -> Result<Vec<Option<Tensor>>> {
+        for (i, t) in Self::targets_of(&self.sink).iter().enumerate() {
+            if t.is_leaf() {
+                self.found[i] = self.leaf_results.remove(&t.id());
+            }
+        }
+        Ok(self.found)
+    }
+}
+
 /// Adds `g` into the slot, creating it on first use.
 fn accumulate<K: std::hash::Hash + Eq>(
     buffers: &mut HashMap<K, Tensor>,
@@ -151,6 +542,20 @@ fn fit_to_input(node: &Node, i: usize, g: Tensor) -> Result<Tensor> {
     g.to_dtype(meta.dtype)
 }
 
+/// Anomaly mode: fails on a NaN in the gradient a rule returned for input `i`, naming the node
+/// and where it was created (PyTorch's message).
+fn check_finite(node: &Node, i: usize, g: &Tensor) -> Result<()> {
+    if !g.array().to_f64_vec().iter().any(|v| v.is_nan()) {
+        return Ok(());
+    }
+    let mut message =
+        format!("Function '{}' returned nan values in its {i}th output.", node.name());
+    if let Some(context) = node.creation_context() {
+        message.push_str(&format!("\nThe node was created by this call (forward):\n{context}"));
+    }
+    Err(Error::Graph(message))
+}
+
 /// Runs hooks in order, each seeing the previous one's result.
 fn run_hooks(hooks: &[GradHook], mut grad: Tensor) -> Result<Tensor> {
     for hook in hooks {
@@ -169,238 +574,6 @@ fn run_hooks(hooks: &[GradHook], mut grad: Tensor) -> Result<Tensor> {
         }
     }
     Ok(grad)
-}
-
-type Slot = (NodeId, usize);
-
-/// The nodes whose VJP must run for the wanted gradients: those with an input edge to a
-/// target leaf, or to a node that has a target output or itself runs. (A node that does
-/// not run has no such node below it, so skipping it starves nothing that is wanted.)
-/// Iterative post-order over the discovered graph: no recursion, whatever its depth.
-fn nodes_to_run(
-    nodes: &HashMap<NodeId, (Arc<Node>, usize)>,
-    node_targets: &HashMap<Slot, usize>,
-    leaf_targets: &HashSet<*const TensorImpl>,
-    stops_here: impl Fn(&Arc<Node>) -> bool,
-) -> HashSet<NodeId> {
-    let mut runs = HashSet::new();
-    // Whether a node's outputs lead to something wanted (it runs or is a target).
-    let mut leads: HashMap<NodeId, bool> = HashMap::new();
-    for (start, _) in nodes.values() {
-        let mut stack = vec![(start.clone(), false)];
-        while let Some((node, expanded)) = stack.pop() {
-            let id = Arc::as_ptr(&node);
-            if leads.contains_key(&id) {
-                continue;
-            }
-            let follow = !stops_here(&node);
-            if !expanded {
-                stack.push((node.clone(), true));
-                let children = node.edges.iter().filter_map(|e| match e {
-                    Edge::Node(child, _) if follow => Some(child),
-                    _ => None,
-                });
-                stack.extend(children.map(|c| (c.clone(), false)));
-                continue;
-            }
-            let run = follow
-                && node.edges.iter().any(|edge| match edge {
-                    Edge::Leaf(leaf) => leaf_targets.contains(&leaf.as_ptr()),
-                    Edge::Node(child, _) => leads.get(&Arc::as_ptr(child)) == Some(&true),
-                    Edge::None => false,
-                });
-            if run {
-                runs.insert(id);
-            }
-            let target = (0..node.num_outputs()).any(|k| node_targets.contains_key(&(id, k)));
-            leads.insert(id, run || target);
-        }
-    }
-    runs
-}
-
-fn sweep(
-    roots: &[Tensor],
-    grads: &[Option<Tensor>],
-    retain_graph: bool,
-    create_graph: bool,
-    sink: Sink<'_>,
-) -> Result<Vec<Option<Tensor>>> {
-    let seeds = seed_gradients(roots, grads)?;
-    // The backward records a graph only when asked to (create_graph); otherwise it is free.
-    let _mode = GradModeGuard::new(create_graph);
-
-    // What the caller wants back, keyed by node output (non-leaf inputs) or by leaf.
-    let (targets, bounded) = match &sink {
-        Sink::Capture(inputs) => (*inputs, false),
-        Sink::CaptureWithin(inputs) => (*inputs, true),
-        Sink::AccumulateIntoGrad => (&[][..], false),
-    };
-    let mut found = vec![None; targets.len()];
-    let node_targets: HashMap<Slot, usize> = targets
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| t.grad_fn_with_index().map(|(n, k)| ((Arc::as_ptr(&n), k), i)))
-        .collect();
-    // In a bounded sweep, a target's node is where the sweep ends.
-    let stops_here = |node: &Arc<Node>| {
-        bounded
-            && (0..node.num_outputs()).any(|k| node_targets.contains_key(&(Arc::as_ptr(node), k)))
-    };
-
-    // (1) Discover the nodes reachable from the roots and count each one's consumers.
-    let mut nodes: HashMap<NodeId, (Arc<Node>, usize)> = HashMap::new();
-    let mut stack: Vec<Arc<Node>> = Vec::new();
-    for root in roots {
-        if let Some(node) = root.grad_fn() {
-            if let Entry::Vacant(slot) = nodes.entry(Arc::as_ptr(node)) {
-                slot.insert((node.clone(), 0));
-                stack.push(node.clone());
-            }
-        }
-    }
-    while let Some(node) = stack.pop() {
-        if stops_here(&node) {
-            continue;
-        }
-        for edge in &node.edges {
-            if let Edge::Node(child, _) = edge {
-                let entry = nodes.entry(Arc::as_ptr(child)).or_insert_with(|| {
-                    stack.push(child.clone());
-                    (child.clone(), 0)
-                });
-                entry.1 += 1;
-            }
-        }
-    }
-
-    // Asked for particular gradients, run only the nodes that lead to one of them.
-    let runs = match sink {
-        Sink::AccumulateIntoGrad => None,
-        Sink::Capture(_) | Sink::CaptureWithin(_) => {
-            let leaf_targets: HashSet<*const TensorImpl> =
-                targets.iter().filter(|t| t.is_leaf()).map(Tensor::id).collect();
-            Some(nodes_to_run(&nodes, &node_targets, &leaf_targets, stops_here))
-        }
-    };
-
-    // (2) Seed the roots' gradients, then sweep in reverse topological order.
-    let mut node_grads: HashMap<Slot, Tensor> = HashMap::new();
-    let mut leaf_grads: HashMap<*const TensorImpl, Tensor> = HashMap::new();
-    let mut leaves: HashMap<*const TensorImpl, Weak<TensorImpl>> = HashMap::new();
-    for (root, seed) in roots.iter().zip(seeds) {
-        match root.grad_fn_with_index() {
-            Some((node, k)) => accumulate(&mut node_grads, (Arc::as_ptr(&node), k), seed)?,
-            None => {
-                leaves.insert(root.id(), Arc::downgrade(&root.0));
-                accumulate(&mut leaf_grads, root.id(), seed)?;
-            }
-        }
-    }
-    let mut ready: Vec<Arc<Node>> = Vec::new();
-    for root in roots {
-        if let Some(node) = root.grad_fn() {
-            let id = Arc::as_ptr(node);
-            if nodes[&id].1 == 0 && !ready.iter().any(|n| Arc::as_ptr(n) == id) {
-                ready.push(node.clone());
-            }
-        }
-    }
-
-    while let Some(node) = ready.pop() {
-        let id = Arc::as_ptr(&node);
-        let mut outputs: Vec<Option<Tensor>> =
-            (0..node.num_outputs()).map(|k| node_grads.remove(&(id, k))).collect();
-        if outputs.iter().any(Option::is_some) {
-            for (k, slot) in outputs.iter_mut().enumerate() {
-                let Some(grad) = slot.take() else { continue };
-                let hooks: Vec<GradHook> = node.hooks.lock().unwrap_or_else(|e| e.into_inner())[k]
-                    .iter()
-                    .map(|(_, h)| h.clone())
-                    .collect();
-                let grad = run_hooks(&hooks, grad)?;
-                if let Some(&i) = node_targets.get(&(id, k)) {
-                    found[i] = Some(grad.clone());
-                }
-                if matches!(sink, Sink::AccumulateIntoGrad) {
-                    let retained =
-                        node.retained.lock().unwrap_or_else(|e| e.into_inner())[k].clone();
-                    if let Some(t) = retained.and_then(|w| w.upgrade()) {
-                        Tensor(t).accumulate_grad(grad.clone())?;
-                    }
-                }
-                *slot = Some(grad);
-            }
-            if stops_here(&node) || runs.as_ref().is_some_and(|r| !r.contains(&id)) {
-                continue; // nothing the caller asked for lies upstream
-            }
-            // Outputs that received no gradient get zeros (only multi-output ops have any).
-            let grads = outputs
-                .into_iter()
-                .zip(&node.outputs)
-                .map(|(g, meta)| g.map_or_else(|| Tensor::zeros(&meta.shape, meta.dtype), Ok))
-                .collect::<Result<Vec<_>>>()?;
-            let input_grads = node.run_vjp(&grads)?;
-            if input_grads.len() != node.edges.len() {
-                return Err(Error::Graph(format!(
-                    "{} returned {} gradients for {} inputs",
-                    node.name(),
-                    input_grads.len(),
-                    node.edges.len()
-                )));
-            }
-            for (i, (edge, g)) in node.edges.iter().zip(input_grads).enumerate() {
-                let Some(g) = g else { continue };
-                match edge {
-                    Edge::None => {}
-                    Edge::Leaf(leaf) => {
-                        let g = fit_to_input(&node, i, g)?;
-                        leaves.entry(leaf.as_ptr()).or_insert_with(|| leaf.clone());
-                        accumulate(&mut leaf_grads, leaf.as_ptr(), g)?;
-                    }
-                    Edge::Node(child, k) => {
-                        let g = fit_to_input(&node, i, g)?;
-                        accumulate(&mut node_grads, (Arc::as_ptr(child), *k), g)?;
-                    }
-                }
-            }
-        }
-        if stops_here(&node) {
-            continue; // its upstream was never discovered: the sweep ends here
-        }
-        if !retain_graph {
-            node.release();
-        }
-        for edge in &node.edges {
-            if let Edge::Node(child, _) = edge {
-                let entry = nodes.get_mut(&Arc::as_ptr(child)).expect("discovered above");
-                entry.1 -= 1;
-                if entry.1 == 0 {
-                    ready.push(entry.0.clone());
-                }
-            }
-        }
-    }
-
-    // Leaves: run their hooks, then accumulate into `.grad` or hand back.
-    let mut leaf_results: HashMap<*const TensorImpl, Tensor> = HashMap::new();
-    for (id, g) in leaf_grads {
-        // A leaf that no longer exists cannot be asked for its gradient.
-        let Some(leaf) = leaves[&id].upgrade().map(Tensor) else { continue };
-        let g = run_hooks(&leaf.leaf_hooks(), g)?;
-        match sink {
-            Sink::AccumulateIntoGrad => leaf.accumulate_grad(g)?,
-            Sink::Capture(_) | Sink::CaptureWithin(_) => {
-                leaf_results.insert(id, g);
-            }
-        }
-    }
-    for (i, t) in targets.iter().enumerate() {
-        if t.is_leaf() {
-            found[i] = leaf_results.remove(&t.id());
-        }
-    }
-    Ok(found)
 }
 
 #[cfg(test)]

@@ -41,10 +41,11 @@ pub use error::{Error, ErrorKind, Result};
 pub use graph::{
     current_dual_level, enter_dual_level, exit_dual_level, is_forward_ad_enabled, is_grad_enabled,
     next_node_seq, peak_saved_bytes, pop_label, push_label, record_multi, reset_peak_saved_bytes,
-    saved_bytes, set_grad_enabled, swap_dual_levels, Backward, GradHook, GradModeGuard, Node,
-    SavedInfo, SavedTensor, VjpContext,
+    saved_bytes, set_grad_enabled, swap_dual_levels, Backward, GradHook, GradModeGuard, Jvp, Node,
+    PostAccumulateHook, SavedAs, SavedInfo, SavedTensor, VjpContext,
 };
 pub use ops::index::IndexItem;
 pub use ops::loss::CrossEntropyTarget;
 pub use ops::random::{manual_seed, rng_state, set_rng_state, RngState};
+pub use ops::registry::{primitives, BatchRule, PrimitiveInfo};
 pub use tensor::Tensor;

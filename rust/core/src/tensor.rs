@@ -2,7 +2,7 @@
 
 use crate::array::{Array, DType};
 use crate::error::{fmt_shape, Error, Result};
-use crate::graph::{Edge, GradHook, Node, Tangents};
+use crate::graph::{Edge, GradHook, Jvp, Node, PostAccumulateHook, SavedInfo, Tangents};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -16,6 +16,8 @@ pub struct TensorImpl {
     tangents: Mutex<Tangents>,
     /// Hooks of a leaf (a non-leaf's hooks live on its node).
     hooks: Mutex<Vec<(u64, GradHook)>>,
+    /// Hooks called after a backward accumulated into this leaf's `.grad`.
+    post_accumulate_hooks: Mutex<Vec<(u64, PostAccumulateHook)>>,
 }
 
 /// An n-dimensional float array that can take part in reverse-mode differentiation.
@@ -46,6 +48,7 @@ impl Tensor {
             version: AtomicU64::new(0),
             tangents: Mutex::new(Vec::new()),
             hooks: Mutex::new(Vec::new()),
+            post_accumulate_hooks: Mutex::new(Vec::new()),
         }))
     }
 
@@ -166,13 +169,12 @@ impl Tensor {
     /// Registers a function of this tensor's gradient, called during backward before the
     /// gradient is used; it may return a replacement. Returns an id for [`Tensor::remove_hook`].
     pub fn register_hook(&self, hook: GradHook) -> Result<u64> {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         if !self.requires_grad() {
             return Err(Error::Graph(
                 "cannot register a hook on a tensor that does not require grad".into(),
             ));
         }
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let id = next_hook_id();
         match &self.0.grad_fn {
             None => self.0.hooks.lock().unwrap_or_else(|e| e.into_inner()).push((id, hook)),
             Some((node, i)) => {
@@ -182,19 +184,43 @@ impl Tensor {
         Ok(id)
     }
 
-    /// Removes a hook; returns whether it was registered.
+    /// Registers `hook(self)`, called during backward right after a gradient has been
+    /// accumulated into this leaf's `.grad` (PyTorch's `register_post_accumulate_grad_hook`).
+    /// Leaves are accumulated, and their hooks called, in a deterministic order within the
+    /// sweep. Returns an id for [`Tensor::remove_hook`].
+    pub fn register_post_accumulate_grad_hook(&self, hook: PostAccumulateHook) -> Result<u64> {
+        if !self.is_leaf() {
+            return Err(Error::Graph(
+                "post accumulate grad hooks cannot be registered on non-leaf tensors".into(),
+            ));
+        }
+        if !self.requires_grad() {
+            return Err(Error::Graph(
+                "cannot register a hook on a tensor that does not require grad".into(),
+            ));
+        }
+        let id = next_hook_id();
+        lock(&self.0.post_accumulate_hooks).push((id, hook));
+        Ok(id)
+    }
+
+    /// Removes a hook of either kind; returns whether it was registered.
     pub fn remove_hook(&self, id: u64) -> bool {
-        let remove = |hooks: &mut Vec<(u64, GradHook)>| {
+        fn remove<H>(hooks: &mut Vec<(u64, H)>, id: u64) -> bool {
             let before = hooks.len();
             hooks.retain(|(h, _)| *h != id);
             hooks.len() != before
-        };
-        match &self.0.grad_fn {
-            None => remove(&mut self.0.hooks.lock().unwrap_or_else(|e| e.into_inner())),
-            Some((node, i)) => {
-                remove(&mut node.hooks.lock().unwrap_or_else(|e| e.into_inner())[*i])
-            }
         }
+        let removed = match &self.0.grad_fn {
+            None => remove(&mut lock(&self.0.hooks), id),
+            Some((node, i)) => remove(&mut lock(&node.hooks)[*i], id),
+        };
+        removed || remove(&mut lock(&self.0.post_accumulate_hooks), id)
+    }
+
+    /// The post-accumulate-grad hooks of a leaf, in registration order.
+    pub(crate) fn post_accumulate_hooks(&self) -> Vec<PostAccumulateHook> {
+        lock(&self.0.post_accumulate_hooks).iter().map(|(_, h)| h.clone()).collect()
     }
 
     /// The hooks of a leaf, in registration order.
@@ -433,12 +459,21 @@ impl crate::graph::Backward for AliasBackward {
     fn vjp(&self, grad: &Tensor, _: &crate::graph::VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         Ok(vec![Some(grad.clone())])
     }
-    fn jvp(
-        &self,
-        _: &[&Tensor],
-        _: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
-        Ok(tangents[0].clone())
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
+        Ok(j.tangent(0).cloned())
     }
+    fn saved(&self) -> Vec<SavedInfo> {
+        Vec::new()
+    }
+}
+
+/// A fresh id for a hook (ids are unique across tensors and kinds).
+fn next_hook_id() -> u64 {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Locks a mutex, ignoring poisoning (a panic elsewhere leaves the data consistent here).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

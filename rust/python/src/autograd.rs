@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use std::sync::Arc;
 use tapegrad_core::error::fmt_shape;
-use tapegrad_core::graph::{Backward, SavedInfo, SavedTensor, VjpContext};
+use tapegrad_core::graph::{Backward, Jvp, SavedAs, SavedInfo, SavedTensor, VjpContext};
 use tapegrad_core::{Array, ErrorKind, Tensor};
 
 /// The handle `register_hook` returns.
@@ -46,6 +46,49 @@ pub fn register_hook(tensor: &Tensor, hook: Py<PyAny>) -> Res<PyHookHandle> {
         })
     }))?;
     Ok(PyHookHandle { tensor: tensor.clone(), id })
+}
+
+/// Wraps a Python callable as a post-accumulate-grad hook: `hook(tensor)`, return ignored.
+pub fn register_post_accumulate_grad_hook(tensor: &Tensor, hook: Py<PyAny>) -> Res<PyHookHandle> {
+    let callable = Python::attach(|py| hook.bind(py).is_callable());
+    if !callable {
+        return Err(raise(
+            ErrorKind::DType,
+            "register_post_accumulate_grad_hook",
+            "the hook must be callable",
+        ));
+    }
+    let id = tensor.register_post_accumulate_grad_hook(Arc::new(move |leaf: &Tensor| {
+        Python::attach(|py| hook.call1(py, (PyTensor(leaf.clone()),)).map(drop).map_err(external))
+    }))?;
+    Ok(PyHookHandle { tensor: tensor.clone(), id })
+}
+
+/// Turns anomaly mode on or off. While on, each recorded node keeps the Python stack that
+/// created it, and backward fails on the first rule that returns NaN (with `check_nan`).
+#[pyfunction]
+fn _set_anomaly_enabled(enabled: bool, check_nan: bool) {
+    let provider: tapegrad_core::graph::anomaly::ContextProvider = Arc::new(|| {
+        Python::attach(|py| {
+            let stack = py.import("traceback").ok()?.call_method0("format_stack").ok()?;
+            let lines: Vec<String> = stack.extract().ok()?;
+            Some(lines.concat())
+        })
+    });
+    tapegrad_core::graph::anomaly::set_context_provider(enabled.then_some(provider));
+    tapegrad_core::graph::anomaly::set_anomaly_enabled(enabled, check_nan);
+}
+
+/// Whether anomaly mode is on.
+#[pyfunction]
+fn _is_anomaly_enabled() -> bool {
+    tapegrad_core::graph::anomaly::is_anomaly_enabled()
+}
+
+/// Whether anomaly mode checks gradients for NaN.
+#[pyfunction]
+fn _is_anomaly_check_nan_enabled() -> bool {
+    tapegrad_core::graph::anomaly::is_anomaly_check_nan_enabled()
 }
 
 /// What a custom function saved: its inputs (as the engine saves tensors) or its outputs
@@ -119,12 +162,8 @@ impl Backward for PyFunctionRule {
         })
     }
 
-    fn jvp(
-        &self,
-        _inputs: &[&Tensor],
-        result: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> tapegrad_core::Result<Option<Tensor>> {
+    fn jvp(&self, j: &Jvp<'_>) -> tapegrad_core::Result<Option<Tensor>> {
+        let (result, tangents) = (j.result, j.tangents);
         Python::attach(|py| {
             if self.jvp.is_none(py) {
                 return Err(external(crate::errors::core_to_py(
@@ -183,7 +222,7 @@ impl Backward for PyFunctionRule {
             .iter()
             .filter_map(|s| match s {
                 Saved::Tensor(t) => Some(t.info()),
-                Saved::Output(_, data) => Some(SavedInfo::of("output", data)),
+                Saved::Output(_, data) => Some(SavedInfo::of(SavedAs::Result, data)),
                 Saved::None => None,
             })
             .collect()
@@ -219,7 +258,8 @@ fn _apply_function<'py>(
         })?;
         match output_objects.iter().position(|o| o.is(&item)) {
             Some(k) => saved.push(Saved::Output(k, tensor.0.array())),
-            None => saved.push(Saved::Tensor(SavedTensor::new(&tensor.0, "saved by ctx"))),
+            None => saved
+                .push(Saved::Tensor(SavedTensor::new(&tensor.0, SavedAs::Buffer("saved by ctx")))),
         }
     }
     let saved_in_forward = to_save.clone().unbind();
@@ -268,5 +308,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_exit_dual_level, m)?)?;
     m.add_function(wrap_pyfunction!(_current_dual_level, m)?)?;
     m.add_function(wrap_pyfunction!(_swap_dual_levels, m)?)?;
+    m.add_function(wrap_pyfunction!(_set_anomaly_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(_is_anomaly_enabled, m)?)?;
+    m.add_function(wrap_pyfunction!(_is_anomaly_check_nan_enabled, m)?)?;
     Ok(())
 }

@@ -156,7 +156,7 @@ fn where_(condition: PyRef<'_, PyTensor>, input: Operand<'_>, other: Operand<'_>
         (Operand::Tensor(t), _) | (_, Operand::Tensor(t)) => t.0.clone(),
         _ => condition.0.clone(),
     };
-    Ok(PyTensor(input.to_tensor(&like).where_(&condition.0, &other.to_tensor(&like))?))
+    Ok(PyTensor(input.to_tensor(&like).where_cond(&condition.0, &other.to_tensor(&like))?))
 }
 
 /// `input · weightᵀ + bias` as one recorded op (`nn.functional.linear`).

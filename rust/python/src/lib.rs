@@ -10,6 +10,7 @@ mod errors;
 mod functions;
 mod memory;
 mod optim;
+mod registry;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -27,5 +28,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     autograd::register(m)?;
     memory::register(m)?;
     optim::register(m)?;
+    registry::register(m)?;
     Ok(())
 }

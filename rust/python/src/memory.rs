@@ -55,7 +55,7 @@ fn _graph_rows<'py>(py: Python<'py>, outputs: &Bound<'py, PyAny>) -> Res<Bound<'
         let saved = PyList::empty(py);
         for info in node.saved() {
             let shape = PyTuple::new(py, &info.shape)?;
-            saved.append((info.why, shape, info.dtype.name(), info.bytes))?;
+            saved.append((info.why.to_string(), shape, info.dtype.name(), info.bytes))?;
         }
         row.set_item("saved", saved)?;
         rows.append(row)?;

@@ -12,7 +12,7 @@ use tapegrad_core::{engine, ErrorKind, Tensor};
 
 /// An n-dimensional float32/float64 array that records the ops applied to it for
 /// reverse-mode differentiation.
-#[pyclass(name = "Tensor", module = "tapegrad", frozen, weakref)]
+#[pyclass(name = "Tensor", module = "tapegrad", frozen, weakref, subclass)]
 pub struct PyTensor(pub Tensor);
 
 /// The node that produced a non-leaf tensor (`tensor.grad_fn`).
@@ -36,12 +36,28 @@ fn wrap(t: Tensor) -> PyTensor {
     PyTensor(t)
 }
 
-/// Elements above which an op releases the GIL while it computes.
+/// Elements above which an op releases the GIL while it computes: below it, releasing and
+/// re-acquiring costs more than it frees.
 const RELEASE_GIL_ABOVE: usize = 1 << 16;
 
+/// Runs `op`, releasing the GIL while it computes when it touches more than
+/// [`RELEASE_GIL_ABOVE`] elements: the one rule every binding that computes follows.
+pub fn compute<T: Send>(py: Python<'_>, elements: usize, op: impl FnOnce() -> T + Send) -> T {
+    if elements > RELEASE_GIL_ABOVE {
+        py.detach(op)
+    } else {
+        op()
+    }
+}
+
 impl PyTensor {
-    fn unary(&self, f: fn(&Tensor) -> tapegrad_core::Result<Tensor>) -> Res<PyTensor> {
-        Ok(wrap(f(&self.0)?))
+    fn unary(
+        &self,
+        py: Python<'_>,
+        f: fn(&Tensor) -> tapegrad_core::Result<Tensor>,
+    ) -> Res<PyTensor> {
+        let t = &self.0;
+        Ok(wrap(compute(py, t.numel(), || f(t))?))
     }
 
     fn binary(
@@ -53,11 +69,27 @@ impl PyTensor {
     ) -> Res<PyTensor> {
         let other = other.to_tensor(&self.0);
         let (a, b) = if reflected { (&other, &self.0) } else { (&self.0, &other) };
-        let big = a.numel().max(b.numel()) > RELEASE_GIL_ABOVE;
-        let out = if big { py.detach(|| f(a, b)) } else { f(a, b) };
-        Ok(wrap(out?))
+        Ok(wrap(compute(py, a.numel().max(b.numel()), || f(a, b))?))
     }
 }
+
+/// One method per unary primitive, from the stanzas of the core's `for_each_unary!`: a new
+/// stanza is a new method, with its doc comment as its docstring.
+macro_rules! py_unary_methods {
+    ($($(#[$doc:meta])* $variant:ident $method:ident $node:literal { $($stanza:tt)* })*) => {
+        #[pymethods]
+        impl PyTensor {
+            $(
+                $(#[$doc])*
+                fn $method(&self, py: Python<'_>) -> Res<PyTensor> {
+                    self.unary(py, Tensor::$method)
+                }
+            )*
+        }
+    };
+}
+
+tapegrad_core::for_each_unary!(py_unary_methods);
 
 #[pymethods]
 impl PyTensor {
@@ -185,6 +217,15 @@ impl PyTensor {
     /// a replacement gradient. Returns a handle whose `remove()` unregisters it.
     fn register_hook(&self, hook: Py<PyAny>) -> Res<crate::autograd::PyHookHandle> {
         crate::autograd::register_hook(&self.0, hook)
+    }
+    /// Registers `hook(tensor)`, called during backward right after this leaf's `.grad` has
+    /// been accumulated (leaves are accumulated in a deterministic order within the sweep).
+    /// Returns a handle whose `remove()` unregisters it.
+    fn register_post_accumulate_grad_hook(
+        &self,
+        hook: Py<PyAny>,
+    ) -> Res<crate::autograd::PyHookHandle> {
+        crate::autograd::register_post_accumulate_grad_hook(&self.0, hook)
     }
     /// An identity view that always requires grad (used by function transforms).
     fn _alias(&self) -> Res<PyTensor> {
@@ -361,14 +402,14 @@ impl PyTensor {
         let (a, b) = (other.0.clone(), self.0.clone());
         Ok(wrap(py.detach(|| a.matmul(&b))?))
     }
-    fn __neg__(&self) -> Res<PyTensor> {
-        self.unary(Tensor::neg)
+    fn __neg__(&self, py: Python<'_>) -> Res<PyTensor> {
+        self.unary(py, Tensor::neg)
     }
     fn __pos__(&self) -> PyTensor {
         wrap(self.0.clone())
     }
-    fn __abs__(&self) -> Res<PyTensor> {
-        self.unary(Tensor::abs)
+    fn __abs__(&self, py: Python<'_>) -> Res<PyTensor> {
+        self.unary(py, Tensor::abs)
     }
     fn __lt__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
         self.binary(py, &other, false, Tensor::lt)
@@ -383,7 +424,7 @@ impl PyTensor {
         self.binary(py, &other, false, Tensor::ge)
     }
     fn __eq__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
-        self.binary(py, &other, false, Tensor::eq_)
+        self.binary(py, &other, false, Tensor::eq)
     }
     fn __ne__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
         self.binary(py, &other, false, Tensor::ne)
@@ -440,7 +481,7 @@ impl PyTensor {
     }
     /// Mask of `self == other`.
     fn eq(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
-        self.binary(py, &operand("eq", other)?, false, Tensor::eq_)
+        self.binary(py, &operand("eq", other)?, false, Tensor::eq)
     }
     /// Mask of `self != other`.
     fn ne(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
@@ -454,7 +495,7 @@ impl PyTensor {
     #[pyo3(name = "where")]
     fn where_(&self, condition: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
         let cond = operand("where", condition)?.to_tensor(&self.0);
-        Ok(wrap(self.0.where_(&cond, &operand("where", other)?.to_tensor(&self.0))?))
+        Ok(wrap(self.0.where_cond(&cond, &operand("where", other)?.to_tensor(&self.0))?))
     }
     /// Clamps into `[min, max]`.
     #[pyo3(signature = (min=None, max=None))]
@@ -472,109 +513,65 @@ impl PyTensor {
                     .map_err(|_| wrong_type("clamp", "min and max must be numbers or None", b)),
             }
         };
-        let (min, max) = (bound(min)?, bound(max)?);
-        if min.is_none() && max.is_none() {
-            return Err(raise(
-                ErrorKind::Value,
-                "clamp",
-                "at least one of min and max must be given",
-            ));
-        }
-        Ok(wrap(self.0.clamp(min, max)?))
-    }
-    /// `-self`
-    fn neg(&self) -> Res<PyTensor> {
-        self.unary(Tensor::neg)
-    }
-    /// `|self|` (subgradient 0 at 0)
-    fn abs(&self) -> Res<PyTensor> {
-        self.unary(Tensor::abs)
-    }
-    /// `e^self`
-    fn exp(&self) -> Res<PyTensor> {
-        self.unary(Tensor::exp)
-    }
-    /// Natural logarithm.
-    fn log(&self) -> Res<PyTensor> {
-        self.unary(Tensor::log)
-    }
-    /// Square root.
-    fn sqrt(&self) -> Res<PyTensor> {
-        self.unary(Tensor::sqrt)
-    }
-    /// Sine.
-    fn sin(&self) -> Res<PyTensor> {
-        self.unary(Tensor::sin)
-    }
-    /// Cosine.
-    fn cos(&self) -> Res<PyTensor> {
-        self.unary(Tensor::cos)
-    }
-    /// `ln(1 + self)`, accurate for tiny values.
-    fn log1p(&self) -> Res<PyTensor> {
-        self.unary(Tensor::log1p)
-    }
-    /// The error function.
-    fn erf(&self) -> Res<PyTensor> {
-        self.unary(Tensor::erf)
-    }
-    /// Hyperbolic tangent.
-    fn tanh(&self) -> Res<PyTensor> {
-        self.unary(Tensor::tanh)
-    }
-    /// Logistic sigmoid.
-    fn sigmoid(&self) -> Res<PyTensor> {
-        self.unary(Tensor::sigmoid)
-    }
-    /// `max(self, 0)` (subgradient 0 at 0)
-    fn relu(&self) -> Res<PyTensor> {
-        self.unary(Tensor::relu)
+        Ok(wrap(self.0.clamp(bound(min)?, bound(max)?)?))
     }
 
     /// Sum over `dim` (all dims when None).
     #[pyo3(signature = (dim=None, keepdim=false))]
-    fn sum(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
-        Ok(wrap(self.0.sum(parse_dims(dim)?.as_deref(), keepdim)?))
+    fn sum(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
+        let (t, dims) = (&self.0, parse_dims(dim)?);
+        Ok(wrap(compute(py, t.numel(), || t.sum(dims.as_deref(), keepdim))?))
     }
     /// Mean over `dim` (all dims when None).
     #[pyo3(signature = (dim=None, keepdim=false))]
-    fn mean(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
-        Ok(wrap(self.0.mean(parse_dims(dim)?.as_deref(), keepdim)?))
+    fn mean(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
+        let (t, dims) = (&self.0, parse_dims(dim)?);
+        Ok(wrap(compute(py, t.numel(), || t.mean(dims.as_deref(), keepdim))?))
     }
     /// Largest value over `dim` (values only, like `amax`; ties share the gradient).
     #[pyo3(signature = (dim=None, keepdim=false))]
-    fn max(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
-        Ok(wrap(self.0.max(parse_dims(dim)?.as_deref(), keepdim)?))
+    fn max(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
+        let (t, dims) = (&self.0, parse_dims(dim)?);
+        Ok(wrap(compute(py, t.numel(), || t.max(dims.as_deref(), keepdim))?))
     }
     /// Smallest value over `dim` (values only, like `amin`; ties share the gradient).
     #[pyo3(signature = (dim=None, keepdim=false))]
-    fn min(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
-        Ok(wrap(self.0.min(parse_dims(dim)?.as_deref(), keepdim)?))
+    fn min(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
+        let (t, dims) = (&self.0, parse_dims(dim)?);
+        Ok(wrap(compute(py, t.numel(), || t.min(dims.as_deref(), keepdim))?))
     }
     /// Same as `max`.
     #[pyo3(signature = (dim=None, keepdim=false))]
-    fn amax(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
-        self.max(dim, keepdim)
+    fn amax(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
+        self.max(py, dim, keepdim)
     }
     /// Same as `min`.
     #[pyo3(signature = (dim=None, keepdim=false))]
-    fn amin(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
-        self.min(dim, keepdim)
+    fn amin(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
+        self.min(py, dim, keepdim)
     }
     /// `log(sum(exp(self)))` over `dim`, computed stably.
     #[pyo3(signature = (dim=None, keepdim=false))]
-    fn logsumexp(&self, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
-        Ok(wrap(self.0.logsumexp(parse_dims(dim)?.as_deref(), keepdim)?))
+    fn logsumexp(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: bool,
+    ) -> Res<PyTensor> {
+        let (t, dims) = (&self.0, parse_dims(dim)?);
+        Ok(wrap(compute(py, t.numel(), || t.logsumexp(dims.as_deref(), keepdim))?))
     }
     /// Softmax along `dim`.
     #[pyo3(signature = (dim=-1))]
-    fn softmax(&self, dim: i64) -> Res<PyTensor> {
-        Ok(wrap(self.0.softmax(dim)?))
+    fn softmax(&self, py: Python<'_>, dim: i64) -> Res<PyTensor> {
+        let t = &self.0;
+        Ok(wrap(compute(py, t.numel(), || t.softmax(dim))?))
     }
     /// Log-softmax along `dim`.
     #[pyo3(signature = (dim=-1))]
-    fn log_softmax(&self, dim: i64) -> Res<PyTensor> {
-        Ok(wrap(self.0.log_softmax(dim)?))
+    fn log_softmax(&self, py: Python<'_>, dim: i64) -> Res<PyTensor> {
+        let t = &self.0;
+        Ok(wrap(compute(py, t.numel(), || t.log_softmax(dim))?))
     }
 
     /// Same data in a new shape (one dimension may be -1).

@@ -10,10 +10,12 @@ import numpy as np
 
 from tapegrad._errors import ArgumentError, DTypeError
 
+from .sampler import Sampler
+
 __all__ = ["DistributedSampler"]
 
 
-class DistributedSampler:
+class DistributedSampler(Sampler[int]):
     """Splits a dataset's indices between ranks, as ``torch.utils.data.distributed``.
 
     Every rank draws the same permutation (from ``seed + epoch``), pads it by

@@ -1,152 +1,223 @@
-//! Elementwise functions of two tensors (with NumPy broadcasting), comparisons, `where`,
-//! `clamp` and dtype casts.
+//! Elementwise functions of two tensors (with NumPy broadcasting), one stanza each, then
+//! comparisons, `where`, `clamp` and dtype casts.
 //!
-//! Rules compute gradients at the broadcast output shape; the engine sums them back to each
-//! input's shape, so no rule here deals with broadcasting.
+//! A stanza in [`for_each_binary`] states the function's name and node, its cost class, its
+//! value, its derivative, one VJP per input (`grad` is ∂L/∂out, `a` and `b` the inputs), and
+//! which inputs the VJPs read given which inputs need a gradient. The JVP is derived (each
+//! input's Jacobian is diagonal, so its tangent goes through that input's VJP) and it batches
+//! elementwise. Rules compute gradients at the broadcast output shape; the engine sums them
+//! back to each input's shape, so no rule here deals with broadcasting.
 
 use crate::array::{broadcast_shapes, Array, DType, Element};
 use crate::error::{Error, Result};
-use crate::graph::{record, sum_tangents, Backward, SavedInfo, SavedTensor, VjpContext};
+use crate::graph::{record, Backward, Jvp, SavedAs, SavedInfo, SavedTensor, VjpContext};
+use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
 use crate::parallel::{self, Cost};
 use crate::tensor::Tensor;
 use crate::{map_array, zip_array};
 use ndarray::{ArcArray, ArrayD, IxDyn, Zip};
 
-/// The differentiable elementwise functions of two arguments.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Binary {
-    /// `a + b`
-    Add,
-    /// `a - b` (a primitive rather than `a + (-b)`: one pass, one temporary)
-    Sub,
-    /// `a * b`
-    Mul,
-    /// `a / b` (a primitive for the same reason as `Sub`)
-    Div,
-    /// `a ** b`
-    Pow,
-    /// elementwise maximum; ties split the gradient evenly
-    Maximum,
-    /// elementwise minimum; ties split the gradient evenly
-    Minimum,
+/// Calls `$callback!` with the stanza of every binary primitive (the binding uses it to make
+/// the Python methods).
+#[macro_export]
+macro_rules! for_each_binary {
+    ($callback:ident) => {
+        $callback! {
+            /// `a + b`
+            Add add "AddBackward" {
+                cost: Light, saves: Nothing,
+                value: |p, q| p + q,
+                derivative: "∂/∂a = 1, ∂/∂b = 1",
+                vjp_a: |grad, _a, _b| Ok(grad.clone()),
+                vjp_b: |grad, _a, _b| Ok(grad.clone()),
+                keeps: |_needs_a, _needs_b| [false, false],
+            }
+            /// `a - b` (a primitive rather than `a + (-b)`: one pass, one temporary)
+            Sub sub "SubBackward" {
+                cost: Light, saves: Nothing,
+                value: |p, q| p - q,
+                derivative: "∂/∂a = 1, ∂/∂b = -1",
+                vjp_a: |grad, _a, _b| Ok(grad.clone()),
+                vjp_b: |grad, _a, _b| grad.neg(),
+                keeps: |_needs_a, _needs_b| [false, false],
+            }
+            /// `a * b`
+            Mul mul "MulBackward" {
+                cost: Light, saves: Inputs,
+                value: |p, q| p * q,
+                derivative: "∂/∂a = b, ∂/∂b = a",
+                vjp_a: |grad, _a, b| grad.mul(b()),
+                vjp_b: |grad, a, _b| grad.mul(a()),
+                keeps: |needs_a, needs_b| [needs_b, needs_a],
+            }
+            /// `a / b` (a primitive for the same reason as `sub`)
+            Div div "DivBackward" {
+                cost: Light, saves: Inputs,
+                value: |p, q| p / q,
+                derivative: "∂/∂a = 1/b, ∂/∂b = -a/b²",
+                vjp_a: |grad, _a, b| grad.div(b()),
+                vjp_b: |grad, a, b| grad.mul(a())?.div(&b().mul(b())?)?.neg(),
+                keeps: |_needs_a, needs_b| [needs_b, true],
+            }
+            /// `a ** b`
+            Pow pow "PowBackward" {
+                cost: Heavy, saves: Inputs,
+                value: |p, q| p.powf(q),
+                derivative: "∂/∂a = b a^(b-1) (0 where b = 0), ∂/∂b = a^b ln a (0 where a = 0)",
+                vjp_a: |grad, a, b| grad.mul(&pow_base_derivative(a(), b())?),
+                vjp_b: |grad, a, b| grad.mul(&pow_exponent_derivative(a(), b())?),
+                keeps: |_needs_a, _needs_b| [true, true],
+            }
+            /// Elementwise maximum (NaN wins); ties split the gradient evenly.
+            Maximum maximum "MaximumBackward" {
+                cost: Light, saves: Inputs,
+                value: |p, q| if p.is_nan() || q.is_nan() { Element::of(f64::NAN) } else { p.max(q) },
+                derivative: "1 to the larger input, 1/2 each on ties",
+                vjp_a: |grad, a, b| grad.mul(&winner_share(a(), b(), true)?),
+                vjp_b: |grad, a, b| grad.mul(&winner_share(b(), a(), true)?),
+                keeps: |_needs_a, _needs_b| [true, true],
+            }
+            /// Elementwise minimum (NaN wins); ties split the gradient evenly.
+            Minimum minimum "MinimumBackward" {
+                cost: Light, saves: Inputs,
+                value: |p, q| if p.is_nan() || q.is_nan() { Element::of(f64::NAN) } else { p.min(q) },
+                derivative: "1 to the smaller input, 1/2 each on ties",
+                vjp_a: |grad, a, b| grad.mul(&winner_share(a(), b(), false)?),
+                vjp_b: |grad, a, b| grad.mul(&winner_share(b(), a(), false)?),
+                keeps: |_needs_a, _needs_b| [true, true],
+            }
+        }
+    };
 }
 
-impl Binary {
-    /// Work per element, for the parallel split.
-    fn cost(self) -> Cost {
-        if self == Binary::Pow {
-            Cost::Heavy
-        } else {
-            Cost::Light
+/// Turns the stanzas into the [`Binary`] enum, its properties and its `Tensor` methods.
+macro_rules! define_binary {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident $method:ident $node:literal {
+            cost: $cost:ident, saves: $saves:ident,
+            value: |$p:ident, $q:ident| $value:expr,
+            derivative: $derivative:literal,
+            vjp_a: |$ga:ident, $aa:ident, $ba:ident| $vjp_a:expr,
+            vjp_b: |$gb:ident, $ab:ident, $bb:ident| $vjp_b:expr,
+            keeps: |$na:ident, $nb:ident| $keeps:expr,
         }
-    }
-
-    /// The op's name in messages.
-    pub fn op_name(self) -> &'static str {
-        match self {
-            Binary::Add => "add",
-            Binary::Sub => "sub",
-            Binary::Mul => "mul",
-            Binary::Div => "div",
-            Binary::Pow => "pow",
-            Binary::Maximum => "maximum",
-            Binary::Minimum => "minimum",
+    )*) => {
+        /// The differentiable elementwise functions of two arguments.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Binary {
+            $($(#[$doc])* $variant,)*
         }
-    }
 
-    fn backward_name(self) -> &'static str {
-        match self {
-            Binary::Add => "AddBackward",
-            Binary::Sub => "SubBackward",
-            Binary::Mul => "MulBackward",
-            Binary::Div => "DivBackward",
-            Binary::Pow => "PowBackward",
-            Binary::Maximum => "MaximumBackward",
-            Binary::Minimum => "MinimumBackward",
-        }
-    }
+        impl Binary {
+            /// Every variant, in stanza order.
+            pub const ALL: &'static [Binary] = &[$(Binary::$variant),*];
 
-    #[inline(always)]
-    fn apply<T: Element>(self, a: T, b: T) -> T {
-        match self {
-            Binary::Add => a + b,
-            Binary::Sub => a - b,
-            Binary::Mul => a * b,
-            Binary::Div => a / b,
-            Binary::Pow => a.powf(b),
-            // NaN wins, as in NumPy and PyTorch.
-            Binary::Maximum if a.is_nan() || b.is_nan() => T::nan(),
-            Binary::Maximum => a.max(b),
-            Binary::Minimum if a.is_nan() || b.is_nan() => T::nan(),
-            Binary::Minimum => a.min(b),
-        }
-    }
-
-    /// Which inputs the VJP reads, given which inputs need a gradient.
-    fn saves(self, needs: [bool; 2]) -> [bool; 2] {
-        match self {
-            Binary::Add | Binary::Sub => [false, false],
-            Binary::Mul => [needs[1], needs[0]],
-            Binary::Div => [needs[1], true],
-            Binary::Pow | Binary::Maximum | Binary::Minimum => [true, true],
-        }
-    }
-
-    /// `[∂L/∂a, ∂L/∂b]` at the broadcast shape, for the inputs in `needs`.
-    fn vjp(
-        self,
-        grad: &Tensor,
-        a: Option<&Tensor>,
-        b: Option<&Tensor>,
-        needs: [bool; 2],
-    ) -> Result<[Option<Tensor>; 2]> {
-        let (a, b) = (a.cloned(), b.cloned());
-        let when = |need: bool, f: &dyn Fn() -> Result<Tensor>| need.then(f).transpose();
-        let (x, y) = (|| a.clone().expect("saved"), || b.clone().expect("saved"));
-        Ok(match self {
-            // d(a+b)/da = 1, d(a+b)/db = 1
-            Binary::Add => {
-                [when(needs[0], &|| Ok(grad.clone()))?, when(needs[1], &|| Ok(grad.clone()))?]
+            /// The entry of the derivative index.
+            pub fn info(self) -> PrimitiveInfo {
+                match self {
+                    $(Binary::$variant => PrimitiveInfo {
+                        node: $node,
+                        family: "binary",
+                        api: &[stringify!($method)],
+                        saves: Saves::$saves,
+                        derivative: $derivative,
+                        batch: BatchRule::Elementwise,
+                    },)*
+                }
             }
-            // d(a-b)/da = 1, d(a-b)/db = -1
-            Binary::Sub => [when(needs[0], &|| Ok(grad.clone()))?, when(needs[1], &|| grad.neg())?],
-            // d(ab)/da = b, d(ab)/db = a
-            Binary::Mul => {
-                [when(needs[0], &|| grad.mul(&y()))?, when(needs[1], &|| grad.mul(&x()))?]
+
+            /// The op's name in messages.
+            pub fn op_name(self) -> &'static str {
+                match self {
+                    $(Binary::$variant => stringify!($method),)*
+                }
             }
-            // d(a/b)/da = 1/b, d(a/b)/db = -a/b²
-            Binary::Div => [
-                when(needs[0], &|| grad.div(&y()))?,
-                when(needs[1], &|| grad.mul(&x())?.div(&y().mul(&y())?)?.neg())?,
-            ],
-            // d(a^b)/da = b a^(b-1), taken as 0 where b = 0 (0 · 0^-1 would be NaN);
-            // d(a^b)/db = a^b ln a, taken as 0 where a = 0 (both as PyTorch)
-            Binary::Pow => [
-                when(needs[0], &|| {
-                    let (a, b) = (x(), y());
-                    let slope = b.mul(&a.pow(&b.sub_scalar(1.0)?)?)?;
-                    let constant = b.eq_(&b.zeros_like())?;
-                    grad.mul(&slope.zeros_like().where_(&constant, &slope)?)
-                })?,
-                when(needs[1], &|| {
-                    let a = x();
-                    let zero = a.eq_(&a.zeros_like())?;
-                    let safe_log_a = a.ones_like().where_(&zero, &a)?.log()?;
-                    grad.mul(&a.pow(&y())?.mul(&safe_log_a)?)
-                })?,
-            ],
-            // 1 where a wins, 1/2 on ties: the symmetric subgradient.
-            Binary::Maximum | Binary::Minimum => {
-                let wins = if self == Binary::Maximum { x().gt(&y())? } else { x().lt(&y())? };
-                let half_ties = x().eq_(&y())?.mul_scalar(0.5)?;
-                let share_a = wins.add(&half_ties)?;
-                [
-                    when(needs[0], &|| grad.mul(&share_a))?,
-                    when(needs[1], &|| grad.mul(&share_a.rsub_scalar(1.0)?))?,
-                ]
+
+            fn cost(self) -> Cost {
+                match self {
+                    $(Binary::$variant => Cost::$cost,)*
+                }
             }
-        })
-    }
+
+            /// Which inputs the VJPs read, given which inputs need a gradient.
+            fn keeps(self, needs: [bool; 2]) -> [bool; 2] {
+                match self {
+                    $(Binary::$variant => {
+                        let ($na, $nb) = (needs[0], needs[1]);
+                        $keeps
+                    })*
+                }
+            }
+
+            /// `∂L/∂a` and `∂L/∂b` at the broadcast shape, for the inputs in `needs`; `a` and
+            /// `b` are read only where [`Binary::keeps`] said so.
+            fn vjp(
+                self,
+                grad: &Tensor,
+                a: Option<&Tensor>,
+                b: Option<&Tensor>,
+                needs: [bool; 2],
+            ) -> Result<[Option<Tensor>; 2]> {
+                let x = || a.expect("kept: see `keeps`");
+                let y = || b.expect("kept: see `keeps`");
+                match self {
+                    $(Binary::$variant => {
+                        let grad_a = needs[0].then(|| {
+                            let ($ga, $aa, $ba) = (grad, x, y);
+                            $vjp_a
+                        });
+                        let grad_b = needs[1].then(|| {
+                            let ($gb, $ab, $bb) = (grad, x, y);
+                            $vjp_b
+                        });
+                        Ok([grad_a.transpose()?, grad_b.transpose()?])
+                    })*
+                }
+            }
+
+            /// Applies the function over the broadcast of two arrays of one dtype: one
+            /// monomorphic loop per function.
+            fn forward(self, a: &Array, b: &Array) -> Result<Array> {
+                let name = self.op_name();
+                Ok(match self {
+                    $(Binary::$variant => zip_array!(name, a, b, x, y =>
+                        zip_broadcast(name, x, y, self.cost(), |$p, $q| $value)?),)*
+                })
+            }
+        }
+
+        impl Tensor {
+            $(
+                $(#[$doc])*
+                pub fn $method(&self, other: &Tensor) -> Result<Tensor> {
+                    self.binary(other, Binary::$variant)
+                }
+            )*
+        }
+    };
+}
+
+for_each_binary!(define_binary);
+
+/// `b · a^(b-1)`, taken as 0 where `b = 0` (`0 · 0^-1` would be NaN), as PyTorch.
+fn pow_base_derivative(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let slope = b.mul(&a.pow(&b.sub_scalar(1.0)?)?)?;
+    slope.zeros_like().where_cond(&b.eq(&b.zeros_like())?, &slope)
+}
+
+/// `a^b · ln a`, taken as 0 where `a = 0`, as PyTorch.
+fn pow_exponent_derivative(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let zero = a.eq(&a.zeros_like())?;
+    let safe_log_a = a.ones_like().where_cond(&zero, a)?.log()?;
+    a.pow(b)?.mul(&safe_log_a)
+}
+
+/// The share of the gradient `mine` gets against `theirs`: 1 where it wins (larger for
+/// `max`, smaller for `min`), 1/2 on ties (the symmetric subgradient), 0 elsewhere.
+fn winner_share(mine: &Tensor, theirs: &Tensor, max: bool) -> Result<Tensor> {
+    let wins = if max { mine.gt(theirs)? } else { mine.lt(theirs)? };
+    wins.add(&mine.eq(theirs)?.mul_scalar(0.5)?)
 }
 
 /// `f` over every element of `a`: a slice loop (split over the pool when large) for
@@ -196,6 +267,7 @@ pub(crate) fn zip_broadcast<T: Element>(
     Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)))
 }
 
+/// The node a binary primitive records: the inputs its stanza's `keeps` asked for.
 struct BinaryBackward {
     op: Binary,
     a: Option<SavedTensor>,
@@ -204,7 +276,7 @@ struct BinaryBackward {
 
 impl Backward for BinaryBackward {
     fn name(&self) -> &str {
-        self.op.backward_name()
+        self.op.info().node
     }
 
     fn vjp(&self, grad: &Tensor, ctx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
@@ -214,23 +286,13 @@ impl Backward for BinaryBackward {
         Ok(self.op.vjp(grad, a.as_ref(), b.as_ref(), needs)?.into())
     }
 
-    fn jvp(
-        &self,
-        inputs: &[&Tensor],
-        _: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
-        // Elementwise again: each input's Jacobian is diagonal, so its tangent goes through
-        // that input's VJP rule; the two contributions add.
-        sum_tangents(tangents.iter().enumerate().filter_map(|(i, t)| {
-            let t = t.as_ref()?;
-            let needs = [i == 0, i == 1];
-            Some(
-                self.op
-                    .vjp(t, Some(inputs[0]), Some(inputs[1]), needs)
-                    .map(|[ga, gb]| if i == 0 { ga } else { gb }.expect("requested above")),
-            )
-        }))
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
+        // Each input's Jacobian is diagonal: its tangent goes through that input's VJP rule.
+        let (a, b) = (Some(j.inputs[0]), Some(j.inputs[1]));
+        j.sum(|i, t| {
+            let [ga, gb] = self.op.vjp(t, a, b, [i == 0, i == 1])?;
+            Ok(if i == 0 { ga } else { gb }.expect("requested above"))
+        })
     }
 
     fn saved(&self) -> Vec<SavedInfo> {
@@ -283,54 +345,15 @@ impl Tensor {
     /// Applies an elementwise binary op with broadcasting and dtype promotion.
     pub fn binary(&self, other: &Tensor, op: Binary) -> Result<Tensor> {
         let (a, b) = promote(self, other)?;
-        let name = op.op_name();
-        // One monomorphic loop per op: the match runs once, not per element.
-        macro_rules! each {
-            ($($f:ident),*) => {
-                match op {
-                    $(Binary::$f => zip_array!(name, &a.array(), &b.array(), x, y =>
-                        zip_broadcast(name, x, y, op.cost(), |p, q| Binary::$f.apply(p, q))?),)*
-                }
-            };
-        }
-        let out = each!(Add, Sub, Mul, Div, Pow, Maximum, Minimum);
+        let out = op.forward(&a.array(), &b.array())?;
         record(&[&a, &b], out, || {
-            let saves = op.saves([a.requires_grad(), b.requires_grad()]);
+            let keeps = op.keeps([a.requires_grad(), b.requires_grad()]);
             Box::new(BinaryBackward {
                 op,
-                a: saves[0].then(|| SavedTensor::new(&a, "input 0")),
-                b: saves[1].then(|| SavedTensor::new(&b, "input 1")),
+                a: keeps[0].then(|| SavedTensor::new(&a, SavedAs::Input(0))),
+                b: keeps[1].then(|| SavedTensor::new(&b, SavedAs::Input(1))),
             })
         })
-    }
-
-    /// `self + other`
-    pub fn add(&self, other: &Tensor) -> Result<Tensor> {
-        self.binary(other, Binary::Add)
-    }
-    /// `self - other`
-    pub fn sub(&self, other: &Tensor) -> Result<Tensor> {
-        self.binary(other, Binary::Sub)
-    }
-    /// `self * other`
-    pub fn mul(&self, other: &Tensor) -> Result<Tensor> {
-        self.binary(other, Binary::Mul)
-    }
-    /// `self / other`
-    pub fn div(&self, other: &Tensor) -> Result<Tensor> {
-        self.binary(other, Binary::Div)
-    }
-    /// `self ** other`
-    pub fn pow(&self, other: &Tensor) -> Result<Tensor> {
-        self.binary(other, Binary::Pow)
-    }
-    /// Elementwise maximum.
-    pub fn maximum(&self, other: &Tensor) -> Result<Tensor> {
-        self.binary(other, Binary::Maximum)
-    }
-    /// Elementwise minimum.
-    pub fn minimum(&self, other: &Tensor) -> Result<Tensor> {
-        self.binary(other, Binary::Minimum)
     }
 
     /// A 0-d constant of this tensor's dtype (how Python scalars enter ops).
@@ -356,10 +379,6 @@ impl Tensor {
     /// `self / value`
     pub fn div_scalar(&self, value: f64) -> Result<Tensor> {
         self.div(&self.scalar_like(value))
-    }
-    /// `self ** value`
-    pub fn pow_scalar(&self, value: f64) -> Result<Tensor> {
-        self.pow(&self.scalar_like(value))
     }
 
     /// Zeros with this tensor's shape and dtype (a constant).
@@ -403,7 +422,7 @@ impl Tensor {
         self.compare(other, Compare::Ge)
     }
     /// `self == other` as a mask.
-    pub fn eq_(&self, other: &Tensor) -> Result<Tensor> {
+    pub fn eq(&self, other: &Tensor) -> Result<Tensor> {
         self.compare(other, Compare::Eq)
     }
     /// `self != other` as a mask.
@@ -411,8 +430,9 @@ impl Tensor {
         self.compare(other, Compare::Ne)
     }
 
-    /// Picks `self` where `cond` is nonzero and `other` elsewhere, broadcasting all three.
-    pub fn where_(&self, cond: &Tensor, other: &Tensor) -> Result<Tensor> {
+    /// Picks `self` where `cond` is nonzero and `other` elsewhere, broadcasting all three
+    /// (PyTorch's `torch.where(cond, self, other)`).
+    pub fn where_cond(&self, cond: &Tensor, other: &Tensor) -> Result<Tensor> {
         let (a, b) = promote(self, other)?;
         let cond_f64 = cond.array().cast(DType::F64);
         let Array::F64(c) = &cond_f64 else { unreachable!("cast to f64") };
@@ -425,12 +445,15 @@ impl Tensor {
             Zip::from(&cv).and(&xv).and(&yv).map_collect(|&m, &p, &q| if m != 0.0 { p } else { q })
         });
         let mask = Tensor::from_array(cond_f64);
-        record(&[&a, &b], out, || Box::new(WhereBackward { cond: mask }))
+        record(&[&a, &b], out, || Box::new(WhereBackward { condition: mask }))
     }
 
-    /// Clamps into `[min, max]` (either bound optional); the gradient passes where
-    /// `min <= x <= max`, bounds included (as PyTorch).
+    /// Clamps into `[min, max]` (at least one bound; either may be absent); the gradient
+    /// passes where `min <= x <= max`, bounds included (as PyTorch).
     pub fn clamp(&self, min: Option<f64>, max: Option<f64>) -> Result<Tensor> {
+        if min.is_none() && max.is_none() {
+            return Err(Error::value("clamp", "at least one of min and max must be given"));
+        }
         if min.is_some_and(f64::is_nan) || max.is_some_and(f64::is_nan) {
             return Err(Error::value("clamp", "bounds must not be NaN"));
         }
@@ -441,7 +464,7 @@ impl Tensor {
             if v > Element::of(hi) { Element::of(hi) } else { v }
         }));
         record(&[self], out, || {
-            Box::new(ClampBackward { x: SavedTensor::new(self, "input"), lo, hi })
+            Box::new(ClampBackward { x: SavedTensor::new(self, SavedAs::Input(0)), lo, hi })
         })
     }
 
@@ -451,63 +474,76 @@ impl Tensor {
         if from == dtype {
             return Ok(self.clone());
         }
-        record(&[self], self.array().cast(dtype), || Box::new(CastBackward { from }))
+        record(&[self], self.array().cast(dtype), || Box::new(ToCopyBackward { from }))
     }
 }
 
-struct WhereBackward {
-    cond: Tensor,
+/// `torch.where(condition, a, b)`: the gradient goes to `a` where the condition holds and to
+/// `b` elsewhere.
+pub(crate) struct WhereBackward {
+    condition: Tensor,
+}
+
+impl Primitive for WhereBackward {
+    const INFO: PrimitiveInfo = PrimitiveInfo {
+        node: "WhereBackward",
+        family: "binary",
+        api: &["where"],
+        saves: Saves::InputsAndBuffers,
+        derivative: "∂/∂a = condition, ∂/∂b = 1 - condition",
+        batch: BatchRule::Elementwise,
+    };
 }
 
 impl Backward for WhereBackward {
     fn name(&self) -> &str {
-        "WhereBackward"
+        Self::INFO.node
     }
     fn vjp(&self, grad: &Tensor, ctx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        // d/da = cond, d/db = 1 - cond
         let zero = grad.scalar_like(0.0);
         Ok(vec![
-            ctx.needs_input_grad(0).then(|| grad.where_(&self.cond, &zero)).transpose()?,
-            ctx.needs_input_grad(1).then(|| zero.where_(&self.cond, grad)).transpose()?,
+            ctx.needs_input_grad(0).then(|| grad.where_cond(&self.condition, &zero)).transpose()?,
+            ctx.needs_input_grad(1).then(|| zero.where_cond(&self.condition, grad)).transpose()?,
         ])
     }
-    fn jvp(
-        &self,
-        _: &[&Tensor],
-        result: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
-        let zero = result.scalar_like(0.0);
-        let pick = |t: &Option<Tensor>| t.clone().unwrap_or_else(|| zero.clone());
-        Ok(Some(pick(&tangents[0]).where_(&self.cond, &pick(&tangents[1]))?))
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
+        let zero = j.result.scalar_like(0.0);
+        let pick = |i: usize| j.tangent(i).cloned().unwrap_or_else(|| zero.clone());
+        Ok(Some(pick(0).where_cond(&self.condition, &pick(1))?))
     }
     fn saved(&self) -> Vec<SavedInfo> {
-        vec![SavedInfo::of("condition", &self.cond.array())]
+        vec![SavedInfo::of(SavedAs::Buffer("condition"), &self.condition.array())]
     }
 }
 
-struct ClampBackward {
+/// `clamp(x, lo, hi)`: the gradient passes where `lo <= x <= hi`.
+pub(crate) struct ClampBackward {
     x: SavedTensor,
     lo: f64,
     hi: f64,
 }
 
+impl Primitive for ClampBackward {
+    const INFO: PrimitiveInfo = PrimitiveInfo {
+        node: "ClampBackward",
+        family: "binary",
+        api: &["clamp"],
+        saves: Saves::Input,
+        derivative: "1 where min <= x <= max (bounds included), else 0",
+        batch: BatchRule::Elementwise,
+    };
+}
+
 impl Backward for ClampBackward {
     fn name(&self) -> &str {
-        "ClampBackward"
+        Self::INFO.node
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        // d clamp(x)/dx = 1 where lo <= x <= hi, else 0
-        let x = self.x.get("ClampBackward")?;
+        let x = self.x.get(self.name())?;
         Ok(vec![Some(grad.mul(&self.inside(&x))?)])
     }
-    fn jvp(
-        &self,
-        inputs: &[&Tensor],
-        _: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
-        tangents[0].as_ref().map(|t| t.mul(&self.inside(inputs[0]))).transpose()
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
+        j.linear(|t| t.mul(&self.inside(j.inputs[0])))
     }
     fn saved(&self) -> Vec<SavedInfo> {
         vec![self.x.info()]
@@ -524,24 +560,34 @@ impl ClampBackward {
     }
 }
 
-struct CastBackward {
+/// A dtype cast (PyTorch's `_to_copy`): the gradient is cast back.
+pub(crate) struct ToCopyBackward {
     from: DType,
 }
 
-impl Backward for CastBackward {
+impl Primitive for ToCopyBackward {
+    const INFO: PrimitiveInfo = PrimitiveInfo {
+        node: "ToCopyBackward",
+        family: "binary",
+        api: &["to", "float", "double"],
+        saves: Saves::Metadata,
+        derivative: "identity, cast back to the input's dtype",
+        batch: BatchRule::Elementwise,
+    };
+}
+
+impl Backward for ToCopyBackward {
     fn name(&self) -> &str {
-        "ToCopyBackward"
+        Self::INFO.node
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         Ok(vec![Some(grad.to_dtype(self.from)?)])
     }
-    fn jvp(
-        &self,
-        _: &[&Tensor],
-        result: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
-        tangents[0].as_ref().map(|t| t.to_dtype(result.dtype())).transpose()
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
+        j.linear(|t| t.to_dtype(j.result.dtype()))
+    }
+    fn saved(&self) -> Vec<SavedInfo> {
+        Vec::new()
     }
 }
 

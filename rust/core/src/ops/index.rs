@@ -7,7 +7,8 @@
 
 use crate::array::{checked_numel, normalize_axis, Array, DType, Element};
 use crate::error::{fmt_shape, Error, Result};
-use crate::graph::{record, Backward, VjpContext};
+use crate::graph::{record, Backward, Jvp, SavedInfo, VjpContext};
+use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
 use crate::tensor::Tensor;
 use crate::{dispatch, map_array};
 use ndarray::{ArcArray, ArrayD, Axis, IxDyn, SliceInfo, SliceInfoElem};
@@ -85,108 +86,128 @@ fn window(elems: Vec<SliceInfoElem>) -> Result<Window> {
         .map_err(|e| Error::Index { op: "index", message: e.to_string() })
 }
 
-struct SliceBackward {
+/// Declares a rule's [`Primitive`] entry: every rule here keeps only shapes and indices, and
+/// batches by shifting its axis.
+macro_rules! metadata_rule {
+    ($node:ident, api: $api:expr, derivative: $derivative:literal) => {
+        impl Primitive for $node {
+            const INFO: PrimitiveInfo = PrimitiveInfo {
+                node: stringify!($node),
+                family: "index",
+                api: $api,
+                saves: Saves::Metadata,
+                derivative: $derivative,
+                batch: BatchRule::ShiftAxes,
+            };
+        }
+    };
+}
+
+/// `x[window]` (basic slicing): a view of the window.
+pub(crate) struct SliceBackward {
     input_shape: Vec<usize>,
     window: Window,
 }
 
+metadata_rule!(SliceBackward, api: &["__getitem__"], derivative: "grad written into zeros at the window");
+
 impl Backward for SliceBackward {
     fn name(&self) -> &str {
-        "SliceBackward"
+        Self::INFO.node
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        // d x[w] / dx: ones in the window, zeros elsewhere.
         Ok(vec![Some(grad.slice_scatter(&self.input_shape, &self.window)?)])
     }
-    fn jvp(
-        &self,
-        _: &[&Tensor],
-        _: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
-        tangents[0].as_ref().map(|t| t.slice_window(&self.window)).transpose()
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
+        j.linear(|t| t.slice_window(&self.window))
+    }
+    fn saved(&self) -> Vec<SavedInfo> {
+        Vec::new()
     }
 }
 
-struct SliceScatterBackward {
+/// Zeros with `x` written into a window: the adjoint of [`SliceBackward`]'s op.
+pub(crate) struct SliceScatterBackward {
     window: Window,
 }
 
+metadata_rule!(SliceScatterBackward, api: &[], derivative: "grad's window");
+
 impl Backward for SliceScatterBackward {
     fn name(&self) -> &str {
-        "SliceScatterBackward"
+        Self::INFO.node
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         Ok(vec![Some(grad.slice_window(&self.window)?)])
     }
-    fn jvp(
-        &self,
-        _: &[&Tensor],
-        result: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
-        tangents[0].as_ref().map(|t| t.slice_scatter(&result.shape(), &self.window)).transpose()
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
+        j.linear(|t| t.slice_scatter(&j.result.shape(), &self.window))
+    }
+    fn saved(&self) -> Vec<SavedInfo> {
+        Vec::new()
     }
 }
 
-struct IndexSelectBackward {
+/// Gathering positions along an axis (`index_select`, integer-array indexing).
+pub(crate) struct IndexSelectBackward {
     axis: usize,
     size: usize,
     indices: Arc<Vec<usize>>,
 }
 
+metadata_rule!(IndexSelectBackward, api: &["__getitem__"], derivative: "each gathered row's grad added back at its index (repeats add up)");
+
 impl Backward for IndexSelectBackward {
     fn name(&self) -> &str {
-        "IndexSelectBackward"
+        Self::INFO.node
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        // Each gathered row sends its gradient back to the row it came from; repeats add up.
         Ok(vec![Some(grad.index_add(self.axis, &self.indices, self.size)?)])
     }
-    fn jvp(
-        &self,
-        _: &[&Tensor],
-        _: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
-        tangents[0].as_ref().map(|t| t.index_select_checked(self.axis, &self.indices)).transpose()
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
+        j.linear(|t| t.index_select_checked(self.axis, &self.indices))
+    }
+    fn saved(&self) -> Vec<SavedInfo> {
+        Vec::new()
     }
 }
 
-struct IndexAddBackward {
+/// Scatter-adding rows into zeros: the adjoint of [`IndexSelectBackward`]'s op.
+pub(crate) struct IndexAddBackward {
     axis: usize,
     indices: Arc<Vec<usize>>,
 }
 
+metadata_rule!(IndexAddBackward, api: &[], derivative: "grad's rows gathered at the indices");
+
 impl Backward for IndexAddBackward {
     fn name(&self) -> &str {
-        "IndexAddBackward"
+        Self::INFO.node
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         Ok(vec![Some(grad.index_select_checked(self.axis, &self.indices)?)])
     }
-    fn jvp(
-        &self,
-        _: &[&Tensor],
-        result: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
-        let size = result.shape()[self.axis];
-        tangents[0].as_ref().map(|t| t.index_add(self.axis, &self.indices, size)).transpose()
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
+        j.linear(|t| t.index_add(self.axis, &self.indices, j.result.shape()[self.axis]))
+    }
+    fn saved(&self) -> Vec<SavedInfo> {
+        Vec::new()
     }
 }
 
-struct CatBackward {
+/// `cat`: each input gets back its own stretch of the concatenation axis.
+pub(crate) struct CatBackward {
     axis: usize,
     sizes: Vec<usize>,
 }
 
+metadata_rule!(CatBackward, api: &["cat", "stack"], derivative: "each input's stretch of grad along the axis");
+
 impl Backward for CatBackward {
     fn name(&self) -> &str {
-        "CatBackward"
+        Self::INFO.node
     }
     fn vjp(&self, grad: &Tensor, ctx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        // Each input gets back its own stretch of the concatenation axis.
         let mut offset = 0;
         let mut out = Vec::with_capacity(self.sizes.len());
         for (i, &n) in self.sizes.iter().enumerate() {
@@ -197,18 +218,14 @@ impl Backward for CatBackward {
         }
         Ok(out)
     }
-    fn jvp(
-        &self,
-        inputs: &[&Tensor],
-        _: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
-        let parts = inputs
-            .iter()
-            .zip(tangents)
-            .map(|(x, t)| t.clone().map_or_else(|| Ok(x.zeros_like()), Ok))
-            .collect::<Result<Vec<_>>>()?;
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
+        let parts = (0..j.inputs.len())
+            .map(|i| j.tangent(i).cloned().unwrap_or_else(|| j.inputs[i].zeros_like()))
+            .collect::<Vec<_>>();
         Ok(Some(Tensor::cat(&parts, self.axis as i64)?))
+    }
+    fn saved(&self) -> Vec<SavedInfo> {
+        Vec::new()
     }
 }
 

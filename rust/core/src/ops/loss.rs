@@ -14,7 +14,10 @@
 
 use crate::array::{dtype_mismatch, Array, DType, Element};
 use crate::error::{fmt_shape, Error, Result};
-use crate::graph::{derivatives_tracked, record, Backward, SavedInfo, SavedTensor, VjpContext};
+use crate::graph::{
+    derivatives_tracked, record, Backward, Jvp, SavedAs, SavedInfo, SavedTensor, VjpContext,
+};
+use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
 use crate::tensor::Tensor;
 use ndarray::{Array2, ArrayView2, Ix2};
 
@@ -186,7 +189,8 @@ fn vjp_kernel<T: Element>(
     out
 }
 
-struct CrossEntropyBackward {
+/// Softmax cross-entropy over rows (see the module docs).
+pub(crate) struct CrossEntropyBackward {
     x: SavedTensor,
     lse: Vec<f64>,
     target: CrossEntropyTarget,
@@ -218,9 +222,20 @@ impl CrossEntropyBackward {
     }
 }
 
+impl Primitive for CrossEntropyBackward {
+    const INFO: PrimitiveInfo = PrimitiveInfo {
+        node: "CrossEntropyBackward",
+        family: "loss",
+        api: &["_cross_entropy"],
+        saves: Saves::InputsAndBuffers,
+        derivative: "∂loss_i/∂x_ic = S_i · softmax(x)_ic − t_ic",
+        batch: BatchRule::MergeRows,
+    };
+}
+
 impl Backward for CrossEntropyBackward {
     fn name(&self) -> &str {
-        "CrossEntropyBackward"
+        Self::INFO.node
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         let x = self.x.get(self.name())?;
@@ -235,26 +250,27 @@ impl Backward for CrossEntropyBackward {
         });
         Ok(vec![Some(Tensor::from_array(out))])
     }
-    fn jvp(
-        &self,
-        inputs: &[&Tensor],
-        _: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
         // d loss_i = Σ_c (S_i softmax(x)_ic − t_ic) dx_ic
-        let Some(dx) = &tangents[0] else { return Ok(None) };
-        Ok(Some(self.local_derivative(inputs[0])?.mul(dx)?.sum(Some(&[1]), false)?))
+        j.linear(|dx| self.local_derivative(j.inputs[0])?.mul(dx)?.sum(Some(&[1]), false))
     }
     fn saved(&self) -> Vec<SavedInfo> {
         let n = self.lse.len();
         let mut saved = vec![
             self.x.info(),
-            SavedInfo { why: "log-sum-exp", shape: vec![n], dtype: DType::F64, bytes: n * 8 },
+            SavedInfo {
+                why: SavedAs::Buffer("logsumexp"),
+                shape: vec![n],
+                dtype: DType::F64,
+                bytes: n * 8,
+            },
         ];
         match &self.target {
-            CrossEntropyTarget::Dense(t) => saved.push(SavedInfo::of("target", &t.array())),
+            CrossEntropyTarget::Dense(t) => {
+                saved.push(SavedInfo::of(SavedAs::Buffer("target"), &t.array()))
+            }
             CrossEntropyTarget::Labels { .. } => saved.push(SavedInfo {
-                why: "labels and weights",
+                why: SavedAs::Buffer("labels and weights"),
                 shape: vec![n],
                 dtype: DType::F64,
                 bytes: n * (8 + std::mem::size_of::<usize>()),
@@ -329,7 +345,11 @@ impl Tensor {
             (lse, Element::wrap(ndarray::Array1::from(loss).into_dyn().into_shared()))
         });
         record(&[self], out, || {
-            Box::new(CrossEntropyBackward { x: SavedTensor::new(self, "input 0"), lse, target })
+            Box::new(CrossEntropyBackward {
+                x: SavedTensor::new(self, SavedAs::Input(0)),
+                lse,
+                target,
+            })
         })
     }
 }

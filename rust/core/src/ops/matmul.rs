@@ -3,7 +3,8 @@
 
 use crate::array::{broadcast_shapes, checked_numel, Array, Element};
 use crate::error::{fmt_shape, Error, Result};
-use crate::graph::{record, sum_tangents, Backward, SavedInfo, SavedTensor, VjpContext};
+use crate::graph::{record, Backward, Jvp, SavedAs, SavedInfo, SavedTensor, VjpContext};
+use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
 use crate::parallel;
 use crate::tensor::Tensor;
 use crate::zip_array;
@@ -122,40 +123,43 @@ fn batched<T: Element>(
     Ok(out)
 }
 
-struct MatmulBackward {
+/// `a @ b` for operands of at least two dimensions (batch axes broadcast).
+pub(crate) struct MmBackward {
     a: Option<SavedTensor>,
     b: Option<SavedTensor>,
 }
 
-impl Backward for MatmulBackward {
+impl Primitive for MmBackward {
+    const INFO: PrimitiveInfo = PrimitiveInfo {
+        node: "MmBackward",
+        family: "matmul",
+        api: &["matmul", "__matmul__"],
+        saves: Saves::Inputs,
+        derivative: "∂/∂a = grad · bᵀ, ∂/∂b = aᵀ · grad (batch axes summed by the engine)",
+        batch: BatchRule::LeadingBatch,
+    };
+}
+
+impl Backward for MmBackward {
     fn name(&self) -> &str {
-        "MmBackward"
+        Self::INFO.node
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        // d(AB)/dA: grad · Bᵀ;  d(AB)/dB: Aᵀ · grad  (batch axes are summed by the engine)
         let grad_a = self
             .b
             .as_ref()
-            .map(|b| grad.matmul_nd(&b.get("MmBackward")?.transpose(-1, -2)?))
+            .map(|b| grad.matmul_nd(&b.get(self.name())?.transpose(-1, -2)?))
             .transpose()?;
         let grad_b = self
             .a
             .as_ref()
-            .map(|a| a.get("MmBackward")?.transpose(-1, -2)?.matmul_nd(grad))
+            .map(|a| a.get(self.name())?.transpose(-1, -2)?.matmul_nd(grad))
             .transpose()?;
         Ok(vec![grad_a, grad_b])
     }
-    fn jvp(
-        &self,
-        inputs: &[&Tensor],
-        _: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
         // d(AB) = dA·B + A·dB
-        let (a, b) = (inputs[0], inputs[1]);
-        let left = tangents[0].as_ref().map(|ta| ta.matmul_nd(b));
-        let right = tangents[1].as_ref().map(|tb| a.matmul_nd(tb));
-        sum_tangents(left.into_iter().chain(right))
+        j.sum(|i, t| if i == 0 { t.matmul_nd(j.inputs[1]) } else { j.inputs[0].matmul_nd(t) })
     }
     fn saved(&self) -> Vec<SavedInfo> {
         [&self.a, &self.b].into_iter().flatten().map(SavedTensor::info).collect()
@@ -217,9 +221,9 @@ impl Tensor {
         let batch = broadcast_shapes("matmul", &sa[..sa.len() - 2], &sb[..sb.len() - 2])?;
         let out = zip_array!("matmul", &a.array(), &b.array(), x, y => batched(x, y, &batch)?);
         record(&[&a, &b], out, || {
-            Box::new(MatmulBackward {
-                a: b.requires_grad().then(|| SavedTensor::new(&a, "input 0")),
-                b: a.requires_grad().then(|| SavedTensor::new(&b, "input 1")),
+            Box::new(MmBackward {
+                a: b.requires_grad().then(|| SavedTensor::new(&a, SavedAs::Input(0))),
+                b: a.requires_grad().then(|| SavedTensor::new(&b, SavedAs::Input(1))),
             })
         })
     }
@@ -229,7 +233,7 @@ impl Tensor {
 /// as `x @ W.T + b`, W's gradient arrives as a transposed view that the optimiser must copy
 /// (a memory-bound pass as long as a matmul), and the step records three nodes instead of one.
 /// Here W's gradient is computed as `gradᵀ · x`, already in W's layout.
-struct LinearBackward {
+pub(crate) struct LinearBackward {
     x: Option<SavedTensor>,
     w: Option<SavedTensor>,
     has_bias: bool,
@@ -244,23 +248,34 @@ impl LinearBackward {
     }
 }
 
+impl Primitive for LinearBackward {
+    const INFO: PrimitiveInfo = PrimitiveInfo {
+        node: "LinearBackward",
+        family: "matmul",
+        api: &["_linear"],
+        saves: Saves::Inputs,
+        derivative: "∂/∂x = grad · W, ∂/∂W = gradᵀ · x (rows merged), ∂/∂b = Σ_rows grad",
+        batch: BatchRule::MergeRows,
+    };
+}
+
 impl Backward for LinearBackward {
     fn name(&self) -> &str {
-        "LinearBackward"
+        Self::INFO.node
     }
     fn vjp(&self, grad: &Tensor, ctx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         // d/dx = grad · W;  d/dW = gradᵀ · x (rows merged);  d/db = Σ_rows grad
         let g2 = Self::rows(grad)?;
         let grad_x = match &self.w {
             Some(w) if ctx.needs_input_grad(0) => {
-                let gx = g2.matmul_nd(&w.get("LinearBackward")?)?;
+                let gx = g2.matmul_nd(&w.get(self.name())?)?;
                 Some(gx.reshape(&ctx.input(0).shape)?)
             }
             _ => None,
         };
         let grad_w = match &self.x {
             Some(x) if ctx.needs_input_grad(1) => {
-                Some(g2.transpose(0, 1)?.matmul_nd(&Self::rows(&x.get("LinearBackward")?)?)?)
+                Some(g2.transpose(0, 1)?.matmul_nd(&Self::rows(&x.get(self.name())?)?)?)
             }
             _ => None,
         };
@@ -270,18 +285,14 @@ impl Backward for LinearBackward {
         }
         Ok(out)
     }
-    fn jvp(
-        &self,
-        inputs: &[&Tensor],
-        _: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
         // d(x·Wᵀ + b) = dx·Wᵀ + x·dWᵀ + db
-        let (x, w) = (inputs[0], inputs[1]);
-        let dx = tangents[0].as_ref().map(|tx| tx.linear(w, None));
-        let dw = tangents[1].as_ref().map(|tw| x.linear(tw, None));
-        let db = tangents.get(2).cloned().flatten().map(Ok);
-        sum_tangents(dx.into_iter().chain(dw).chain(db))
+        let (x, w) = (j.inputs[0], j.inputs[1]);
+        j.sum(|i, t| match i {
+            0 => t.linear(w, None),
+            1 => x.linear(t, None),
+            _bias => Ok(t.clone()),
+        })
     }
     fn saved(&self) -> Vec<SavedInfo> {
         [&self.x, &self.w].into_iter().flatten().map(SavedTensor::info).collect()
@@ -346,8 +357,8 @@ impl Tensor {
         inputs.extend(b.as_ref());
         record(&inputs, out, || {
             Box::new(LinearBackward {
-                x: w.requires_grad().then(|| SavedTensor::new(&x, "input 0")),
-                w: x.requires_grad().then(|| SavedTensor::new(&w, "input 1")),
+                x: w.requires_grad().then(|| SavedTensor::new(&x, SavedAs::Input(0))),
+                w: x.requires_grad().then(|| SavedTensor::new(&w, SavedAs::Input(1))),
                 has_bias: b.is_some(),
             })
         })

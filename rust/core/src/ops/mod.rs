@@ -17,5 +17,6 @@ pub mod loss;
 pub mod matmul;
 pub mod random;
 pub mod reduce;
+pub mod registry;
 pub mod shape;
 pub mod unary;

@@ -3,8 +3,9 @@
 
 use crate::array::{normalize_axes, Array, Element};
 use crate::error::{fmt_shape, Error, Result};
-use crate::graph::{record, Backward, SavedInfo, SavedTensor, VjpContext};
+use crate::graph::{record, Backward, Jvp, SavedAs, SavedInfo, SavedTensor, VjpContext};
 use crate::map_array;
+use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
 use crate::tensor::Tensor;
 use ndarray::{ArcArray, ArrayD, IxDyn};
 
@@ -129,78 +130,114 @@ impl Extreme {
     }
 }
 
-struct SumBackward {
+/// `sum(x, axes)`: every summed element gets the gradient of its sum.
+pub(crate) struct SumBackward {
     input_shape: Vec<usize>,
     keepdim_shape: Vec<usize>,
     axes: Vec<i64>,
 }
 
+impl Primitive for SumBackward {
+    const INFO: PrimitiveInfo = PrimitiveInfo {
+        node: "SumBackward",
+        family: "reduce",
+        api: &["sum"],
+        saves: Saves::Metadata,
+        derivative: "d sum(x)/dx_i = 1: grad spread over the reduced axes",
+        batch: BatchRule::ShiftAxes,
+    };
+}
+
 impl Backward for SumBackward {
     fn name(&self) -> &str {
-        "SumBackward"
+        Self::INFO.node
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        // d sum(x)/dx_i = 1: spread grad back over the reduced axes.
         Ok(vec![Some(grad.reshape(&self.keepdim_shape)?.expand(&self.input_shape)?)])
     }
-    fn jvp(
-        &self,
-        _: &[&Tensor],
-        result: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
-        let sum = |t: &Tensor| t.sum(Some(&self.axes), true)?.reshape(&result.shape());
-        tangents[0].as_ref().map(sum).transpose()
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
+        j.linear(|t| t.sum(Some(&self.axes), true)?.reshape(&j.result.shape()))
+    }
+    fn saved(&self) -> Vec<SavedInfo> {
+        Vec::new()
     }
 }
 
-struct ExtremeBackward {
-    which: Extreme,
+/// What `amax` and `amin` keep: the input, the result (with the reduced axes kept as size 1)
+/// and the axes. The gradient goes to the elements equal to the result, split evenly between
+/// ties (PyTorch's rule for `amax`/`amin`).
+struct ExtremeSaved {
     x: SavedTensor,
     result_keepdim: Array,
     axes: Vec<usize>,
     keepdim_shape: Vec<usize>,
 }
 
-impl Backward for ExtremeBackward {
-    fn name(&self) -> &str {
-        match self.which {
-            Extreme::Max => "MaxBackward",
-            Extreme::Min => "MinBackward",
-        }
-    }
-    fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        // The gradient goes to the elements equal to the result, split evenly between ties.
-        let share = self.share(&self.x.get(self.name())?)?;
-        Ok(vec![Some(grad.reshape(&self.keepdim_shape)?.mul(&share)?)])
-    }
-    fn jvp(
-        &self,
-        inputs: &[&Tensor],
-        result: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
-        // The tangent of the winners (their mean, on ties).
-        let Some(t) = &tangents[0] else { return Ok(None) };
-        let picked = t.mul(&self.share(inputs[0])?)?.sum(Some(&self.axes_i64()), true)?;
-        Ok(Some(picked.reshape(&result.shape())?))
-    }
-    fn saved(&self) -> Vec<SavedInfo> {
-        vec![self.x.info(), SavedInfo::of("output", &self.result_keepdim)]
-    }
-}
-
-impl ExtremeBackward {
+impl ExtremeSaved {
     /// 1/k at each of the k elements equal to the result, 0 elsewhere (a constant).
     fn share(&self, x: &Tensor) -> Result<Tensor> {
-        let winners = x.eq_(&Tensor::from_array(self.result_keepdim.clone()))?;
+        let winners = x.eq(&Tensor::from_array(self.result_keepdim.clone()))?;
         winners.div(&winners.sum(Some(&self.axes_i64()), true)?)
     }
 
     fn axes_i64(&self) -> Vec<i64> {
         self.axes.iter().map(|&a| a as i64).collect()
     }
+
+    fn vjp(&self, name: &str, grad: &Tensor) -> Result<Vec<Option<Tensor>>> {
+        let share = self.share(&self.x.get(name)?)?;
+        Ok(vec![Some(grad.reshape(&self.keepdim_shape)?.mul(&share)?)])
+    }
+
+    /// The tangent of the winners (their mean, on ties).
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
+        j.linear(|t| {
+            let picked = t.mul(&self.share(j.inputs[0])?)?.sum(Some(&self.axes_i64()), true)?;
+            picked.reshape(&j.result.shape())
+        })
+    }
+
+    fn saved(&self) -> Vec<SavedInfo> {
+        vec![self.x.info(), SavedInfo::of(SavedAs::Result, &self.result_keepdim)]
+    }
 }
+
+/// Defines the node of `amax` or `amin` over [`ExtremeSaved`].
+macro_rules! extreme_node {
+    ($node:ident, $api:literal, $derivative:literal) => {
+        #[doc = concat!("`", $api, "(x, axes)`: see [`ExtremeSaved`].")]
+        pub(crate) struct $node(ExtremeSaved);
+
+        impl Primitive for $node {
+            const INFO: PrimitiveInfo = PrimitiveInfo {
+                node: stringify!($node),
+                family: "reduce",
+                api: &[$api, concat!("a", $api)],
+                saves: Saves::InputsAndBuffers,
+                derivative: $derivative,
+                batch: BatchRule::ShiftAxes,
+            };
+        }
+
+        impl Backward for $node {
+            fn name(&self) -> &str {
+                Self::INFO.node
+            }
+            fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+                self.0.vjp(self.name(), grad)
+            }
+            fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
+                self.0.jvp(j)
+            }
+            fn saved(&self) -> Vec<SavedInfo> {
+                self.0.saved()
+            }
+        }
+    };
+}
+
+extreme_node!(AmaxBackward, "max", "1/k to each of the k elements equal to the maximum");
+extreme_node!(AminBackward, "min", "1/k to each of the k elements equal to the minimum");
 
 impl Tensor {
     /// Sum over `axes` (all when `None`), keeping them as size 1 when `keepdim`.
@@ -245,15 +282,17 @@ impl Tensor {
         });
         let out = result_keepdim.reshape(&reduced_shape(&shape, &axes, keepdim))?;
         let keepdim_shape = reduced_shape(&shape, &axes, true);
-        record(&[self], out, || {
-            Box::new(ExtremeBackward {
-                which,
-                x: SavedTensor::new(self, "input"),
-                result_keepdim,
-                axes,
-                keepdim_shape,
-            })
-        })
+        // Built only when a node is recorded.
+        let saved = move || ExtremeSaved {
+            x: SavedTensor::new(self, SavedAs::Input(0)),
+            result_keepdim,
+            axes,
+            keepdim_shape,
+        };
+        match which {
+            Extreme::Max => record(&[self], out, || Box::new(AmaxBackward(saved()))),
+            Extreme::Min => record(&[self], out, || Box::new(AminBackward(saved()))),
+        }
     }
 
     /// Largest element over `axes` (PyTorch's `amax`).
@@ -271,7 +310,7 @@ impl Tensor {
     fn shift_by_max(&self, axes: Option<&[i64]>) -> Result<(Tensor, Tensor)> {
         let shift = self.detach().max(axes, true)?;
         let finite = shift.abs()?.lt(&shift.scalar_like(f64::INFINITY))?;
-        let shift = shift.where_(&finite, &shift.zeros_like())?;
+        let shift = shift.where_cond(&finite, &shift.zeros_like())?;
         Ok((self.sub(&shift)?, shift))
     }
 

@@ -4,75 +4,111 @@
 use crate::array::{checked_numel, normalize_axis, Element};
 use crate::dispatch;
 use crate::error::{fmt_shape, Error, Result};
-use crate::graph::{record, Backward, VjpContext};
+use crate::graph::{record, Backward, Jvp, SavedInfo, VjpContext};
+use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
 use crate::tensor::Tensor;
 use ndarray::IxDyn;
 
-struct ReshapeBackward {
+/// `reshape`: the gradient is reshaped back.
+pub(crate) struct ReshapeBackward {
     input_shape: Vec<usize>,
+}
+
+impl Primitive for ReshapeBackward {
+    const INFO: PrimitiveInfo = PrimitiveInfo {
+        node: "ReshapeBackward",
+        family: "shape",
+        api: &["reshape", "view", "flatten", "unsqueeze", "squeeze"],
+        saves: Saves::Metadata,
+        derivative: "grad reshaped to the input's shape",
+        batch: BatchRule::ShiftAxes,
+    };
 }
 
 impl Backward for ReshapeBackward {
     fn name(&self) -> &str {
-        "ReshapeBackward"
+        Self::INFO.node
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         Ok(vec![Some(grad.reshape(&self.input_shape)?)])
     }
-    fn jvp(
-        &self,
-        _: &[&Tensor],
-        result: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
-        tangents[0].as_ref().map(|t| t.reshape(&result.shape())).transpose()
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
+        j.linear(|t| t.reshape(&j.result.shape()))
+    }
+    fn saved(&self) -> Vec<SavedInfo> {
+        Vec::new()
     }
 }
 
-struct PermuteBackward {
+/// `permute`: the gradient is permuted back by the inverse permutation.
+pub(crate) struct PermuteBackward {
     inverse: Vec<usize>,
+}
+
+impl Primitive for PermuteBackward {
+    const INFO: PrimitiveInfo = PrimitiveInfo {
+        node: "PermuteBackward",
+        family: "shape",
+        api: &["permute", "transpose", "T"],
+        saves: Saves::Metadata,
+        derivative: "grad permuted by the inverse permutation",
+        batch: BatchRule::ShiftAxes,
+    };
 }
 
 impl Backward for PermuteBackward {
     fn name(&self) -> &str {
-        "PermuteBackward"
+        Self::INFO.node
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         Ok(vec![Some(grad.permute_axes(&self.inverse)?)])
     }
-    fn jvp(
-        &self,
-        _: &[&Tensor],
-        _: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
         // The forward permutation is the inverse of the inverse.
-        let mut forward = vec![0; self.inverse.len()];
-        for (i, &a) in self.inverse.iter().enumerate() {
-            forward[a] = i;
-        }
-        tangents[0].as_ref().map(|t| t.permute_axes(&forward)).transpose()
+        j.linear(|t| t.permute_axes(&inverse_permutation(&self.inverse)))
+    }
+    fn saved(&self) -> Vec<SavedInfo> {
+        Vec::new()
     }
 }
 
-struct ExpandBackward;
+/// `expand`/`broadcast_to`: the engine sums the gradient back over the broadcast axes, as for
+/// every edge, so the VJP is the identity.
+pub(crate) struct ExpandBackward;
+
+impl Primitive for ExpandBackward {
+    const INFO: PrimitiveInfo = PrimitiveInfo {
+        node: "ExpandBackward",
+        family: "shape",
+        api: &["expand", "broadcast_to"],
+        saves: Saves::Nothing,
+        derivative: "grad summed over the broadcast axes (by the engine)",
+        batch: BatchRule::ShiftAxes,
+    };
+}
 
 impl Backward for ExpandBackward {
     fn name(&self) -> &str {
-        "ExpandBackward"
+        Self::INFO.node
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        // The engine sums the gradient back over the broadcast axes, as for every edge.
         Ok(vec![Some(grad.clone())])
     }
-    fn jvp(
-        &self,
-        _: &[&Tensor],
-        result: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
-        tangents[0].as_ref().map(|t| t.expand(&result.shape())).transpose()
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
+        j.linear(|t| t.expand(&j.result.shape()))
     }
+    fn saved(&self) -> Vec<SavedInfo> {
+        Vec::new()
+    }
+}
+
+/// The permutation that undoes `axes`.
+fn inverse_permutation(axes: &[usize]) -> Vec<usize> {
+    let mut inverse = vec![0; axes.len()];
+    for (i, &a) in axes.iter().enumerate() {
+        inverse[a] = i;
+    }
+    inverse
 }
 
 impl Tensor {
@@ -157,10 +193,7 @@ impl Tensor {
         }
         let out =
             dispatch!(&self.array(), a => Element::wrap(a.clone().permuted_axes(IxDyn(axes))));
-        let mut inverse = vec![0; axes.len()];
-        for (i, &a) in axes.iter().enumerate() {
-            inverse[a] = i;
-        }
+        let inverse = inverse_permutation(axes);
         record(&[self], out, || Box::new(PermuteBackward { inverse }))
     }
 

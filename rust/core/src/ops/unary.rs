@@ -1,146 +1,199 @@
-//! Elementwise functions of one tensor: forward and VJP side by side.
+//! Elementwise functions of one tensor, one stanza each.
 //!
-//! Each [`Unary`] variant states its value, whether its derivative is cheaper from the input
-//! (`x`) or from the output (`result`), and its VJP as a one-line Tensor expression. The match
-//! in [`Unary::vjp`] is exhaustive: a new function without a derivative does not compile.
+//! A stanza in [`for_each_unary`] is everything about one function: its variant and Python
+//! name, its node, what its VJP reads (`saves`: nothing, the input `x` or the `result`), its
+//! cost class for the parallel split, its value, its derivative and the VJP computing it as a
+//! Tensor expression (so that it is itself differentiable). The rest is derived: an
+//! elementwise function has a diagonal Jacobian, its own transpose, so the JVP is the VJP rule
+//! applied to the tangent; it batches elementwise under `vmap`. The binding generates the
+//! Python methods from the same list, so a new stanza is a new `Tensor` method everywhere.
 
 use crate::array::{Array, Element};
 use crate::error::Result;
-use crate::graph::{derivatives_tracked, record, Backward, SavedInfo, SavedTensor, VjpContext};
+use crate::graph::{
+    derivatives_tracked, record, Backward, Jvp, SavedAs, SavedInfo, SavedTensor, VjpContext,
+};
 use crate::map_array;
 use crate::ops::binary::{map_elements, zip_broadcast};
+use crate::ops::registry::{BatchRule, PrimitiveInfo, Saves};
 use crate::parallel::Cost;
 use crate::tensor::Tensor;
 use crate::zip_array;
 
-/// The differentiable elementwise functions of one argument.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Unary {
-    /// `-x`
-    Neg,
-    /// `e^x`
-    Exp,
-    /// natural logarithm
-    Log,
-    /// `ln(1 + x)`, accurate for tiny `x`
-    Log1p,
-    /// the error function
-    Erf,
-    /// square root
-    Sqrt,
-    /// sine
-    Sin,
-    /// cosine
-    Cos,
-    /// hyperbolic tangent
-    Tanh,
-    /// logistic sigmoid `1 / (1 + e^-x)`
-    Sigmoid,
-    /// `max(x, 0)`; subgradient 0 at 0 (as PyTorch)
-    Relu,
-    /// `|x|`; subgradient 0 at 0 (as PyTorch)
-    Abs,
+/// Calls `$callback!` with the stanza of every unary primitive (the binding uses it to make
+/// the Python methods).
+#[macro_export]
+macro_rules! for_each_unary {
+    ($callback:ident) => {
+        $callback! {
+            /// `-x`
+            Neg neg "NegBackward" {
+                saves: Nothing, cost: Light,
+                value: |x| -x,
+                derivative: "d(-x)/dx = -1",
+                vjp: |grad, _x| grad.neg(),
+            }
+            /// `e^x`
+            Exp exp "ExpBackward" {
+                saves: Result, cost: Heavy,
+                value: |x| x.fast_exp(),
+                derivative: "d(e^x)/dx = e^x = result",
+                vjp: |grad, result| grad.mul(result),
+            }
+            /// Natural logarithm.
+            Log log "LogBackward" {
+                saves: Input, cost: Heavy,
+                value: |x| x.ln(),
+                derivative: "d(ln x)/dx = 1/x",
+                vjp: |grad, x| grad.div(x),
+            }
+            /// `ln(1 + x)`, accurate for tiny `x`.
+            Log1p log1p "Log1pBackward" {
+                saves: Input, cost: Heavy,
+                value: |x| x.ln_1p(),
+                derivative: "d ln(1+x)/dx = 1/(1+x)",
+                vjp: |grad, x| grad.div(&x.add_scalar(1.0)?),
+            }
+            /// The error function `erf(x) = 2/√π ∫₀^x e^(−t²) dt`.
+            Erf erf "ErfBackward" {
+                saves: Input, cost: Heavy,
+                value: |x| Element::erf(x),
+                derivative: "d erf(x)/dx = 2/√π e^(−x²)",
+                vjp: |grad, x| grad.mul(&erf_derivative(x)?),
+            }
+            /// Square root.
+            Sqrt sqrt "SqrtBackward" {
+                saves: Result, cost: Heavy,
+                value: |x| x.sqrt(),
+                derivative: "d √x/dx = 1/(2 result)",
+                vjp: |grad, result| grad.div(&result.mul_scalar(2.0)?),
+            }
+            /// Sine.
+            Sin sin "SinBackward" {
+                saves: Input, cost: Heavy,
+                value: |x| x.sin(),
+                derivative: "d sin x/dx = cos x",
+                vjp: |grad, x| grad.mul(&x.cos()?),
+            }
+            /// Cosine.
+            Cos cos "CosBackward" {
+                saves: Input, cost: Heavy,
+                value: |x| x.cos(),
+                derivative: "d cos x/dx = -sin x",
+                vjp: |grad, x| grad.mul(&x.sin()?.neg()?),
+            }
+            /// Hyperbolic tangent.
+            Tanh tanh "TanhBackward" {
+                saves: Result, cost: Heavy,
+                value: |x| x.tanh(),
+                derivative: "d tanh x/dx = 1 - result²",
+                vjp: |grad, result| grad.mul(&result.mul(result)?.rsub_scalar(1.0)?),
+            }
+            /// Logistic sigmoid `1 / (1 + e^-x)`.
+            Sigmoid sigmoid "SigmoidBackward" {
+                saves: Result, cost: Heavy,
+                value: |x| sigmoid_of(x),
+                derivative: "d σ(x)/dx = result (1 - result)",
+                vjp: |grad, result| grad.mul(&result.mul(&result.rsub_scalar(1.0)?)?),
+            }
+            /// `max(x, 0)`; subgradient 0 at 0 (as PyTorch).
+            Relu relu "ReluBackward" {
+                saves: Input, cost: Light,
+                value: |x| relu_of(x),
+                derivative: "d relu(x)/dx = 1 where x > 0, else 0",
+                vjp: |grad, x| if derivatives_tracked() {
+                    grad.mul(&x.gt(&x.zeros_like())?)
+                } else {
+                    relu_backward(grad, x) // the same values in one fused pass
+                },
+            }
+            /// `|x|`; subgradient 0 at 0 (as PyTorch).
+            Abs abs "AbsBackward" {
+                saves: Input, cost: Light,
+                value: |x| x.abs(),
+                derivative: "d|x|/dx = sign x (0 at 0)",
+                vjp: |grad, x| grad.mul(&x.sign()?),
+            }
+        }
+    };
 }
 
-/// What a rule keeps for its VJP (dfdx's `DF_USES_FX`).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Saves {
-    Nothing,
-    Input,
-    Result,
-}
-
-impl Unary {
-    /// Name of the node this op records.
-    pub fn backward_name(self) -> &'static str {
-        match self {
-            Unary::Neg => "NegBackward",
-            Unary::Exp => "ExpBackward",
-            Unary::Log => "LogBackward",
-            Unary::Log1p => "Log1pBackward",
-            Unary::Erf => "ErfBackward",
-            Unary::Sqrt => "SqrtBackward",
-            Unary::Sin => "SinBackward",
-            Unary::Cos => "CosBackward",
-            Unary::Tanh => "TanhBackward",
-            Unary::Sigmoid => "SigmoidBackward",
-            Unary::Relu => "ReluBackward",
-            Unary::Abs => "AbsBackward",
+/// Turns the stanzas into the [`Unary`] enum, its properties and its `Tensor` methods.
+macro_rules! define_unary {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident $method:ident $node:literal {
+            saves: $saves:ident, cost: $cost:ident,
+            value: |$x:ident| $value:expr,
+            derivative: $derivative:literal,
+            vjp: |$grad:ident, $s:ident| $vjp:expr,
         }
-    }
-
-    #[inline(always)]
-    fn apply<T: Element>(self, x: T) -> T {
-        match self {
-            Unary::Neg => -x,
-            Unary::Exp => x.fast_exp(),
-            Unary::Log => x.ln(),
-            Unary::Log1p => x.ln_1p(),
-            Unary::Erf => x.erf(),
-            Unary::Sqrt => x.sqrt(),
-            Unary::Sin => x.sin(),
-            Unary::Cos => x.cos(),
-            Unary::Tanh => x.tanh(),
-            // Two branches keep exp from overflowing for large |x|.
-            Unary::Sigmoid if x >= T::zero() => T::one() / (T::one() + (-x).fast_exp()),
-            Unary::Sigmoid => x.fast_exp() / (T::one() + x.fast_exp()),
-            Unary::Relu if x > T::zero() => x,
-            Unary::Relu => T::zero() * x, // keeps NaN a NaN
-            Unary::Abs => x.abs(),
+    )*) => {
+        /// The differentiable elementwise functions of one argument.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Unary {
+            $($(#[$doc])* $variant,)*
         }
-    }
 
-    /// Work per element, for the parallel split.
-    fn cost(self) -> Cost {
-        match self {
-            Unary::Neg | Unary::Relu | Unary::Abs => Cost::Light,
-            _ => Cost::Heavy,
-        }
-    }
+        impl Unary {
+            /// Every variant, in stanza order.
+            pub const ALL: &'static [Unary] = &[$(Unary::$variant),*];
 
-    fn saves(self) -> Saves {
-        match self {
-            Unary::Neg => Saves::Nothing,
-            Unary::Exp | Unary::Sqrt | Unary::Tanh | Unary::Sigmoid => Saves::Result,
-            Unary::Log | Unary::Log1p | Unary::Erf => Saves::Input,
-            Unary::Sin | Unary::Cos | Unary::Relu | Unary::Abs => Saves::Input,
-        }
-    }
-
-    /// ∂L/∂x given `grad` = ∂L/∂out; `x` is the input or the result, as [`Saves`] says.
-    fn vjp(self, grad: &Tensor, x: &Tensor) -> Result<Tensor> {
-        match self {
-            Unary::Neg => grad.neg(),                                  // d(-x)/dx = -1
-            Unary::Exp => grad.mul(x),                                 // d(e^x)/dx = result
-            Unary::Log => grad.div(x),                                 // d(ln x)/dx = 1/x
-            Unary::Log1p => grad.div(&x.add_scalar(1.0)?),             // 1/(1 + x)
-            Unary::Erf => grad.mul(&erf_derivative(x)?),               // 2/√π e^(−x²)
-            Unary::Sqrt => grad.div(&x.mul_scalar(2.0)?),              // 1/(2 result)
-            Unary::Sin => grad.mul(&x.cos()?),                         // cos x
-            Unary::Cos => grad.mul(&x.sin()?.neg()?),                  // -sin x
-            Unary::Tanh => grad.mul(&x.mul(x)?.rsub_scalar(1.0)?),     // 1 - result²
-            Unary::Sigmoid => grad.mul(&x.mul(&x.rsub_scalar(1.0)?)?), // result (1 - result)
-            Unary::Relu if !derivatives_tracked() => relu_backward(grad, x), // one fused pass
-            Unary::Relu => grad.mul(&x.gt(&x.zeros_like())?),          // 1 where x > 0
-            Unary::Abs => grad.mul(&x.sign()?),                        // sign x (0 at 0)
-        }
-    }
-
-    /// Applies the function elementwise to an array.
-    pub fn forward(self, x: &Array) -> Array {
-        // One monomorphic loop per function (the variant is a constant inside each closure),
-        // so the match is not re-run per element and the loops vectorise.
-        macro_rules! each {
-            ($($f:ident),*) => {
+            /// The entry of the derivative index.
+            pub fn info(self) -> PrimitiveInfo {
                 match self {
-                    $(Unary::$f => map_array!(x, a => map_elements(a, self.cost(), |v| Unary::$f.apply(v))),)*
+                    $(Unary::$variant => PrimitiveInfo {
+                        node: $node,
+                        family: "unary",
+                        api: &[stringify!($method)],
+                        saves: Saves::$saves,
+                        derivative: $derivative,
+                        batch: BatchRule::Elementwise,
+                    },)*
                 }
-            };
+            }
+
+            /// Work per element, for the parallel split.
+            fn cost(self) -> Cost {
+                match self {
+                    $(Unary::$variant => Cost::$cost,)*
+                }
+            }
+
+            /// `∂L/∂x` given `grad` = ∂L/∂out and the saved `x` or `result`.
+            fn vjp(self, grad: &Tensor, saved: &Tensor) -> Result<Tensor> {
+                match self {
+                    $(Unary::$variant => {
+                        let ($grad, $s) = (grad, saved);
+                        $vjp
+                    })*
+                }
+            }
+
+            /// Applies the function elementwise to an array: one monomorphic loop per
+            /// function (the variant is a constant inside each closure), so that the match is
+            /// not re-run per element and the loops vectorise.
+            pub fn forward(self, input: &Array) -> Array {
+                match self {
+                    $(Unary::$variant => map_array!(input, a => map_elements(a, self.cost(), |$x| $value)),)*
+                }
+            }
         }
-        each!(Neg, Exp, Log, Log1p, Erf, Sqrt, Sin, Cos, Tanh, Sigmoid, Relu, Abs)
-    }
+
+        impl Tensor {
+            $(
+                $(#[$doc])*
+                pub fn $method(&self) -> Result<Tensor> {
+                    self.unary(Unary::$variant)
+                }
+            )*
+        }
+    };
 }
 
+for_each_unary!(define_unary);
+
+/// The node a unary primitive records: what its stanza says it saves.
 struct UnaryBackward {
     op: Unary,
     saved: Option<SavedTensor>,
@@ -149,40 +202,28 @@ struct UnaryBackward {
 
 impl Backward for UnaryBackward {
     fn name(&self) -> &str {
-        self.op.backward_name()
+        self.op.info().node
     }
 
     fn vjp(&self, grad: &Tensor, ctx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let x = match (&self.saved, &self.result) {
+        let saved = match (&self.saved, &self.result) {
             (Some(saved), _) => saved.get(self.name())?,
             (None, Some(result)) => ctx.result(result),
             (None, None) => grad.clone(), // Saves::Nothing: the rule does not read it
         };
-        Ok(vec![Some(self.op.vjp(grad, &x)?)])
+        Ok(vec![Some(self.op.vjp(grad, &saved)?)])
     }
 
-    fn jvp(
-        &self,
-        inputs: &[&Tensor],
-        result: &Tensor,
-        tangents: &[Option<Tensor>],
-    ) -> Result<Option<Tensor>> {
-        // An elementwise function has a diagonal Jacobian, which is its own transpose: the JVP
-        // is the VJP rule applied to the tangent.
-        let Some(t) = &tangents[0] else { return Ok(None) };
-        let x = if self.op.saves() == Saves::Result { result } else { inputs[0] };
-        Ok(Some(self.op.vjp(t, x)?))
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
+        // A diagonal Jacobian is its own transpose: the JVP is the VJP rule on the tangent.
+        let saved = if self.op.info().saves == Saves::Result { j.result } else { j.inputs[0] };
+        j.linear(|t| self.op.vjp(t, saved))
     }
 
     fn saved(&self) -> Vec<SavedInfo> {
-        let mut out = Vec::new();
-        if let Some(s) = &self.saved {
-            out.push(s.info());
-        }
-        if let Some(r) = &self.result {
-            out.push(SavedInfo::of("output", r));
-        }
-        out
+        let input = self.saved.as_ref().map(SavedTensor::info);
+        let result = self.result.as_ref().map(|r| SavedInfo::of(SavedAs::Result, r));
+        input.into_iter().chain(result).collect()
     }
 
     fn saved_bytes(&self) -> usize {
@@ -195,69 +236,40 @@ impl Tensor {
     /// Applies an elementwise function, recording it for backward.
     pub fn unary(&self, op: Unary) -> Result<Tensor> {
         let out = op.forward(&self.array());
-        let saves = op.saves();
+        let saves = op.info().saves;
         record(&[self], out.clone(), || {
             Box::new(UnaryBackward {
                 op,
-                saved: (saves == Saves::Input).then(|| SavedTensor::new(self, "input")),
+                saved: (saves == Saves::Input).then(|| SavedTensor::new(self, SavedAs::Input(0))),
                 result: (saves == Saves::Result).then_some(out),
             })
         })
-    }
-
-    /// `-self`
-    pub fn neg(&self) -> Result<Tensor> {
-        self.unary(Unary::Neg)
-    }
-    /// `e^self`
-    pub fn exp(&self) -> Result<Tensor> {
-        self.unary(Unary::Exp)
-    }
-    /// Natural logarithm.
-    pub fn log(&self) -> Result<Tensor> {
-        self.unary(Unary::Log)
-    }
-    /// `ln(1 + self)`, accurate for tiny `self`.
-    pub fn log1p(&self) -> Result<Tensor> {
-        self.unary(Unary::Log1p)
-    }
-    /// The error function `erf(self) = 2/√π ∫₀^self e^(−t²) dt`.
-    pub fn erf(&self) -> Result<Tensor> {
-        self.unary(Unary::Erf)
-    }
-    /// Square root.
-    pub fn sqrt(&self) -> Result<Tensor> {
-        self.unary(Unary::Sqrt)
-    }
-    /// Sine.
-    pub fn sin(&self) -> Result<Tensor> {
-        self.unary(Unary::Sin)
-    }
-    /// Cosine.
-    pub fn cos(&self) -> Result<Tensor> {
-        self.unary(Unary::Cos)
-    }
-    /// Hyperbolic tangent.
-    pub fn tanh(&self) -> Result<Tensor> {
-        self.unary(Unary::Tanh)
-    }
-    /// Logistic sigmoid.
-    pub fn sigmoid(&self) -> Result<Tensor> {
-        self.unary(Unary::Sigmoid)
-    }
-    /// `max(self, 0)`.
-    pub fn relu(&self) -> Result<Tensor> {
-        self.unary(Unary::Relu)
-    }
-    /// `|self|`.
-    pub fn abs(&self) -> Result<Tensor> {
-        self.unary(Unary::Abs)
     }
 
     /// Sign (-1, 0 or 1) as a constant: it has zero derivative almost everywhere.
     pub fn sign(&self) -> Result<Tensor> {
         let out = map_array!(&self.array(), a => a.mapv(sign_of));
         Ok(Tensor::from_array(out))
+    }
+}
+
+/// `1 / (1 + e^-x)`, in two branches that keep `exp` from overflowing for large `|x|`.
+#[inline(always)]
+fn sigmoid_of<T: Element>(x: T) -> T {
+    if x >= T::zero() {
+        T::one() / (T::one() + (-x).fast_exp())
+    } else {
+        x.fast_exp() / (T::one() + x.fast_exp())
+    }
+}
+
+/// `max(x, 0)`, keeping NaN a NaN.
+#[inline(always)]
+fn relu_of<T: Element>(x: T) -> T {
+    if x > T::zero() {
+        x
+    } else {
+        T::zero() * x
     }
 }
 

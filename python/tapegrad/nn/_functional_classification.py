@@ -1,4 +1,5 @@
-"""Loss functions (re-exported by ``tapegrad.nn.functional``) and label checking.
+"""Classification losses as functions (re-exported by ``tapegrad.nn.functional``; their
+modules are in ``loss.py``), and label checking.
 
 tapegrad has no integer tensors: class labels arrive as integer NumPy arrays, lists, or
 float tensors holding whole numbers, and become constant masks over the logits.
@@ -6,6 +7,7 @@ float tensors holding whole numbers, and become constant masks over the logits.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -16,6 +18,7 @@ from tapegrad._errors import ArgumentError, AxisError, DTypeError, ShapeError
 
 __all__ = [
     "as_class_indices",
+    "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "log_sigmoid",
@@ -87,6 +90,38 @@ def mse_loss(input: tg.Tensor, target: Any, reduction: str = "mean") -> tg.Tenso
 def log_sigmoid(input: tg.Tensor) -> tg.Tensor:
     """``log σ(x) = min(x, 0) - log(1 + exp(-|x|))``, stable for any ``x``."""
     return input.minimum(0.0) - (-input.abs()).exp().log1p()
+
+
+def binary_cross_entropy(
+    input: tg.Tensor, target: Any, weight: Any = None, reduction: str = "mean"
+) -> tg.Tensor:
+    """Binary cross-entropy of probabilities ``input`` against ``target``:
+    ``-(y log x + (1 - y) log(1 - x))``, times ``weight``, with each log clamped to at
+    least -100 (as PyTorch, so that 0 and 1 give finite losses).
+
+    Prefer ``binary_cross_entropy_with_logits`` on logits: it is stable.
+
+    Raises:
+        ArgumentError: If an input is outside [0, 1].
+    """
+    _check_reduction(reduction, "binary_cross_entropy")
+    target = _as_target(target, input, "binary_cross_entropy")
+    probabilities = input.detach().numpy()
+    if ((probabilities < 0) | (probabilities > 1)).any():
+        raise ArgumentError(
+            "binary_cross_entropy: all elements of input should be between 0 and 1"
+        )
+    loss = -(target * _clamped_log(input) + (1.0 - target) * _clamped_log(1.0 - input))
+    if weight is not None:
+        loss = loss * _as_tensor(weight, input)
+    return _reduce(loss, reduction)
+
+
+def _clamped_log(x: tg.Tensor) -> tg.Tensor:
+    """``max(log x, -100)``, with a zero (not NaN) gradient where ``x`` is 0."""
+    floor = math.exp(-100.0)
+    above = x > floor
+    return tg.where(above, tg.where(above, x, 1.0).log(), -100.0)
 
 
 def binary_cross_entropy_with_logits(

@@ -24,12 +24,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _native
-from ._errors import DTypeError, GraphError, ShapeError
-from ._grad_mode import no_grad
-from ._native import Tensor
+from .. import _native
+from .._anomaly import detect_anomaly, set_detect_anomaly
+from .._errors import DTypeError, GraphError, ShapeError
+from .._grad_mode import no_grad
+from .._native import Tensor
 
-__all__ = ["Function", "FunctionCtx"]
+__all__ = [
+    "Function",
+    "FunctionCtx",
+    "backward",
+    "detect_anomaly",
+    "functional",
+    "grad",
+    "set_detect_anomaly",
+]
 
 
 class FunctionCtx:
@@ -177,3 +186,7 @@ class Function:
 
 def _zeros_like(t: Tensor) -> Tensor:
     return _native._full(t.shape, 0.0, t.dtype, False)
+
+
+from . import functional  # after Function: it is imported through tapegrad
+from ._backward import backward, grad
