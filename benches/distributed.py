@@ -128,11 +128,6 @@ def _tapegrad_rows(args, world: int, rank: int) -> dict:
 
         result["allreduce_s"] = _best_time(reduce_alone, args.steps, comm)
         result["buckets"] = len(reducer.buckets)
-        result["hook"] = (
-            "post_accumulate_grad"
-            if hasattr(tg.Tensor, "register_post_accumulate_grad_hook")
-            else "leaf hook (reduction at the end of backward)"
-        )
         # Bandwidth of one 25 MiB bucket.
         count = BUCKET_BYTES // 4
         tensor = tg.from_numpy(np.ones(count, np.float32))
@@ -240,7 +235,7 @@ def _table(one: dict, two: dict) -> str:
     d = two["tapegrad"]
     hidden = min(1.0, max(0.0, 1 - d["exposed_wait_s"] / d["allreduce_s"]))
     gbs = BUCKET_BYTES / 1e9
-    note = f"{d['buckets']} buckets; hidden behind backward: {hidden:.0%} ({d['hook']})"
+    note = f"{d['buckets']} buckets; hidden behind backward: {hidden:.0%}"
     lines = [
         "| measure | 1 rank | 2 ranks | note |",
         "|---|---|---|---|",

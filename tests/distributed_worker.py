@@ -284,6 +284,10 @@ def scenario_unused() -> None:
     strict = nn.parallel.DistributedDataParallel(TwoHeads())
     strict(x).sum().backward()
     expect(tg.GraphError, "find_unused_parameters=True", strict, x)
+    # Converting after wrapping replaces the parameters DDP watches: refused.
+    late = nn.parallel.DistributedDataParallel(TwoHeads())
+    late.double()
+    expect(tg.GraphError, "before wrapping", late, x.double())
 
 
 def scenario_buffers() -> None:
@@ -311,6 +315,33 @@ def scenario_buffers() -> None:
     assert values(model.module.seen).tolist() == [5.0, 5.0]
     keys = {"module.seen", "module.linear.weight", "module.linear.bias"}
     assert set(model.state_dict()) == keys
+
+
+def scenario_checkpoint() -> None:
+    """A model that checkpoints a block inside DDP gets the gradients it gets without."""
+
+    class Blocks(nn.Module):
+        def __init__(self, use_checkpoint):
+            super().__init__()
+            self.use_checkpoint = use_checkpoint
+            self.first = nn.Sequential(nn.Linear(8, 16), nn.Tanh())
+            self.second = nn.Sequential(nn.Linear(16, 16), nn.Tanh())
+            self.head = nn.Linear(16, 3)
+
+        def forward(self, x):
+            h = self.first(x)
+            h = tg.checkpoint(self.second, h) if self.use_checkpoint else self.second(h)
+            return self.head(h)
+
+    grads = []
+    for use_checkpoint in (False, True):
+        tg.manual_seed(0)
+        model = nn.parallel.DistributedDataParallel(Blocks(use_checkpoint).double())
+        x, y = local(*batch(0, 16, tg.float64))
+        nn.CrossEntropyLoss()(model(x), y).backward()
+        grads.append([values(p.grad) for p in model.parameters()])
+    for plain, checkpointed in zip(*grads):
+        np.testing.assert_allclose(checkpointed, plain, rtol=1e-12)
 
 
 def scenario_sampler() -> None:

@@ -128,6 +128,10 @@ def test_ddp_broadcasts_rank_0s_parameters_and_buffers():
     run("buffers")
 
 
+def test_ddp_works_with_checkpointing_inside_the_model():
+    run("checkpoint")
+
+
 def test_unused_parameters_are_found_or_reported():
     run("unused")
 

@@ -247,8 +247,6 @@ class _Reducer:
         self.ready = [False] * len(self.params)
         self.sync = False
         self.next_bucket = 0
-        self.in_hook: int | None = None
-        self.finished_grads: dict[int, tg.Tensor] = {}
         self.arrival: Any = None
         self.exposed_wait_s = 0.0
         self.handles = [self._install(i, p) for i, p in enumerate(self.params)]
@@ -256,32 +254,25 @@ class _Reducer:
     # ---- gradient-ready events
 
     def _install(self, index: int, param: tg.Tensor) -> Any:
-        post = getattr(param, "register_post_accumulate_grad_hook", None)
-        if post is not None:
-            return post(lambda p, i=index: self._on_grad_ready(i))
-        return param.register_hook(lambda g, i=index: self._leaf_hook(i, g))
+        def hook(_: tg.Tensor) -> None:
+            self._on_grad_ready(index)
 
-    def _leaf_hook(self, index: int, grad: tg.Tensor) -> tg.Tensor | None:
-        """Stand-in for a post-accumulate hook: a leaf hook sees the gradient before
-        it is added to ``.grad``, so it adds it itself (``old + grad``, the engine's
-        own sum) and hands the engine the result to put into an empty slot."""
-        if not self.sync:
-            return None
-        param = self.params[index]
-        total = grad if param.grad is None else param.grad + grad
-        param.grad = None
-        self.in_hook = index
-        try:
-            self._on_grad_ready(index, total)
-        finally:
-            self.in_hook = None
-        return self.finished_grads.pop(index, total)
+        return param.register_post_accumulate_grad_hook(hook)
 
-    def _on_grad_ready(self, index: int, grad: tg.Tensor | None = None) -> None:
-        """Copies parameter ``index``'s gradient into its bucket; launches every bucket
-        that is complete, in bucket order; finishes once the last one is launched."""
+    def _on_grad_ready(self, index: int) -> None:
+        """Called by backward right after parameter ``index``'s ``.grad`` is
+        accumulated: copies it into its bucket (divided by the world size, as PyTorch's
+        reducer does) and launches the buckets that are complete."""
         if not self.sync:
             return
+        bucket, k = self.where[index]
+        scale = 1.0 / self.group.size
+        _to_buffer(self.params[index].grad, out=bucket.slot(k), scale=scale)
+        self._mark_ready(index)
+
+    def _mark_ready(self, index: int) -> None:
+        """Counts parameter ``index`` in; launches every complete bucket, in bucket
+        order; finishes once the last one is launched."""
         if self.ready[index]:
             raise GraphError(
                 f"DistributedDataParallel: the gradient of parameter "
@@ -289,12 +280,7 @@ class _Reducer:
                 f"backward passes without a forward through the wrapper in between?)"
             )
         self.ready[index] = True
-        grad = self.params[index].grad if grad is None else grad
-        bucket, k = self.where[index]
-        if grad is None:
-            bucket.slot(k)[...] = 0
-        else:  # divided by the world size on the way in, as PyTorch's reducer does
-            _to_buffer(grad, out=bucket.slot(k), scale=1.0 / self.group.size)
+        bucket, _ = self.where[index]
         bucket.pending -= 1
         self._launch_ready_buckets()
         if self.next_bucket == len(self.buckets):
@@ -340,11 +326,7 @@ class _Reducer:
                 if not self.used[i]:
                     continue  # no rank used it: its .grad is left alone
                 param = self.params[i]
-                average = _tensor_from_buffer(bucket.slot(k), tuple(param.shape))
-                if i == self.in_hook:
-                    self.finished_grads[i] = average
-                else:
-                    param.grad = average
+                param.grad = _tensor_from_buffer(bucket.slot(k), tuple(param.shape))
         self._reset(sync=False)
 
     # ---- iteration bookkeeping
@@ -394,7 +376,9 @@ class _Reducer:
         self.find_unused = True
         for index in _unused(outputs, list(range(len(self.params))), self.params):
             self.used[index] = 0
-            self._on_grad_ready(index, None)
+            bucket, k = self.where[index]
+            bucket.slot(k)[...] = 0
+            self._mark_ready(index)
             if not self.sync:  # that was the last one: nothing in this forward is used
                 return
 
