@@ -266,8 +266,11 @@ class _Reducer:
         if not self.sync:
             return
         bucket, k = self.where[index]
-        scale = 1.0 / self.group.size
-        _to_buffer(self.params[index].grad, out=bucket.slot(k), scale=scale)
+        grad = self.params[index].grad
+        if grad is None:  # a hook registered before ours cleared it: counts as zeros
+            bucket.slot(k)[...] = 0
+        else:
+            _to_buffer(grad, out=bucket.slot(k), scale=1.0 / self.group.size)
         self._mark_ready(index)
 
     def _mark_ready(self, index: int) -> None:
