@@ -26,7 +26,9 @@ def _leaves() -> list[tg.Tensor]:
 def test_post_accumulate_hook_sees_the_accumulated_grad_once_per_backward():
     x = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
     seen: list[list[float]] = []
-    handle = x.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.tolist()))
+    handle = x.register_post_accumulate_grad_hook(
+        lambda t: seen.append(t.grad.tolist())
+    )
     (x * x).sum().backward()
     assert seen == [[2.0, 4.0]]
     # A second backward accumulates, and the hook sees the sum.
@@ -82,7 +84,9 @@ def test_post_accumulate_hooks_fire_while_the_sweep_goes_on():
     w1 = tg.tensor([[1.0, 2.0], [-1.0, 0.5]], dtype=tg.float64, requires_grad=True)
     x = tg.tensor([[1.0, 2.0]], dtype=tg.float64)
     w0_grad_when_w1_ready: list[object] = []
-    w1.register_post_accumulate_grad_hook(lambda t: w0_grad_when_w1_ready.append(w0.grad))
+    w1.register_post_accumulate_grad_hook(
+        lambda t: w0_grad_when_w1_ready.append(w0.grad)
+    )
     ((x @ w0).tanh() @ w1).sum().backward()
     assert w0_grad_when_w1_ready == [None]
     assert w0.grad is not None

@@ -37,7 +37,9 @@ def test_every_entry_states_every_property():
     for entry in INDEX:
         assert set(entry) == keys
         assert entry["node"].endswith("Backward")
-        assert (ROOT / "rust" / "core" / "src" / "ops" / f"{entry['family']}.rs").exists()
+        assert (
+            ROOT / "rust" / "core" / "src" / "ops" / f"{entry['family']}.rs"
+        ).exists()
         assert entry["derivative"] and entry["saves"] and entry["batch"]
 
 
@@ -49,7 +51,9 @@ def test_every_public_name_of_a_primitive_exists_and_is_exported_and_typed():
                 assert hasattr(_native, name), name
                 continue
             exists = hasattr(tg.Tensor, name) or name in tg.__all__
-            assert exists, f"{entry['node']}: neither Tensor.{name} nor tg.{name} exists"
+            assert exists, (
+                f"{entry['node']}: neither Tensor.{name} nor tg.{name} exists"
+            )
             assert f"def {name}(" in stub or f"def {name}(" in stub.replace(
                 "@property\n    ", ""
             ), f"{name} is missing from the stub"

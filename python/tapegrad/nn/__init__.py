@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .containers import (
     ModuleDict,
     ModuleList,
@@ -101,5 +101,6 @@ __all__ = [
     "TripletMarginLoss",
     "functional",
     "init",
+    "parallel",
     "utils",
 ]

@@ -1,0 +1,75 @@
+"""Data-parallel building blocks on MPI, with ``torch.distributed``'s names.
+
+Launch one process per rank with MPI's launcher (the ``mpich`` wheel ships
+``mpiexec``), or with ``python -m tapegrad.distributed.run``::
+
+    mpiexec -n 2 python train.py
+
+    # train.py
+    import tapegrad as tg
+    import tapegrad.distributed as dist
+
+    dist.init_process_group("mpi")
+    x = tg.ones(3) * (dist.get_rank() + 1)
+    dist.all_reduce(x)  # tensor([3., 3., 3.]) on both ranks
+
+Collectives check their arguments on every rank first, so tensors that differ across
+ranks raise the same error everywhere; they wait at most the group's ``timeout`` and
+then name the ranks that did not arrive; an exception no one catches ends the whole
+job. Tensor data goes through NumPy buffers (one copy in, one copy out) until tensors
+expose their storage; see ``docs/distributed.md``.
+"""
+
+from __future__ import annotations
+
+from ._collectives import (
+    ReduceOp,
+    all_gather,
+    all_gather_into_tensor,
+    all_gather_object,
+    all_reduce,
+    barrier,
+    broadcast,
+    broadcast_object_list,
+    gather,
+    recv,
+    reduce_scatter_tensor,
+    scatter,
+    send,
+)
+from ._group import (
+    DistBackendError,
+    DistError,
+    destroy_process_group,
+    get_local_rank,
+    get_rank,
+    get_world_size,
+    init_process_group,
+    is_available,
+    is_initialized,
+)
+
+__all__ = [
+    "DistBackendError",
+    "DistError",
+    "ReduceOp",
+    "all_gather",
+    "all_gather_into_tensor",
+    "all_gather_object",
+    "all_reduce",
+    "barrier",
+    "broadcast",
+    "broadcast_object_list",
+    "destroy_process_group",
+    "gather",
+    "get_local_rank",
+    "get_rank",
+    "get_world_size",
+    "init_process_group",
+    "is_available",
+    "is_initialized",
+    "recv",
+    "reduce_scatter_tensor",
+    "scatter",
+    "send",
+]
