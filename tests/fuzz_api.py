@@ -120,7 +120,9 @@ def _backward(label, out, allowed=ALLOWED):
 def fuzz_nn(data):
     if data.draw(st.booleans()):
         cls = data.draw(st.sampled_from(MODULES))
-        args = [data.draw(st.sampled_from([0, 1, 2, 3])) for _ in range(_positional(cls))]
+        args = [
+            data.draw(st.sampled_from([0, 1, 2, 3])) for _ in range(_positional(cls))
+        ]
         module = _call(f"nn.{cls.__name__}(*{args})", ALLOWED, cls, *args)
         if module is None:
             return
@@ -144,9 +146,11 @@ def fuzz_optim(data):
     opt = _call(label, ALLOWED, cls, [param], lr=lr)
     if opt is None:
         return
-    closure = lambda: (param * param).sum()  # noqa: E731
+    closure = lambda: (param * param).sum()
     _call(f"{label}.step()", ALLOWED, opt.step, closure)
-    _call(f"{label}.state_dict()", ALLOWED, lambda: opt.load_state_dict(opt.state_dict()))
+    _call(
+        f"{label}.state_dict()", ALLOWED, lambda: opt.load_state_dict(opt.state_dict())
+    )
 
 
 def fuzz_func(data):
@@ -171,7 +175,9 @@ def fuzz_checkpoint(data):
     layers = [nn.Linear(width, width), nn.ReLU(), nn.Linear(width, width)]
     segments = data.draw(st.sampled_from([1, 2, 3, 0, "sqrt", 7]))
     inp = data.draw(tensors(shape=(data.draw(dims), width)))
-    label = f"tg.checkpoint_sequential(width {width}, {segments!r}, x{tuple(inp.shape)})"
+    label = (
+        f"tg.checkpoint_sequential(width {width}, {segments!r}, x{tuple(inp.shape)})"
+    )
     out = _call(label, ALLOWED, tg.checkpoint_sequential, layers, inp, segments)
     _backward(label, out)
 
@@ -185,7 +191,8 @@ def fuzz_io(data):
         )
         _call("tg.save", FILE_ALLOWED, tg.save, value, path)
         if os.path.exists(path):
-            raw = open(path, "rb").read()
+            with open(path, "rb") as handle:
+                raw = handle.read()
             cut = data.draw(st.integers(0, len(raw)))
             flip = data.draw(st.integers(0, max(len(raw) - 1, 0)))
             damaged = bytearray(raw[:cut])
@@ -193,8 +200,12 @@ def fuzz_io(data):
                 damaged[min(flip, len(damaged) - 1)] ^= 0xFF
             with open(path, "wb") as handle:
                 handle.write(bytes(damaged))
-        _call(f"tg.load(damaged {len(raw) if os.path.exists(path) else 0})",
-              FILE_ALLOWED, tg.load, path)
+        _call(
+            f"tg.load(damaged {len(raw) if os.path.exists(path) else 0})",
+            FILE_ALLOWED,
+            tg.load,
+            path,
+        )
         _call("tg.load(folder)", FILE_ALLOWED, tg.load, folder)
 
 
@@ -233,7 +244,11 @@ def fuzz_hooks(data):
     if y is not None:
         _call("y.register_hook", ALLOWED, y.register_hook, hook)
         # ZeroDivisionError is the hook's own exception, re-raised unchanged (documented)
-        _call("hooked backward", ALLOWED + (ZeroDivisionError,), lambda: y.sum().backward())
+        _call(
+            "hooked backward",
+            ALLOWED + (ZeroDivisionError,),
+            lambda: y.sum().backward(),
+        )
     _BadFunction.mode = data.draw(st.integers(0, 23))
     label = f"custom Function mode {_BadFunction.mode}"
     out = _call(label, ALLOWED, _BadFunction.apply, x)

@@ -20,6 +20,7 @@ def run_child(code: str) -> str:
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         env=env,
+        check=False,
         capture_output=True,
         text=True,
         timeout=TIMEOUT,

@@ -12,7 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_mypy_finds_no_errors_in_the_package():
-    pytest.importorskip("mypy", reason="mypy is in the test extra: pip install '.[test]'")
+    pytest.importorskip(
+        "mypy", reason="mypy is in the test extra: pip install '.[test]'"
+    )
     done = subprocess.run(
         [sys.executable, "-m", "mypy", "python/tapegrad"],
         cwd=ROOT,

@@ -32,7 +32,9 @@ def _piecewise(
 ) -> tuple[tg.Tensor, tg.Tensor, tg.Tensor]:
     """(|d|, d², mask of |d| < width) for ``d = input - target``."""
     if not isinstance(input, tg.Tensor):
-        raise DTypeError(f"{caller}: input must be a Tensor, got {type(input).__name__}")
+        raise DTypeError(
+            f"{caller}: input must be a Tensor, got {type(input).__name__}"
+        )
     if width < 0:
         raise ArgumentError(f"{caller}: expects a non-negative width, got {width}")
     diff = input - _as_target(target, input, caller)

@@ -181,7 +181,9 @@ def layer_norm(
         eps: Added to the variance before the square root.
     """
     if not isinstance(input, tg.Tensor):
-        raise DTypeError(f"layer_norm: input must be a Tensor, got {type(input).__name__}")
+        raise DTypeError(
+            f"layer_norm: input must be a Tensor, got {type(input).__name__}"
+        )
     shape = (
         (normalized_shape,)
         if isinstance(normalized_shape, int)
