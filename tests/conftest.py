@@ -25,3 +25,21 @@ def _grad_mode_restored():
     leaked = not tg.is_grad_enabled()
     tg.set_grad_enabled(True)
     assert not leaked, "grad mode was left off after the test"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fuzz-budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="total time for test_no_panic.py's API fuzzer, shared by its groups "
+        "(default: 36 s, the CI budget)",
+    )
+
+
+@pytest.fixture
+def fuzz_budget(request) -> float:
+    """Seconds the API fuzzer spends in all its groups together."""
+    budget = request.config.getoption("--fuzz-budget")
+    return 36.0 if budget is None else budget

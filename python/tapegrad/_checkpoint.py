@@ -167,7 +167,8 @@ def checkpoint_sequential(
             on one extra forward pass. Raises if even one layer per segment does not fit,
             naming the minimum.
         return_plan: Also return the :class:`CheckpointPlan` (call its ``measure()`` after
-            backward for the measured peak).
+            backward for the measured peak). Only then is the process-wide peak counter
+            (:func:`tapegrad.peak_saved_bytes`) restarted; otherwise it is left alone.
 
     Returns:
         The output of the last layer, or ``(output, plan)`` with ``return_plan``.
@@ -235,8 +236,10 @@ def checkpoint_sequential(
     sizes = _balanced(n, count)
     predicted = _predict(layer_bytes, input_bytes, sizes) if measured else None
     plan = CheckpointPlan(sizes, layer_bytes, predicted)
-    plan._baseline = saved_bytes()
-    reset_peak()
+    if return_plan:
+        # Only the returned plan reads the peak: a caller's own measurement stays intact.
+        plan._baseline = saved_bytes()
+        reset_peak()
 
     x = input
     start = 0

@@ -243,6 +243,14 @@ def _basis(x: Tensor, k: int) -> Tensor:
     return _native._where(_native._arange(0, x.numel(), 1, x.dtype, False) == k, 1.0, e)
 
 
+def _check_single_output(out: Any, name: str) -> None:
+    """jacrev and jacfwd differentiate one Tensor output: anything else is refused alike."""
+    if not isinstance(out, Tensor):
+        raise DTypeError(
+            f"{name}: the function must return a Tensor, got {type(out).__name__}"
+        )
+
+
 def jacrev(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Tensor]:
     """The Jacobian by reverse mode: one VJP per output element.
     Shape: ``output.shape + input.shape``."""
@@ -253,8 +261,7 @@ def jacrev(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Tensor]:
         x = xs[n] = _differentiable(args[n], "jacrev", n)
         with _reverse_transform() as nested, enable_grad():
             out = f(*xs)
-            if not isinstance(out, Tensor):
-                raise DTypeError("jacrev: the function must return a Tensor")
+            _check_single_output(out, "jacrev")
             create = _needs_graph(nested, args)
             rows = []
             for k in range(out.numel()):
@@ -285,7 +292,9 @@ def jacfwd(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Tensor]:
             )
 
         def at(xn: Tensor) -> Any:
-            return f(*args[:n], xn, *args[n + 1 :])
+            out = f(*args[:n], xn, *args[n + 1 :])
+            _check_single_output(out, "jacfwd")
+            return out
 
         columns = []
         out = None

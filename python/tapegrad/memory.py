@@ -131,7 +131,7 @@ def memory_bill(output: Tensor | list[Tensor]) -> MemoryBill:
     return MemoryBill(rows, dict(by_op), dict(by_module))
 
 
-def _human(n: int) -> str:
+def _human(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

@@ -9,10 +9,18 @@ JSON into the file's metadata under ``"tapegrad.structure"``. Loading only parse
 JSON and raw arrays, so a file cannot run code. The metadata also records the order
 of a flat mapping's names (``"tapegrad.keys"``), which safetensors does not keep.
 
-Writes are atomic: the bytes go to a temporary file in the same directory, which is
-flushed to disk and then renamed over the target. A failure at any point leaves an
-existing file untouched. Both functions also take an open binary file instead of a
-path (written or read in one go, from its current position).
+Writes are atomic: the bytes go to a temporary file in the same directory
+(``.<name>.tapegrad-<pid>-<random>.tmp``), which is flushed to disk and then renamed
+over the target. A failure at any point leaves an existing file untouched. A process
+killed mid-save (SIGKILL, or SIGTERM without a handler) cannot remove its temporary
+file; the next ``save`` to the same path removes such leftovers whose process has
+ended. Saving onto a symbolic link writes the link's target, as ``open()`` would.
+Both functions also take an open binary file instead of a path (written or read in
+one go, from its current position).
+
+``load`` reads a file into memory it owns before parsing it (a memory map would
+crash the interpreter with SIGBUS if the file were truncated while mapped), so a
+truncated or shrinking file raises ``FileFormatError``.
 
 A file that is not safetensors is refused with a ``FileFormatError`` that says what
 it is; PyTorch's own ``torch.save`` files (a zip of pickles, or a bare pickle) are
@@ -23,7 +31,6 @@ from __future__ import annotations
 
 import io
 import json
-import mmap
 import os
 import struct
 import tempfile
@@ -50,6 +57,7 @@ STRUCTURE_KEY = "tapegrad.structure"
 ORDER_KEY = "tapegrad.keys"
 _FORMAT = {"tapegrad.version": tg.__version__}
 _RESERVED = "__metadata__"  # the header entry safetensors keeps for metadata
+_MAX_HEADER = 100_000_000  # safetensors' own limit on the JSON header's size
 
 
 def save(obj: Any, f: FileLike, metadata: Mapping[str, str] | None = None) -> None:
@@ -139,10 +147,10 @@ def load(
             raw = safetensors.numpy.load(data)
         else:
             name = repr(str(f))
-            metadata = _check_path(Path(f), name)  # type: ignore[arg-type]
-            # Mapped, not read: a large file is not held twice in memory.
-            with safetensors.safe_open(str(f), framework="np") as handle:
-                raw = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (not a dict)
+            # Read, not mapped: a file truncated while mapped would raise SIGBUS.
+            data = _read_path(Path(f), name)  # type: ignore[arg-type]
+            metadata = _check_format(data, name)
+            raw = safetensors.numpy.load(data)
     except safetensors.SafetensorError as error:
         raise FileFormatError(
             f"load: {name} is a damaged safetensors file: {error}"
@@ -171,14 +179,28 @@ _CONVERT = (
 )
 
 
-def _check_path(path: Path, name: str) -> dict[str, str]:
-    """``_check_format`` on a file, reading it through a memory map."""
+def _read_path(path: Path, name: str) -> bytes:
+    """The whole file at ``path``, with tapegrad's errors for missing files and folders."""
     try:
         with open(path, "rb") as file:
-            if os.fstat(file.fileno()).st_size == 0:
-                return _check_format(b"", name)
-            with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                return _check_format(data, name)  # type: ignore[arg-type]
+            return file.read()
+    except FileNotFoundError:
+        raise PathNotFoundError(f"load: no such file: {name}") from None
+    except IsADirectoryError:
+        raise ArgumentError(f"load: {name} is a folder, not a file") from None
+
+
+def _check_path(path: Path, name: str) -> dict[str, str]:
+    """``_check_format`` on a file's first bytes (its header), read into memory."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(8)
+            if len(head) == 8 and head[:1] != b"PK":
+                size = struct.unpack("<Q", head)[0]
+                head += file.read(min(size, _MAX_HEADER))
+            else:
+                head += file.read()  # a short file, or a zip to describe
+        return _check_format(head, name)
     except FileNotFoundError:
         raise PathNotFoundError(f"load: no such file: {name}") from None
     except IsADirectoryError:
@@ -338,9 +360,15 @@ def _unflatten(node: Any, tensors: dict[str, Any]) -> Any:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Writes ``data`` to a temporary file beside ``path``, then renames it over."""
+    """Writes ``data`` to a temporary file beside ``path``, then renames it over (over
+    a symbolic link's target, not the link)."""
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    _remove_stale_temporaries(path)
     handle, temporary = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+        prefix=f"{_TEMP_PREFIX.format(name=path.name)}{os.getpid()}-",
+        suffix=".tmp",
+        dir=path.parent,
     )
     try:
         with os.fdopen(handle, "wb") as file:
@@ -355,6 +383,46 @@ def _atomic_write(path: Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+_TEMP_PREFIX = ".{name}.tapegrad-"
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Removes temporary files that an earlier ``save`` to ``path`` left when its process
+    was killed: recognised by name, and only once the process that wrote them has ended
+    (another process may be saving to the same path right now)."""
+    prefix = _TEMP_PREFIX.format(name=path.name)
+    try:
+        candidates = [
+            entry
+            for entry in os.scandir(path.parent)
+            if entry.name.startswith(prefix) and entry.name.endswith(".tmp")
+        ]
+    except OSError:
+        return
+    for entry in candidates:
+        pid_text = entry.name[len(prefix) :].split("-", 1)[0]
+        if not pid_text.isdigit() or _process_alive(int(pid_text)):
+            continue
+        try:
+            os.unlink(entry.path)
+        except OSError:
+            pass  # gone already, or not ours to remove
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":
+        # Another thread of this process may be saving; on Windows os.kill(pid, 0)
+        # would end the process instead of probing it.
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # exists (owned by someone else), or cannot tell: keep the file
+    return True
 
 
 def _file_mode(path: Path) -> int:

@@ -341,7 +341,8 @@ def _fused_cross_entropy(
     batch_shape = tuple(input.shape[:class_dim] + input.shape[class_dim + 1 :])
     order = [d for d in range(input.ndim) if d != class_dim] + [class_dim]
     moved = input if order == list(range(input.ndim)) else input.permute(*order)
-    rows = moved.reshape(-1, classes)
+    # Reshapes only when needed: a same-shape reshape records an (identity) node.
+    rows = moved if moved.ndim == 2 else moved.reshape(-1, classes)
     if labels is not None:
         safe, sample_weight = labels
         loss = _native._cross_entropy(
@@ -353,7 +354,7 @@ def _fused_cross_entropy(
         assert dense is not None
         target = np.moveaxis(dense, class_dim, -1).reshape(-1, classes)
         loss = _native._cross_entropy(rows, target=tg.tensor(target, dtype=input.dtype))
-    return loss.reshape(batch_shape)
+    return loss if tuple(loss.shape) == batch_shape else loss.reshape(batch_shape)
 
 
 def _is_probability_target(target: Any, input: tg.Tensor) -> bool:

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 import tapegrad as tg
-from tapegrad._errors import ArgumentError, ShapeError
+from tapegrad._errors import ArgumentError, DTypeError, ShapeError
 
 from ._functional_classification import _as_target, _check_reduction, _reduce
 
@@ -31,6 +31,10 @@ def _piecewise(
     input: tg.Tensor, target: Any, width: float, caller: str
 ) -> tuple[tg.Tensor, tg.Tensor, tg.Tensor]:
     """(|d|, d², mask of |d| < width) for ``d = input - target``."""
+    if not isinstance(input, tg.Tensor):
+        raise DTypeError(
+            f"{caller}: input must be a Tensor, got {type(input).__name__}"
+        )
     if width < 0:
         raise ArgumentError(f"{caller}: expects a non-negative width, got {width}")
     diff = input - _as_target(target, input, caller)

@@ -12,7 +12,7 @@ from collections.abc import (
     Mapping,
     ValuesView,
 )
-from typing import Any, overload
+from typing import Any, cast, overload
 
 import tapegrad as tg
 from tapegrad._errors import AxisError, DTypeError
@@ -57,7 +57,7 @@ class Sequential(Module):
 
     def forward(self, input: Any) -> Any:
         """Passes ``input`` through each module in order."""
-        for module in self._modules.values():
+        for module in self:
             input = module(input)
         return input
 
@@ -65,7 +65,8 @@ class Sequential(Module):
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        # _modules admits None (a child set to None); containers hold modules only.
+        return iter(cast("list[Module]", list(self._modules.values())))
 
     @overload
     def __getitem__(self, index: int) -> Module: ...
@@ -73,7 +74,7 @@ class Sequential(Module):
     def __getitem__(self, index: slice) -> Sequential: ...
 
     def __getitem__(self, index: int | slice) -> Module | Sequential:
-        items = list(self._modules.items())
+        items = cast("list[tuple[str, Module]]", list(self._modules.items()))
         if isinstance(index, slice):
             return Sequential(OrderedDict(items[index]))
         return items[_index(index, len(items), "Sequential")][1]
@@ -107,10 +108,11 @@ class ModuleList(Module):
         return len(self._modules)
 
     def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
+        # _modules admits None (a child set to None); containers hold modules only.
+        return iter(cast("list[Module]", list(self._modules.values())))
 
     def __getitem__(self, index: int) -> Module:
-        return list(self._modules.values())[_index(index, len(self), "ModuleList")]
+        return list(self)[_index(index, len(self), "ModuleList")]
 
 
 class ModuleDict(Module):

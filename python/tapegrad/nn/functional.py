@@ -14,7 +14,7 @@ import numpy as np
 
 import tapegrad as tg
 from tapegrad import _native
-from tapegrad._errors import ArgumentError, AxisError, ShapeError
+from tapegrad._errors import ArgumentError, AxisError, DTypeError, ShapeError
 
 from ._functional_classification import (
     as_class_indices,
@@ -180,6 +180,10 @@ def layer_norm(
         bias: Optional elementwise shift of shape ``normalized_shape``.
         eps: Added to the variance before the square root.
     """
+    if not isinstance(input, tg.Tensor):
+        raise DTypeError(
+            f"layer_norm: input must be a Tensor, got {type(input).__name__}"
+        )
     shape = (
         (normalized_shape,)
         if isinstance(normalized_shape, int)
@@ -255,3 +259,14 @@ def one_hot(labels: Any, num_classes: int = -1, dtype: Any = None) -> tg.Tensor:
             f"{num_classes} classes"
         )
     return tg.tensor(np.eye(num_classes)[indices], dtype=dtype)
+
+
+def _check_arguments() -> None:
+    """Every public functional checks that its Tensor arguments are Tensors."""
+    from ._checks import tensor_arguments
+
+    for name in __all__:
+        globals()[name] = tensor_arguments(globals()[name])
+
+
+_check_arguments()

@@ -218,8 +218,10 @@ class Optimizer:
         group: dict[str, Any],
         state: dict[str, Any],
     ) -> None:
-        """Updates the parameter and its ``state`` in place (runs under ``no_grad``): one
-        fused native pass that bumps the parameter's version counter."""
+        """Updates the parameter and its ``state`` in place (runs under ``no_grad``):
+        with a fused native step (``SGD``, ``Adam`` and ``AdamW``) or by
+        computing the new value and writing it with ``Tensor._assign``. Either way the
+        parameter stays the same tensor object and its version counter is bumped."""
         raise NotImplementedError
 
     # ---- state dicts

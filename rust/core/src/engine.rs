@@ -375,6 +375,8 @@ impl<'a> Sweep<'a> {
     /// Phase 5: runs one node whose consumers have all reported, and returns the nodes that
     /// became ready.
     fn run_node(&mut self, node: &Arc<Node>) -> Result<Vec<Arc<Node>>> {
+        // Between nodes, before this one touches anything: Ctrl-C stops the sweep here.
+        crate::interrupt::check("backward")?;
         let id = Arc::as_ptr(node);
         let outputs: Vec<Option<Tensor>> =
             (0..node.num_outputs()).map(|k| self.node_grads.remove(&(id, k))).collect();

@@ -1,8 +1,8 @@
 //! One typed error for the whole core.
 //!
 //! Every variant carries the values a user needs to fix the call (shapes, axes, the op's name),
-//! and [`Error::kind`] groups variants into the five families the Python layer maps onto
-//! builtin exception types.
+//! and [`Error::kind`] groups variants into the five families ([`ErrorKind`]) the Python layer
+//! maps onto builtin exception types.
 
 use std::fmt;
 
@@ -112,6 +112,13 @@ pub enum Error {
     /// through unchanged so the caller can re-raise the original.
     #[error("{0}")]
     External(ExternalError),
+    /// The process-wide interrupt check (see [`crate::interrupt`]) asked a long-running op to
+    /// stop (Ctrl-C in Python); the op left every tensor as it was.
+    #[error("{op}: interrupted")]
+    Interrupted {
+        /// The op that stopped.
+        op: &'static str,
+    },
 }
 
 /// An opaque error from outside the core, with its message.
@@ -161,7 +168,7 @@ impl Error {
                 ErrorKind::Index
             }
             Error::DType { .. } => ErrorKind::DType,
-            Error::Graph(_) | Error::External(_) => ErrorKind::Graph,
+            Error::Graph(_) | Error::External(_) | Error::Interrupted { .. } => ErrorKind::Graph,
             Error::Value { .. } => ErrorKind::Value,
         }
     }

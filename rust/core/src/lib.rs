@@ -27,6 +27,7 @@ pub mod array;
 pub mod engine;
 pub mod error;
 pub mod graph;
+pub mod interrupt;
 pub mod math;
 pub mod memory;
 pub mod ops;

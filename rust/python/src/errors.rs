@@ -42,6 +42,9 @@ fn class_name(kind: ErrorKind) -> &'static str {
 
 /// Builds the Python exception for a core error.
 pub fn core_to_py(py: Python<'_>, e: &Error) -> PyErr {
+    if let Error::Interrupted { op } = e {
+        return crate::interrupt::take_pending(op);
+    }
     static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
     let class = MODULE
         .get_or_try_init(py, || py.import("tapegrad._errors").map(Bound::unbind))

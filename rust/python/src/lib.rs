@@ -8,6 +8,7 @@ mod autograd;
 mod convert;
 mod errors;
 mod functions;
+mod interrupt;
 mod memory;
 mod optim;
 mod registry;
@@ -29,5 +30,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     memory::register(m)?;
     optim::register(m)?;
     registry::register(m)?;
+    interrupt::register(m)?;
     Ok(())
 }

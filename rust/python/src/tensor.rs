@@ -371,16 +371,18 @@ impl PyTensor {
         &self,
         py: Python<'_>,
         other: Operand<'_>,
-        _modulo: Option<&Bound<'_, PyAny>>,
+        modulo: Option<&Bound<'_, PyAny>>,
     ) -> Res<PyTensor> {
+        reject_modulo(modulo)?;
         self.binary(py, &other, false, Tensor::pow)
     }
     fn __rpow__(
         &self,
         py: Python<'_>,
         other: Operand<'_>,
-        _modulo: Option<&Bound<'_, PyAny>>,
+        modulo: Option<&Bound<'_, PyAny>>,
     ) -> Res<PyTensor> {
+        reject_modulo(modulo)?;
         self.binary(py, &other, true, Tensor::pow)
     }
     fn __matmul__(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
@@ -612,5 +614,16 @@ impl PyTensor {
     fn broadcast_to(&self, shape: &Bound<'_, PyAny>) -> Res<PyTensor> {
         let shape = crate::convert::parse_shape(shape)?;
         Ok(wrap(self.0.expand(&to_usize_shape("broadcast_to", &shape)?)?))
+    }
+}
+
+/// `pow(x, y, mod)`: tensors have no modular power (NumPy raises `TypeError` too), so a
+/// modulus must not be ignored.
+fn reject_modulo(modulo: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    match modulo {
+        Some(m) if !m.is_none() => Err(pyo3::exceptions::PyTypeError::new_err(
+            "pow() with a modulus (3-argument pow) is not supported for tensors",
+        )),
+        _ => Ok(()),
     }
 }

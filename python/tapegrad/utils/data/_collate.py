@@ -18,7 +18,7 @@ _UNSUPPORTED = (
 )
 
 
-def default_collate(batch: list[Any]) -> Any:
+def default_collate(batch: collections.abc.Sequence[Any]) -> Any:
     """Stacks a list of samples into a batch, keeping the samples' structure.
 
     As PyTorch's: tensors are stacked along a new first dimension; NumPy arrays and

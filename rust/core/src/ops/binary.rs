@@ -63,7 +63,7 @@ macro_rules! for_each_binary {
             Pow pow "PowBackward" {
                 cost: Heavy, saves: Inputs,
                 value: |p, q| p.powf(q),
-                derivative: "∂/∂a = b a^(b-1) (0 where b = 0), ∂/∂b = a^b ln a (0 where a = 0)",
+                derivative: "∂/∂a = b a^(b-1) (0 where b = 0), ∂/∂b = a^b ln a (0 where a = 0 ≤ b, −∞ where a = 0 > b)",
                 vjp_a: |grad, a, b| grad.mul(&pow_base_derivative(a(), b())?),
                 vjp_b: |grad, a, b| grad.mul(&pow_exponent_derivative(a(), b())?),
                 keeps: |_needs_a, _needs_b| [true, true],
@@ -206,10 +206,12 @@ fn pow_base_derivative(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     slope.zeros_like().where_cond(&b.eq(&b.zeros_like())?, &slope)
 }
 
-/// `a^b · ln a`, taken as 0 where `a = 0`, as PyTorch.
+/// `a^b · ln a`, as PyTorch: taken as 0 where `a = 0` and `b ≥ 0` (the limit), and left as
+/// `∞ · (−∞) = −∞` where `a = 0` and `b < 0`. The masked elements take `ln 1` rather than
+/// `ln 0`, so a `create_graph` derivative of this expression stays finite there too.
 fn pow_exponent_derivative(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let zero = a.eq(&a.zeros_like())?;
-    let safe_log_a = a.ones_like().where_cond(&zero, a)?.log()?;
+    let limit_zero = a.eq(&a.zeros_like())?.mul(&b.ge(&b.zeros_like())?)?;
+    let safe_log_a = a.ones_like().where_cond(&limit_zero, a)?.log()?;
     a.pow(b)?.mul(&safe_log_a)
 }
 

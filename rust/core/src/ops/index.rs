@@ -300,7 +300,8 @@ impl Tensor {
             elems.push(full());
         }
         let plain = elems.iter().all(|e| *e == full()) && elems.len() == shape.len();
-        let sliced = if plain { self.clone() } else { self.slice_window(&window(elems)?)? };
+        let sliced =
+            if plain { self.identity_view()? } else { self.slice_window(&window(elems)?)? };
         let Some((at, indices, index_shape)) = gather else { return Ok(sliced) };
         let picked = sliced.index_select_checked(at, &Arc::new(indices))?;
         let mut out_shape = picked.shape();

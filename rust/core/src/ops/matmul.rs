@@ -1,5 +1,6 @@
 //! Matrix products. Every product in tapegrad goes through [`gemm`], which hands strided views
-//! (transposes included) straight to the threaded kernel: nothing is copied to transpose.
+//! (transposes included) to matrixmultiply's sequential kernel, splitting large products into
+//! panels over the thread pool itself: nothing is copied to transpose.
 
 use crate::array::{broadcast_shapes, checked_numel, Array, Element};
 use crate::error::{fmt_shape, Error, Result};
@@ -45,12 +46,72 @@ fn small_gemm<T: Element>(
     }
 }
 
+/// Products with more multiply-adds than this are computed in chunks with an interrupt check
+/// ([`crate::interrupt`]) between them, so Ctrl-C stops a long product within a fraction of a
+/// second. A chunk (2^28 multiply-adds, tens of milliseconds) splits the contraction and the
+/// output into blocks of at least [`MIN_BLOCK`], so repacking and re-reading `out` between
+/// chunks costs well under 1 %.
+const INTERRUPTIBLE_MACS: usize = 1 << 28;
+
+/// The smallest block a chunked product splits any extent into.
+const MIN_BLOCK: usize = 256;
+
 /// `out = a · b + beta · out` for 2-D views of any strides: the one entry point to the matmul
-/// kernel. Large products split the longer side of `out` into one panel per thread (multiples
-/// of 16 wide, the kernels' tile), each computed by the sequential kernel (matrixmultiply,
-/// which packs strided and transposed operands itself). Every element is computed by the same
-/// code whatever the split, so the result does not depend on the thread count.
+/// kernel. Empty products return at once (`beta · out`, or zeros, when only the contraction is
+/// empty); very large ones run in interruptible chunks (see [`INTERRUPTIBLE_MACS`]).
 pub(crate) fn gemm<T: Element>(
+    a: ArrayView2<'_, T>,
+    b: ArrayView2<'_, T>,
+    beta: T,
+    mut out: ArrayViewMut2<'_, T>,
+) -> Result<()> {
+    let (m, n) = out.dim();
+    let k = a.ncols();
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    if k == 0 {
+        if beta == T::zero() {
+            out.fill(T::zero());
+        } else {
+            out.mapv_inplace(|v| beta * v);
+        }
+        return Ok(());
+    }
+    let macs = m.saturating_mul(n).saturating_mul(k);
+    if macs <= INTERRUPTIBLE_MACS {
+        gemm_panels(a, b, beta, out);
+        return Ok(());
+    }
+    // Contraction chunks first (each adds onto `out`), then row and column blocks so that one
+    // chunk stays near INTERRUPTIBLE_MACS whatever the shape.
+    let kc = (INTERRUPTIBLE_MACS / m.saturating_mul(n)).max(MIN_BLOCK).min(k);
+    let mc = (INTERRUPTIBLE_MACS / kc.saturating_mul(n)).max(MIN_BLOCK).min(m);
+    let nc = (INTERRUPTIBLE_MACS / kc.saturating_mul(mc)).max(MIN_BLOCK).min(n);
+    for (a_rows, mut out_rows) in
+        a.axis_chunks_iter(Axis(0), mc).zip(out.axis_chunks_iter_mut(Axis(0), mc))
+    {
+        for (b_cols, mut out_block) in
+            b.axis_chunks_iter(Axis(1), nc).zip(out_rows.axis_chunks_iter_mut(Axis(1), nc))
+        {
+            let pieces =
+                a_rows.axis_chunks_iter(Axis(1), kc).zip(b_cols.axis_chunks_iter(Axis(0), kc));
+            for (i, (a_part, b_part)) in pieces.enumerate() {
+                crate::interrupt::check("matmul")?;
+                let beta = if i == 0 { beta } else { T::one() };
+                gemm_panels(a_part, b_part, beta, out_block.view_mut());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `out = a · b + beta · out` for a non-empty product. Large products split the longer side of
+/// `out` into one panel per thread (multiples of 16 wide, the kernels' tile), each computed by
+/// the sequential kernel (matrixmultiply, which packs strided and transposed operands itself).
+/// Every element is computed by the same code whatever the split, so the result does not
+/// depend on the thread count.
+fn gemm_panels<T: Element>(
     a: ArrayView2<'_, T>,
     b: ArrayView2<'_, T>,
     beta: T,
@@ -100,13 +161,16 @@ fn batched<T: Element>(
         let mut out = ndarray::Array2::<T>::zeros((m, n));
         let a2 = a.view().into_dimensionality::<Ix2>().expect("2-D");
         let b2 = b.view().into_dimensionality::<Ix2>().expect("2-D");
-        gemm(a2, b2, T::zero(), out.view_mut());
+        gemm(a2, b2, T::zero(), out.view_mut())?;
         return Ok(out.into_dyn());
     }
     let shape_of = |rows, cols| [batch, &[rows, cols]].concat();
     let out_shape = shape_of(m, n);
     checked_numel("matmul", &out_shape)?;
     let mut out = ArrayD::<T>::zeros(IxDyn(&out_shape));
+    if out.is_empty() {
+        return Ok(out); // no product to compute, however many (empty) rows the batch has
+    }
     let a = a.broadcast(IxDyn(&shape_of(m, k))).expect("batch shape checked");
     let b = b.broadcast(IxDyn(&shape_of(k, n))).expect("batch shape checked");
     for idx in ndarray::indices(IxDyn(batch)) {
@@ -118,7 +182,7 @@ fn batched<T: Element>(
         }
         let (a2, b2) = (av.into_dimensionality::<Ix2>(), bv.into_dimensionality::<Ix2>());
         let ov = ov.into_dimensionality::<Ix2>().expect("2-D");
-        gemm(a2.expect("2-D"), b2.expect("2-D"), T::zero(), ov);
+        gemm(a2.expect("2-D"), b2.expect("2-D"), T::zero(), ov)?;
     }
     Ok(out)
 }
@@ -240,11 +304,11 @@ pub(crate) struct LinearBackward {
 }
 
 impl LinearBackward {
-    /// `t` with every leading axis merged: `(..., k)` to `(n, k)`.
+    /// `t` with every leading axis merged: `(..., k)` to `(n, k)` (also when `k` is 0).
     fn rows(t: &Tensor) -> Result<Tensor> {
         let shape = t.shape();
         let k = *shape.last().expect("at least 1-D");
-        t.reshape(&[shape.iter().product::<usize>() / k.max(1), k])
+        t.reshape(&[leading_rows(&shape)?, k])
     }
 }
 
@@ -337,19 +401,19 @@ impl Tensor {
         let w = weight.to_dtype(dtype)?;
         let b = bias.map(|b| b.to_dtype(dtype)).transpose()?;
         let (n_in, n_out) = (ws[1], ws[0]);
-        let rows = xs.iter().product::<usize>() / n_in.max(1);
+        let rows = leading_rows(&xs)?;
         let mut out_shape = xs.clone();
         *out_shape.last_mut().expect("at least 1-D") = n_out;
         let x2 = x.array().reshape(&[rows, n_in])?;
         let mismatch = || crate::array::dtype_mismatch("linear", x.dtype(), w.dtype());
         let out = match (&x2, &w.array(), b.as_ref().map(Tensor::array)) {
-            (Array::F32(x2), Array::F32(w2), None) => Array::F32(affine(x2, w2, None, &out_shape)),
-            (Array::F64(x2), Array::F64(w2), None) => Array::F64(affine(x2, w2, None, &out_shape)),
+            (Array::F32(x2), Array::F32(w2), None) => Array::F32(affine(x2, w2, None, &out_shape)?),
+            (Array::F64(x2), Array::F64(w2), None) => Array::F64(affine(x2, w2, None, &out_shape)?),
             (Array::F32(x2), Array::F32(w2), Some(Array::F32(b))) => {
-                Array::F32(affine(x2, w2, Some(b), &out_shape))
+                Array::F32(affine(x2, w2, Some(b), &out_shape)?)
             }
             (Array::F64(x2), Array::F64(w2), Some(Array::F64(b))) => {
-                Array::F64(affine(x2, w2, Some(b), &out_shape))
+                Array::F64(affine(x2, w2, Some(b), &out_shape)?)
             }
             _ => return Err(mismatch()),
         };
@@ -372,7 +436,7 @@ fn affine<T: Element>(
     w2: &ArcArray<T, IxDyn>,
     bias: Option<ArcArray<T, IxDyn>>,
     shape: &[usize],
-) -> ArcArray<T, IxDyn> {
+) -> Result<ArcArray<T, IxDyn>> {
     let x2 = x2.view().into_dimensionality::<Ix2>().expect("2-D");
     let wt = w2.view().into_dimensionality::<Ix2>().expect("2-D").reversed_axes();
     let mut out = ndarray::Array2::<T>::zeros((x2.nrows(), wt.ncols()));
@@ -383,8 +447,17 @@ fn affine<T: Element>(
         }
         None => T::zero(),
     };
-    gemm(x2, wt, beta, out.view_mut());
-    out.into_dyn().into_shape_with_order(IxDyn(shape)).expect("sizes agree").into_shared()
+    gemm(x2, wt, beta, out.view_mut())?;
+    Ok(out.into_dyn().into_shape_with_order(IxDyn(shape)).expect("sizes agree").into_shared())
+}
+
+/// The number of rows `(..., k)` has once its leading axes are merged: their product, which
+/// (unlike `numel / k`) is right when `k` is 0.
+fn leading_rows(shape: &[usize]) -> Result<usize> {
+    let leading = &shape[..shape.len().saturating_sub(1)];
+    leading.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(|| {
+        Error::shape("linear", format!("shape {} has too many rows", fmt_shape(shape)))
+    })
 }
 
 #[cfg(test)]

@@ -156,7 +156,19 @@ impl Tensor {
             }
             dims[i] = numel / known;
         }
+        if dims == self.shape() {
+            return self.identity_view(); // a new handle, as every view the user asks for
+        }
         self.reshape(&dims)
+    }
+
+    /// A new tensor handle on the same data, recorded as a same-shape reshape: what the user
+    /// gets from an identity view (`x.T` of a 1-D tensor, `x[()]`, `x.transpose(0, 0)`,
+    /// `x.reshape(x.shape)`), so that it has its own `grad` and `requires_grad` (PyTorch
+    /// returns a new view there too). Internal callers keep the cheaper `self.clone()`.
+    pub fn identity_view(&self) -> Result<Tensor> {
+        let input_shape = self.shape();
+        record(&[self], self.array(), || Box::new(ReshapeBackward { input_shape }))
     }
 
     /// Reorders axes: output axis `i` is input axis `perm[i]` (a view, no copy).
@@ -183,6 +195,9 @@ impl Tensor {
             }
             axes.push(a);
         }
+        if axes.iter().enumerate().all(|(i, &a)| i == a) {
+            return self.identity_view();
+        }
         self.permute_axes(&axes)
     }
 
@@ -202,8 +217,8 @@ impl Tensor {
         let ndim = self.ndim();
         let (a, b) =
             (normalize_axis("transpose", dim0, ndim)?, normalize_axis("transpose", dim1, ndim)?);
-        if ndim == 0 {
-            return Ok(self.clone());
+        if ndim == 0 || a == b {
+            return self.identity_view();
         }
         let mut axes: Vec<usize> = (0..ndim).collect();
         axes.swap(a, b);

@@ -263,13 +263,13 @@ fn sigmoid_of<T: Element>(x: T) -> T {
     }
 }
 
-/// `max(x, 0)`, keeping NaN a NaN.
+/// `max(x, 0)`, keeping NaN a NaN; −∞ gives 0 (as PyTorch; `0 · x` would give NaN there).
 #[inline(always)]
 fn relu_of<T: Element>(x: T) -> T {
-    if x > T::zero() {
+    if x > T::zero() || x.is_nan() {
         x
     } else {
-        T::zero() * x
+        T::zero()
     }
 }
 
@@ -299,7 +299,7 @@ fn relu_backward(grad: &Tensor, x: &Tensor) -> Result<Tensor> {
 }
 
 /// `g · (v > 0)`: `g` where `v > 0`, else `g · 0` (so a NaN or infinite `g` gives NaN, as the
-/// product does).
+/// product does; a NaN or −∞ `v` with a finite `g` gives 0, as the composed form).
 #[inline(always)]
 fn relu_mask<T: Element>(g: T, v: T) -> T {
     if v > T::zero() {
