@@ -9,6 +9,7 @@ mod convert;
 mod errors;
 mod functions;
 mod memory;
+mod nn_ops;
 mod optim;
 mod registry;
 mod tensor;
@@ -27,6 +28,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     functions::register(m)?;
     autograd::register(m)?;
     memory::register(m)?;
+    nn_ops::register(m)?;
     optim::register(m)?;
     registry::register(m)?;
     Ok(())
