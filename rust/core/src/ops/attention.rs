@@ -127,7 +127,8 @@ fn forward_kernel<T: Element>(
     scale: f64,
 ) -> (ArcArray<T, IxDyn>, Vec<T>) {
     let (q, k, v) = (standard(q), standard(k), standard(v));
-    let (q, k, v) = (q.as_slice().expect("std"), k.as_slice().expect("std"), v.as_slice().expect("std"));
+    let (q, k, v) =
+        (q.as_slice().expect("std"), k.as_slice().expect("std"), v.as_slice().expect("std"));
     let masks = mask.map(|m| mask_blocks(m, d));
     let (l, s, e, ev) = (d.l, d.s, d.e, d.ev);
     let mut out = vec![T::zero(); d.count * l * ev];
@@ -163,7 +164,8 @@ fn backward_kernel<T: Element>(
 ) -> [Option<ArcArray<T, IxDyn>>; 4] {
     let (q, k, v) = (standard(q), standard(k), standard(v));
     let (out, grad) = (standard(out), standard(grad));
-    let (qs, ks, vs) = (q.as_slice().expect("std"), k.as_slice().expect("std"), v.as_slice().expect("std"));
+    let (qs, ks, vs) =
+        (q.as_slice().expect("std"), k.as_slice().expect("std"), v.as_slice().expect("std"));
     let (os, gs) = (out.as_slice().expect("std"), grad.as_slice().expect("std"));
     let masks = mask.map(|m| mask_blocks(m, d));
     let (l, s, e, ev) = (d.l, d.s, d.e, d.ev);
@@ -182,7 +184,12 @@ fn backward_kernel<T: Element>(
         let mb = masks.as_ref().map(|m| &m[b]);
         probabilities(qb, kb, mb, scale_t, &lse[b * l..(b + 1) * l], &mut p);
         // dV = Pᵀ dO;  dP = dO Vᵀ
-        gemm(p.view().reversed_axes(), gb, T::zero(), view2_mut(&mut dv[b * s * ev..(b + 1) * s * ev], s, ev));
+        gemm(
+            p.view().reversed_axes(),
+            gb,
+            T::zero(),
+            view2_mut(&mut dv[b * s * ev..(b + 1) * s * ev], s, ev),
+        );
         gemm(gb, vb.reversed_axes(), T::zero(), ds.view_mut());
         // dS = P ∘ (dP − D),  D_i = Σ_c dO_ic O_ic
         for (i, (mut ds_row, p_row)) in ds.rows_mut().into_iter().zip(p.rows()).enumerate() {
@@ -190,15 +197,17 @@ fn backward_kernel<T: Element>(
             ds_row.zip_mut_with(&p_row, |x, &pv| *x = pv * (*x - di));
         }
         if let Some(dm) = dm.as_mut() {
-            dm[b * l * s..(b + 1) * l * s]
-                .iter_mut()
-                .zip(ds.iter())
-                .for_each(|(m, &x)| *m = x);
+            dm[b * l * s..(b + 1) * l * s].iter_mut().zip(ds.iter()).for_each(|(m, &x)| *m = x);
         }
         ds.mapv_inplace(|x| x * scale_t);
         // dQ = scale · dS K;  dK = scale · dSᵀ Q
         gemm(ds.view(), kb, T::zero(), view2_mut(&mut dq[b * l * e..(b + 1) * l * e], l, e));
-        gemm(ds.view().reversed_axes(), qb, T::zero(), view2_mut(&mut dk[b * s * e..(b + 1) * s * e], s, e));
+        gemm(
+            ds.view().reversed_axes(),
+            qb,
+            T::zero(),
+            view2_mut(&mut dk[b * s * e..(b + 1) * s * e], s, e),
+        );
     }
     let wrap = |data: Vec<T>, shape: &[usize]| {
         ndarray::ArrayD::from_shape_vec(IxDyn(shape), data).expect("sizes agree").into_shared()
@@ -238,7 +247,12 @@ impl Primitive for AttentionBackward {
 }
 
 /// `softmax(scale · q kᵀ + mask)` with Tensor ops (differentiable).
-fn probabilities_tensor(q: &Tensor, k: &Tensor, mask: Option<&Tensor>, scale: f64) -> Result<Tensor> {
+fn probabilities_tensor(
+    q: &Tensor,
+    k: &Tensor,
+    mask: Option<&Tensor>,
+    scale: f64,
+) -> Result<Tensor> {
     let mut scores = q.matmul(&k.transpose(-1, -2)?)?.mul_scalar(scale)?;
     if let Some(m) = mask {
         scores = scores.add(m)?;
@@ -251,7 +265,8 @@ impl Backward for AttentionBackward {
         Self::INFO.node
     }
     fn vjp(&self, grad: &Tensor, ctx: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
-        let (q, k, v) = (self.q.get(self.name())?, self.k.get(self.name())?, self.v.get(self.name())?);
+        let (q, k, v) =
+            (self.q.get(self.name())?, self.k.get(self.name())?, self.v.get(self.name())?);
         let mask = self.mask.as_ref().map(|m| m.get(self.name())).transpose()?;
         let needs = |i| ctx.needs_input_grad(i);
         if derivatives_tracked() {
@@ -266,23 +281,38 @@ impl Backward for AttentionBackward {
             if mask.is_some() {
                 grads.push(Some(ds));
             }
-            return Ok(grads.into_iter().enumerate().map(|(i, g)| g.filter(|_| needs(i))).collect());
+            return Ok(grads
+                .into_iter()
+                .enumerate()
+                .map(|(i, g)| g.filter(|_| needs(i)))
+                .collect());
         }
         let grad = grad.to_dtype(q.dtype())?;
         let (qa, ka, va, ga) = (q.array(), k.array(), v.array(), grad.array());
         macro_rules! run {
             ($variant:ident) => {{
-                let (Array::$variant(qa), Array::$variant(ka), Array::$variant(va), Array::$variant(oa), Array::$variant(la), Array::$variant(gra)) =
-                    (&qa, &ka, &va, &self.out, &self.lse, &ga)
+                let (
+                    Array::$variant(qa),
+                    Array::$variant(ka),
+                    Array::$variant(va),
+                    Array::$variant(oa),
+                    Array::$variant(la),
+                    Array::$variant(gra),
+                ) = (&qa, &ka, &va, &self.out, &self.lse, &ga)
                 else {
-                    return Err(crate::array::dtype_mismatch("scaled_dot_product_attention", q.dtype(), grad.dtype()));
+                    return Err(crate::array::dtype_mismatch(
+                        "scaled_dot_product_attention",
+                        q.dtype(),
+                        grad.dtype(),
+                    ));
                 };
                 let ma = match mask.as_ref().map(Tensor::array) {
                     Some(Array::$variant(m)) => Some(m),
                     _ => None,
                 };
                 let lse = la.as_slice().expect("contiguous lse");
-                let grads = backward_kernel(qa, ka, va, ma.as_ref(), oa, lse, gra, &self.dims, self.scale);
+                let grads =
+                    backward_kernel(qa, ka, va, ma.as_ref(), oa, lse, gra, &self.dims, self.scale);
                 grads.map(|g| g.map(Array::$variant))
             }};
         }
@@ -326,7 +356,11 @@ impl Backward for AttentionBackward {
     }
     fn saved(&self) -> Vec<SavedInfo> {
         let mut saved: Vec<SavedInfo> =
-            [Some(&self.q), Some(&self.k), Some(&self.v), self.mask.as_ref()].into_iter().flatten().map(SavedTensor::info).collect();
+            [Some(&self.q), Some(&self.k), Some(&self.v), self.mask.as_ref()]
+                .into_iter()
+                .flatten()
+                .map(SavedTensor::info)
+                .collect();
         saved.push(SavedInfo::of(SavedAs::Result, &self.out));
         saved.push(SavedInfo::of(SavedAs::Buffer("row logsumexp"), &self.lse));
         saved
@@ -377,7 +411,9 @@ impl Tensor {
         let full: Vec<usize> = [&dims.batch[..], &[dims.l, dims.s]].concat();
         if let Some(m) = mask {
             let ms = m.shape();
-            if ms.len() > full.len() || broadcast_shapes(OP, &ms, &full).ok().as_deref() != Some(&full[..]) {
+            if ms.len() > full.len()
+                || broadcast_shapes(OP, &ms, &full).ok().as_deref() != Some(&full[..])
+            {
                 return Err(Error::shape(
                     OP,
                     format!(
@@ -389,18 +425,25 @@ impl Tensor {
                 ));
             }
         }
-        let dtype = [Some(self), Some(key), Some(value), mask].iter().flatten().map(|t| t.dtype()).max();
+        let dtype =
+            [Some(self), Some(key), Some(value), mask].iter().flatten().map(|t| t.dtype()).max();
         let dtype = dtype.expect("three tensors");
         let (q, k, v) = (self.to_dtype(dtype)?, key.to_dtype(dtype)?, value.to_dtype(dtype)?);
         let m = mask.map(|m| m.to_dtype(dtype)).transpose()?;
         let (out, lse) = match (q.array(), k.array(), v.array(), m.as_ref().map(Tensor::array)) {
             (Array::F32(qa), Array::F32(ka), Array::F32(va), ma) => {
-                let ma = match ma { Some(Array::F32(a)) => Some(a), _ => None };
+                let ma = match ma {
+                    Some(Array::F32(a)) => Some(a),
+                    _ => None,
+                };
                 let (o, l) = forward_kernel(&qa, &ka, &va, ma.as_ref(), &dims, scale);
                 (Array::F32(o), Array::F32(ndarray::Array1::from(l).into_dyn().into_shared()))
             }
             (Array::F64(qa), Array::F64(ka), Array::F64(va), ma) => {
-                let ma = match ma { Some(Array::F64(a)) => Some(a), _ => None };
+                let ma = match ma {
+                    Some(Array::F64(a)) => Some(a),
+                    _ => None,
+                };
                 let (o, l) = forward_kernel(&qa, &ka, &va, ma.as_ref(), &dims, scale);
                 (Array::F64(o), Array::F64(ndarray::Array1::from(l).into_dyn().into_shared()))
             }

@@ -166,7 +166,13 @@ impl Geometry {
 
 /// Unrolls one group of one sample (`x`: `(C/groups, H, W)`, contiguous) into `cols`:
 /// `(C/groups · kh · kw, OH · OW)`, zeros in the padding.
-fn im2col<T: Element>(x: &[T], geo: &Geometry, rows: &[Option<usize>], columns: &[Option<usize>], cols: &mut [T]) {
+fn im2col<T: Element>(
+    x: &[T],
+    geo: &Geometry,
+    rows: &[Option<usize>],
+    columns: &[Option<usize>],
+    cols: &mut [T],
+) {
     let (oh, ow) = (geo.oh, geo.ow);
     let mut out = cols.chunks_exact_mut(oh * ow);
     for ch in 0..geo.cg() {
@@ -192,7 +198,13 @@ fn im2col<T: Element>(x: &[T], geo: &Geometry, rows: &[Option<usize>], columns: 
 
 /// The adjoint of [`im2col`]: adds each entry of `cols` back onto the input position it
 /// was read from (`x`: `(C/groups, H, W)`, accumulated into).
-fn col2im<T: Element>(cols: &[T], geo: &Geometry, rows: &[Option<usize>], columns: &[Option<usize>], x: &mut [T]) {
+fn col2im<T: Element>(
+    cols: &[T],
+    geo: &Geometry,
+    rows: &[Option<usize>],
+    columns: &[Option<usize>],
+    x: &mut [T],
+) {
     let (oh, ow) = (geo.oh, geo.ow);
     let mut src = cols.chunks_exact(oh * ow);
     for ch in 0..geo.cg() {
@@ -357,7 +369,13 @@ impl Backward for ConvolutionBackward {
     fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
         // Bilinear: d f(a, b) = f(da, b) + f(a, db)
         let (a, b) = (j.inputs[0], j.inputs[1]);
-        j.sum(|i, t| if i == 0 { apply(self.kind, t, b, self.geo) } else { apply(self.kind, a, t, self.geo) })
+        j.sum(|i, t| {
+            if i == 0 {
+                apply(self.kind, t, b, self.geo)
+            } else {
+                apply(self.kind, a, t, self.geo)
+            }
+        })
     }
     fn saved(&self) -> Vec<SavedInfo> {
         [&self.a, &self.b].into_iter().flatten().map(SavedTensor::info).collect()
@@ -371,7 +389,12 @@ impl Tensor {
     /// PyTorch's `conv1d`/`conv2d`: `self` is `(N, C, L)` or `(N, C, H, W)` (or the same
     /// without the batch axis), `weight` `(O, C/groups, k)` or `(O, C/groups, kh, kw)`,
     /// `bias` `(O,)`. For 1-D inputs only the width entries of `params` are used.
-    pub fn conv(&self, weight: &Tensor, bias: Option<&Tensor>, params: ConvParams) -> Result<Tensor> {
+    pub fn conv(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        params: ConvParams,
+    ) -> Result<Tensor> {
         let (xs, ws) = (self.shape(), weight.shape());
         let spatial = ws.len().saturating_sub(2);
         let op = if spatial == 1 { "conv1d" } else { "conv2d" };

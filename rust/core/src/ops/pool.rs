@@ -60,9 +60,7 @@ fn out_len(len: usize, k: usize, s: usize, p: usize, d: usize, ceil: bool) -> Op
 fn windows(len: usize, out: usize, k: usize, s: usize, p: usize, d: usize) -> Vec<Vec<usize>> {
     (0..out)
         .map(|o| {
-            (0..k)
-                .filter_map(|t| (o * s + t * d).checked_sub(p).filter(|&i| i < len))
-                .collect()
+            (0..k).filter_map(|t| (o * s + t * d).checked_sub(p).filter(|&i| i < len)).collect()
         })
         .collect()
 }
@@ -233,7 +231,9 @@ impl Tensor {
                 format!("padding {p:?} must be at most half of the kernel size {k:?}"),
             ));
         }
-        let (h, w) = if one_d { (1, shape[shape.len() - 1]) } else {
+        let (h, w) = if one_d {
+            (1, shape[shape.len() - 1])
+        } else {
             (shape[shape.len() - 2], shape[shape.len() - 1])
         };
         let oh = out_len(h, k[0], s[0], p[0], d[0], ceil_mode);
