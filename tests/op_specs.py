@@ -191,6 +191,46 @@ def _sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
+def _conv_ref(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """Direct N-d cross-correlation (1-D or 2-D), one kernel tap at a time."""
+    n = w.ndim - 2
+    unbatched = x.ndim == n + 1
+    x = x[None] if unbatched else x
+    tup = lambda v: tuple(v) if isinstance(v, tuple) else (v,) * n
+    stride, dilation = tup(stride), tup(dilation)
+    if padding == "valid":
+        pads = [(0, 0)] * n
+    elif padding == "same":
+        pads = [
+            (d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
+            for k, d in zip(w.shape[2:], dilation)
+        ]
+    else:
+        pads = [(p, p) for p in tup(padding)]
+    x = np.pad(x, [(0, 0), (0, 0), *pads])
+    out_len = [
+        (x.shape[2 + i] - dilation[i] * (w.shape[2 + i] - 1) - 1) // stride[i] + 1
+        for i in range(n)
+    ]
+    cg, og = w.shape[1], w.shape[0] // groups
+    out = np.zeros((x.shape[0], w.shape[0], *out_len))
+    for g in range(groups):
+        xs = x[:, g * cg : (g + 1) * cg]
+        ws = w[g * og : (g + 1) * og]
+        for tap in np.ndindex(*w.shape[2:]):
+            window = tuple(
+                slice(t * d, t * d + (o - 1) * s + 1, s)
+                for t, d, o, s in zip(tap, dilation, out_len, stride)
+            )
+            patch = xs[(slice(None), slice(None), *window)]
+            out[:, g * og : (g + 1) * og] += np.einsum(
+                "nc...,oc->no...", patch, ws[(slice(None), slice(None), *tap)]
+            )
+    if b is not None:
+        out += b.reshape(-1, *([1] * n))
+    return out[0] if unbatched else out
+
+
 def _clamp(x, min=None, max=None):
     out = x
     if min is not None:
@@ -430,6 +470,62 @@ OPS: tuple[OpSpec, ...] = (
         errors=(
             E([(4, 3), (2, 4), (2,)], tg.ShapeError, "(4, 3)", "(2, 4)"),
             E([(4, 3), (2, 3), (3,)], tg.ShapeError, "(3,)", "(2, 3)"),
+        ),
+    ),
+    OpSpec(
+        "conv2d",
+        lambda x, w, b, **kw: tg.nn.functional.conv2d(x, w, b, **kw),
+        _conv_ref,
+        (
+            S((2, 3, 5, 4), (4, 3, 3, 2), (4,)),
+            S((1, 2, 6, 5), (2, 2, 3, 3), (2,), stride=2, padding=1),
+            S((1, 2, 7, 6), (3, 2, 2, 3), (3,), stride=(2, 1), padding=(1, 2)),
+            S((1, 2, 7, 7), (2, 2, 3, 3), (2,), dilation=2, padding="same"),
+            S((2, 4, 5, 5), (6, 2, 3, 3), (6,), groups=2, padding="valid"),
+            S((1, 3, 5, 5), (3, 1, 3, 3), (3,), groups=3, padding=1, note="depthwise"),
+            S((3, 4, 4), (2, 3, 1, 1), (2,), note="unbatched"),
+            S((0, 2, 4, 4), (2, 2, 3, 3), (2,)),
+            S((1, 2, 5, 4), (2, 2, 2, 2), (2,), layout="transposed"),
+            S((1, 2, 5, 4), (2, 2, 2, 2), (2,), layout="strided", stride=(1, 2)),
+        ),
+        errors=(
+            E(
+                [(1, 3, 4, 4), (2, 2, 3, 3), (2,)],
+                tg.ShapeError,
+                "(1, 3, 4, 4)",
+                "(2, 2, 3, 3)",
+            ),
+            E(
+                [(1, 2, 2, 2), (2, 2, 3, 3), (2,)],
+                tg.ShapeError,
+                "larger",
+                "(1, 2, 2, 2)",
+            ),
+            E([(1, 2, 4, 4), (2, 2, 3, 3), (3,)], tg.ShapeError, "bias", "(3,)"),
+            E(
+                [(1, 2, 4, 4), (2, 2, 3, 3), (2,)],
+                tg.ArgumentError,
+                "same",
+                "strided",
+                stride=2,
+                padding="same",
+            ),
+            E([(1, 2, 4, 4), (2, 2, 3, 3), (2,)], tg.ArgumentError, "stride", stride=0),
+            E([(2, 4, 4), (2, 2, 3), (2,)], tg.ShapeError, "4-D", "(2, 2, 3)"),
+        ),
+    ),
+    OpSpec(
+        "conv1d",
+        lambda x, w, b, **kw: tg.nn.functional.conv1d(x, w, b, **kw),
+        _conv_ref,
+        (
+            S((2, 3, 7), (4, 3, 3), (4,)),
+            S((1, 2, 9), (2, 2, 3), (2,), stride=2, padding=2, dilation=2),
+            S((1, 4, 6), (4, 1, 3), (4,), groups=4, padding="same", note="depthwise"),
+            S((2, 5), (3, 2, 2), (3,), note="unbatched"),
+        ),
+        errors=(
+            E([(1, 3, 4), (2, 2, 3), (2,)], tg.ShapeError, "(1, 3, 4)", "(2, 2, 3)"),
         ),
     ),
     # --- elementwise unary

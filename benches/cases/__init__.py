@@ -48,6 +48,11 @@ CASES: dict[str, CaseInfo] = {
         "10^2 to 10^6 parameters (finite differences measured when small, extrapolated "
         "from the forward time when large)"
     ),
+    "cnn_step": CaseInfo(
+        "one SGD step of a LeNet-style CNN (conv 3×3 32, ReLU, max-pool 2, conv 3×3 64, "
+        "ReLU, max-pool 2, linear 10) on 1×28×28 inputs, batch 64",
+        frameworks=("tapegrad", "torch"),
+    ),
     "thread_scaling": CaseInfo(
         "the 1024² float32 matmul and the 784-1024-1024-10 MLP step at 1 and at 2 threads",
         threads=(1, 2),

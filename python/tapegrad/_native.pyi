@@ -34,6 +34,7 @@ __all__ = [
     "_adam_step",
     "_apply_function",
     "_arange",
+    "_conv",
     "_cross_entropy",
     "_current_dual_level",
     "_enter_dual_level",
@@ -47,6 +48,7 @@ __all__ = [
     "_graph_rows",
     "_linear",
     "_make_dual",
+    "_max_pool",
     "_next_node_seq",
     "_peak_saved_bytes",
     "_pop_label",
@@ -56,6 +58,7 @@ __all__ = [
     "_reset_peak_saved_bytes",
     "_rng_state",
     "_saved_bytes",
+    "_scaled_dot_product_attention",
     "_set_grad_enabled",
     "_set_rng_state",
     "_sgd_step",
@@ -470,6 +473,27 @@ def _grad_within(
 def _rng_state() -> RngState: ...
 def _set_rng_state(state: RngState) -> None: ...
 def _linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor: ...
+def _conv(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Sequence[int],
+    padding: Sequence[tuple[int, int]],
+    dilation: Sequence[int],
+    groups: int,
+) -> Tensor: ...
+def _max_pool(
+    input: Tensor,
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int],
+    ceil_mode: bool,
+    one_d: bool,
+) -> tuple[Tensor, Tensor]: ...
+def _scaled_dot_product_attention(
+    query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None, scale: float
+) -> Tensor: ...
 def _cross_entropy(
     input: Tensor,
     labels: npt.NDArray[np.int64] | None = None,

@@ -261,6 +261,51 @@ def one_hot(labels: Any, num_classes: int = -1, dtype: Any = None) -> tg.Tensor:
     return tg.tensor(np.eye(num_classes)[indices], dtype=dtype)
 
 
+# Convolutions, pooling, normalisation and attention (issue 14) live in their own files.
+from ._functional_conv import conv1d, conv2d
+
+__all__ += ["conv1d", "conv2d"]
+from ._functional_pool import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+    pad,
+)
+
+__all__ += [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "max_pool1d",
+    "max_pool2d",
+    "pad",
+]
+from ._functional_norm import (
+    batch_norm,
+    dropout1d,
+    dropout2d,
+    group_norm,
+    instance_norm,
+    normalize,
+)
+
+__all__ += [
+    "batch_norm",
+    "dropout1d",
+    "dropout2d",
+    "group_norm",
+    "instance_norm",
+    "normalize",
+]
+from ._functional_attention import scaled_dot_product_attention
+
+__all__ += ["scaled_dot_product_attention"]
+
+
 def _check_arguments() -> None:
     """Every public functional checks that its Tensor arguments are Tensors."""
     from ._checks import tensor_arguments

@@ -45,8 +45,10 @@ pub use graph::{
     saved_bytes, set_grad_enabled, swap_dual_levels, Backward, GradHook, GradModeGuard, Jvp, Node,
     PostAccumulateHook, SavedAs, SavedInfo, SavedTensor, VjpContext,
 };
+pub use ops::conv::ConvParams;
 pub use ops::index::IndexItem;
 pub use ops::loss::CrossEntropyTarget;
+pub use ops::pool::PoolParams;
 pub use ops::random::{manual_seed, rng_state, set_rng_state, RngState};
 pub use ops::registry::{primitives, BatchRule, PrimitiveInfo};
 pub use tensor::Tensor;

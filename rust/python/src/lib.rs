@@ -10,6 +10,7 @@ mod errors;
 mod functions;
 mod interrupt;
 mod memory;
+mod nn_ops;
 mod optim;
 mod registry;
 mod tensor;
@@ -28,6 +29,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     functions::register(m)?;
     autograd::register(m)?;
     memory::register(m)?;
+    nn_ops::register(m)?;
     optim::register(m)?;
     registry::register(m)?;
     interrupt::register(m)?;

@@ -8,13 +8,19 @@
 //! | `shape.rs` | reshape permute expand | transpose unsqueeze squeeze flatten |
 //! | `index.rs` | slice slice_scatter index_select index_add cat | narrow stack, `x[...]` |
 //! | `matmul.rs` | matmul (batched, broadcast), linear | 1-D forms |
+//! | `conv.rs` | convolution (forward, input and weight gradients: one bilinear family) | conv1d conv2d, bias |
+//! | `pool.rs` | max pooling (a gather at the argmax and its adjoint scatter) | max_pool1d max_pool2d |
+//! | `attention.rs` | scaled dot-product attention (fused, P recomputed in backward) | |
 //! | `loss.rs` | softmax cross-entropy (rows of `(N, C)` logits) | |
 //! | `random.rs` | (constants) rand randn arange eye | |
 
+pub mod attention;
 pub mod binary;
+pub mod conv;
 pub mod index;
 pub mod loss;
 pub mod matmul;
+pub mod pool;
 pub mod random;
 pub mod reduce;
 pub mod registry;

@@ -116,6 +116,9 @@ pub fn primitives() -> Vec<PrimitiveInfo> {
         <crate::ops::matmul::MmBackward as Primitive>::INFO,
         <crate::ops::matmul::LinearBackward as Primitive>::INFO,
         <crate::ops::loss::CrossEntropyBackward as Primitive>::INFO,
+        <crate::ops::conv::ConvolutionBackward as Primitive>::INFO,
+        <crate::ops::pool::MaxPoolBackward as Primitive>::INFO,
+        <crate::ops::attention::AttentionBackward as Primitive>::INFO,
     ]);
     all
 }
