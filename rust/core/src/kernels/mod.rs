@@ -9,6 +9,8 @@
 
 pub mod dispatch;
 pub mod exp_log;
+pub mod gemm;
 
 pub use dispatch::{level, Level};
+pub use gemm::gemm;
 pub(crate) mod wiring;

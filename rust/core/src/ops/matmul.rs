@@ -4,84 +4,19 @@
 use crate::array::{broadcast_shapes, checked_numel, Array, Element};
 use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{record, sum_tangents, Backward, SavedInfo, SavedTensor, VjpContext};
-use crate::parallel;
 use crate::tensor::Tensor;
 use crate::zip_array;
 use ndarray::{ArcArray, ArrayD, ArrayView2, ArrayViewMut2, Axis, Dimension, Ix2, IxDyn};
 
-/// Products with fewer multiply-adds than this run on the calling thread. A worker that has
-/// gone to sleep between two ops takes about 100 µs to wake on the 2-core benchmark VM, so a
-/// split pays only when each half takes longer than that. Measured on the training steps:
-/// 2^23 beat 2^22 (512-256 b32: 0.37 → 0.32 ms) and 2^24 (784-256-256-10 b64: 1.01 → 0.97
-/// ms); in a tight loop of products, where the worker stays awake, smaller splits pay too.
-const PARALLEL_MIN_MACS: usize = 1 << 23;
-
-/// Products with at most this many multiply-adds (16³) are computed by [`small_gemm`]:
-/// for them matrixmultiply's packing and edge handling cost more than the arithmetic.
-const SMALL_MAX_MACS: usize = 4096;
-
-/// `out = a · b + beta · out` for tiny products: each row of `out` accumulates
-/// `a[i, p] · b[p, :]` over `p` in turn (contiguous rows of `b` when it is row-major, so the
-/// inner loop vectorises), then adds `beta · out`.
-fn small_gemm<T: Element>(
-    a: ArrayView2<'_, T>,
-    b: ArrayView2<'_, T>,
-    beta: T,
-    mut out: ArrayViewMut2<'_, T>,
-) {
-    let mut acc = vec![T::zero(); b.ncols()];
-    for (a_row, mut out_row) in a.rows().into_iter().zip(out.rows_mut()) {
-        acc.iter_mut().for_each(|v| *v = T::zero());
-        for (&x, b_row) in a_row.iter().zip(b.rows()) {
-            match b_row.as_slice() {
-                Some(b_row) => acc.iter_mut().zip(b_row).for_each(|(v, &y)| *v = *v + x * y),
-                None => acc.iter_mut().zip(b_row).for_each(|(v, &y)| *v = *v + x * y),
-            }
-        }
-        for (o, &v) in out_row.iter_mut().zip(&acc) {
-            *o = if beta == T::zero() { v } else { v + beta * *o };
-        }
-    }
-}
-
 /// `out = a · b + beta · out` for 2-D views of any strides: the one entry point to the matmul
-/// kernel. Large products split the longer side of `out` into one panel per thread (multiples
-/// of 16 wide, the kernels' tile), each computed by the sequential kernel (matrixmultiply,
-/// which packs strided and transposed operands itself). Every element is computed by the same
-/// code whatever the split, so the result does not depend on the thread count.
+/// kernel (`crate::kernels::gemm`: small products, faer, panels over the pool).
 pub(crate) fn gemm<T: Element>(
     a: ArrayView2<'_, T>,
     b: ArrayView2<'_, T>,
     beta: T,
-    mut out: ArrayViewMut2<'_, T>,
+    out: ArrayViewMut2<'_, T>,
 ) {
-    let (m, n) = out.dim();
-    let sequential = |a: ArrayView2<'_, T>, b: ArrayView2<'_, T>, mut out: ArrayViewMut2<'_, T>| {
-        ndarray::linalg::general_mat_mul(T::one(), &a, &b, beta, &mut out);
-    };
-    let macs = m.saturating_mul(n).saturating_mul(a.ncols());
-    if macs <= SMALL_MAX_MACS {
-        return small_gemm(a, b, beta, out);
-    }
-    let parts = parallel::parts(m.max(n), 32);
-    if macs < PARALLEL_MIN_MACS || parts == 1 {
-        return sequential(a, b, out);
-    }
-    if n >= m {
-        let width = n.div_ceil(parts).next_multiple_of(16);
-        let panels: Vec<_> = out
-            .axis_chunks_iter_mut(Axis(1), width)
-            .zip(b.axis_chunks_iter(Axis(1), width))
-            .collect();
-        parallel::for_each(panels, |(out, b)| sequential(a, b, out));
-    } else {
-        let height = m.div_ceil(parts).next_multiple_of(16);
-        let panels: Vec<_> = out
-            .axis_chunks_iter_mut(Axis(0), height)
-            .zip(a.axis_chunks_iter(Axis(0), height))
-            .collect();
-        parallel::for_each(panels, |(out, a)| sequential(a, b, out));
-    }
+    crate::kernels::gemm(a, b, beta, out)
 }
 
 /// Batched product of `a` (`[..., m, k]`) and `b` (`[..., k, n]`) with broadcast batch axes.
