@@ -17,6 +17,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
 use std::time::Duration;
+use tapegrad_core::kernels::{exp_log, Level};
 use tapegrad_core::{engine, Array, DType, Tensor};
 
 const SQUARES: [usize; 4] = [128, 256, 512, 1024];
@@ -221,5 +222,49 @@ fn mlp(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, matmul, elementwise, reductions, mlp);
+/// The vectorised transcendental kernels over slices on one thread, at every dispatch level
+/// this CPU has (`scalar` is the fallback `TAPEGRAD_KERNELS=scalar` forces).
+fn kernels(c: &mut Criterion) {
+    type F32Kernel = fn(Level, &[f32], &mut [f32]);
+    type F64Kernel = fn(Level, &[f64], &mut [f64]);
+    let f32_kernels: [(&str, F32Kernel); 4] = [
+        ("exp", exp_log::exp_f32_at),
+        ("log", exp_log::log_f32_at),
+        ("tanh", exp_log::tanh_f32_at),
+        ("sigmoid", exp_log::sigmoid_f32_at),
+    ];
+    let f64_kernels: [(&str, F64Kernel); 4] = [
+        ("exp", exp_log::exp_f64_at),
+        ("log", exp_log::log_f64_at),
+        ("tanh", exp_log::tanh_f64_at),
+        ("sigmoid", exp_log::sigmoid_f64_at),
+    ];
+    let mut group = c.benchmark_group("kernels");
+    group.warm_up_time(Duration::from_millis(200)).measurement_time(Duration::from_millis(600));
+    for power in [12, 16, 20] {
+        let len = 1usize << power;
+        // Positive values in (0, 8): in every function's ordinary range (and log's domain).
+        let x32: Vec<f32> =
+            (0..len).map(|i| 8.0 * ((i * 7919 % len) as f32 + 0.5) / len as f32).collect();
+        let x64: Vec<f64> = x32.iter().map(|&v| v as f64).collect();
+        let (mut out32, mut out64) = (vec![0.0f32; len], vec![0.0f64; len]);
+        for level in Level::available() {
+            group.throughput(Throughput::Bytes((2 * 4 * len) as u64));
+            for (name, kernel) in f32_kernels {
+                let id =
+                    BenchmarkId::new(format!("{name}/f32/{}", level.name()), format!("2^{power}"));
+                group.bench_function(id, |b| b.iter(|| kernel(level, black_box(&x32), &mut out32)));
+            }
+            group.throughput(Throughput::Bytes((2 * 8 * len) as u64));
+            for (name, kernel) in f64_kernels {
+                let id =
+                    BenchmarkId::new(format!("{name}/f64/{}", level.name()), format!("2^{power}"));
+                group.bench_function(id, |b| b.iter(|| kernel(level, black_box(&x64), &mut out64)));
+            }
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, matmul, elementwise, reductions, mlp, kernels);
 criterion_main!(benches);

@@ -23,7 +23,7 @@ use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{
     derivatives_tracked, record, Backward, Jvp, SavedAs, SavedInfo, SavedTensor, VjpContext,
 };
-use crate::ops::matmul::gemm;
+use crate::ops::matmul::gemm_block;
 use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
 use crate::tensor::Tensor;
 use crate::{Array, DType};
@@ -108,7 +108,7 @@ fn probabilities<T: Element>(
     lse: &[T],
     p: &mut Array2<T>,
 ) {
-    gemm(q, k.reversed_axes(), T::zero(), p.view_mut());
+    gemm_block(q, k.reversed_axes(), T::zero(), p.view_mut());
     for (i, mut row) in p.rows_mut().into_iter().enumerate() {
         match mask {
             Some(m) => row.zip_mut_with(&m.row(i), |x, &mv| *x = (*x * scale + mv - lse[i]).exp()),
@@ -138,11 +138,11 @@ fn forward_kernel<T: Element>(
         let qb = view2(&q[b * l * e..(b + 1) * l * e], l, e);
         let kb = view2(&k[b * s * e..(b + 1) * s * e], s, e);
         let vb = view2(&v[b * s * ev..(b + 1) * s * ev], s, ev);
-        gemm(qb, kb.reversed_axes(), T::zero(), scores.view_mut());
+        gemm_block(qb, kb.reversed_axes(), T::zero(), scores.view_mut());
         let mb = masks.as_ref().map(|m| &m[b]);
         softmax_rows(&mut scores, mb, T::of(scale), &mut lse[b * l..(b + 1) * l]);
         let ob = view2_mut(&mut out[b * l * ev..(b + 1) * l * ev], l, ev);
-        gemm(scores.view(), vb, T::zero(), ob);
+        gemm_block(scores.view(), vb, T::zero(), ob);
     }
     let shape: Vec<usize> = [&d.batch[..], &[l, ev]].concat();
     let out = ndarray::ArrayD::from_shape_vec(IxDyn(&shape), out).expect("sizes agree");
@@ -184,13 +184,13 @@ fn backward_kernel<T: Element>(
         let mb = masks.as_ref().map(|m| &m[b]);
         probabilities(qb, kb, mb, scale_t, &lse[b * l..(b + 1) * l], &mut p);
         // dV = Pᵀ dO;  dP = dO Vᵀ
-        gemm(
+        gemm_block(
             p.view().reversed_axes(),
             gb,
             T::zero(),
             view2_mut(&mut dv[b * s * ev..(b + 1) * s * ev], s, ev),
         );
-        gemm(gb, vb.reversed_axes(), T::zero(), ds.view_mut());
+        gemm_block(gb, vb.reversed_axes(), T::zero(), ds.view_mut());
         // dS = P ∘ (dP − D),  D_i = Σ_c dO_ic O_ic
         for (i, (mut ds_row, p_row)) in ds.rows_mut().into_iter().zip(p.rows()).enumerate() {
             let di = gb.row(i).iter().zip(ob.row(i)).fold(T::zero(), |acc, (&g, &o)| acc + g * o);
@@ -201,8 +201,8 @@ fn backward_kernel<T: Element>(
         }
         ds.mapv_inplace(|x| x * scale_t);
         // dQ = scale · dS K;  dK = scale · dSᵀ Q
-        gemm(ds.view(), kb, T::zero(), view2_mut(&mut dq[b * l * e..(b + 1) * l * e], l, e));
-        gemm(
+        gemm_block(ds.view(), kb, T::zero(), view2_mut(&mut dq[b * l * e..(b + 1) * l * e], l, e));
+        gemm_block(
             ds.view().reversed_axes(),
             qb,
             T::zero(),

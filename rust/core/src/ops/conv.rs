@@ -20,7 +20,7 @@
 use crate::array::Element;
 use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{record, Backward, Jvp, SavedAs, SavedInfo, SavedTensor, VjpContext};
-use crate::ops::matmul::gemm;
+use crate::ops::matmul::gemm_block;
 use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
 use crate::tensor::Tensor;
 use crate::zip_array;
@@ -278,13 +278,13 @@ fn kernel<T: Element>(
                     im2col(&a[x_at..x_at + x_group], geo, &rows, &columns, &mut cols);
                     let w = view2(&b[w_at..w_at + w_group], og, k);
                     let y = view2_mut(&mut result[y_at..y_at + og * spatial], og, spatial);
-                    gemm(w, view2(&cols, k, spatial), T::zero(), y);
+                    gemm_block(w, view2(&cols, k, spatial), T::zero(), y);
                 }
                 ConvKind::InputGrad => {
                     // cols (k, OH·OW) = w[g]ᵀ (k, og) · g[n, g] (og, OH·OW), folded back.
                     let w = view2(&b[w_at..w_at + w_group], og, k).reversed_axes();
                     let grad = view2(&a[y_at..y_at + og * spatial], og, spatial);
-                    gemm(w, grad, T::zero(), view2_mut(&mut cols, k, spatial));
+                    gemm_block(w, grad, T::zero(), view2_mut(&mut cols, k, spatial));
                     col2im(&cols, geo, &rows, &columns, &mut result[x_at..x_at + x_group]);
                 }
                 ConvKind::WeightGrad => {
@@ -292,7 +292,7 @@ fn kernel<T: Element>(
                     im2col(&a[x_at..x_at + x_group], geo, &rows, &columns, &mut cols);
                     let grad = view2(&b[y_at..y_at + og * spatial], og, spatial);
                     let dw = view2_mut(&mut result[w_at..w_at + w_group], og, k);
-                    gemm(grad, view2(&cols, k, spatial).reversed_axes(), T::one(), dw);
+                    gemm_block(grad, view2(&cols, k, spatial).reversed_axes(), T::one(), dw);
                 }
             }
         }

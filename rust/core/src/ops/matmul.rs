@@ -1,50 +1,14 @@
 //! Matrix products. Every product in tapegrad goes through [`gemm`], which hands strided views
-//! (transposes included) to matrixmultiply's sequential kernel, splitting large products into
-//! panels over the thread pool itself: nothing is copied to transpose.
+//! (transposes included) to the kernel (`crate::kernels::gemm`: faer's runtime-dispatched
+//! kernels, split into panels over the thread pool): nothing is copied to transpose.
 
 use crate::array::{broadcast_shapes, checked_numel, Array, Element};
 use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{record, Backward, Jvp, SavedAs, SavedInfo, SavedTensor, VjpContext};
 use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
-use crate::parallel;
 use crate::tensor::Tensor;
 use crate::zip_array;
 use ndarray::{ArcArray, ArrayD, ArrayView2, ArrayViewMut2, Axis, Dimension, Ix2, IxDyn};
-
-/// Products with fewer multiply-adds than this run on the calling thread. A worker that has
-/// gone to sleep between two ops takes about 100 µs to wake on the 2-core benchmark VM, so a
-/// split pays only when each half takes longer than that. Measured on the training steps:
-/// 2^23 beat 2^22 (512-256 b32: 0.37 → 0.32 ms) and 2^24 (784-256-256-10 b64: 1.01 → 0.97
-/// ms); in a tight loop of products, where the worker stays awake, smaller splits pay too.
-const PARALLEL_MIN_MACS: usize = 1 << 23;
-
-/// Products with at most this many multiply-adds (16³) are computed by [`small_gemm`]:
-/// for them matrixmultiply's packing and edge handling cost more than the arithmetic.
-const SMALL_MAX_MACS: usize = 4096;
-
-/// `out = a · b + beta · out` for tiny products: each row of `out` accumulates
-/// `a[i, p] · b[p, :]` over `p` in turn (contiguous rows of `b` when it is row-major, so the
-/// inner loop vectorises), then adds `beta · out`.
-fn small_gemm<T: Element>(
-    a: ArrayView2<'_, T>,
-    b: ArrayView2<'_, T>,
-    beta: T,
-    mut out: ArrayViewMut2<'_, T>,
-) {
-    let mut acc = vec![T::zero(); b.ncols()];
-    for (a_row, mut out_row) in a.rows().into_iter().zip(out.rows_mut()) {
-        acc.iter_mut().for_each(|v| *v = T::zero());
-        for (&x, b_row) in a_row.iter().zip(b.rows()) {
-            match b_row.as_slice() {
-                Some(b_row) => acc.iter_mut().zip(b_row).for_each(|(v, &y)| *v = *v + x * y),
-                None => acc.iter_mut().zip(b_row).for_each(|(v, &y)| *v = *v + x * y),
-            }
-        }
-        for (o, &v) in out_row.iter_mut().zip(&acc) {
-            *o = if beta == T::zero() { v } else { v + beta * *o };
-        }
-    }
-}
 
 /// Products with more multiply-adds than this are computed in chunks with an interrupt check
 /// ([`crate::interrupt`]) between them, so Ctrl-C stops a long product within a fraction of a
@@ -67,20 +31,9 @@ pub(crate) fn gemm<T: Element>(
 ) -> Result<()> {
     let (m, n) = out.dim();
     let k = a.ncols();
-    if m == 0 || n == 0 {
-        return Ok(());
-    }
-    if k == 0 {
-        if beta == T::zero() {
-            out.fill(T::zero());
-        } else {
-            out.mapv_inplace(|v| beta * v);
-        }
-        return Ok(());
-    }
     let macs = m.saturating_mul(n).saturating_mul(k);
     if macs <= INTERRUPTIBLE_MACS {
-        gemm_panels(a, b, beta, out);
+        gemm_block(a, b, beta, out);
         return Ok(());
     }
     // Contraction chunks first (each adds onto `out`), then row and column blocks so that one
@@ -106,44 +59,41 @@ pub(crate) fn gemm<T: Element>(
     Ok(())
 }
 
-/// `out = a · b + beta · out` for a non-empty product. Large products split the longer side of
-/// `out` into one panel per thread (multiples of 16 wide, the kernels' tile), each computed by
-/// the sequential kernel (matrixmultiply, which packs strided and transposed operands itself).
-/// Every element is computed by the same code whatever the split, so the result does not
-/// depend on the thread count.
-fn gemm_panels<T: Element>(
+/// `out = a · b + beta · out` in one go, for kernels that call it on blocks of a larger op
+/// (convolutions, attention; each block is far below [`INTERRUPTIBLE_MACS`]). Empty products
+/// return at once: `beta · out`, or zeros, when only the contraction is empty.
+pub(crate) fn gemm_block<T: Element>(
     a: ArrayView2<'_, T>,
     b: ArrayView2<'_, T>,
     beta: T,
     mut out: ArrayViewMut2<'_, T>,
 ) {
     let (m, n) = out.dim();
-    let sequential = |a: ArrayView2<'_, T>, b: ArrayView2<'_, T>, mut out: ArrayViewMut2<'_, T>| {
-        ndarray::linalg::general_mat_mul(T::one(), &a, &b, beta, &mut out);
-    };
-    let macs = m.saturating_mul(n).saturating_mul(a.ncols());
-    if macs <= SMALL_MAX_MACS {
-        return small_gemm(a, b, beta, out);
+    if m == 0 || n == 0 {
+        return;
     }
-    let parts = parallel::parts(m.max(n), 32);
-    if macs < PARALLEL_MIN_MACS || parts == 1 {
-        return sequential(a, b, out);
+    if a.ncols() == 0 {
+        if beta == T::zero() {
+            out.fill(T::zero());
+        } else {
+            out.mapv_inplace(|v| beta * v);
+        }
+        return;
     }
-    if n >= m {
-        let width = n.div_ceil(parts).next_multiple_of(16);
-        let panels: Vec<_> = out
-            .axis_chunks_iter_mut(Axis(1), width)
-            .zip(b.axis_chunks_iter(Axis(1), width))
-            .collect();
-        parallel::for_each(panels, |(out, b)| sequential(a, b, out));
-    } else {
-        let height = m.div_ceil(parts).next_multiple_of(16);
-        let panels: Vec<_> = out
-            .axis_chunks_iter_mut(Axis(0), height)
-            .zip(a.axis_chunks_iter(Axis(0), height))
-            .collect();
-        parallel::for_each(panels, |(out, a)| sequential(a, b, out));
-    }
+    gemm_panels(a, b, beta, out);
+}
+
+/// `out = a · b + beta · out` for a non-empty product, by the kernel (`crate::kernels::gemm`:
+/// tiny products by a plain loop, others by faer, large ones in one panel per thread). Every
+/// element is computed by the same code whatever the split, so the result does not depend on
+/// the thread count.
+fn gemm_panels<T: Element>(
+    a: ArrayView2<'_, T>,
+    b: ArrayView2<'_, T>,
+    beta: T,
+    out: ArrayViewMut2<'_, T>,
+) {
+    crate::kernels::gemm(a, b, beta, out)
 }
 
 /// Batched product of `a` (`[..., m, k]`) and `b` (`[..., k, n]`) with broadcast batch axes.

@@ -174,6 +174,10 @@ macro_rules! define_unary {
             /// function (the variant is a constant inside each closure), so that the match is
             /// not re-run per element and the loops vectorise.
             pub fn forward(self, input: &Array) -> Array {
+                // The vectorised kernels with run-time dispatch, where a function has one.
+                if let Some(out) = crate::kernels::wiring::unary_forward(self, input) {
+                    return out;
+                }
                 match self {
                     $(Unary::$variant => map_array!(input, a => map_elements(a, self.cost(), |$x| $value)),)*
                 }
