@@ -1028,6 +1028,15 @@ SPELLINGS = {
 # plumbing, comparisons that return masks, dtypes, errors).
 NOT_OPS = frozenset(
     [
+        # dtypes, casts and promotion (issue 11): tests/test_dtypes.py
+        *("bool", "uint8", "int8", "int16", "int32", "int64", "long", "int", "short"),
+        *("byte", "char", "type", "element_size", "is_floating_point", "is_signed"),
+        *("iinfo", "finfo", "get_default_dtype", "set_default_dtype", "result_type"),
+        *("promote_types", "can_cast", "empty", "empty_like", "full_like"),
+        # bool and int64 results without gradients: tests/test_dtypes_ops.py
+        *("all", "any", "allclose", "isclose", "equal", "isnan", "isinf", "isfinite"),
+        *("logical_and", "logical_or", "logical_xor", "logical_not", "count_nonzero"),
+        *("argmax", "argmin"),
         "tensor",
         "from_numpy",
         "zeros",

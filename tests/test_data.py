@@ -223,12 +223,14 @@ def test_default_collate_follows_pytorch():
     assert arrays.shape == (2, 3) and arrays.dtype == tg.float64
     assert default_collate([np.ones(2, np.float32)] * 2).dtype == tg.float32
     ints = default_collate([np.array([1, 2]), np.array([3, 4])])
-    assert ints.dtype == tg.float32 and values(ints).tolist() == [[1, 2], [3, 4]]
+    assert ints.dtype == tg.int64 and values(ints).tolist() == [[1, 2], [3, 4]]
     floats = default_collate([0.5, 1.5])
     assert floats.dtype == tg.float64 and values(floats).tolist() == [0.5, 1.5]
-    labels = default_collate([3, 1, 2])  # int64 in PyTorch: float32 until int tensors
-    assert labels.dtype == tg.float32 and values(labels).tolist() == [3, 1, 2]
-    assert values(default_collate([True, False])).tolist() == [1.0, 0.0]
+    labels = default_collate([3, 1, 2])  # int64, as in PyTorch
+    assert labels.dtype == tg.int64 and values(labels).tolist() == [3, 1, 2]
+    flags = default_collate([True, False])
+    assert flags.dtype == tg.bool and values(flags).tolist() == [True, False]
+    assert default_collate([np.ones(2, np.uint16)] * 2).dtype == tg.int64
     assert values(default_collate([np.float64(2.0), np.float64(3.0)])).tolist() == [
         2,
         3,

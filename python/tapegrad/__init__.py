@@ -13,6 +13,7 @@ reverse. The API follows PyTorch's names and semantics::
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,7 +65,7 @@ __version__ = "0.1.0"
 
 # Ops as functions (`tg.exp is Tensor.exp`), generated from the core's derivative index.
 from . import _ops
-from ._ops import *  # noqa: F403  (the names are listed in _ops.__all__)
+from ._ops import *
 
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:
@@ -100,7 +101,7 @@ def grad(
         grad_outputs = (
             [grad_outputs] if isinstance(grad_outputs, Tensor) else list(grad_outputs)
         )
-    retain = create_graph if retain_graph is None else bool(retain_graph)
+    retain = create_graph if retain_graph is None else builtins.bool(retain_graph)
     return _native._grad(
         outputs, inputs, grad_outputs, retain, create_graph, allow_unused
     )
@@ -173,3 +174,25 @@ __all__ = [
 __all__ += _ops.__all__
 __all__ += ["FileFormatError", "PathNotFoundError", "autograd", "inference_mode"]
 __all__ += ["is_inference_mode_enabled", "utils"]
+
+# Integer and bool dtypes, PyTorch's aliases, limits and promotion (issue 11).
+from . import _dtypes
+from ._creation import empty, empty_like, full_like
+from ._dtypes import *
+
+__all__ += _dtypes.__all__
+
+# Logical functions, predicates and argmax/argmin (bool and int64 results, no gradient).
+from . import _logical
+from ._logical import *
+
+__all__ += _logical.__all__
+__all__ += ["empty", "empty_like", "full_like"]
+
+
+def __getattr__(name: str) -> Any:
+    # PyTorch dtypes tapegrad does not have (float16, bfloat16, complex64...) raise a clear
+    # DTypeError instead of an AttributeError.
+    if name in _dtypes.UNSUPPORTED:
+        raise _dtypes.unsupported(name)
+    raise AttributeError(f"module 'tapegrad' has no attribute {name!r}")

@@ -13,9 +13,12 @@ from ._native import Tensor
 
 __all__ = [
     "arange",
+    "empty",
+    "empty_like",
     "eye",
     "from_numpy",
     "full",
+    "full_like",
     "ones",
     "ones_like",
     "rand",
@@ -25,35 +28,77 @@ __all__ = [
     "zeros_like",
 ]
 
-_NUMPY_OF = {"float32": np.float32, "float64": np.float64}
+_NUMPY_OF = {
+    "bool": np.bool_,
+    "uint8": np.uint8,
+    "int8": np.int8,
+    "int16": np.int16,
+    "int32": np.int32,
+    "int64": np.int64,
+    "float32": np.float32,
+    "float64": np.float64,
+}
+_UNSUPPORTED = ("float16", "half", "bfloat16", "complex", "cfloat", "cdouble")
 
 
 def _dtype_name(dtype: Any) -> str | None:
-    """Normalises a dtype argument to "float32"/"float64" (None stays None)."""
+    """Normalises a dtype argument to a supported name such as "int64" (None stays None)."""
     if dtype is None:
         return None
-    name = getattr(dtype, "name", None) if isinstance(dtype, _native.dtype) else None
-    if name is None:
-        try:
-            name = np.dtype(dtype).name
-        except TypeError as exc:
-            raise DTypeError(f"{dtype!r} is not a dtype") from exc
+    if isinstance(dtype, _native.dtype):
+        return str(dtype.name)
+    if isinstance(dtype, str) and dtype.startswith(_UNSUPPORTED):
+        raise DTypeError(f"dtype {dtype} is not supported by tapegrad")
+    aliases = {"long": "int64", "int": "int64", "short": "int16", "float": "float32"}
+    aliases.update(double="float64")
+    if isinstance(dtype, str) and dtype in aliases:
+        return aliases[dtype]
+    try:
+        name = np.dtype(dtype).name
+    except TypeError as exc:
+        raise DTypeError(f"{dtype!r} is not a dtype") from exc
     if name not in _NUMPY_OF:
         raise DTypeError(
-            f"dtype {name} is not supported: tapegrad tensors are float32 or float64"
+            f"dtype {name} is not supported: tapegrad tensors are bool, uint8, int8, "
+            "int16, int32, int64, float32 or float64"
         )
     return name
 
 
-def _as_float_array(data: Any, dtype: str | None) -> np.ndarray:
-    """Converts data to a native-order, C-contiguous float32/float64 NumPy array."""
+def _default_name() -> str:
+    return str(_native.get_default_dtype().name)
+
+
+def _inferred_name(data: Any, arr: np.ndarray) -> str:
+    """The dtype PyTorch infers: NumPy data keeps its dtype, Python bools give bool,
+    Python ints int64, Python floats the default dtype."""
+    if isinstance(data, (np.ndarray, np.generic)):
+        name = arr.dtype.name
+        if name not in _NUMPY_OF:
+            raise DTypeError(
+                f"tensor: NumPy dtype {arr.dtype} is not supported: tapegrad tensors are "
+                "bool, uint8, int8, int16, int32, int64, float32 or float64"
+            )
+        return name
+    kind = arr.dtype.kind
+    if kind == "b":
+        return "bool"
+    if kind in "iu":
+        return "int64"
+    return _default_name()
+
+
+def _as_array(data: Any, dtype: str | None) -> np.ndarray:
+    """Converts data to a native-order, C-contiguous NumPy array of a supported dtype."""
     if isinstance(data, Tensor):
         data = data.detach().numpy()
     try:
         arr = np.asarray(data)
-    except ValueError as exc:  # NumPy's message for ragged nested lists
-        raise ShapeError(
-            f"tensor: data has an inhomogeneous (ragged) shape: {exc}"
+    except (ValueError, OverflowError) as exc:  # ragged nested lists, huge ints
+        raise (
+            ShapeError(f"tensor: data has an inhomogeneous (ragged) shape: {exc}")
+            if isinstance(exc, ValueError)
+            else DTypeError(f"tensor: {exc}")
         ) from exc
     if arr.dtype.kind not in "biuf":
         raise DTypeError(
@@ -61,12 +106,12 @@ def _as_float_array(data: Any, dtype: str | None) -> np.ndarray:
             f"(expected numbers)"
         )
     if dtype is None:
-        # Python floats and ints default to float32 (as torch.get_default_dtype());
-        # float64 NumPy arrays keep their precision.
-        wide = arr.dtype.kind == "f" and arr.dtype.itemsize == 8  # any byte order
-        dtype = "float64" if wide and isinstance(data, np.ndarray) else "float32"
+        dtype = _inferred_name(data, arr)
     # order="C" copies strided or byte-swapped data into native C order (and keeps 0-d shapes).
-    return np.asarray(arr, dtype=_NUMPY_OF[dtype], order="C")
+    if arr.dtype.kind == "f" and dtype not in ("float32", "float64", "bool"):
+        arr = np.trunc(arr)  # PyTorch truncates floats toward zero
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.asarray(arr, dtype=_NUMPY_OF[dtype], order="C")
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -75,57 +120,91 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     Args:
         data: A number, (nested) list or tuple of numbers, NumPy array (any strides or byte
             order) or Tensor.
-        dtype: ``tapegrad.float32`` (the default for Python numbers) or ``tapegrad.float64``
-            (the default for float64 NumPy arrays). Strings and NumPy dtypes are accepted.
-        requires_grad: Whether to record operations on it for backward.
+        dtype: Any tapegrad dtype (strings and NumPy dtypes are accepted). Inferred as
+            PyTorch does when omitted: Python bools give ``bool``, ints ``int64``, floats
+            the default dtype (``float32``); NumPy arrays and Tensors keep theirs.
+        requires_grad: Whether to record operations on it for backward (floating dtypes
+            only).
     """
-    return _native._from_numpy(_as_float_array(data, _dtype_name(dtype)), requires_grad)
+    return _native._from_numpy(_as_array(data, _dtype_name(dtype)), requires_grad)
 
 
 def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
-    """Copies a NumPy float array into a tensor, keeping its dtype (float16 becomes float32)."""
+    """Copies a NumPy array into a tensor, keeping its dtype."""
     if not isinstance(array, np.ndarray):
         raise DTypeError(
             f"from_numpy expects a numpy.ndarray, got {type(array).__name__}"
         )
-    wide = array.dtype.kind == "f" and array.dtype.itemsize == 8
-    dtype = "float64" if wide else "float32"
-    return _native._from_numpy(_as_float_array(array, dtype), requires_grad)
+    return _native._from_numpy(_as_array(array, None), requires_grad)
 
 
 def _shape(size: Sequence[Any]) -> Any:
     return size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
 
 
+def _leaf(t: Tensor, requires_grad: bool) -> Tensor:
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _filled(size: Any, value: Any, dtype: Any, requires_grad: bool) -> Tensor:
+    return _leaf(_native._full_value(size, value, _dtype_name(dtype)), requires_grad)
+
+
 def full(
     size: Sequence[int],
-    fill_value: float,
+    fill_value: bool | float,
     *,
     dtype: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    """A tensor of the given shape filled with ``fill_value``."""
-    return _native._full(size, float(fill_value), dtype, requires_grad)
+    """A tensor of the given shape filled with ``fill_value``; its dtype follows the
+    value when not given (bool, int64 or the default float dtype), as in PyTorch."""
+    if isinstance(fill_value, (Tensor, np.generic)):
+        fill_value = fill_value.item()
+    return _filled(size, fill_value, dtype, requires_grad)
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return _native._full(_shape(size), 0.0, dtype, requires_grad)
+    return _filled(_shape(size), 0.0, dtype, requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
-    return _native._full(_shape(size), 1.0, dtype, requires_grad)
+    return _filled(_shape(size), 1.0, dtype, requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of the given shape (zero-filled: tapegrad never hands out garbage)."""
+    return _filled(_shape(size), 0.0, dtype, requires_grad)
 
 
 def zeros_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Zeros with ``t``'s shape (and dtype unless given)."""
-    return _native._full(t.shape, 0.0, dtype or t.dtype, requires_grad)
+    return _filled(t.shape, 0.0, dtype or t.dtype, requires_grad)
 
 
 def ones_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Ones with ``t``'s shape (and dtype unless given)."""
-    return _native._full(t.shape, 1.0, dtype or t.dtype, requires_grad)
+    return _filled(t.shape, 1.0, dtype or t.dtype, requires_grad)
+
+
+def empty_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor with ``t``'s shape (and dtype unless given), zero-filled."""
+    return _filled(t.shape, 0.0, dtype or t.dtype, requires_grad)
+
+
+def full_like(
+    t: Tensor,
+    fill_value: bool | float,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """``fill_value`` with ``t``'s shape (and dtype unless given)."""
+    return _filled(t.shape, fill_value, dtype or t.dtype, requires_grad)
 
 
 def arange(
@@ -139,6 +218,14 @@ def arange(
     """``start, start + step, ...`` below ``end`` (``arange(n)`` counts from 0)."""
     if end is None:
         start, end = 0, start
+    bounds = (start, end, step)
+    if dtype is None and all(
+        isinstance(v, (int, np.integer))
+        or (isinstance(v, Tensor) and not v.is_floating_point())
+        for v in bounds
+    ):
+        dtype = "int64"  # integer arguments give int64, as in PyTorch
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in bounds)
     return _native._arange(float(start), float(end), float(step), dtype, requires_grad)
 
 

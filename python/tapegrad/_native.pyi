@@ -20,13 +20,25 @@ _Operand: TypeAlias = Tensor | float
 # or anything numpy.dtype() accepts that names one of those two.
 _DTypeLike: TypeAlias = dtype | str | np.dtype[Any] | type
 # A dim argument: one axis, several, or None for all of them.
-_Dims: TypeAlias = int | Sequence[int] | None
+_Dims: TypeAlias = builtins.int | Sequence[builtins.int] | None
 # A shape: an int or a sequence of ints. Varargs take either: ``reshape(2, 3)`` or
 # ``reshape((2, 3))``.
-_ShapeLike: TypeAlias = int | Sequence[int]
+_ShapeLike: TypeAlias = builtins.int | Sequence[builtins.int]
 _FloatArray: TypeAlias = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 
 __all__ = [
+    "bool",
+    "can_cast",
+    "get_default_dtype",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "promote_types",
+    "result_type",
+    "set_default_dtype",
+    "uint8",
+    "_full_value",
     "GradFn",
     "RemovableHandle",
     "RngState",
@@ -81,24 +93,39 @@ __all__ = [
 
 @final
 class dtype:
-    """A tensor element type: ``tapegrad.float32`` or ``tapegrad.float64``."""
+    """A tensor element type: ``tapegrad.bool``, ``uint8``, ``int8``, ``int16``,
+    ``int32``, ``int64``, ``float32`` or ``float64``."""
 
     @property
-    def itemsize(self) -> int:
+    def itemsize(self) -> builtins.int:
         """Bytes per element."""
 
     @property
-    def is_floating_point(self) -> bool:
-        """Always True: tapegrad tensors hold floats."""
+    def is_floating_point(self) -> builtins.bool:
+        """True for float32 and float64."""
+
+    @property
+    def is_signed(self) -> builtins.bool:
+        """True when the dtype holds negative values."""
+
+    @property
+    def is_complex(self) -> builtins.bool:
+        """Always False: tapegrad has no complex dtypes."""
 
     @property
     def name(self) -> str:
         """The matching NumPy dtype name: ``"float32"`` or ``"float64"``."""
 
-    def __eq__(self, other: object, /) -> bool: ...
-    def __ne__(self, other: object, /) -> bool: ...
-    def __hash__(self) -> int: ...
+    def __eq__(self, other: object, /) -> builtins.bool: ...
+    def __ne__(self, other: object, /) -> builtins.bool: ...
+    def __hash__(self) -> builtins.int: ...
 
+bool: dtype
+uint8: dtype
+int8: dtype
+int16: dtype
+int32: dtype
+int64: dtype
 float32: dtype
 float64: dtype
 
@@ -119,42 +146,42 @@ class Tensor:
 
     # ---- metadata
     @property
-    def shape(self) -> tuple[int, ...]:
+    def shape(self) -> tuple[builtins.int, ...]:
         """The extent of each dimension."""
 
     @overload
-    def size(self, dim: None = None) -> tuple[int, ...]: ...
+    def size(self, dim: None = None) -> tuple[builtins.int, ...]: ...
     @overload
-    def size(self, dim: int) -> int: ...
+    def size(self, dim: builtins.int) -> builtins.int: ...
     @property
     def dtype(self) -> _DType:
         """The element type."""
 
     @property
-    def ndim(self) -> int:
+    def ndim(self) -> builtins.int:
         """Number of dimensions."""
 
-    def dim(self) -> int:
+    def dim(self) -> builtins.int:
         """Number of dimensions."""
 
-    def numel(self) -> int:
+    def numel(self) -> builtins.int:
         """Number of elements."""
 
-    def __len__(self) -> int: ...
-    def __hash__(self) -> int: ...
+    def __len__(self) -> builtins.int: ...
+    def __hash__(self) -> builtins.int: ...
 
     # ---- autograd state
     @property
-    def requires_grad(self) -> bool:
+    def requires_grad(self) -> builtins.bool:
         """Whether gradients flow to this tensor (settable on leaves only)."""
 
     @requires_grad.setter
-    def requires_grad(self, value: bool) -> None: ...
-    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+    def requires_grad(self, value: builtins.bool) -> None: ...
+    def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         """Sets ``requires_grad`` in place and returns the tensor."""
 
     @property
-    def is_leaf(self) -> bool:
+    def is_leaf(self) -> builtins.bool:
         """True for tensors created by the user (or by ops that recorded nothing)."""
 
     @property
@@ -171,7 +198,7 @@ class Tensor:
         """Keeps ``.grad`` for this non-leaf during backward."""
 
     @property
-    def retains_grad(self) -> bool:
+    def retains_grad(self) -> builtins.bool:
         """Whether this non-leaf keeps its ``.grad``."""
 
     def detach(self) -> Tensor:
@@ -195,7 +222,7 @@ class Tensor:
         """An identity view that always requires grad (used by function transforms)."""
 
     @property
-    def _version(self) -> int:
+    def _version(self) -> builtins.int:
         """Times this tensor's data was replaced in place."""
 
     def _assign(self, other: Tensor) -> None:
@@ -204,8 +231,8 @@ class Tensor:
     def backward(
         self,
         gradient: Tensor | None = None,
-        retain_graph: bool | None = None,
-        create_graph: bool = False,
+        retain_graph: builtins.bool | None = None,
+        create_graph: builtins.bool = False,
     ) -> None:
         """Accumulates the gradient of this tensor into the leaves' ``.grad``."""
 
@@ -214,13 +241,16 @@ class Tensor:
         """A NumPy copy of the data (refused while the tensor requires grad)."""
 
     def __array__(
-        self, dtype: npt.DTypeLike | None = None, copy: bool | None = None
+        self, dtype: npt.DTypeLike | None = None, copy: builtins.bool | None = None
     ) -> npt.NDArray[Any]: ...
-    def item(self) -> builtins.float:
-        """The value of a one-element tensor as a Python float."""
+    def item(self) -> builtins.bool | builtins.int | builtins.float:
+        """The value of a one-element tensor as a Python number (bool, int or float,
+        after the dtype)."""
 
     def __float__(self) -> builtins.float: ...
-    def __bool__(self) -> bool: ...
+    def __int__(self) -> builtins.int: ...
+    def __index__(self) -> builtins.int: ...
+    def __bool__(self) -> builtins.bool: ...
     def tolist(self) -> Any:
         """The data as nested Python lists (a float for a 0-d tensor)."""
 
@@ -233,6 +263,46 @@ class Tensor:
 
     def float(self) -> Tensor:
         """As float32."""
+
+    def long(self) -> Tensor:
+        """As int64."""
+
+    def int(self) -> Tensor:
+        """As int32."""
+
+    def short(self) -> Tensor:
+        """As int16."""
+
+    def char(self) -> Tensor:
+        """As int8."""
+
+    def byte(self) -> Tensor:
+        """As uint8."""
+
+    def bool(self) -> Tensor:
+        """As bool (``v != 0``)."""
+
+    def type(self, dtype: _DTypeLike | None = None) -> Tensor | str:
+        """With a dtype: a copy in ``dtype``; without: the type's name."""
+
+    def is_floating_point(self) -> builtins.bool:
+        """True for float32 and float64 tensors."""
+
+    def is_signed(self) -> builtins.bool:
+        """True when the dtype holds negative values."""
+
+    def element_size(self) -> builtins.int:
+        """Bytes per element."""
+
+    def argmax(
+        self, dim: builtins.int | None = None, keepdim: builtins.bool = False
+    ) -> Tensor:
+        """The index of the largest element (int64; first on ties, first NaN)."""
+
+    def argmin(
+        self, dim: builtins.int | None = None, keepdim: builtins.bool = False
+    ) -> Tensor:
+        """The index of the smallest element (int64; first on ties, first NaN)."""
 
     # ---- operators
     def __add__(self, other: _Operand, /) -> Tensor: ...
@@ -327,24 +397,24 @@ class Tensor:
     # ---- end of the unary primitives
 
     # ---- reductions
-    def sum(self, dim: _Dims = None, keepdim: bool = False) -> Tensor:
+    def sum(self, dim: _Dims = None, keepdim: builtins.bool = False) -> Tensor:
         """Sum over ``dim`` (all dims when None); the sum of no elements is 0."""
 
-    def mean(self, dim: _Dims = None, keepdim: bool = False) -> Tensor: ...
-    def max(self, dim: _Dims = None, keepdim: bool = False) -> Tensor:
+    def mean(self, dim: _Dims = None, keepdim: builtins.bool = False) -> Tensor: ...
+    def max(self, dim: _Dims = None, keepdim: builtins.bool = False) -> Tensor:
         """Largest value over ``dim``: values only, like ``torch.amax``."""
 
-    def min(self, dim: _Dims = None, keepdim: bool = False) -> Tensor:
+    def min(self, dim: _Dims = None, keepdim: builtins.bool = False) -> Tensor:
         """Smallest value over ``dim``: values only, like ``torch.amin``."""
 
-    def amax(self, dim: _Dims = None, keepdim: bool = False) -> Tensor: ...
-    def amin(self, dim: _Dims = None, keepdim: bool = False) -> Tensor: ...
-    def logsumexp(self, dim: _Dims = None, keepdim: bool = False) -> Tensor: ...
+    def amax(self, dim: _Dims = None, keepdim: builtins.bool = False) -> Tensor: ...
+    def amin(self, dim: _Dims = None, keepdim: builtins.bool = False) -> Tensor: ...
+    def logsumexp(self, dim: _Dims = None, keepdim: builtins.bool = False) -> Tensor: ...
     # PyO3 writes negative defaults as `...` in the runtime signature: each is -1 here.
-    def softmax(self, dim: int = ...) -> Tensor:
+    def softmax(self, dim: builtins.int = ...) -> Tensor:
         """Softmax along ``dim`` (default -1)."""
 
-    def log_softmax(self, dim: int = ...) -> Tensor:
+    def log_softmax(self, dim: builtins.int = ...) -> Tensor:
         """Log-softmax along ``dim`` (default -1)."""
 
     # ---- shapes
@@ -354,15 +424,15 @@ class Tensor:
     def view(self, *shape: _ShapeLike) -> Tensor:
         """Same as ``reshape``."""
 
-    def flatten(self, start_dim: int = 0, end_dim: int = ...) -> Tensor:
+    def flatten(self, start_dim: builtins.int = 0, end_dim: builtins.int = ...) -> Tensor:
         """Merges dimensions ``start_dim..=end_dim`` (``end_dim`` defaults to -1)."""
-    def transpose(self, dim0: int, dim1: int) -> Tensor: ...
+    def transpose(self, dim0: builtins.int, dim1: builtins.int) -> Tensor: ...
     @property
     def T(self) -> Tensor:
         """Transpose of a 2-D tensor (reversed dimensions otherwise, as NumPy)."""
 
     def permute(self, *dims: _ShapeLike) -> Tensor: ...
-    def unsqueeze(self, dim: int) -> Tensor: ...
+    def unsqueeze(self, dim: builtins.int) -> Tensor: ...
     def squeeze(self, dim: _Dims = None) -> Tensor: ...
     def expand(self, *sizes: _ShapeLike) -> Tensor:
         """Broadcasts to a larger shape without copying (-1 keeps a dimension)."""
@@ -371,58 +441,76 @@ class Tensor:
 
 # ---- module functions
 
-def manual_seed(seed: int) -> None:
+def manual_seed(seed: builtins.int) -> None:
     """Seeds the generator behind ``rand`` and ``randn``."""
 
-def set_num_threads(n: int) -> None:
+def set_num_threads(n: builtins.int) -> None:
     """Sets the number of threads of tapegrad's pool (matrix products, large elementwise
     ops); the default is ``TAPEGRAD_NUM_THREADS``, else ``RAYON_NUM_THREADS``, else the
     number of cores."""
 
-def get_num_threads() -> int:
+def get_num_threads() -> builtins.int:
     """The number of threads of tapegrad's pool."""
 
-def is_grad_enabled() -> bool:
+def is_grad_enabled() -> builtins.bool:
     """Whether ops record the graph on this thread."""
 
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def result_type(tensor: Tensor | float, other: Tensor | float) -> dtype:
+    """The dtype an op on both computes in (``torch.result_type``)."""
+
+def promote_types(type1: _DTypeLike, type2: _DTypeLike) -> dtype:
+    """The smallest dtype both cast to (``torch.promote_types``)."""
+
+def can_cast(from_: _DTypeLike, to: _DTypeLike) -> builtins.bool:
+    """Whether PyTorch's casting rules allow ``from_`` to ``to``."""
+
+def get_default_dtype() -> dtype:
+    """The dtype Python floats give (float32 unless changed)."""
+
+def set_default_dtype(d: _DTypeLike) -> None:
+    """Sets the dtype Python floats give: float32 or float64."""
+
+def _full_value(
+    shape: _ShapeLike, value: float, dtype: _DTypeLike | None = None
+) -> Tensor: ...
+def cat(tensors: Sequence[Tensor], dim: builtins.int = 0) -> Tensor:
     """Concatenates tensors along ``dim`` (dtypes are promoted)."""
 
-def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def stack(tensors: Sequence[Tensor], dim: builtins.int = 0) -> Tensor:
     """Stacks equal-shaped tensors along a new dimension ``dim``."""
 
-def _from_numpy(array: _FloatArray, requires_grad: bool = False) -> Tensor: ...
+def _from_numpy(array: _FloatArray, requires_grad: builtins.bool = False) -> Tensor: ...
 def _full(
     shape: _ShapeLike,
     value: float,
     dtype: _DTypeLike | None = None,
-    requires_grad: bool = False,
+    requires_grad: builtins.bool = False,
 ) -> Tensor: ...
 def _rand(
-    shape: _ShapeLike, dtype: _DTypeLike | None = None, requires_grad: bool = False
+    shape: _ShapeLike, dtype: _DTypeLike | None = None, requires_grad: builtins.bool = False
 ) -> Tensor: ...
 def _randn(
-    shape: _ShapeLike, dtype: _DTypeLike | None = None, requires_grad: bool = False
+    shape: _ShapeLike, dtype: _DTypeLike | None = None, requires_grad: builtins.bool = False
 ) -> Tensor: ...
 def _arange(
     start: float,
     end: float,
     step: float,
     dtype: _DTypeLike | None = None,
-    requires_grad: bool = False,
+    requires_grad: builtins.bool = False,
 ) -> Tensor: ...
 def _eye(
-    n: int, m: int, dtype: _DTypeLike | None = None, requires_grad: bool = False
+    n: builtins.int, m: builtins.int, dtype: _DTypeLike | None = None, requires_grad: builtins.bool = False
 ) -> Tensor: ...
-def _set_grad_enabled(enabled: bool) -> bool: ...
+def _set_grad_enabled(enabled: builtins.bool) -> builtins.bool: ...
 def _where(condition: Tensor, input: _Operand, other: _Operand) -> Tensor: ...
 def _grad(
     outputs: Sequence[Tensor],
     inputs: Sequence[Tensor],
     grad_outputs: Sequence[Tensor | None] | None,
-    retain_graph: bool,
-    create_graph: bool,
-    allow_unused: bool,
+    retain_graph: builtins.bool,
+    create_graph: builtins.bool,
+    allow_unused: builtins.bool,
 ) -> tuple[Tensor | None, ...]: ...
 
 @final
@@ -446,29 +534,29 @@ def _apply_function(
     to_save: Sequence[Tensor | None],
 ) -> tuple[Tensor, ...]: ...
 def _make_dual(primal: Tensor, tangent: Tensor) -> Tensor: ...
-def _enter_dual_level() -> int: ...
-def _exit_dual_level(level: int) -> None: ...
-def _current_dual_level() -> int | None: ...
-def _swap_dual_levels(levels: list[int]) -> list[int]: ...
-def _set_anomaly_enabled(enabled: bool, check_nan: bool) -> None: ...
+def _enter_dual_level() -> builtins.int: ...
+def _exit_dual_level(level: builtins.int) -> None: ...
+def _current_dual_level() -> builtins.int | None: ...
+def _swap_dual_levels(levels: list[builtins.int]) -> list[builtins.int]: ...
+def _set_anomaly_enabled(enabled: builtins.bool, check_nan: builtins.bool) -> None: ...
 def _primitives() -> list[dict[str, Any]]: ...
-def _is_anomaly_enabled() -> bool: ...
-def _is_anomaly_check_nan_enabled() -> bool: ...
-def _saved_bytes() -> int: ...
-def _peak_saved_bytes() -> int: ...
+def _is_anomaly_enabled() -> builtins.bool: ...
+def _is_anomaly_check_nan_enabled() -> builtins.bool: ...
+def _saved_bytes() -> builtins.int: ...
+def _peak_saved_bytes() -> builtins.int: ...
 def _reset_peak_saved_bytes() -> None: ...
 def _push_label(label: str) -> None: ...
 def _pop_label() -> None: ...
-def _next_node_seq() -> int: ...
+def _next_node_seq() -> builtins.int: ...
 def _graph_rows(outputs: Sequence[Tensor]) -> list[dict[str, Any]]: ...
 def _external_inputs(
-    outputs: Sequence[Tensor], since: int, exclude: Sequence[Tensor]
+    outputs: Sequence[Tensor], since: builtins.int, exclude: Sequence[Tensor]
 ) -> tuple[Tensor, ...]: ...
 def _grad_within(
     outputs: Sequence[Tensor],
     inputs: Sequence[Tensor],
     grad_outputs: Sequence[Tensor],
-    create_graph: bool,
+    create_graph: builtins.bool,
 ) -> tuple[Tensor | None, ...]: ...
 def _rng_state() -> RngState: ...
 def _set_rng_state(state: RngState) -> None: ...
@@ -504,13 +592,13 @@ def _sgd_step(
     param: Tensor,
     grad: Tensor,
     buffer: Tensor | None,
-    first: bool,
+    first: builtins.bool,
     lr: float,
     momentum: float,
     dampening: float,
     weight_decay: float,
-    nesterov: bool,
-    maximize: bool,
+    nesterov: builtins.bool,
+    maximize: builtins.bool,
 ) -> None: ...
 def _adam_step(
     param: Tensor,
@@ -518,12 +606,12 @@ def _adam_step(
     exp_avg: Tensor,
     exp_avg_sq: Tensor,
     max_exp_avg_sq: Tensor | None,
-    step: int,
+    step: builtins.int,
     lr: float,
     beta1: float,
     beta2: float,
     eps: float,
     weight_decay: float,
-    decoupled: bool,
-    maximize: bool,
+    decoupled: builtins.bool,
+    maximize: builtins.bool,
 ) -> None: ...

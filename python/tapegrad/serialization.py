@@ -84,7 +84,7 @@ def save(obj: Any, f: FileLike, metadata: Mapping[str, str] | None = None) -> No
     if (
         isinstance(obj, Mapping)
         and _RESERVED not in obj
-        and all(isinstance(k, str) and _is_array(v) for k, v in obj.items())
+        and all(isinstance(k, str) and isinstance(v, tg.Tensor) for k, v in obj.items())
     ):
         arrays = {k: _as_array(v) for k, v in obj.items()}
         header[ORDER_KEY] = json.dumps(list(arrays))  # safetensors sorts its entries
@@ -113,9 +113,11 @@ def load(
 ) -> Any:
     """Reads a file written by ``save`` (or any safetensors file).
 
-    Float tensors come back as tapegrad tensors (float16 as float32); integer and
-    boolean arrays, which tapegrad has no tensors for, come back as NumPy arrays. A
-    nested state saved by ``save`` is rebuilt with its original structure.
+    Tensors come back as tapegrad tensors of the same dtype (bool, uint8, int8, int16,
+    int32, int64, float32, float64; float16 as float32); NumPy arrays saved by ``save``
+    come back as NumPy arrays, as do arrays of dtypes tapegrad has no tensors for
+    (uint16, uint32, uint64). A nested state saved by ``save`` is rebuilt with its
+    original structure.
 
     Args:
         f: A path (str or PathLike) or a binary file object open for reading.
@@ -308,8 +310,15 @@ def _as_array(value: Any) -> np.ndarray:
     return array
 
 
+_TENSOR_DTYPES = frozenset(
+    ("bool", "uint8", "int8", "int16", "int32", "int64", "float32", "float64")
+)
+
+
 def _from_array(array: np.ndarray) -> Any:
-    if array.dtype.kind == "f":
+    if array.dtype.name == "float16":
+        return tg.from_numpy(array.astype(np.float32))
+    if array.dtype.name in _TENSOR_DTYPES:
         return tg.from_numpy(array)
     return array
 
@@ -322,7 +331,7 @@ def _flatten(value: Any, path: str, arrays: dict[str, np.ndarray]) -> Any:
         while name in arrays or name == _RESERVED:
             name += "_"
         arrays[name] = _as_array(value)
-        return {"tensor": name}
+        return {"tensor" if isinstance(value, tg.Tensor) else "array": name}
     if isinstance(value, Mapping):
         items = []
         for key, item in value.items():
@@ -350,6 +359,9 @@ def _flatten(value: Any, path: str, arrays: dict[str, np.ndarray]) -> Any:
 def _unflatten(node: Any, tensors: dict[str, Any]) -> Any:
     if "tensor" in node:
         return tensors[node["tensor"]]
+    if "array" in node:
+        stored = tensors[node["array"]]
+        return stored.numpy() if isinstance(stored, tg.Tensor) else stored
     if "dict" in node:
         return {key: _unflatten(item, tensors) for key, item in node["dict"]}
     if "list" in node:

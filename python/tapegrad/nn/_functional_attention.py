@@ -23,13 +23,17 @@ __all__ = ["scaled_dot_product_attention"]
 def additive_mask(mask: Any, dtype: Any, allowed_when_true: bool = True) -> tg.Tensor:
     """A mask as an additive float tensor: 0 where attention is allowed, -inf elsewhere.
 
-    A tapegrad tensor is taken as already additive. A boolean mask (a NumPy bool
-    array, or nested Python bools) allows the positions that are True (SDPA's
+    A float tapegrad tensor is taken as already additive. A boolean mask (a bool tensor, a
+    NumPy bool array, or nested Python bools) allows the positions that are True (SDPA's
     convention) or, with ``allowed_when_true=False``, those that are False
     (``nn.MultiheadAttention``'s convention).
     """
     if isinstance(mask, tg.Tensor):
-        return mask
+        if mask.dtype != tg.bool:
+            return mask
+        allowed_t = mask if allowed_when_true else tg.logical_not(mask)
+        zero = tg.zeros(tuple(mask.shape), dtype=dtype)
+        return tg.where(allowed_t, zero, tg.full(tuple(mask.shape), -np.inf, dtype=dtype))
     array = np.asarray(mask)
     if array.dtype != np.bool_:
         return tg.tensor(array.astype(np.float64), dtype=dtype)

@@ -360,7 +360,8 @@ def _fused_cross_entropy(
 def _is_probability_target(target: Any, input: tg.Tensor) -> bool:
     """Class probabilities (``input``'s shape, floats) rather than class indices."""
     if isinstance(target, tg.Tensor):
-        return tuple(target.shape) == tuple(input.shape)
+        same_shape = tuple(target.shape) == tuple(input.shape)
+        return target.is_floating_point() and same_shape
     if isinstance(target, np.ndarray):
         return target.dtype.kind == "f" and target.shape == tuple(input.shape)
     return False

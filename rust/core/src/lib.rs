@@ -37,11 +37,15 @@ pub mod memory;
 pub mod ops;
 pub mod optim;
 pub mod parallel;
+pub mod promotion;
 pub mod tensor;
 #[cfg(test)]
 mod testutil;
 
-pub use array::{Array, DType, Element};
+pub use array::{
+    default_float_dtype, set_default_float_dtype, Array, Category, DType, Element, IntElement,
+    Scalar, ScalarValue,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use graph::{
     current_dual_level, enter_dual_level, exit_dual_level, is_forward_ad_enabled, is_grad_enabled,
@@ -55,4 +59,5 @@ pub use ops::loss::CrossEntropyTarget;
 pub use ops::pool::PoolParams;
 pub use ops::random::{manual_seed, rng_state, set_rng_state, RngState};
 pub use ops::registry::{primitives, BatchRule, PrimitiveInfo};
+pub use promotion::{result_type, Operand};
 pub use tensor::Tensor;

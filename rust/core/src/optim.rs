@@ -185,6 +185,10 @@ pub fn sgd_step(
         match dtype {
             DType::F32 => typed!(arrays, g, f32, F32, |p, rest, gs| { run(p, rest, gs, first, h) }),
             DType::F64 => typed!(arrays, g, f64, F64, |p, rest, gs| { run(p, rest, gs, first, h) }),
+            other @ DType::Bool => return Err(crate::array::not_floating("sgd", other)),
+            other @ (DType::U8 | DType::I8 | DType::I16 | DType::I32 | DType::I64) => {
+                return Err(crate::array::not_floating("sgd", other))
+            }
         }
         Ok(())
     })
@@ -250,6 +254,10 @@ pub fn adam_step(
         match dtype {
             DType::F32 => typed!(arrays, g, f32, F32, |p, rest, gs| { run(p, rest, gs, h) }),
             DType::F64 => typed!(arrays, g, f64, F64, |p, rest, gs| { run(p, rest, gs, h) }),
+            other @ DType::Bool => return Err(crate::array::not_floating("adam", other)),
+            other @ (DType::U8 | DType::I8 | DType::I16 | DType::I32 | DType::I64) => {
+                return Err(crate::array::not_floating("adam", other))
+            }
         }
         Ok(())
     })

@@ -314,6 +314,15 @@ impl Tensor {
                     .into(),
             ));
         }
+        if requires_grad && !self.dtype().is_floating_point() {
+            return Err(Error::DType {
+                op: "requires_grad_",
+                message: format!(
+                    "only Tensors of floating point dtype can require gradients (got {})",
+                    self.dtype()
+                ),
+            });
+        }
         self.0.requires_grad.store(requires_grad, Ordering::Relaxed);
         Ok(())
     }

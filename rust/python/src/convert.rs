@@ -6,9 +6,12 @@ use crate::tensor::PyTensor;
 use numpy::{IntoPyArray, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyEllipsis, PyList, PySlice, PyTuple};
-use tapegrad_core::{Array, DType, ErrorKind, IndexItem, Tensor};
+use tapegrad_core::{
+    Array, DType, ErrorKind, IndexItem, Operand as PromotionOperand, ScalarValue, Tensor,
+};
 
-/// A tensor element type: `tapegrad.float32` or `tapegrad.float64`.
+/// A tensor element type: `tapegrad.bool`, `uint8`, `int8`, `int16`, `int32`, `int64`,
+/// `float32` or `float64`.
 #[pyclass(name = "dtype", module = "tapegrad", frozen, eq, hash)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PyDType(pub DType);
@@ -26,10 +29,20 @@ impl PyDType {
     fn itemsize(&self) -> usize {
         self.0.itemsize()
     }
-    /// Always True: tapegrad tensors hold floats.
+    /// True for float32 and float64.
     #[getter]
     fn is_floating_point(&self) -> bool {
-        true
+        self.0.is_floating_point()
+    }
+    /// True when the dtype holds negative values.
+    #[getter]
+    fn is_signed(&self) -> bool {
+        self.0.is_signed()
+    }
+    /// Always False: tapegrad has no complex dtypes.
+    #[getter]
+    fn is_complex(&self) -> bool {
+        false
     }
     /// The matching NumPy dtype name.
     #[getter]
@@ -61,13 +74,60 @@ pub fn parse_dtype(obj: Option<&Bound<'_, PyAny>>) -> Res<Option<DType>> {
         }
     };
     match name.as_str() {
+        "bool" => Ok(Some(DType::Bool)),
+        "uint8" => Ok(Some(DType::U8)),
+        "int8" => Ok(Some(DType::I8)),
+        "int16" | "short" => Ok(Some(DType::I16)),
+        "int32" | "int" => Ok(Some(DType::I32)),
+        "int64" | "long" => Ok(Some(DType::I64)),
         "float32" | "float" => Ok(Some(DType::F32)),
         "float64" | "double" => Ok(Some(DType::F64)),
         other => Err(raise(
             ErrorKind::DType,
             "dtype",
-            format!("dtype {other} is not supported: tapegrad tensors are float32 or float64"),
+            format!(
+                "dtype {other} is not supported: tapegrad tensors are bool, uint8, int8, int16, \
+                 int32, int64, float32 or float64"
+            ),
         )),
+    }
+}
+
+/// A Python number: bool, int or float (tried in that order, since a bool is an int).
+#[derive(FromPyObject, Clone, Copy)]
+pub enum PyNumber {
+    /// `True` or `False`.
+    Bool(bool),
+    /// A Python int (within int64).
+    Int(i64),
+    /// A Python float (or anything with `__float__`).
+    Float(f64),
+}
+
+impl PyNumber {
+    /// The core's value.
+    pub fn value(self) -> ScalarValue {
+        match self {
+            PyNumber::Bool(b) => ScalarValue::Bool(b),
+            PyNumber::Int(i) => ScalarValue::Int(i),
+            PyNumber::Float(v) => ScalarValue::Float(v),
+        }
+    }
+    /// How promotion sees it: bool, int64 or a float (the default dtype).
+    pub fn operand(self) -> PromotionOperand {
+        PromotionOperand::Number(match self {
+            PyNumber::Bool(_) => DType::Bool,
+            PyNumber::Int(_) => DType::I64,
+            PyNumber::Float(_) => DType::F64,
+        })
+    }
+    /// The dtype a tensor built from this number alone gets (`tensor(3)` is int64).
+    pub fn dtype(self) -> DType {
+        match self {
+            PyNumber::Bool(_) => DType::Bool,
+            PyNumber::Int(_) => DType::I64,
+            PyNumber::Float(_) => tapegrad_core::default_float_dtype(),
+        }
     }
 }
 
@@ -77,37 +137,58 @@ pub enum Operand<'py> {
     /// A tensor.
     Tensor(PyRef<'py, PyTensor>),
     /// A Python int, float or bool.
-    Scalar(f64),
+    Scalar(PyNumber),
 }
 
 impl Operand<'_> {
-    /// The operand as a tensor; a scalar takes the dtype of `like` (PyTorch's promotion rule).
+    /// The operand as a tensor; a number becomes a 0-d tensor of the dtype
+    /// `torch.result_type(like, number)` gives (PyTorch's promotion rule).
     pub fn to_tensor(&self, like: &Tensor) -> Tensor {
         match self {
             Operand::Tensor(t) => t.0.clone(),
-            Operand::Scalar(v) => like.scalar_like(*v),
+            Operand::Scalar(v) => {
+                let operands = [PromotionOperand::tensor(like.dtype(), like.ndim()), v.operand()];
+                let dtype = tapegrad_core::result_type(&operands).expect("two operands");
+                Tensor::from_array(Array::scalar_value(v.value(), dtype))
+            }
         }
     }
 }
 
-/// Copies a native-order float NumPy array into core data.
+/// Copies a native-order NumPy array of a supported dtype into core data, keeping its dtype.
 pub fn array_from_numpy(obj: &Bound<'_, PyAny>) -> Res<Array> {
-    if let Ok(a) = obj.extract::<PyReadonlyArrayDyn<'_, f64>>() {
-        return Ok(Array::F64(a.as_array().to_owned().into_shared()));
+    macro_rules! try_dtype {
+        ($($t:ty => $variant:ident),*) => {$(
+            if let Ok(a) = obj.extract::<PyReadonlyArrayDyn<'_, $t>>() {
+                return Ok(Array::$variant(a.as_array().to_owned().into_shared()));
+            }
+        )*};
     }
-    if let Ok(a) = obj.extract::<PyReadonlyArrayDyn<'_, f32>>() {
-        return Ok(Array::F32(a.as_array().to_owned().into_shared()));
-    }
+    try_dtype!(f64 => F64, f32 => F32, i64 => I64, i32 => I32, i16 => I16, i8 => I8, u8 => U8,
+        bool => Bool);
+    let dtype = obj
+        .getattr("dtype")
+        .and_then(|d| d.str().map(|s| s.to_string()))
+        .unwrap_or_else(|_| type_name(obj));
     Err(raise(
         ErrorKind::DType,
         "from_numpy",
-        format!("expected a float32 or float64 NumPy array, got {}", obj.get_type().name()?),
+        format!(
+            "NumPy dtype {dtype} is not supported: tapegrad tensors are bool, uint8, int8, int16, \
+             int32, int64, float32 or float64"
+        ),
     ))
 }
 
-/// Copies core data into a new NumPy array.
+/// Copies core data into a new NumPy array of the same dtype.
 pub fn array_to_numpy<'py>(py: Python<'py>, a: &Array) -> Bound<'py, PyAny> {
     match a {
+        Array::Bool(x) => x.to_owned().into_pyarray(py).into_any(),
+        Array::U8(x) => x.to_owned().into_pyarray(py).into_any(),
+        Array::I8(x) => x.to_owned().into_pyarray(py).into_any(),
+        Array::I16(x) => x.to_owned().into_pyarray(py).into_any(),
+        Array::I32(x) => x.to_owned().into_pyarray(py).into_any(),
+        Array::I64(x) => x.to_owned().into_pyarray(py).into_any(),
         Array::F32(x) => x.to_owned().into_pyarray(py).into_any(),
         Array::F64(x) => x.to_owned().into_pyarray(py).into_any(),
     }

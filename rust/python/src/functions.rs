@@ -22,7 +22,7 @@ fn shape_and_dtype(
     dtype: Option<&Bound<'_, PyAny>>,
 ) -> Res<(Vec<usize>, DType)> {
     let shape = to_usize_shape(op, &parse_shape(shape)?)?;
-    Ok((shape, parse_dtype(dtype)?.unwrap_or(DType::F32)))
+    Ok((shape, parse_dtype(dtype)?.unwrap_or(tapegrad_core::default_float_dtype())))
 }
 
 /// A leaf tensor from a native-order float32/float64 NumPy array (copied).
@@ -81,7 +81,7 @@ fn _arange(
     dtype: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
 ) -> Res<PyTensor> {
-    let dtype = parse_dtype(dtype)?.unwrap_or(DType::F32);
+    let dtype = parse_dtype(dtype)?.unwrap_or(tapegrad_core::default_float_dtype());
     leaf(Tensor::arange(start, end, step, dtype)?, requires_grad)
 }
 
@@ -90,7 +90,7 @@ fn _arange(
 #[pyo3(signature = (n, m, dtype=None, requires_grad=false))]
 fn _eye(n: i64, m: i64, dtype: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> Res<PyTensor> {
     let shape = to_usize_shape("eye", &[n, m])?;
-    let dtype = parse_dtype(dtype)?.unwrap_or(DType::F32);
+    let dtype = parse_dtype(dtype)?.unwrap_or(tapegrad_core::default_float_dtype());
     leaf(Tensor::eye(shape[0], shape[1], dtype)?, requires_grad)
 }
 

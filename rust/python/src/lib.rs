@@ -6,6 +6,7 @@
 
 mod autograd;
 mod convert;
+mod dtypes;
 mod errors;
 mod functions;
 mod interrupt;
@@ -23,10 +24,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tensor::PyTensor>()?;
     m.add_class::<tensor::PyGradFn>()?;
     m.add_class::<convert::PyDType>()?;
-    m.add("float32", convert::PyDType(tapegrad_core::DType::F32))?;
-    m.add("float64", convert::PyDType(tapegrad_core::DType::F64))?;
+    for dtype in tapegrad_core::DType::ALL {
+        m.add(dtype.name(), convert::PyDType(dtype))?;
+    }
     m.add_class::<autograd::PyHookHandle>()?;
     functions::register(m)?;
+    dtypes::register(m)?;
     autograd::register(m)?;
     memory::register(m)?;
     nn_ops::register(m)?;

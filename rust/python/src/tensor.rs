@@ -147,7 +147,9 @@ impl PyTensor {
             .extract()?;
         let body = body.replace('\n', "\n       ");
         let mut extras = Vec::new();
-        if self.0.dtype() != tapegrad_core::DType::F32 {
+        let dtype = self.0.dtype();
+        let implied = [tapegrad_core::DType::I64, tapegrad_core::DType::Bool];
+        if dtype != tapegrad_core::default_float_dtype() && !implied.contains(&dtype) {
             extras.push(format!("dtype=tapegrad.{}", self.0.dtype()));
         }
         match (self.0.grad_fn_name(), self.0.requires_grad()) {
@@ -289,22 +291,27 @@ impl PyTensor {
             Some(d) => Ok(arr.call_method1("astype", (d,))?),
         }
     }
-    /// The value of a one-element tensor as a Python float.
-    fn item(&self) -> Res<f64> {
-        self.0.array().item().ok_or_else(|| {
-            raise(
-                ErrorKind::Shape,
-                "item",
-                format!(
-                    "a tensor with {} elements (shape {}) cannot be converted to a Python scalar",
-                    self.0.numel(),
-                    fmt_shape(&self.0.shape())
-                ),
-            )
+    /// The value of a one-element tensor as a Python number (bool, int or float, after the
+    /// dtype).
+    fn item<'py>(&self, py: Python<'py>) -> Res<Bound<'py, PyAny>> {
+        let value = self.one_value("item")?;
+        Ok(match value {
+            tapegrad_core::ScalarValue::Bool(b) => {
+                pyo3::types::PyBool::new(py, b).to_owned().into_any()
+            }
+            tapegrad_core::ScalarValue::Int(i) => pyo3::types::PyInt::new(py, i).into_any(),
+            tapegrad_core::ScalarValue::Float(v) => pyo3::types::PyFloat::new(py, v).into_any(),
         })
     }
     fn __float__(&self) -> Res<f64> {
-        self.item()
+        Ok(self.one_value("float")?.to_f64())
+    }
+    fn __int__(&self) -> Res<i64> {
+        Ok(match self.one_value("int")? {
+            tapegrad_core::ScalarValue::Bool(b) => i64::from(b),
+            tapegrad_core::ScalarValue::Int(i) => i,
+            tapegrad_core::ScalarValue::Float(v) => v.trunc() as i64,
+        })
     }
     fn __bool__(&self) -> Res<bool> {
         let v = self.0.array().item().ok_or_else(|| {

@@ -23,9 +23,7 @@ def default_collate(batch: collections.abc.Sequence[Any]) -> Any:
 
     As PyTorch's: tensors are stacked along a new first dimension; NumPy arrays and
     NumPy scalars become tensors and are stacked; Python floats become a float64
-    tensor; Python ints and bools become a tensor of the default float dtype
-    (float32: tapegrad has no integer tensors yet, see the README's "Differences
-    from PyTorch"); strings and bytes are not stacked (their list or tuple is
+    tensor; Python ints become an int64 tensor and bools a bool tensor; strings and bytes are not stacked (their list or tuple is
     kept); dicts are collated key by key, named tuples field by field, and tuples
     and lists position by position (tuples give lists, as PyTorch's).
 
@@ -44,8 +42,8 @@ def default_collate(batch: collections.abc.Sequence[Any]) -> Any:
         return tg.stack([_as_tensor(np.asarray(b)) for b in batch], 0)
     if isinstance(elem, float):
         return tg.tensor(list(batch), dtype=tg.float64)
-    if isinstance(elem, int):  # bool too: an int subclass
-        return tg.tensor([int(b) for b in batch])
+    if isinstance(elem, int):  # bool too: an int subclass (bools give a bool tensor)
+        return tg.tensor(list(batch))
     if isinstance(elem, (str, bytes)):
         return batch
     if isinstance(elem, collections.abc.Mapping):
@@ -96,11 +94,13 @@ def default_convert(data: Any) -> Any:
 
 
 def _as_tensor(array: np.ndarray) -> tg.Tensor:
-    """float32/float64 arrays keep their dtype; integers, bools and float16 take the
-    default float dtype (tapegrad's tensors are float32 or float64 for now)."""
-    if array.dtype in (np.float32, np.float64):
-        return tg.from_numpy(np.asarray(array, order="C"))
-    return tg.tensor(array.astype(np.float32))
+    """Arrays keep their dtype; float16 becomes float32 and the unsigned integers
+    tapegrad has no tensors for (uint16, uint32, uint64) become int64."""
+    if array.dtype == np.float16:
+        array = array.astype(np.float32)
+    elif array.dtype.kind == "u" and array.dtype != np.uint8:
+        array = array.astype(np.int64)
+    return tg.from_numpy(np.asarray(array, order="C"))
 
 
 def _rebuild(like: Any, items: dict[Any, Any]) -> Any:

@@ -63,6 +63,11 @@ fn record_impl(
     rule: impl FnOnce() -> Box<dyn Backward>,
     force_graph: bool,
 ) -> Result<Vec<Tensor>> {
+    // Integer and bool results carry no gradient (comparisons, indices, casts to integers):
+    // they record no node and no tangent, as in PyTorch.
+    if !force_graph && outputs.iter().all(|o| !o.dtype().is_floating_point()) {
+        return Ok(outputs.into_iter().map(Tensor::from_array).collect());
+    }
     let dual = dual_inputs(inputs);
     let build_graph = force_graph || is_grad_enabled() && inputs.iter().any(|t| t.requires_grad());
     if !build_graph && dual.is_empty() {

@@ -48,5 +48,12 @@ pub(crate) fn unary_forward(op: Unary, x: &Array) -> Option<Array> {
     match x {
         Array::F32(a) => Some(Array::F32(map_array(a, f32_kernel))),
         Array::F64(a) => Some(Array::F64(map_array(a, f64_kernel))),
+        // Not floating: the caller's dispatch reports the dtype error.
+        Array::Bool(_)
+        | Array::U8(_)
+        | Array::I8(_)
+        | Array::I16(_)
+        | Array::I32(_)
+        | Array::I64(_) => None,
     }
 }

@@ -319,6 +319,18 @@ impl Backward for AttentionBackward {
         let grads = match q.dtype() {
             DType::F32 => run!(F32),
             DType::F64 => run!(F64),
+            // The forward cast every operand to a floating dtype.
+            other @ (DType::Bool
+            | DType::U8
+            | DType::I8
+            | DType::I16
+            | DType::I32
+            | DType::I64) => {
+                return Err(crate::error::Error::DType {
+                    op: "scaled_dot_product_attention",
+                    message: format!("expected floating point operands, got {other}"),
+                })
+            }
         };
         let count = if self.mask.is_some() { 4 } else { 3 };
         Ok(grads
@@ -425,9 +437,11 @@ impl Tensor {
                 ));
             }
         }
-        let dtype =
-            [Some(self), Some(key), Some(value), mask].iter().flatten().map(|t| t.dtype()).max();
-        let dtype = dtype.expect("three tensors");
+        let dtype = [Some(self), Some(key), Some(value), mask]
+            .iter()
+            .flatten()
+            .map(|t| t.dtype())
+            .fold(self.dtype(), DType::promote);
         let (q, k, v) = (self.to_dtype(dtype)?, key.to_dtype(dtype)?, value.to_dtype(dtype)?);
         let m = mask.map(|m| m.to_dtype(dtype)).transpose()?;
         let (out, lse) = match (q.array(), k.array(), v.array(), m.as_ref().map(Tensor::array)) {

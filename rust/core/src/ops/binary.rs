@@ -8,13 +8,14 @@
 //! elementwise. Rules compute gradients at the broadcast output shape; the engine sums them
 //! back to each input's shape, so no rule here deals with broadcasting.
 
-use crate::array::{broadcast_shapes, Array, DType, Element};
+use crate::array::{broadcast_shapes, Array, DType, Element, Scalar};
 use crate::error::{Error, Result};
 use crate::graph::{record, Backward, Jvp, SavedAs, SavedInfo, SavedTensor, VjpContext};
 use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
 use crate::parallel::{self, Cost};
+use crate::promotion::{result_type, Operand};
 use crate::tensor::Tensor;
-use crate::{map_array, zip_array};
+use crate::{map_any, map_array, with_scalar_type, zip_array};
 use ndarray::{ArcArray, ArrayD, IxDyn, Zip};
 
 /// Calls `$callback!` with the stanza of every binary primitive (the binding uses it to make
@@ -219,7 +220,8 @@ fn pow_exponent_derivative(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// `max`, smaller for `min`), 1/2 on ties (the symmetric subgradient), 0 elsewhere.
 fn winner_share(mine: &Tensor, theirs: &Tensor, max: bool) -> Result<Tensor> {
     let wins = if max { mine.gt(theirs)? } else { mine.lt(theirs)? };
-    wins.add(&mine.eq(theirs)?.mul_scalar(0.5)?)
+    let ties = mine.eq(theirs)?.to_dtype(mine.dtype())?.mul_scalar(0.5)?;
+    wins.to_dtype(mine.dtype())?.add(&ties)
 }
 
 /// `f` over every element of `a`: a slice loop (split over the pool when large) for
@@ -325,7 +327,7 @@ pub enum Compare {
 
 impl Compare {
     #[inline(always)]
-    fn holds<T: Element>(self, a: T, b: T) -> bool {
+    fn holds<T: PartialOrd>(self, a: T, b: T) -> bool {
         match self {
             Compare::Lt => a < b,
             Compare::Le => a <= b,
@@ -337,9 +339,11 @@ impl Compare {
     }
 }
 
-/// Casts both operands to their promoted dtype.
+/// Casts both operands to the dtype `torch.result_type` gives them (a 0-d operand only
+/// raises the category).
 fn promote(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
-    let dtype = a.dtype().promote(b.dtype());
+    let operands = [Operand::tensor(a.dtype(), a.ndim()), Operand::tensor(b.dtype(), b.ndim())];
+    let dtype = result_type(&operands).expect("two operands");
     Ok((a.to_dtype(dtype)?, b.to_dtype(dtype)?))
 }
 
@@ -359,8 +363,12 @@ impl Tensor {
     }
 
     /// A 0-d constant of this tensor's dtype (how Python scalars enter ops).
+    /// A bool or integer tensor gives the default float dtype (a float number raises the
+    /// category, as in PyTorch).
     pub fn scalar_like(&self, value: f64) -> Tensor {
-        Tensor::scalar(value, self.dtype())
+        let dtype = self.dtype();
+        let dtype = if dtype.is_floating_point() { dtype } else { crate::default_float_dtype() };
+        Tensor::scalar(value, dtype)
     }
     /// `self + value`
     pub fn add_scalar(&self, value: f64) -> Result<Tensor> {
@@ -392,20 +400,27 @@ impl Tensor {
         Tensor::full(&self.shape(), 1.0, self.dtype()).expect("shape of an existing tensor")
     }
 
-    /// Elementwise comparison: a constant float mask (1 where it holds) in the promoted dtype.
+    /// Elementwise comparison in the promoted dtype (any dtype): a bool tensor, which
+    /// carries no gradient.
     pub fn compare(&self, other: &Tensor, op: Compare) -> Result<Tensor> {
         let (a, b) = promote(self, other)?;
-        macro_rules! each {
-            ($($f:ident),*) => {
-                match op {
-                    $(Compare::$f => zip_array!("compare", &a.array(), &b.array(), x, y =>
-                        zip_broadcast("compare", x, y, Cost::Light, |p, q| {
-                            if Compare::$f.holds(p, q) { Element::of(1.0) } else { Element::of(0.0) }
-                        })?),)*
-                }
-            };
+        let shape = broadcast_shapes("compare", &a.shape(), &b.shape())?;
+        let (a, b) = (a.array(), b.array());
+        fn run<T: Scalar>(op: Compare, a: &Array, b: &Array, shape: &[usize]) -> Array {
+            let x = T::unwrap_ref(a).expect("promoted").broadcast(IxDyn(shape));
+            let y = T::unwrap_ref(b).expect("promoted").broadcast(IxDyn(shape));
+            let (x, y) = (x.expect("broadcast checked"), y.expect("broadcast checked"));
+            macro_rules! each {
+                ($($f:ident),*) => {
+                    match op {
+                        $(Compare::$f => Zip::from(&x).and(&y)
+                            .map_collect(|&p, &q| Compare::$f.holds(p, q)),)*
+                    }
+                };
+            }
+            Array::Bool(each!(Lt, Le, Gt, Ge, Eq, Ne).into_shared())
         }
-        Ok(Tensor::from_array(each!(Lt, Le, Gt, Ge, Eq, Ne)))
+        Ok(Tensor::from_array(with_scalar_type!(a.dtype(), T => run::<T>(op, &a, &b, &shape))))
     }
     /// `self < other` as a mask.
     pub fn lt(&self, other: &Tensor) -> Result<Tensor> {
@@ -436,17 +451,20 @@ impl Tensor {
     /// (PyTorch's `torch.where(cond, self, other)`).
     pub fn where_cond(&self, cond: &Tensor, other: &Tensor) -> Result<Tensor> {
         let (a, b) = promote(self, other)?;
-        let cond_f64 = cond.array().cast(DType::F64);
-        let Array::F64(c) = &cond_f64 else { unreachable!("cast to f64") };
+        // The condition is kept as bool (one byte per element), whatever it came as.
+        let cond_bool = cond.array().cast(DType::Bool);
+        let Array::Bool(c) = &cond_bool else { unreachable!("cast to bool") };
         let shape = broadcast_shapes("where", &a.shape(), &b.shape())?;
         let shape = broadcast_shapes("where", c.shape(), &shape)?;
         let cv = c.broadcast(IxDyn(&shape)).expect("broadcast checked");
-        let out = zip_array!("where", &a.array(), &b.array(), x, y => {
+        let other_array = b.array();
+        let out = map_any!(&a.array(), x => {
+            let y = Scalar::unwrap_ref(&other_array).expect("promoted to one dtype");
             let xv = x.broadcast(IxDyn(&shape)).expect("broadcast checked");
             let yv = y.broadcast(IxDyn(&shape)).expect("broadcast checked");
-            Zip::from(&cv).and(&xv).and(&yv).map_collect(|&m, &p, &q| if m != 0.0 { p } else { q })
+            Zip::from(&cv).and(&xv).and(&yv).map_collect(|&m, &p, &q| if m { p } else { q })
         });
-        let mask = Tensor::from_array(cond_f64);
+        let mask = Tensor::from_array(cond_bool);
         record(&[&a, &b], out, || Box::new(WhereBackward { condition: mask }))
     }
 
@@ -461,7 +479,7 @@ impl Tensor {
         }
         let (lo, hi) = (min.unwrap_or(f64::NEG_INFINITY), max.unwrap_or(f64::INFINITY));
         // min(max(x, lo), hi): with lo > hi everything becomes hi, as in NumPy and PyTorch.
-        let out = map_array!(&self.array(), a => a.mapv(|v| {
+        let out = map_array!("clamp"; &self.array(), a => a.mapv(|v| {
             let v = if v < Element::of(lo) { Element::of(lo) } else { v };
             if v > Element::of(hi) { Element::of(hi) } else { v }
         }));
@@ -475,6 +493,10 @@ impl Tensor {
         let from = self.dtype();
         if from == dtype {
             return Ok(self.clone());
+        }
+        if !from.is_floating_point() {
+            // An integer or bool input is a constant: nothing flows back to it.
+            return Ok(Tensor::from_array(self.array().cast(dtype)));
         }
         record(&[self], self.array().cast(dtype), || Box::new(ToCopyBackward { from }))
     }
@@ -542,10 +564,10 @@ impl Backward for ClampBackward {
     }
     fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
         let x = self.x.get(self.name())?;
-        Ok(vec![Some(grad.mul(&self.inside(&x))?)])
+        Ok(vec![Some(grad.mul(&self.inside(&x)?)?)])
     }
     fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
-        j.linear(|t| t.mul(&self.inside(j.inputs[0])))
+        j.linear(|t| t.mul(&self.inside(j.inputs[0])?))
     }
     fn saved(&self) -> Vec<SavedInfo> {
         vec![self.x.info()]
@@ -554,11 +576,11 @@ impl Backward for ClampBackward {
 
 impl ClampBackward {
     /// 1 where `lo <= x <= hi`, else 0 (a constant).
-    fn inside(&self, x: &Tensor) -> Tensor {
+    fn inside(&self, x: &Tensor) -> Result<Tensor> {
         let (lo, hi) = (self.lo, self.hi);
-        Tensor::from_array(map_array!(&x.array(), a => a.mapv(|v| {
+        Ok(Tensor::from_array(map_array!("clamp"; &x.array(), a => a.mapv(|v| {
             if v >= Element::of(lo) && v <= Element::of(hi) { Element::of(1.0) } else { Element::of(0.0) }
-        })))
+        }))))
     }
 }
 

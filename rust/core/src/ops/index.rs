@@ -5,13 +5,13 @@
 //! (take a window / write a window into zeros) and `IndexSelect` ↔ `IndexAdd`
 //! (gather rows / scatter-add rows into zeros).
 
-use crate::array::{checked_numel, normalize_axis, Array, DType, Element};
+use crate::array::{checked_numel, normalize_axis, Array, DType, Element, Scalar};
 use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{record, Backward, Jvp, SavedInfo, VjpContext};
 use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
 use crate::tensor::Tensor;
-use crate::{dispatch, map_array};
-use ndarray::{ArcArray, ArrayD, Axis, IxDyn, SliceInfo, SliceInfoElem};
+use crate::{dispatch, map_any, with_scalar_type};
+use ndarray::{ArrayD, Axis, IxDyn, SliceInfo, SliceInfoElem};
 use std::sync::Arc;
 
 /// One component of an index expression, as Python spells it.
@@ -312,15 +312,14 @@ impl Tensor {
     /// Takes a window (a view; the VJP writes the gradient back into zeros).
     fn slice_window(&self, window: &Window) -> Result<Tensor> {
         let input_shape = self.shape();
-        let out =
-            dispatch!(&self.array(), a => Element::wrap(a.clone().slice_move(window.as_ref())));
+        let out = map_any!(&self.array(), a => a.clone().slice_move(window.as_ref()));
         let window = window.clone();
         record(&[self], out, || Box::new(SliceBackward { input_shape, window }))
     }
 
     /// Zeros of `shape` with this tensor written into `window`.
     fn slice_scatter(&self, shape: &[usize], window: &Window) -> Result<Tensor> {
-        let out = dispatch!(&self.array(), a => {
+        let out = dispatch!("slice_scatter"; &self.array(), a => {
             let mut z = ArrayD::zeros(IxDyn(shape));
             z.slice_mut(window.as_ref()).assign(a);
             Element::wrap(z.into_shared())
@@ -371,7 +370,7 @@ impl Tensor {
 
     fn index_select_checked(&self, axis: usize, indices: &Arc<Vec<usize>>) -> Result<Tensor> {
         let size = self.shape()[axis];
-        let out = map_array!(&self.array(), a => a.select(Axis(axis), indices));
+        let out = map_any!(&self.array(), a => a.select(Axis(axis), indices));
         let indices = indices.clone();
         record(&[self], out, || Box::new(IndexSelectBackward { axis, size, indices }))
     }
@@ -380,7 +379,7 @@ impl Tensor {
     fn index_add(&self, axis: usize, indices: &Arc<Vec<usize>>, size: usize) -> Result<Tensor> {
         let mut shape = self.shape();
         shape[axis] = size;
-        let out = dispatch!(&self.array(), a => {
+        let out = dispatch!("index_add"; &self.array(), a => {
             let mut z = ArrayD::zeros(IxDyn(&shape));
             for (j, &i) in indices.iter().enumerate() {
                 let mut row = z.index_axis_mut(Axis(axis), i);
@@ -402,7 +401,7 @@ impl Tensor {
             return Err(Error::shape("cat", "zero-dimensional tensors cannot be concatenated"));
         }
         let axis = normalize_axis("cat", axis, ndim)?;
-        let dtype = tensors.iter().map(Tensor::dtype).max().unwrap_or(DType::F32);
+        let dtype = tensors.iter().map(Tensor::dtype).reduce(DType::promote).expect("non-empty");
         let reference = first.shape();
         for (i, t) in tensors.iter().enumerate() {
             let s = t.shape();
@@ -426,16 +425,7 @@ impl Tensor {
         total_shape[axis] = sizes.iter().sum();
         checked_numel("cat", &total_shape)?;
         let arrays: Vec<Array> = tensors.iter().map(Tensor::array).collect();
-        let out = match dtype {
-            DType::F32 => Array::F32(concat(&arrays, axis, |a| match a {
-                Array::F32(x) => Some(x),
-                _ => None,
-            })?),
-            DType::F64 => Array::F64(concat(&arrays, axis, |a| match a {
-                Array::F64(x) => Some(x),
-                _ => None,
-            })?),
-        };
+        let out = concat(&arrays, axis)?;
         let refs: Vec<&Tensor> = tensors.iter().collect();
         record(&refs, out, || Box::new(CatBackward { axis, sizes }))
     }
@@ -463,22 +453,23 @@ impl Tensor {
     }
 }
 
-fn concat<T: Element>(
-    arrays: &[Array],
-    axis: usize,
-    typed: impl Fn(&Array) -> Option<&ArcArray<T, IxDyn>>,
-) -> Result<ArcArray<T, IxDyn>> {
-    let views = arrays
-        .iter()
-        .map(|a| {
-            typed(a)
-                .map(|x| x.view())
-                .ok_or_else(|| Error::DType { op: "cat", message: "mixed dtypes".into() })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    ndarray::concatenate(Axis(axis), &views)
-        .map(ArrayD::into_shared)
-        .map_err(|e| Error::shape("cat", e.to_string()))
+fn concat(arrays: &[Array], axis: usize) -> Result<Array> {
+    // The callers cast every array to the promoted dtype first.
+    fn typed<T: Scalar>(arrays: &[Array], axis: usize) -> Result<Array> {
+        let views = arrays
+            .iter()
+            .map(|a| {
+                T::unwrap_ref(a)
+                    .map(|x| x.view())
+                    .ok_or_else(|| crate::array::dtype_mismatch("cat", T::TAG, a.dtype()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let out = ndarray::concatenate(Axis(axis), &views)
+            .map_err(|e| Error::shape("cat", e.to_string()))?;
+        Ok(T::wrap_any(out.into_shared()))
+    }
+    let dtype = arrays.first().map_or(DType::F32, Array::dtype);
+    with_scalar_type!(dtype, T => typed::<T>(arrays, axis))
 }
 
 /// Checks an integer index against an axis of extent `size`, wrapping negatives.

@@ -98,6 +98,16 @@ macro_rules! with_target {
         match &x {
             Array::F32(xa) => arm!(xa, F32),
             Array::F64(xa) => arm!(xa, F64),
+            other @ Array::Bool(_) => {
+                return Err(crate::array::not_floating("cross_entropy", other.dtype()))
+            }
+            other @ (Array::U8(_)
+            | Array::I8(_)
+            | Array::I16(_)
+            | Array::I32(_)
+            | Array::I64(_)) => {
+                return Err(crate::array::not_floating("cross_entropy", other.dtype()))
+            }
         }
     }};
 }

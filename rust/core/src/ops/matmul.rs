@@ -345,8 +345,12 @@ impl Tensor {
                 ));
             }
         }
-        let dtype = [Some(self), Some(weight), bias].iter().flatten().map(|t| t.dtype()).max();
+        let dtypes = [Some(self), Some(weight), bias];
+        let dtype = dtypes.iter().flatten().map(|t| t.dtype()).reduce(crate::array::DType::promote);
         let dtype = dtype.expect("at least two tensors");
+        if !dtype.is_floating_point() {
+            return Err(crate::array::not_floating("linear", dtype));
+        }
         let x = self.to_dtype(dtype)?;
         let w = weight.to_dtype(dtype)?;
         let b = bias.map(|b| b.to_dtype(dtype)).transpose()?;

@@ -24,6 +24,9 @@ fn random(
     dtype: DType,
     sample: impl Fn(&mut ChaCha8Rng) -> f64,
 ) -> Result<Tensor> {
+    if !dtype.is_floating_point() {
+        return Err(crate::array::not_floating("rand", dtype));
+    }
     let n = checked_numel("random", shape)?;
     let mut rng = generator().lock().unwrap_or_else(|e| e.into_inner());
     let values: Vec<f64> = (0..n).map(|_| sample(&mut rng)).collect();

@@ -1,12 +1,12 @@
 //! Reductions over axes: `sum` and `max`/`min` are primitives; `mean`, `logsumexp`,
 //! `softmax` and `log_softmax` are composed from them.
 
-use crate::array::{normalize_axes, Array, Element};
+use crate::array::{normalize_axes, normalize_axis, Array, DType, Element, Scalar};
 use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{record, Backward, Jvp, SavedAs, SavedInfo, SavedTensor, VjpContext};
-use crate::map_array;
 use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
 use crate::tensor::Tensor;
+use crate::{dispatch_any, map_array};
 use ndarray::{ArcArray, ArrayD, IxDyn};
 
 /// The shape left after reducing `axes` (sorted), with or without the reduced axes kept as 1.
@@ -176,7 +176,8 @@ struct ExtremeSaved {
 impl ExtremeSaved {
     /// 1/k at each of the k elements equal to the result, 0 elsewhere (a constant).
     fn share(&self, x: &Tensor) -> Result<Tensor> {
-        let winners = x.eq(&Tensor::from_array(self.result_keepdim.clone()))?;
+        let winners =
+            x.eq(&Tensor::from_array(self.result_keepdim.clone()))?.to_dtype(x.dtype())?;
         winners.div(&winners.sum(Some(&self.axes_i64()), true)?)
     }
 
@@ -245,7 +246,19 @@ impl Tensor {
     pub fn sum(&self, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
         let shape = self.shape();
         let axes = normalize_axes("sum", axes, shape.len())?;
-        let out = map_array!(&self.array(), a => sum_axes(a, &axes, keepdim));
+        if !self.dtype().is_floating_point() {
+            // Integers and bools sum in int64 (wrapping on overflow), as in PyTorch.
+            let Array::I64(a) = self.array().cast(DType::I64) else { unreachable!("int64") };
+            let mut out = a.to_owned();
+            for &axis in axes.iter().rev() {
+                out = out.fold_axis(ndarray::Axis(axis), 0i64, |acc, &v| acc.wrapping_add(v));
+                if keepdim {
+                    out.insert_axis_inplace(ndarray::Axis(axis));
+                }
+            }
+            return Ok(Tensor::from_array(Array::I64(out.into_shared())));
+        }
+        let out = map_array!("sum"; &self.array(), a => sum_axes(a, &axes, keepdim));
         let keepdim_shape = reduced_shape(&shape, &axes, true);
         let axes = axes.iter().map(|&a| a as i64).collect();
         record(&[self], out, || Box::new(SumBackward { input_shape: shape, keepdim_shape, axes }))
@@ -254,6 +267,15 @@ impl Tensor {
     /// Mean over `axes` (all when `None`): `sum / count`.
     pub fn mean(&self, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
         let shape = self.shape();
+        if !self.dtype().is_floating_point() {
+            return Err(Error::DType {
+                op: "mean",
+                message: format!(
+                    "could not infer output dtype: input dtype must be floating point, got {}",
+                    self.dtype()
+                ),
+            });
+        }
         let count: usize =
             normalize_axes("mean", axes, shape.len())?.iter().map(|&a| shape[a]).product();
         self.sum(axes, keepdim)?.div_scalar(count as f64)
@@ -303,6 +325,40 @@ impl Tensor {
     /// Smallest element over `axes` (PyTorch's `amin`).
     pub fn min(&self, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
         self.extreme(Extreme::Min, axes, keepdim)
+    }
+
+    /// The index of the largest (`Extreme::Max`, PyTorch's `argmax`) or smallest element
+    /// along `axis` (of the flattened tensor when `None`), as int64: the first one on ties,
+    /// the first NaN if there is one. Indices carry no gradient.
+    pub fn arg_extreme(&self, which: Extreme, axis: Option<i64>, keepdim: bool) -> Result<Tensor> {
+        let op = if which == Extreme::Max { "argmax" } else { "argmin" };
+        let (data, axis, keepdim) = match axis {
+            None => (self.array().reshape(&[self.numel()])?, 0, false),
+            Some(axis) => (self.array(), normalize_axis(op, axis, self.ndim())?, keepdim),
+        };
+        if data.ndim() == 0 {
+            return Ok(Tensor::from_array(Array::scalar_value(
+                crate::ScalarValue::Int(0),
+                DType::I64,
+            )));
+        }
+        if data.shape()[axis] == 0 {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "cannot take {op} over dimension {axis} of size 0 (shape {})",
+                    fmt_shape(data.shape())
+                ),
+            ));
+        }
+        let max = which == Extreme::Max;
+        let mut out = dispatch_any!(&data, a => a.map_axis(ndarray::Axis(axis), |lane| {
+            arg_of_lane(lane, max)
+        }));
+        if keepdim {
+            out.insert_axis_inplace(ndarray::Axis(axis));
+        }
+        Ok(Tensor::from_array(Array::I64(out.into_shared())))
     }
 
     /// `x - max(x)` over `axes` (the max held constant, and 0 where it is infinite), and
@@ -361,6 +417,23 @@ impl Tensor {
         }
         self.sum(Some(&axes), true)?.reshape(shape)
     }
+}
+
+/// The first index of the extreme of `lane` (the first NaN, if any, as PyTorch).
+fn arg_of_lane<T: Scalar>(lane: ndarray::ArrayView1<'_, T>, max: bool) -> i64 {
+    let mut best = 0;
+    let mut best_value = lane[0];
+    for (i, &v) in lane.iter().enumerate() {
+        #[allow(clippy::eq_op)] // NaN is the one value not equal to itself
+        if v != v {
+            return i as i64;
+        }
+        if (max && v > best_value) || (!max && v < best_value) {
+            best = i;
+            best_value = v;
+        }
+    }
+    best as i64
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! Shape ops: `reshape`, `permute` and `expand` are primitives (all views when the layout
 //! allows); `transpose`, `squeeze`, `unsqueeze` and `flatten` are composed from them.
 
-use crate::array::{checked_numel, normalize_axis, Element};
-use crate::dispatch;
+use crate::array::{checked_numel, normalize_axis};
 use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{record, Backward, Jvp, SavedInfo, VjpContext};
+use crate::map_any;
 use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
 use crate::tensor::Tensor;
 use ndarray::IxDyn;
@@ -206,8 +206,7 @@ impl Tensor {
         if axes.iter().enumerate().all(|(i, &a)| i == a) {
             return Ok(self.clone());
         }
-        let out =
-            dispatch!(&self.array(), a => Element::wrap(a.clone().permuted_axes(IxDyn(axes))));
+        let out = map_any!(&self.array(), a => a.clone().permuted_axes(IxDyn(axes)));
         let inverse = inverse_permutation(axes);
         record(&[self], out, || Box::new(PermuteBackward { inverse }))
     }

@@ -173,14 +173,15 @@ macro_rules! define_unary {
             /// Applies the function elementwise to an array: one monomorphic loop per
             /// function (the variant is a constant inside each closure), so that the match is
             /// not re-run per element and the loops vectorise.
-            pub fn forward(self, input: &Array) -> Array {
+            pub fn forward(self, input: &Array) -> Result<Array> {
+                let name = self.info().api[0];
                 // The vectorised kernels with run-time dispatch, where a function has one.
                 if let Some(out) = crate::kernels::wiring::unary_forward(self, input) {
-                    return out;
+                    return Ok(out);
                 }
-                match self {
-                    $(Unary::$variant => map_array!(input, a => map_elements(a, self.cost(), |$x| $value)),)*
-                }
+                Ok(match self {
+                    $(Unary::$variant => map_array!(name; input, a => map_elements(a, self.cost(), |$x| $value)),)*
+                })
             }
         }
 
@@ -239,7 +240,7 @@ impl Backward for UnaryBackward {
 impl Tensor {
     /// Applies an elementwise function, recording it for backward.
     pub fn unary(&self, op: Unary) -> Result<Tensor> {
-        let out = op.forward(&self.array());
+        let out = op.forward(&self.array())?;
         let saves = op.info().saves;
         record(&[self], out.clone(), || {
             Box::new(UnaryBackward {
@@ -252,7 +253,7 @@ impl Tensor {
 
     /// Sign (-1, 0 or 1) as a constant: it has zero derivative almost everywhere.
     pub fn sign(&self) -> Result<Tensor> {
-        let out = map_array!(&self.array(), a => a.mapv(sign_of));
+        let out = map_array!("sign"; &self.array(), a => a.mapv(sign_of));
         Ok(Tensor::from_array(out))
     }
 }
