@@ -110,6 +110,7 @@ from . import (
     autograd,
     diagnostics,
     func,
+    linalg,
     memory,
     nn,
     optim,
@@ -173,3 +174,4 @@ __all__ = [
 __all__ += _ops.__all__
 __all__ += ["FileFormatError", "PathNotFoundError", "autograd", "inference_mode"]
 __all__ += ["is_inference_mode_enabled", "utils"]
+__all__ += ["linalg"]

@@ -8,6 +8,7 @@ mod autograd;
 mod convert;
 mod errors;
 mod functions;
+mod linalg;
 mod memory;
 mod optim;
 mod registry;
@@ -25,6 +26,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("float64", convert::PyDType(tapegrad_core::DType::F64))?;
     m.add_class::<autograd::PyHookHandle>()?;
     functions::register(m)?;
+    linalg::register(m)?;
     autograd::register(m)?;
     memory::register(m)?;
     optim::register(m)?;

@@ -9,10 +9,14 @@
 //! | `index.rs` | slice slice_scatter index_select index_add cat | narrow stack, `x[...]` |
 //! | `matmul.rs` | matmul (batched, broadcast), linear | 1-D forms |
 //! | `loss.rs` | softmax cross-entropy (rows of `(N, C)` logits) | |
+//! | `linalg.rs` | linalg.solve inv det slogdet cholesky solve_triangular (faer kernels) | |
+//! | `linalg_spectral.rs` | eigh, thin svd, reduced qr (packed outputs) | eigvalsh svdvals |
 //! | `random.rs` | (constants) rand randn arange eye | |
 
 pub mod binary;
 pub mod index;
+pub mod linalg;
+pub mod linalg_spectral;
 pub mod loss;
 pub mod matmul;
 pub mod random;

@@ -117,6 +117,8 @@ pub fn primitives() -> Vec<PrimitiveInfo> {
         <crate::ops::matmul::LinearBackward as Primitive>::INFO,
         <crate::ops::loss::CrossEntropyBackward as Primitive>::INFO,
     ]);
+    all.extend(crate::ops::linalg::PRIMITIVES);
+    all.extend(crate::ops::linalg_spectral::PRIMITIVES);
     all
 }
 
