@@ -1106,6 +1106,8 @@ NOT_OPS = frozenset(
         "diagnostics",
     ]
     + ["autograd", "inference_mode", "is_inference_mode_enabled", "utils"]
+    # A module: its functions are tested in test_linalg*.py.
+    + ["linalg"]
     + ["FileFormatError", "PathNotFoundError"]
 )
 

@@ -111,6 +111,7 @@ from . import (
     autograd,
     diagnostics,
     func,
+    linalg,
     memory,
     nn,
     optim,
@@ -196,3 +197,5 @@ def __getattr__(name: str) -> Any:
     if name in _dtypes.UNSUPPORTED:
         raise _dtypes.unsupported(name)
     raise AttributeError(f"module 'tapegrad' has no attribute {name!r}")
+
+__all__ += ["linalg"]

@@ -10,6 +10,7 @@ mod dtypes;
 mod errors;
 mod functions;
 mod interrupt;
+mod linalg;
 mod memory;
 mod nn_ops;
 mod optim;
@@ -30,6 +31,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<autograd::PyHookHandle>()?;
     functions::register(m)?;
     dtypes::register(m)?;
+    linalg::register(m)?;
     autograd::register(m)?;
     memory::register(m)?;
     nn_ops::register(m)?;

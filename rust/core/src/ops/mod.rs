@@ -12,12 +12,16 @@
 //! | `pool.rs` | max pooling (a gather at the argmax and its adjoint scatter) | max_pool1d max_pool2d |
 //! | `attention.rs` | scaled dot-product attention (fused, P recomputed in backward) | |
 //! | `loss.rs` | softmax cross-entropy (rows of `(N, C)` logits) | |
+//! | `linalg.rs` | linalg.solve inv det slogdet cholesky solve_triangular (faer kernels) | |
+//! | `linalg_spectral.rs` | eigh, thin svd, reduced qr (packed outputs) | eigvalsh svdvals |
 //! | `random.rs` | (constants) rand randn arange eye | |
 
 pub mod attention;
 pub mod binary;
 pub mod conv;
 pub mod index;
+pub mod linalg;
+pub mod linalg_spectral;
 pub mod loss;
 pub mod matmul;
 pub mod pool;

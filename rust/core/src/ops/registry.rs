@@ -120,6 +120,8 @@ pub fn primitives() -> Vec<PrimitiveInfo> {
         <crate::ops::pool::MaxPoolBackward as Primitive>::INFO,
         <crate::ops::attention::AttentionBackward as Primitive>::INFO,
     ]);
+    all.extend(crate::ops::linalg::PRIMITIVES);
+    all.extend(crate::ops::linalg_spectral::PRIMITIVES);
     all
 }
 
