@@ -29,10 +29,17 @@ fn randn(shape: &[usize], dtype: DType) -> Tensor {
     Tensor::randn(shape, dtype).expect("randn")
 }
 
+/// The short name of a dtype in benchmark ids (`f32`, `i64`, ...).
 fn dtype_name(dtype: DType) -> &'static str {
     match dtype {
         DType::F32 => "f32",
         DType::F64 => "f64",
+        DType::Bool => "bool",
+        DType::U8 => "u8",
+        DType::I8 => "i8",
+        DType::I16 => "i16",
+        DType::I32 => "i32",
+        DType::I64 => "i64",
     }
 }
 

@@ -102,6 +102,10 @@ def test_binary_ops_broadcast_like_numpy(name, shapes, dtypes, data):
     promoted = tg.result_type(a, b)  # a 0-d operand only raises the category
     assert out.dtype == promoted
     assert tuple(out.shape) == shapes.result_shape
+    # The op computes in the promoted dtype: the reference sees the operands rounded to it
+    # (a float64 0-d operand of a float32 tensor is computed in float32, as in PyTorch).
+    a_np = a_np.astype(NP_OF[promoted]).astype(np.float64)
+    b_np = b_np.astype(NP_OF[promoted]).astype(np.float64)
     np.testing.assert_allclose(values(out), ref(a_np, b_np), **TOL[promoted])
 
     g = data.draw(_values(shapes.result_shape), label="grad_output")

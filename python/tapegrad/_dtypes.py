@@ -65,9 +65,9 @@ class iinfo:
                 f"iinfo: {dtype} is not an integer dtype; use tapegrad.finfo"
             )
         info = np.iinfo(np.uint8 if dtype.name == "bool" else np.dtype(dtype.name))
-        self.bits: int = 8 * dtype.itemsize
-        self.min: int = 0 if dtype.name == "bool" else builtins.int(info.min)
-        self.max: int = 1 if dtype.name == "bool" else builtins.int(info.max)
+        self.bits: builtins.int = 8 * dtype.itemsize
+        self.min: builtins.int = 0 if dtype.name == "bool" else builtins.int(info.min)
+        self.max: builtins.int = 1 if dtype.name == "bool" else builtins.int(info.max)
         self.dtype: str = dtype.name
 
     def __repr__(self) -> str:
@@ -85,13 +85,13 @@ class finfo:
                 f"finfo: {dtype} is not a floating dtype; use tapegrad.iinfo"
             )
         info = np.finfo(np.dtype(dtype.name))
-        self.bits: int = 8 * dtype.itemsize
-        self.eps: float = info.eps.item()
-        self.max: float = info.max.item()
-        self.min: float = info.min.item()
-        self.tiny: float = info.tiny.item()
-        self.smallest_normal: float = info.smallest_normal.item()
-        self.resolution: float = info.resolution.item()
+        self.bits: builtins.int = 8 * dtype.itemsize
+        self.eps: builtins.float = info.eps.item()
+        self.max: builtins.float = info.max.item()
+        self.min: builtins.float = info.min.item()
+        self.tiny: builtins.float = info.tiny.item()
+        self.smallest_normal: builtins.float = info.smallest_normal.item()
+        self.resolution: builtins.float = info.resolution.item()
         self.dtype: str = dtype.name
 
     def __repr__(self) -> str:

@@ -88,9 +88,9 @@ def conv1d(
     input: tg.Tensor,
     weight: tg.Tensor,
     bias: tg.Tensor | None = None,
-    stride: int | tuple[int] = 1,
-    padding: int | tuple[int] | str = 0,
-    dilation: int | tuple[int] = 1,
+    stride: int | tuple[int, ...] = 1,
+    padding: int | tuple[int, ...] | str = 0,
+    dilation: int | tuple[int, ...] = 1,
     groups: int = 1,
 ) -> tg.Tensor:
     """1-D cross-correlation over ``(N, C, L)`` (or ``(C, L)``) input, as PyTorch's.
@@ -115,9 +115,9 @@ def conv2d(
     input: tg.Tensor,
     weight: tg.Tensor,
     bias: tg.Tensor | None = None,
-    stride: int | tuple[int, int] = 1,
-    padding: int | tuple[int, int] | str = 0,
-    dilation: int | tuple[int, int] = 1,
+    stride: int | tuple[int, ...] = 1,
+    padding: int | tuple[int, ...] | str = 0,
+    dilation: int | tuple[int, ...] = 1,
     groups: int = 1,
 ) -> tg.Tensor:
     """2-D cross-correlation over ``(N, C, H, W)`` (or ``(C, H, W)``) input.

@@ -41,6 +41,7 @@ def _step(
         return (gi + gh).relu(), None
     size = h.shape[-1]
     if mode == "LSTM":
+        assert c is not None, "an LSTM step carries its cell state"
         gates = gi + gh
         i, f, g, o = (gates[..., k * size : (k + 1) * size] for k in range(4))
         c = f.sigmoid() * c + i.sigmoid() * g.tanh()
@@ -112,7 +113,8 @@ class _RNNBase(Module):
 
     def reset_parameters(self) -> None:
         """Every weight and bias from U(-1/√hidden_size, 1/√hidden_size)."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
+        # PyTorch's init; a layer of hidden size 0 has no weights to draw.
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
 
@@ -308,7 +310,7 @@ class _CellBase(Module):
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
-        bound = 1.0 / math.sqrt(hidden_size)
+        bound = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
 

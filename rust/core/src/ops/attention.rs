@@ -320,12 +320,8 @@ impl Backward for AttentionBackward {
             DType::F32 => run!(F32),
             DType::F64 => run!(F64),
             // The forward cast every operand to a floating dtype.
-            other @ (DType::Bool
-            | DType::U8
-            | DType::I8
-            | DType::I16
-            | DType::I32
-            | DType::I64) => {
+            other
+            @ (DType::Bool | DType::U8 | DType::I8 | DType::I16 | DType::I32 | DType::I64) => {
                 return Err(crate::error::Error::DType {
                     op: "scaled_dot_product_attention",
                     message: format!("expected floating point operands, got {other}"),

@@ -211,7 +211,9 @@ fn pow_base_derivative(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// `∞ · (−∞) = −∞` where `a = 0` and `b < 0`. The masked elements take `ln 1` rather than
 /// `ln 0`, so a `create_graph` derivative of this expression stays finite there too.
 fn pow_exponent_derivative(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let limit_zero = a.eq(&a.zeros_like())?.mul(&b.ge(&b.zeros_like())?)?;
+    let (at_zero, exponent_ge_0) = (a.eq(&a.zeros_like())?, b.ge(&b.zeros_like())?);
+    // Both masks as the operands' float dtype: their product is the logical and.
+    let limit_zero = at_zero.to_dtype(a.dtype())?.mul(&exponent_ge_0.to_dtype(a.dtype())?)?;
     let safe_log_a = a.ones_like().where_cond(&limit_zero, a)?.log()?;
     a.pow(b)?.mul(&safe_log_a)
 }

@@ -121,6 +121,20 @@ macro_rules! typed {
         match $x {
             Array::F32($a) => $body,
             Array::F64($a) => $body,
+            other @ (Array::Bool(_)
+            | Array::U8(_)
+            | Array::I8(_)
+            | Array::I16(_)
+            | Array::I32(_)
+            | Array::I64(_)) => {
+                return Err(crate::error::Error::DType {
+                    op: "linalg",
+                    message: format!(
+                        "expected a floating point matrix, got dtype {}",
+                        other.dtype()
+                    ),
+                })
+            }
         }
     };
 }
@@ -178,14 +192,14 @@ fn lu_det<T: Scalar>(a: &ArrayView2<'_, T>) -> (T, T, T) {
     let u = lu.U();
     for i in 0..n {
         let d = u[(i, i)];
-        det = det * d;
+        det *= d;
         if d == T::zero() {
             return (T::zero(), T::neg_infinity(), T::zero());
         }
         if d < T::zero() {
             sign = -sign;
         }
-        logabs = logabs + num_traits::Float::ln(num_traits::Float::abs(d));
+        logabs += num_traits::Float::ln(num_traits::Float::abs(d));
     }
     (sign, logabs, det)
 }

@@ -39,6 +39,20 @@ macro_rules! typed {
         match $x {
             Array::F32($a) => $body,
             Array::F64($a) => $body,
+            other @ (Array::Bool(_)
+            | Array::U8(_)
+            | Array::I8(_)
+            | Array::I16(_)
+            | Array::I32(_)
+            | Array::I64(_)) => {
+                return Err(crate::error::Error::DType {
+                    op: "linalg",
+                    message: format!(
+                        "expected a floating point matrix, got dtype {}",
+                        other.dtype()
+                    ),
+                })
+            }
         }
     };
 }

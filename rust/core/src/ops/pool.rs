@@ -147,7 +147,7 @@ impl MaxPoolBackward {
                     let at = p * plane_len + idx[p * out_len + k];
                     match self.direction {
                         Direction::Gather => o[p * out_len + k] = a[at],
-                        Direction::Scatter => o[at] = o[at] + a[p * out_len + k],
+                        Direction::Scatter => o[at] += a[p * out_len + k],
                     }
                 }
             }
