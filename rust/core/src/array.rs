@@ -6,6 +6,10 @@
 //! through `dispatch!`, `map_array!` and `zip_array!` (which refuse bool and integer arrays
 //! with a clear error); kernels valid on every dtype are generic over [`Scalar`] and reached
 //! through `dispatch_any!`/`map_any!`.
+//!
+//! (Over 500 lines: the dtype table, the dtype-erased array and the category macros must
+//! change together when a dtype is added; the storage layer of issue 12 will take the
+//! buffers out of this file.)
 
 use crate::error::{fmt_shape, Error, Result};
 use ndarray::{ArcArray, ArrayD, IxDyn, LinalgScalar, ScalarOperand};

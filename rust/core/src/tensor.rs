@@ -1,4 +1,7 @@
 //! [`Tensor`]: a cheap handle to data plus its place in the autograd graph.
+//!
+//! (Over 500 lines because the handle's state, its hooks and its graph accessors belong to
+//! the one type; the storage and in-place work of issue 12 will move data access out.)
 
 use crate::array::{Array, DType};
 use crate::error::{fmt_shape, Error, Result};

@@ -378,7 +378,8 @@ impl Backward for AttentionBackward {
 impl Tensor {
     /// Fused `softmax(scale · q kᵀ + mask) v` over the last two axes (see the module docs).
     /// `q` is `(..., L, E)`, `k` `(..., S, E)`, `v` `(..., S, Ev)` with equal batch axes;
-    /// `mask` is additive and broadcasts to `(..., L, S)`.
+    /// `mask` is additive and broadcasts to `(..., L, S)`. (Over 80 lines: the argument checks
+    /// PyTorch makes, each with its own message, come before the one fused call.)
     pub fn scaled_dot_product_attention(
         &self,
         key: &Tensor,

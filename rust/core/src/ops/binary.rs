@@ -7,6 +7,9 @@
 //! input's Jacobian is diagonal, so its tangent goes through that input's VJP) and it batches
 //! elementwise. Rules compute gradients at the broadcast output shape; the engine sums them
 //! back to each input's shape, so no rule here deals with broadcasting.
+//!
+//! (Over 500 lines: the stanzas, the broadcasting loops they share, and the comparisons,
+//! `where`, `clamp` and casts that the stanzas' derivatives use, kept in one family.)
 
 use crate::array::{broadcast_shapes, Array, DType, Element, Scalar};
 use crate::error::{Error, Result};

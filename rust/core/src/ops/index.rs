@@ -4,6 +4,9 @@
 //! The primitives come in adjoint pairs, each the other's VJP: `Slice` ↔ `SliceScatter`
 //! (take a window / write a window into zeros) and `IndexSelect` ↔ `IndexAdd`
 //! (gather rows / scatter-add rows into zeros).
+//!
+//! (Over 500 lines: Python's index expressions and their adjoint pairs are one family;
+//! the integer-tensor indexing of issue 11 is to split it into `index.rs` and `gather.rs`.)
 
 use crate::array::{checked_numel, normalize_axis, Array, DType, Element, Scalar};
 use crate::error::{fmt_shape, Error, Result};
