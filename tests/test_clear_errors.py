@@ -15,7 +15,9 @@ import pytest
 import tapegrad as tg
 from tapegrad import func
 
-PYTHON_DIR = str(Path(__file__).resolve().parent.parent / "python")
+# Children import tapegrad from where this process did (the source tree in an editable
+# install, site-packages in CI).
+PYTHON_DIR = str(Path(tg.__file__).resolve().parent.parent)
 
 
 @pytest.mark.parametrize("transform", [func.jacrev, func.jacfwd, func.hessian])

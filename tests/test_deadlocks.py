@@ -11,7 +11,11 @@ import sys
 import textwrap
 from pathlib import Path
 
-PYTHON_DIR = str(Path(__file__).resolve().parent.parent / "python")
+import tapegrad as tg
+
+# Children import tapegrad from where this process did (the source tree in an editable
+# install, site-packages in CI).
+PYTHON_DIR = str(Path(tg.__file__).resolve().parent.parent)
 TIMEOUT = 60  # seconds: generous for a loaded 2-core machine; a deadlock never ends
 
 

@@ -183,6 +183,9 @@ def _abort_on_uncaught(kind: type, value: BaseException, tb: Any) -> None:
     sys.stderr.write("".join(prefix + line + "\n" for line in text.splitlines()))
     sys.stderr.flush()
     if group is not None and group.size > 1:
+        # mpiexec forwards each rank's output asynchronously and stops forwarding when the
+        # job is aborted: give it a moment to pass the traceback on first.
+        time.sleep(1.0)
         group.mpi.COMM_WORLD.Abort(1)
 
 
