@@ -173,3 +173,36 @@ __all__ = [
 __all__ += _ops.__all__
 __all__ += ["FileFormatError", "PathNotFoundError", "autograd", "inference_mode"]
 __all__ += ["is_inference_mode_enabled", "utils"]
+
+# Elementwise composites with parameters (issue 15); `round` takes `decimals=`.
+from . import _elementwise  # noqa: E402
+from ._elementwise import *  # noqa: E402, F403
+
+__all__ += [n for n in _elementwise.__all__ if n not in __all__]
+
+# The device API and the factories' `device=` keyword (issue 15): CPU only.
+from . import _device, _factories, backends, cuda  # noqa: E402
+from ._device import device, get_default_device, set_default_device  # noqa: E402
+from ._factories import *  # noqa: E402, F403
+
+__all__ += ["backends", "cuda", "device", "get_default_device", "set_default_device"]
+__all__ += [n for n in _factories.__all__ if n not in __all__]
+
+
+def __dir__() -> list[str]:
+    """Public names only (no ``np``, ``math``, ``Any``, ``annotations``...)."""
+    return sorted(__all__)
+
+# Shape functions composed from the primitives (issue 15).
+from . import _shapes  # noqa: E402
+from ._shapes import *  # noqa: E402, F403
+
+__all__ += [n for n in _shapes.__all__ if n not in __all__]
+
+# Products, statistics and scans composed from the primitives (issue 15).
+from . import _products, _stats, linalg  # noqa: E402
+from ._products import *  # noqa: E402, F403
+from ._stats import *  # noqa: E402, F403
+
+__all__ += [n for n in _products.__all__ + _stats.__all__ if n not in __all__]
+__all__ += ["linalg"]

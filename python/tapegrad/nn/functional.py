@@ -255,3 +255,13 @@ def one_hot(labels: Any, num_classes: int = -1, dtype: Any = None) -> tg.Tensor:
             f"{num_classes} classes"
         )
     return tg.tensor(np.eye(num_classes)[indices], dtype=dtype)
+
+from . import _functional_activations  # noqa: E402  (activations, issue 15)
+from ._functional_activations import *  # noqa: E402, F403
+
+__all__ += _functional_activations.__all__
+
+
+def __dir__() -> list[str]:
+    """Public names only (no ``np``, ``math``, ``Any``, ``annotations``...)."""
+    return sorted(__all__)

@@ -3,7 +3,7 @@
 
 use crate::errors::{raise, Failure, Res};
 use crate::tensor::PyTensor;
-use numpy::{IntoPyArray, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use numpy::{IntoPyArray, PyReadonlyArrayDyn, PyUntypedArray, PyUntypedArrayMethods, PyArrayDescrMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyEllipsis, PyList, PySlice, PyTuple};
 use tapegrad_core::{Array, DType, ErrorKind, IndexItem, Tensor};
@@ -71,12 +71,14 @@ pub fn parse_dtype(obj: Option<&Bound<'_, PyAny>>) -> Res<Option<DType>> {
     }
 }
 
-/// The other operand of an arithmetic operator: a tensor or a Python number.
+/// The other operand of an arithmetic operator: a tensor, a NumPy array or a Python number.
 #[derive(FromPyObject)]
 pub enum Operand<'py> {
     /// A tensor.
     Tensor(PyRef<'py, PyTensor>),
-    /// A Python int, float or bool.
+    /// A NumPy array (before `Scalar`, so that a one-element array keeps its shape).
+    NumPy(#[pyo3(from_py_with = numpy_operand)] NumPyOperand),
+    /// A Python int, float or bool, or a NumPy scalar.
     Scalar(f64),
 }
 
@@ -85,9 +87,39 @@ impl Operand<'_> {
     pub fn to_tensor(&self, like: &Tensor) -> Tensor {
         match self {
             Operand::Tensor(t) => t.0.clone(),
+            Operand::NumPy(n) if n.floating => Tensor::from_array(n.array.clone()),
+            Operand::NumPy(n) => Tensor::from_array(n.array.cast(like.dtype())),
             Operand::Scalar(v) => like.scalar_like(*v),
         }
     }
+}
+
+/// A NumPy array met as an operand, copied in: float arrays keep their dtype (and promote
+/// as tensors do), integer and bool arrays take the tensor's dtype (as PyTorch's do).
+pub struct NumPyOperand {
+    array: Array,
+    floating: bool,
+}
+
+/// Reads a NumPy array operand (NumPy defers its operators to tensors, see
+/// `Tensor.__array_ufunc__`, so `ndarray * tensor` arrives here as `tensor.__rmul__`).
+fn numpy_operand(obj: &Bound<'_, PyAny>) -> PyResult<NumPyOperand> {
+    let array = obj.cast::<PyUntypedArray>()?;
+    let kind: String = array.dtype().getattr("kind")?.extract()?;
+    let floating = kind == "f" && matches!(array.dtype().itemsize(), 4 | 8);
+    let native = if floating {
+        let order = if array.dtype().itemsize() == 4 { "=f4" } else { "=f8" };
+        obj.call_method1("astype", (order, "K", "unsafe", true, false))?
+    } else if matches!(kind.as_str(), "b" | "i" | "u" | "f") {
+        obj.call_method1("astype", ("=f8",))?
+    } else {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "a NumPy array of dtype {} cannot be an operand",
+            array.dtype()
+        )));
+    };
+    let array = array_from_numpy(&native).map_err(PyErr::from)?;
+    Ok(NumPyOperand { array, floating })
 }
 
 /// Copies a native-order float NumPy array into core data.

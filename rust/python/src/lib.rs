@@ -12,6 +12,7 @@ mod memory;
 mod optim;
 mod registry;
 mod tensor;
+mod tensor_extra;
 
 use pyo3::prelude::*;
 

@@ -12,6 +12,7 @@
 //! | `random.rs` | (constants) rand randn arange eye | |
 
 pub mod binary;
+pub mod copy;
 pub mod index;
 pub mod loss;
 pub mod matmul;

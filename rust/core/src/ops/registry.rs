@@ -116,6 +116,7 @@ pub fn primitives() -> Vec<PrimitiveInfo> {
         <crate::ops::matmul::MmBackward as Primitive>::INFO,
         <crate::ops::matmul::LinearBackward as Primitive>::INFO,
         <crate::ops::loss::CrossEntropyBackward as Primitive>::INFO,
+        <crate::ops::copy::CloneBackward as Primitive>::INFO,
     ]);
     all
 }

@@ -1,0 +1,96 @@
+"""The factories with PyTorch's ``device=`` keyword, plus ``empty``, ``empty_like``,
+``full_like`` and the predicates ``is_tensor``, ``is_floating_point``, ``numel``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import _creation
+from ._device import accepts_device
+from ._native import Tensor
+
+__all__ = [
+    "arange",
+    "empty",
+    "empty_like",
+    "eye",
+    "full",
+    "full_like",
+    "is_floating_point",
+    "is_tensor",
+    "numel",
+    "ones",
+    "ones_like",
+    "rand",
+    "randn",
+    "tensor",
+    "zeros",
+    "zeros_like",
+]
+
+arange = accepts_device(_creation.arange)
+eye = accepts_device(_creation.eye)
+full = accepts_device(_creation.full)
+ones = accepts_device(_creation.ones)
+ones_like = accepts_device(_creation.ones_like)
+rand = accepts_device(_creation.rand)
+randn = accepts_device(_creation.randn)
+zeros = accepts_device(_creation.zeros)
+zeros_like = accepts_device(_creation.zeros_like)
+
+
+@accepts_device
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Makes a new leaf tensor by copying ``data`` (see ``tapegrad._creation.tensor``)."""
+    return _creation.tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+tensor.__doc__ = _creation.tensor.__doc__
+
+
+@accepts_device
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of the given shape. tapegrad has no uninitialised memory to hand out:
+    its values are zeros (PyTorch leaves them unspecified)."""
+    return _creation.zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+
+@accepts_device
+def empty_like(
+    input: Tensor, *, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """A tensor with ``input``'s shape (and dtype unless given), zero-filled."""
+    return _creation.zeros_like(input, dtype=dtype, requires_grad=requires_grad)
+
+
+@accepts_device
+def full_like(
+    input: Tensor,
+    fill_value: float,
+    *,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
+    """A tensor with ``input``'s shape (and dtype unless given) filled with
+    ``fill_value``."""
+    return _creation.full(
+        tuple(input.shape),
+        fill_value,
+        dtype=dtype or input.dtype,
+        requires_grad=requires_grad,
+    )
+
+
+def is_tensor(obj: Any) -> bool:
+    """Whether ``obj`` is a tapegrad tensor (parameters included)."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input: Tensor) -> bool:
+    """Whether ``input``'s dtype is a floating-point type."""
+    return bool(input.dtype.is_floating_point)
+
+
+def numel(input: Tensor) -> int:
+    """The number of elements of ``input``."""
+    return input.numel()
