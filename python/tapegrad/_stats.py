@@ -313,7 +313,7 @@ def diff(
     d = _dim(input, dim, "diff")
     parts = [p for p in (prepend, input, append) if p is not None]
     x = cat(parts, d) if len(parts) > 1 else input
-    for _ in range(n):
+    for _ in range(min(n, x.shape[d])):  # past the length, the result stays empty
         size = x.shape[d]
         x = _take(x, d, 1, size) - _take(x, d, 0, max(size - 1, 0))
     return x
