@@ -220,6 +220,8 @@ def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
     reps = [int(r) for r in dims]
     if any(r < 0 for r in reps):
         raise ArgumentError(f"tile: repetitions must be non-negative, got {reps}")
+    if any(r > 1 << 48 for r in reps):  # the core's element limit
+        raise ShapeError(f"tile: repetitions {reps} are too large")
     ndim = max(len(reps), input.ndim)
     reps = [1] * (ndim - len(reps)) + reps
     shape = [1] * (ndim - input.ndim) + list(input.shape)
