@@ -1114,3 +1114,590 @@ NOT_OPS = frozenset(
 
 def specs_named(name: str) -> list[OpSpec]:
     return [spec for spec in OPS if spec.name == name]
+
+
+# ---------------------------------------------------------------- elementwise functions
+# (issue 15: the unary and binary stanzas added to the core, and their composites)
+
+
+def _erfinv_ref(y):
+    """erfinv by bisection on math.erf: slow, but independent of the implementation."""
+
+    def one(v: float) -> float:
+        lo, hi = -6.0, 6.0
+        for _ in range(80):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if math.erf(mid) < v else (lo, mid)
+        return (lo + hi) / 2
+
+    return np.vectorize(one, otypes=[float])(y)
+
+
+def _xlogy_ref(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(a == 0, 0.0, a * np.log(b))
+
+
+NOT_INTEGER = avoiding(-2.0, -1.0, 0.0, 1.0, 2.0)
+NOT_HALF = avoiding(-1.5, -0.5, 0.5, 1.5)
+UNIT = real(-0.9, 0.9)
+
+MORE_UNARY_FUNCTIONS = {
+    "floor": (np.floor, NOT_INTEGER),
+    "ceil": (np.ceil, NOT_INTEGER),
+    "round": (np.round, NOT_HALF),
+    "trunc": (np.trunc, NOT_INTEGER),
+    "frac": (lambda x: x - np.trunc(x), NOT_INTEGER),
+    "sign": (np.sign, nonzero()),
+    "sgn": (np.sign, nonzero()),
+    "reciprocal": (np.reciprocal, nonzero(0.5, 2.0)),
+    "rsqrt": (lambda x: 1 / np.sqrt(x), positive()),
+    "square": (np.square, real()),
+    "exp2": (np.exp2, real()),
+    "expm1": (np.expm1, real()),
+    "log2": (np.log2, positive()),
+    "log10": (np.log10, positive()),
+    "tan": (np.tan, real(-1.2, 1.2)),
+    "asin": (np.arcsin, UNIT),
+    "acos": (np.arccos, UNIT),
+    "atan": (np.arctan, real()),
+    "sinh": (np.sinh, real()),
+    "cosh": (np.cosh, real()),
+    "asinh": (np.arcsinh, real()),
+    "acosh": (np.arccosh, real(1.2, 3.0)),
+    "atanh": (np.arctanh, UNIT),
+    "erfc": (np.vectorize(math.erfc, otypes=[float]), real(-2.5, 2.5)),
+    "erfinv": (_erfinv_ref, UNIT),
+    "sinc": (np.sinc, real(-2.5, 2.5)),
+    "logit": (lambda x: np.log(x / (1 - x)), real(0.1, 0.9)),
+}
+
+NONZERO_PAIR = (nonzero(), nonzero())
+
+OPS = OPS + (
+    *(_unary(name, ref, dom) for name, (ref, dom) in MORE_UNARY_FUNCTIONS.items()),
+    OpSpec(
+        "sinc",
+        lambda x: x.sinc(),
+        np.sinc,
+        (S((3,)),),
+        lambda rng, shape: np.array([0.0, 0.5, -1.25])[: shape[0]],
+        variant="at-zero",
+    ),
+    _binary("atan2", lambda a, b: a.atan2(b), np.arctan2, NONZERO_PAIR),
+    _binary("hypot", lambda a, b: a.hypot(b), np.hypot, NONZERO_PAIR),
+    _binary("copysign", lambda a, b: a.copysign(b), np.copysign, NONZERO_PAIR),
+    _binary("fmod", lambda a, b: a.fmod(b), np.fmod, (real(), nonzero(0.5, 2.0))),
+    _binary(
+        "remainder",
+        lambda a, b: a.remainder(b),
+        np.remainder,
+        (real(), nonzero(0.5, 2.0)),
+        alternates=[lambda a, b: a % b],
+    ),
+    _binary("logaddexp", lambda a, b: a.logaddexp(b), np.logaddexp),
+    _binary("logaddexp2", lambda a, b: a.logaddexp2(b), np.logaddexp2),
+    _binary("xlogy", lambda a, b: a.xlogy(b), _xlogy_ref, (real(), positive())),
+    _binary(
+        "heaviside", lambda a, b: a.heaviside(b), np.heaviside, (nonzero(), real())
+    ),
+)
+
+PUBLIC_OPS += [*MORE_UNARY_FUNCTIONS]
+PUBLIC_OPS += ["atan2", "hypot", "copysign", "fmod", "remainder", "logaddexp"]
+PUBLIC_OPS += ["logaddexp2", "xlogy", "heaviside"]
+
+
+# ---------------------------------------------------------------- shape functions
+# (issue 15: composites over slicing, cat, reshape, permute, expand and indexing)
+
+
+def _weighted(pieces):
+    """Each piece scaled by its position and summed to a vector: a gradient that
+    reaches the wrong piece is caught."""
+    return tg.stack([p.sum() * (i + 1.0) for i, p in enumerate(pieces)])
+
+
+def _np_weighted(pieces):
+    return np.array([p.sum() * (i + 1.0) for i, p in enumerate(pieces)])
+
+
+def _np_split(x, size_or_sizes, dim=0):
+    n = x.shape[dim]
+    if isinstance(size_or_sizes, int):
+        cuts = list(range(size_or_sizes, n, size_or_sizes))
+    else:
+        cuts = np.cumsum(size_or_sizes)[:-1].tolist()
+    return np.split(x, cuts, axis=dim)
+
+
+def _np_chunk(x, chunks, dim=0):
+    n = x.shape[dim]
+    return _np_split(x, max(-(-n // chunks), 1), dim)
+
+
+def _np_diag_embed(v, offset=0):
+    n = v.shape[-1] + abs(offset)
+    out = np.zeros((*v.shape[:-1], n, n))
+    idx = np.arange(v.shape[-1])
+    rows, cols = (idx, idx + offset) if offset >= 0 else (idx - offset, idx)
+    out[..., rows, cols] = v
+    return out
+
+
+SHAPE_SPECS = (
+    OpSpec(
+        "narrow",
+        lambda x, **kw: x.narrow(**kw),
+        lambda x, dim, start, length: np.take(x, range(start, start + length), dim),
+        (
+            S((4, 3), dim=0, start=1, length=2),
+            S((4, 3), dim=-1, start=0, length=3),
+            S((4, 3), dim=1, start=2, length=0),
+            S((2, 5), dim=1, start=-3, length=2, layout="strided"),
+        ),
+        errors=(
+            E([(4, 3)], tg.ShapeError, "start 3", "length 2", dim=0, start=3, length=2),
+            E([(4, 3)], tg.AxisError, "dim 2", "out of range", dim=2, start=0, length=1),
+        ),
+        alternates=(lambda x, **kw: tg.narrow(x, **kw),),
+    ),
+    OpSpec(
+        "split",
+        lambda x, s, dim=0: _weighted(x.split(s, dim)),
+        lambda x, s, dim=0: _np_weighted(_np_split(x, s, dim)),
+        (
+            S((5, 3), s=2),
+            S((5, 3), s=5),
+            S((2, 6), s=[1, 2, 3], dim=1),
+            S((2, 6), s=4, dim=-1, layout="transposed"),
+        ),
+        errors=(E([(5, 3)], tg.ShapeError, "sizes [1, 2]", "size 5", s=[1, 2]),),
+        alternates=(lambda x, s, dim=0: _weighted(tg.split(x, s, dim)),),
+    ),
+    OpSpec(
+        "chunk",
+        lambda x, chunks, dim=0: _weighted(x.chunk(chunks, dim)),
+        lambda x, chunks, dim=0: _np_weighted(_np_chunk(x, chunks, dim)),
+        (S((5, 3), chunks=2), S((6,), chunks=3), S((2, 5), chunks=4, dim=1)),
+        errors=(E([(5,)], tg.ArgumentError, "chunks must be positive", chunks=0),),
+        alternates=(lambda x, chunks, dim=0: _weighted(tg.chunk(x, chunks, dim)),),
+    ),
+    OpSpec(
+        "tensor_split",
+        lambda x, s, dim=0: _weighted(x.tensor_split(s, dim)),
+        lambda x, s, dim=0: _np_weighted(np.array_split(x, s, axis=dim)),
+        (S((7, 2), s=3), S((2, 6), s=[1, 4], dim=1), S((5,), s=[2, 9])),
+        alternates=(lambda x, s, dim=0: _weighted(tg.tensor_split(x, s, dim)),),
+    ),
+    OpSpec(
+        "unbind",
+        lambda x, dim=0: _weighted(x.unbind(dim)),
+        lambda x, dim=0: _np_weighted(list(np.moveaxis(x, dim, 0))),
+        (S((3, 2)), S((2, 4), dim=1), S((2, 3, 2), dim=-1)),
+        errors=(E([(2, 3)], tg.AxisError, "dim 2", dim=2),),
+        alternates=(lambda x, dim=0: _weighted(tg.unbind(x, dim)),),
+    ),
+    OpSpec(
+        "flip",
+        lambda x, dims: x.flip(dims),
+        lambda x, dims: np.flip(x, dims),
+        (
+            S((4,), dims=0),
+            S((2, 3), dims=(0, 1)),
+            S((2, 3, 2), dims=[-1]),
+            S((3, 4), dims=(1,), layout="transposed"),
+        ),
+        errors=(E([(2, 3)], tg.AxisError, "dim 2", dims=(2,)),),
+        alternates=(lambda x, dims: tg.flip(x, dims),),
+    ),
+    OpSpec("fliplr", lambda x: x.fliplr(), np.fliplr, (S((2, 3)), S((2, 3, 2)))),
+    OpSpec("flipud", lambda x: x.flipud(), np.flipud, (S((3,)), S((3, 2)))),
+    OpSpec(
+        "roll",
+        lambda x, **kw: x.roll(**kw),
+        lambda x, shifts, dims=None: np.roll(x, shifts, dims),
+        (
+            S((5,), shifts=2),
+            S((3, 4), shifts=-1, dims=1),
+            S((3, 4), shifts=(1, 7), dims=(0, 1)),
+            S((2, 3), shifts=4),
+        ),
+        alternates=(lambda x, **kw: tg.roll(x, **kw),),
+    ),
+    OpSpec(
+        "rot90",
+        lambda x, **kw: x.rot90(**kw),
+        lambda x, k=1, dims=(0, 1): np.rot90(x, k, dims),
+        (S((2, 3)), S((2, 3), k=2), S((2, 3, 4), k=3, dims=(1, 2)), S((2, 3), k=-1)),
+        alternates=(lambda x, **kw: tg.rot90(x, **kw),),
+    ),
+    OpSpec(
+        "repeat",
+        lambda x, reps: x.repeat(*reps),
+        lambda x, reps: np.tile(x, reps),
+        (S((3,), reps=(2,)), S((2, 3), reps=(2, 1)), S((2,), reps=(3, 2)), S((2, 1), reps=(1, 3))),
+        errors=(E([(2, 3)], tg.ArgumentError, "at least one per dimension", reps=(2,)),),
+    ),
+    OpSpec(
+        "tile",
+        lambda x, reps: x.tile(reps),
+        lambda x, reps: np.tile(x, reps),
+        (S((3,), reps=(2,)), S((2, 3), reps=(2,)), S((2,), reps=(3, 2))),
+        alternates=(lambda x, reps: tg.tile(x, reps),),
+    ),
+    OpSpec(
+        "repeat_interleave",
+        lambda x, **kw: x.repeat_interleave(**kw),
+        lambda x, repeats, dim=None: np.repeat(x, repeats, dim),
+        (S((3,), repeats=2), S((2, 3), repeats=3, dim=1), S((2, 3), repeats=2)),
+        alternates=(lambda x, **kw: tg.repeat_interleave(x, **kw),),
+    ),
+    OpSpec(
+        "movedim",
+        lambda x, s, d: x.movedim(s, d),
+        lambda x, s, d: np.moveaxis(x, s, d),
+        (S((2, 3, 4), s=0, d=-1), S((2, 3, 4), s=(0, 1), d=(2, 0))),
+        alternates=(lambda x, s, d: tg.movedim(x, s, d),),
+    ),
+    OpSpec(
+        "swapaxes",
+        lambda x: x.swapaxes(0, 2),
+        lambda x: np.swapaxes(x, 0, 2),
+        (S((2, 3, 4)),),
+        alternates=(lambda x: tg.swapaxes(x, 0, 2),),
+    ),
+    OpSpec(
+        "diagonal",
+        lambda x, **kw: x.diagonal(**kw),
+        lambda x, offset=0, dim1=0, dim2=1: np.diagonal(x, offset, dim1, dim2),
+        (
+            S((3, 3)),
+            S((3, 4), offset=1),
+            S((4, 3), offset=-2),
+            S((2, 3, 3), dim1=1, dim2=2),
+            S((3, 2, 4), offset=1, dim1=2, dim2=0),
+            S((2, 2), offset=5),
+        ),
+        errors=(E([(3,)], tg.ShapeError, "diagonal", "(3,)"),),
+        alternates=(lambda x, **kw: tg.diagonal(x, **kw),),
+    ),
+    OpSpec(
+        "diag",
+        lambda x, d=0: x.diag(d),
+        lambda x, d=0: np.diag(x, d),
+        (S((3,)), S((3,), d=1), S((3,), d=-2), S((3, 4)), S((3, 4), d=-1)),
+        errors=(E([(2, 2, 2)], tg.ShapeError, "diag", "(2, 2, 2)"),),
+        alternates=(lambda x, d=0: tg.diag(x, d),),
+    ),
+    OpSpec(
+        "diag_embed",
+        lambda x, offset=0: x.diag_embed(offset),
+        _np_diag_embed,
+        (S((3,)), S((2, 3)), S((2, 3), offset=1), S((2, 3), offset=-1)),
+        alternates=(lambda x, offset=0: tg.diag_embed(x, offset),),
+    ),
+    OpSpec(
+        "trace",
+        lambda x: x.trace(),
+        np.trace,
+        (S((3, 3)), S((2, 4)), S((4, 2))),
+        errors=(E([(2, 2, 2)], tg.ShapeError, "trace", "(2, 2, 2)"),),
+        alternates=(lambda x: tg.trace(x),),
+    ),
+    OpSpec(
+        "tril",
+        lambda x, d=0: x.tril(d),
+        lambda x, d=0: np.tril(x, d),
+        (S((3, 3)), S((3, 4), d=1), S((2, 3, 3), d=-1)),
+        errors=(E([(3,)], tg.ShapeError, "tril", "(3,)"),),
+        alternates=(lambda x, d=0: tg.tril(x, d),),
+    ),
+    OpSpec(
+        "triu",
+        lambda x, d=0: x.triu(d),
+        lambda x, d=0: np.triu(x, d),
+        (S((3, 3)), S((3, 4), d=1), S((2, 3, 3), d=-1)),
+        alternates=(lambda x, d=0: tg.triu(x, d),),
+    ),
+    OpSpec(
+        "atleast_1d",
+        lambda x: tg.atleast_1d(x),
+        np.atleast_1d,
+        (S(()), S((2,)), S((2, 3))),
+    ),
+    OpSpec("atleast_2d", lambda x: tg.atleast_2d(x), np.atleast_2d, (S(()), S((2,)))),
+    OpSpec(
+        "atleast_3d",
+        lambda x: tg.atleast_3d(x),
+        np.atleast_3d,
+        (S(()), S((2,)), S((2, 3)), S((1, 2, 3))),
+    ),
+    OpSpec(
+        "hstack",
+        lambda a, b: tg.hstack([a, b]),
+        lambda a, b: np.hstack([a, b]),
+        (S((2,), (3,)), S((2, 1), (2, 3))),
+    ),
+    OpSpec(
+        "vstack",
+        lambda a, b: tg.vstack([a, b]),
+        lambda a, b: np.vstack([a, b]),
+        (S((3,), (3,)), S((1, 3), (2, 3))),
+    ),
+    OpSpec(
+        "dstack",
+        lambda a, b: tg.dstack([a, b]),
+        lambda a, b: np.dstack([a, b]),
+        (S((3,), (3,)), S((2, 3), (2, 3, 2))),
+    ),
+    OpSpec(
+        "column_stack",
+        lambda a, b: tg.column_stack([a, b]),
+        lambda a, b: np.column_stack([a, b]),
+        (S((3,), (3,)), S((3, 2), (3,))),
+    ),
+    OpSpec(
+        "unflatten",
+        lambda x, dim, sizes: x.unflatten(dim, sizes),
+        lambda x, dim, sizes: x.reshape(
+            *x.shape[: dim % x.ndim], *sizes, *x.shape[dim % x.ndim + 1 :]
+        ),
+        (S((2, 6), dim=1, sizes=(2, 3)), S((6, 2), dim=0, sizes=(3, -1))),
+        errors=(
+            E([(2, 6)], tg.ShapeError, "sizes [4, 2]", "size 6", dim=1, sizes=(4, 2)),
+        ),
+        alternates=(lambda x, dim, sizes: tg.unflatten(x, dim, sizes),),
+    ),
+)
+
+OPS = OPS + SHAPE_SPECS
+
+ELEMENTWISE_COMPOSITES = (
+    OpSpec(
+        "lerp",
+        lambda a, b, w: a.lerp(b, w),
+        lambda a, b, w: a + w * (b - a),
+        (S((3,), (3,), (3,)), S((2, 3), (3,), ()), S((2, 1), (1, 3), (2, 3))),
+        alternates=(lambda a, b, w: tg.lerp(a, b, w),),
+    ),
+    OpSpec(
+        "addcmul",
+        lambda a, b, c, value=1.0: a.addcmul(b, c, value=value),
+        lambda a, b, c, value=1.0: a + value * b * c,
+        (S((3,), (3,), (3,)), S((2, 3), (3,), (2, 1), value=-0.5)),
+        alternates=(lambda a, b, c, value=1.0: tg.addcmul(a, b, c, value=value),),
+    ),
+    OpSpec(
+        "addcdiv",
+        lambda a, b, c, value=1.0: a.addcdiv(b, c, value=value),
+        lambda a, b, c, value=1.0: a + value * b / c,
+        (S((3,), (3,), (3,)), S((2, 3), (3,), (2, 1), value=2.0)),
+        (REAL, REAL, nonzero(0.5, 2.0)),
+        alternates=(lambda a, b, c, value=1.0: tg.addcdiv(a, b, c, value=value),),
+    ),
+    OpSpec(
+        "float_power",
+        lambda a, b: a.float_power(b),
+        np.power,
+        (S((3,), (3,)), S((2, 3), ())),
+        (positive(), real()),
+        out_dtype=tg.float64,
+        alternates=(lambda a, b: tg.float_power(a, b),),
+    ),
+    OpSpec(
+        "nan_to_num",
+        lambda x: x.nan_to_num(),
+        np.nan_to_num,
+        (S((3,)), S((2, 3))),
+        alternates=(lambda x: tg.nan_to_num(x),),
+    ),
+    OpSpec(
+        "round",
+        lambda x: tg.round(x, decimals=1),
+        lambda x: np.round(x, 1),
+        (S((3,)), S((2, 3))),
+        avoiding(-1.95, -1.85, -1.75, -1.65, -1.55, -1.45, -1.35, -1.25, -1.15, -1.05,
+                 -0.95, -0.85, -0.75, -0.65, -0.55, -0.45, -0.35, -0.25, -0.15, -0.05,
+                 0.05, 0.15, 0.25, 0.35, 0.45, 0.55, 0.65, 0.75, 0.85, 0.95, 1.05,
+                 1.15, 1.25, 1.35, 1.45, 1.55, 1.65, 1.75, 1.85, 1.95, margin=0.01),
+        variant="decimals",
+    ),
+)
+
+OPS = OPS + ELEMENTWISE_COMPOSITES
+
+
+# ---------------------------------------------------------------- products, statistics
+# (issue 15: composites over matmul, sum, mean and the elementwise primitives)
+
+
+def _np_cross(a, b, dim=-1):
+    return np.cross(a, b, axis=dim)
+
+
+def _np_cdist(a, b, p=2.0):
+    d = np.abs(a[..., :, None, :] - b[..., None, :, :])
+    return np.sum(d**p, axis=-1) ** (1 / p)
+
+
+def _np_var(x, dim=None, correction=1, keepdim=False):
+    axis = dim if dim is None or isinstance(dim, int) else tuple(dim)
+    return np.var(x, axis=axis, ddof=correction, keepdims=keepdim)
+
+
+def _np_logcumsumexp(x, dim):
+    return np.logaddexp.accumulate(x, axis=dim)
+
+
+PRODUCT_SPECS = (
+    OpSpec("mm", lambda a, b: a.mm(b), np.matmul, (S((2, 3), (3, 4)), S((1, 2), (2, 0))),
+           errors=(E([(2, 3), (3,)], tg.ShapeError, "mm", "2-d", "(3,)"),),
+           alternates=(lambda a, b: tg.mm(a, b),)),
+    OpSpec("bmm", lambda a, b: a.bmm(b), np.matmul, (S((2, 2, 3), (2, 3, 4)),),
+           errors=(E([(2, 2, 3), (3, 3, 4)], tg.ShapeError, "batch sizes", "(2, 2, 3)"),),
+           alternates=(lambda a, b: tg.bmm(a, b),)),
+    OpSpec("mv", lambda a, b: a.mv(b), np.matmul, (S((2, 3), (3,)),),
+           errors=(E([(2, 3), (2, 3)], tg.ShapeError, "vec", "1-d"),),
+           alternates=(lambda a, b: tg.mv(a, b),)),
+    OpSpec("dot", lambda a, b: a.dot(b), np.dot, (S((3,), (3,)),),
+           errors=(E([(3,), (4,)], tg.ShapeError, "(3,)", "(4,)"),),
+           alternates=(lambda a, b: tg.dot(a, b), lambda a, b: tg.vdot(a, b),
+                       lambda a, b: a.vdot(b))),
+    OpSpec("vdot", lambda a, b: tg.vdot(a, b), np.vdot, (S((4,), (4,)),)),
+    OpSpec("outer", lambda a, b: a.outer(b), np.outer, (S((3,), (2,)),),
+           alternates=(lambda a, b: tg.outer(a, b),)),
+    OpSpec("addmm", lambda c, a, b, **kw: c.addmm(a, b, **kw),
+           lambda c, a, b, beta=1, alpha=1: beta * c + alpha * (a @ b),
+           (S((2, 4), (2, 3), (3, 4)), S((4,), (2, 3), (3, 4), beta=0.5, alpha=-2.0)),
+           alternates=(lambda c, a, b, **kw: tg.addmm(c, a, b, **kw),)),
+    OpSpec("addmv", lambda c, a, b, **kw: c.addmv(a, b, **kw),
+           lambda c, a, b, beta=1, alpha=1: beta * c + alpha * (a @ b),
+           (S((2,), (2, 3), (3,)), S((), (2, 3), (3,), beta=2.0)),
+           alternates=(lambda c, a, b, **kw: tg.addmv(c, a, b, **kw),)),
+    OpSpec("baddbmm", lambda c, a, b, **kw: c.baddbmm(a, b, **kw),
+           lambda c, a, b, beta=1, alpha=1: beta * c + alpha * (a @ b),
+           (S((2, 2, 4), (2, 2, 3), (2, 3, 4)), S((1, 4), (2, 2, 3), (2, 3, 4), alpha=0.5)),
+           alternates=(lambda c, a, b, **kw: tg.baddbmm(c, a, b, **kw),)),
+    OpSpec("kron", lambda a, b: a.kron(b), np.kron,
+           (S((2,), (3,)), S((2, 2), (3, 1)), S((2, 1, 2), (2, 3))),
+           alternates=(lambda a, b: tg.kron(a, b),)),
+    OpSpec("cross", lambda a, b, dim=-1: a.cross(b, dim=dim), _np_cross,
+           (S((3,), (3,)), S((2, 3), (2, 3)), S((2, 3), (3,)), S((3, 2), (3, 2), dim=0)),
+           errors=(E([(2, 4), (2, 4)], tg.ShapeError, "size 3", dim=-1),),
+           alternates=(lambda a, b, dim=-1: tg.cross(a, b, dim=dim),)),
+    OpSpec("cdist", lambda a, b, p=2.0: tg.cdist(a, b, p), _np_cdist,
+           (S((3, 2), (4, 2)), S((2, 3, 2), (2, 2, 2), p=1.0), S((3, 2), (2, 2), p=3.0)),
+           (nonzero(), nonzero()),
+           errors=(E([(3, 2), (4, 3)], tg.ShapeError, "(3, 2)", "(4, 3)"),)),
+    OpSpec("tensordot", lambda a, b, dims=2: tg.tensordot(a, b, dims),
+           lambda a, b, dims=2: np.tensordot(a, b, dims),
+           (S((2, 3, 4), (3, 4, 5)), S((2, 3), (3, 2), dims=([1, 0], [0, 1])),
+            S((2, 3), (4,), dims=0)),
+           errors=(E([(2, 3), (4, 5)], tg.ShapeError, "(2, 3)", "(4, 5)", dims=1),)),
+    OpSpec("einsum", lambda *ts, eq: tg.einsum(eq, *ts),
+           lambda *arrays, eq: np.einsum(eq, *arrays),
+           (S((2, 3), (3, 4), eq="ij,jk->ik"),
+            S((3, 3), eq="ii->"),
+            S((3, 3), eq="ii->i"),
+            S((2, 3, 3), eq="bii->b"),
+            S((2, 3), (2, 3), eq="ij,ij->"),
+            S((3,), (4,), eq="i,j"),
+            S((2, 5, 3), (2, 3, 4), eq="...ij,...jk->...ik"),
+            S((2, 3), (3, 4), (4, 2), eq="ij,jk,kl->il"),
+            S((4, 2, 3), (3,), eq="...j,j"),
+            S((2, 3), eq="ij->ji"),
+            S((2, 3), (2,), eq="ij,i->j")),
+           errors=(E([(2, 3), (4, 5)], tg.ShapeError, "subscript 'j'", eq="ij,jk->ik"),
+                   E([(2, 3)], tg.ShapeError, "subscripts 'ijk'", eq="ijk->i"))),
+)
+
+STAT_SPECS = (
+    OpSpec("var", lambda x, **kw: x.var(**kw), _np_var,
+           (S((5,)), S((2, 3), dim=1), S((2, 3, 4), dim=(0, 2), keepdim=True),
+            S((4, 3), dim=0, correction=0), S((3, 4), correction=2, layout="transposed")),
+           errors=(E([(2, 3)], tg.AxisError, "dim 2", dim=2),),
+           alternates=(lambda x, **kw: tg.var(x, **kw),)),
+    OpSpec("std", lambda x, **kw: x.std(**kw),
+           lambda x, **kw: np.sqrt(_np_var(x, **kw)),
+           (S((5,)), S((2, 3), dim=1), S((4, 3), dim=0, correction=0, keepdim=True)),
+           alternates=(lambda x, **kw: tg.std(x, **kw),)),
+    OpSpec("var_mean", lambda x, dim: tg.stack(list(tg.var_mean(x, dim))),
+           lambda x, dim: np.stack([np.var(x, axis=dim, ddof=1), np.mean(x, axis=dim)]),
+           (S((2, 3), dim=1),), alternates=(lambda x, dim: tg.stack(list(x.var_mean(dim))),)),
+    OpSpec("std_mean", lambda x, dim: tg.stack(list(tg.std_mean(x, dim))),
+           lambda x, dim: np.stack([np.std(x, axis=dim, ddof=1), np.mean(x, axis=dim)]),
+           (S((3, 2), dim=0),), alternates=(lambda x, dim: tg.stack(list(x.std_mean(dim))),)),
+    OpSpec("norm", lambda x, **kw: x.norm(**kw),
+           lambda x, p=2, dim=None, keepdim=False: np.sum(
+               np.abs(x) ** p, axis=dim, keepdims=keepdim) ** (1 / p),
+           (S((4,)), S((2, 3), dim=1), S((2, 3), p=1, dim=0, keepdim=True),
+            S((2, 3), p=3)),
+           nonzero(),
+           alternates=(lambda x, **kw: tg.norm(x, **kw),)),
+    OpSpec("vector_norm", lambda x, **kw: tg.linalg.vector_norm(x, **kw),
+           lambda x, ord=2, dim=None: np.max(np.abs(x), axis=dim) if ord == np.inf
+           else np.sum(np.abs(x) ** ord, axis=dim) ** (1 / ord),
+           (S((2, 3)), S((2, 3), ord=np.inf, dim=1), S((2, 3), ord=0.5, dim=0)),
+           nonzero()),
+    OpSpec("matrix_norm", lambda x, **kw: tg.linalg.matrix_norm(x, **kw),
+           lambda x, ord="fro": np.linalg.norm(x, ord, axis=(-2, -1)),
+           (S((2, 3)), S((2, 2, 3), ord=1), S((3, 2), ord=np.inf), S((3, 2), ord="nuc")),
+           nonzero(),
+           errors=(E([(2, 2)], tg.ArgumentError, "not a matrix norm", ord=3),
+                   E([(3,)], tg.ShapeError, "at least 2-D"))),
+    OpSpec("dist", lambda a, b, p=2: a.dist(b, p),
+           lambda a, b, p=2: np.sum(np.abs(a - b) ** p) ** (1 / p),
+           (S((3,), (3,)), S((2, 3), (3,), p=1)), alternates=(lambda a, b, p=2: tg.dist(a, b, p),)),
+    OpSpec("nansum", lambda x, **kw: x.nansum(**kw),
+           lambda x, dim=None: np.nansum(x, axis=dim), (S((2, 3)), S((2, 3), dim=1)),
+           alternates=(lambda x, **kw: tg.nansum(x, **kw),)),
+    OpSpec("nanmean", lambda x, **kw: x.nanmean(**kw),
+           lambda x, dim=None: np.nanmean(x, axis=dim), (S((2, 3)), S((2, 3), dim=0)),
+           alternates=(lambda x, **kw: tg.nanmean(x, **kw),)),
+    OpSpec("cumsum", lambda x, dim: x.cumsum(dim), lambda x, dim: np.cumsum(x, axis=dim),
+           (S((4,), dim=0), S((2, 3), dim=1), S((2, 3, 2), dim=-2), S((0, 3), dim=0)),
+           errors=(E([(2, 3)], tg.AxisError, "dim 2", dim=2),),
+           alternates=(lambda x, dim: tg.cumsum(x, dim),)),
+    OpSpec("logcumsumexp", lambda x, dim: x.logcumsumexp(dim), _np_logcumsumexp,
+           (S((4,), dim=0), S((2, 3), dim=1), S((3, 2), dim=0)),
+           alternates=(lambda x, dim: tg.logcumsumexp(x, dim),)),
+    OpSpec("diff", lambda x, **kw: x.diff(**kw),
+           lambda x, n=1, dim=-1: np.diff(x, n, axis=dim),
+           (S((5,)), S((2, 4), n=2, dim=1), S((4, 2), dim=0)),
+           alternates=(lambda x, **kw: tg.diff(x, **kw),)),
+    OpSpec("cov", lambda x: tg.cov(x), lambda x: np.cov(x), (S((2, 5)), S((3, 4)), S((5,)))),
+    OpSpec("corrcoef", lambda x: tg.corrcoef(x), np.corrcoef, (S((2, 5)), S((3, 6)))),
+)
+
+OPS = OPS + PRODUCT_SPECS + STAT_SPECS
+
+
+# Copies and shape/dtype borrowed from another tensor (issue 15's device and dtype API).
+OPS = OPS + (
+    OpSpec("clone", lambda x: x.clone(), lambda x: x.copy(), ELEMENTWISE,
+           alternates=(lambda x: tg.clone(x),)),
+    OpSpec("type_as", lambda x: x.type_as(tg.zeros(1, dtype=tg.float64)), lambda x: x,
+           ELEMENTWISE, out_dtype=tg.float64),
+    OpSpec("view_as", lambda x: x.view_as(tg.zeros(3, 2)), lambda x: x.reshape(3, 2),
+           (S((2, 3)), S((6,)), S((2, 3), layout="transposed")),
+           errors=(E([(4,)], tg.ShapeError, "(4,)"),),
+           alternates=(lambda x: x.reshape_as(tg.zeros(3, 2)),)),
+    OpSpec("reshape_as", lambda x: x.reshape_as(tg.zeros(6)), lambda x: x.reshape(6),
+           (S((2, 3)), S((3, 2), layout="transposed"))),
+    OpSpec("expand_as", lambda x: x.expand_as(tg.zeros(2, 3)),
+           lambda x: np.broadcast_to(x, (2, 3)), (S((3,)), S((2, 1)), S(()))),
+)
+
+NOT_OPS = NOT_OPS | {
+    "backends", "cuda", "linalg", "device", "get_default_device", "set_default_device",
+    "cpu", "element_size", "nelement", "is_floating_point", "is_tensor", "empty",
+    "empty_like", "full_like", "new_empty", "new_full", "new_ones", "new_tensor",
+    "new_zeros",
+}
+
+# Ops whose derivative is zero wherever it exists (heaviside's, with respect to
+# `values`, is nonzero only where the input is exactly 0, which samples avoid).
+ZERO_DERIVATIVE = frozenset(
+    ["floor", "ceil", "round", "trunc", "sign", "sgn", "heaviside", "round[decimals]"]
+)

@@ -44,8 +44,9 @@ COMPOSITES = [
     "ne",
     "softmax",
 ]
-# Functions defined by hand in ``tapegrad/__init__.py`` (they take other arguments).
-DEFINED_ELSEWHERE = {"where", "cat", "stack"}
+# Functions defined by hand in ``tapegrad/__init__.py`` (they take other arguments):
+# ``round`` takes ``decimals=`` there (``tapegrad/_elementwise.py``).
+DEFINED_ELSEWHERE = {"where", "cat", "stack", "round"}
 
 STUB = ROOT / "python" / "tapegrad" / "_native.pyi"
 OPS = ROOT / "python" / "tapegrad" / "_ops.py"

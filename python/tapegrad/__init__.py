@@ -178,7 +178,6 @@ __all__ += ["is_inference_mode_enabled", "utils"]
 
 # Integer and bool dtypes, PyTorch's aliases, limits and promotion (issue 11).
 from . import _dtypes
-from ._creation import empty, empty_like, full_like
 from ._dtypes import *
 
 __all__ += _dtypes.__all__
@@ -188,7 +187,35 @@ from . import _logical
 from ._logical import *
 
 __all__ += _logical.__all__
-__all__ += ["empty", "empty_like", "full_like"]
+
+# Elementwise composites with parameters (issue 15); `round` takes `decimals=`.
+from . import _elementwise  # noqa: E402
+from ._elementwise import *  # noqa: E402, F403
+
+__all__ += [n for n in _elementwise.__all__ if n not in __all__]
+
+# The device API and the factories' `device=` keyword (issue 15): CPU only.
+from . import _device, _factories, backends, cuda  # noqa: E402
+from ._device import device, get_default_device, set_default_device  # noqa: E402
+from ._factories import *  # noqa: E402, F403
+
+__all__ += ["backends", "cuda", "device", "get_default_device", "set_default_device"]
+__all__ += [n for n in _factories.__all__ if n not in __all__]
+
+
+# Shape functions composed from the primitives (issue 15).
+from . import _shapes  # noqa: E402
+from ._shapes import *  # noqa: E402, F403
+
+__all__ += [n for n in _shapes.__all__ if n not in __all__]
+
+# Products, statistics and scans composed from the primitives (issue 15).
+from . import _products, _stats, linalg  # noqa: E402
+from ._products import *  # noqa: E402, F403
+from ._stats import *  # noqa: E402, F403
+
+__all__ += [n for n in _products.__all__ + _stats.__all__ if n not in __all__]
+__all__ += ["linalg"]
 
 
 def __getattr__(name: str) -> Any:
@@ -198,4 +225,7 @@ def __getattr__(name: str) -> Any:
         raise _dtypes.unsupported(name)
     raise AttributeError(f"module 'tapegrad' has no attribute {name!r}")
 
-__all__ += ["linalg"]
+
+def __dir__() -> list[str]:
+    """Public names only (no ``np``, ``math``, ``Any``, ``annotations``...)."""
+    return sorted(__all__)

@@ -181,30 +181,30 @@ def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _filled(_shape(size), 0.0, dtype, requires_grad)
 
 
-def zeros_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Zeros with ``t``'s shape (and dtype unless given)."""
-    return _filled(t.shape, 0.0, dtype or t.dtype, requires_grad)
+def zeros_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Zeros with ``input``'s shape (and dtype unless given)."""
+    return _filled(input.shape, 0.0, dtype or input.dtype, requires_grad)
 
 
-def ones_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Ones with ``t``'s shape (and dtype unless given)."""
-    return _filled(t.shape, 1.0, dtype or t.dtype, requires_grad)
+def ones_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Ones with ``input``'s shape (and dtype unless given)."""
+    return _filled(input.shape, 1.0, dtype or input.dtype, requires_grad)
 
 
-def empty_like(t: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """A tensor with ``t``'s shape (and dtype unless given), zero-filled."""
-    return _filled(t.shape, 0.0, dtype or t.dtype, requires_grad)
+def empty_like(input: Tensor, *, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor with ``input``'s shape (and dtype unless given), zero-filled."""
+    return _filled(input.shape, 0.0, dtype or input.dtype, requires_grad)
 
 
 def full_like(
-    t: Tensor,
+    input: Tensor,
     fill_value: bool | float,
     *,
     dtype: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
-    """``fill_value`` with ``t``'s shape (and dtype unless given)."""
-    return _filled(t.shape, fill_value, dtype or t.dtype, requires_grad)
+    """``fill_value`` with ``input``'s shape (and dtype unless given)."""
+    return _filled(input.shape, fill_value, dtype or input.dtype, requires_grad)
 
 
 def arange(

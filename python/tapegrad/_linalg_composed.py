@@ -5,7 +5,7 @@ matrix_exp, norm, cond, cross."""
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -220,13 +220,18 @@ def matrix_exp(A: Tensor) -> Tensor:
 
 def _vector_norm(x: Tensor, ord: float, dim: tuple[int, ...], keepdim: bool) -> Tensor:
     if ord == 2:
-        return x.mul(x).sum(dim, keepdim=keepdim).sqrt()
+        # The 2-norm's gradient at 0 is 0 (PyTorch's subgradient), not 0/0.
+        from . import where
+
+        squares = x.mul(x).sum(dim, keepdim=keepdim)
+        zero = squares == 0.0
+        return where(zero, 0.0, where(zero, 1.0, squares).sqrt())
     if ord == math.inf:
         return x.abs().amax(dim, keepdim=keepdim)
     if ord == -math.inf:
         return x.abs().amin(dim, keepdim=keepdim)
     if ord == 0:
-        return x.ne(x.mul(0.0)).to(x.dtype).sum(dim, keepdim=keepdim)
+        return (x != 0.0).to(x.dtype).sum(dim, keepdim=keepdim)
     if ord == 1:
         return x.abs().sum(dim, keepdim=keepdim)
     return x.abs().pow(ord).sum(dim, keepdim=keepdim).pow(1.0 / ord)
@@ -349,8 +354,14 @@ def vector_norm(
     ord: float = 2,
     dim: int | tuple[int, ...] | None = None,
     keepdim: bool = False,
+    *,
+    dtype: Any = None,
 ) -> Tensor:
-    """The vector ``ord``-norm over ``dim`` (all elements when None)."""
+    """The vector ``ord``-norm over ``dim`` (all elements when None): ``(Σ |x|^ord)^(1/ord)``;
+    inf/-inf give the largest/smallest ``|x|``, 0 the count of nonzeros. ``dtype`` casts
+    ``x`` first."""
+    if dtype is not None:
+        x = x.to(dtype)
     if dim is None:
         out = _vector_norm(x.reshape((-1,)), float(ord), (0,), False)
         return out.reshape((1,) * x.ndim) if keepdim else out
@@ -363,6 +374,13 @@ def matrix_norm(
     ord: float | str = "fro",
     dim: tuple[int, int] = (-2, -1),
     keepdim: bool = False,
+    *,
+    dtype: Any = None,
 ) -> Tensor:
-    """The matrix norm ``ord`` over the two dimensions ``dim``."""
+    """The matrix norm ``ord`` ('fro', 'nuc', 2, -2, 1, -1, inf, -inf) over the two
+    dimensions ``dim``; ``dtype`` casts ``A`` first."""
+    if A.ndim < 2:
+        raise ShapeError(f"linalg.matrix_norm: A must be at least 2-D, got shape {tuple(A.shape)}")
+    if dtype is not None:
+        A = A.to(dtype)
     return norm(A, ord, dim, keepdim)

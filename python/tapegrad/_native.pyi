@@ -8,14 +8,18 @@ already-normalised arguments; their public wrappers live in ``tapegrad/__init__.
 
 import builtins
 from collections.abc import Callable, Sequence
-from typing import Any, final, overload
+from typing import Any, ClassVar, final, overload
 
 import numpy as np
 import numpy.typing as npt
 from typing_extensions import TypeAlias
 
-# A Python number (int, float or bool) takes the tensor's dtype, as in PyTorch.
-_Operand: TypeAlias = Tensor | float
+# A Python number (int, float or bool) takes the tensor's dtype, as in PyTorch; a NumPy
+# float array keeps its dtype (and promotes), an integer or bool array takes the tensor's.
+_Operand: TypeAlias = Tensor | float | npt.NDArray[Any]
+# Comparison operands (NumPy arrays work too; typed narrower so that mypy's reflected
+# comparison check stays sound).
+_Compared: TypeAlias = Tensor | float
 # A dtype argument: tapegrad.float32/float64, "float32"/"float64"/"float"/"double",
 # or anything numpy.dtype() accepts that names one of those two.
 _DTypeLike: TypeAlias = dtype | str | np.dtype[Any] | type
@@ -264,8 +268,218 @@ class Tensor:
         """The data as nested Python lists (a float for a 0-d tensor)."""
 
     # ---- dtype
-    def to(self, dtype: _DTypeLike) -> Tensor:
-        """A copy in ``dtype`` (differentiable)."""
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """The tensor in another dtype (a differentiable copy) or on a device (the CPU
+        only): ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``."""
+
+    def type_as(self, other: Tensor) -> Tensor:
+        """In ``other``'s dtype."""
+
+    def clone(self, *, memory_format: Any = None) -> Tensor:
+        """A copy with its own data, differentiable (``CloneBackward``)."""
+
+    # ---- device (CPU only) and sizes
+    @property
+    def device(self) -> Any:
+        """The device the tensor is on: always the CPU."""
+
+    def cpu(self) -> Tensor:
+        """The tensor itself (it is on the CPU already)."""
+
+    def nelement(self) -> int:
+        """The number of elements (as ``numel``)."""
+
+    def new_zeros(
+        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
+    ) -> Tensor:
+        """Zeros of ``size``, in this tensor's dtype unless given."""
+
+    def new_ones(
+        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
+    ) -> Tensor:
+        """Ones of ``size``, in this tensor's dtype unless given."""
+
+    def new_empty(
+        self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
+    ) -> Tensor:
+        """A tensor of ``size`` (zero-filled)."""
+
+    def new_full(
+        self,
+        size: Any,
+        fill_value: builtins.float,
+        *,
+        dtype: Any = None,
+        device: Any = None,
+        requires_grad: builtins.bool = False,
+    ) -> Tensor:
+        """``size`` filled with ``fill_value``, in this tensor's dtype unless given."""
+
+    def new_tensor(
+        self, data: Any, *, dtype: Any = None, device: Any = None, requires_grad: builtins.bool = False
+    ) -> Any:
+        """A new leaf copied from ``data``, in this tensor's dtype unless given."""
+
+    def view_as(self, other: Tensor) -> Tensor:
+        """Reshaped to ``other``'s shape."""
+
+    def reshape_as(self, other: Tensor) -> Tensor:
+        """Reshaped to ``other``'s shape."""
+
+    def expand_as(self, other: Tensor) -> Tensor:
+        """Broadcast to ``other``'s shape."""
+
+    def __format__(self, spec: str, /) -> str: ...
+
+    # ---- composites defined in Python (tapegrad/_shapes.py, _stats.py, _products.py,
+    # _elementwise.py), dispatched from the binding
+    def narrow(self, *args: Any, **kwargs: Any) -> Any:
+        """Elements ``start .. start + length`` along ``dim``."""
+
+    def split(self, *args: Any, **kwargs: Any) -> Any:
+        """Pieces of a size, or of the given sizes, along ``dim``."""
+
+    def chunk(self, *args: Any, **kwargs: Any) -> Any:
+        """At most ``chunks`` equal pieces along ``dim``."""
+
+    def tensor_split(self, *args: Any, **kwargs: Any) -> Any:
+        """``n`` near-equal pieces, or pieces cut at indices, along ``dim``."""
+
+    def unbind(self, *args: Any, **kwargs: Any) -> Any:
+        """The slices along ``dim``."""
+
+    def flip(self, *args: Any, **kwargs: Any) -> Any:
+        """Reverses the order along ``dims``."""
+
+    def fliplr(self, *args: Any, **kwargs: Any) -> Any:
+        """Reverses dimension 1."""
+
+    def flipud(self, *args: Any, **kwargs: Any) -> Any:
+        """Reverses dimension 0."""
+
+    def roll(self, *args: Any, **kwargs: Any) -> Any:
+        """Rotates elements along ``dims``."""
+
+    def rot90(self, *args: Any, **kwargs: Any) -> Any:
+        """Rotates by 90° in the plane of ``dims``."""
+
+    def repeat(self, *args: Any, **kwargs: Any) -> Any:
+        """Repeats the tensor along each dimension (``repeat(2, 3)``)."""
+
+    def tile(self, *args: Any, **kwargs: Any) -> Any:
+        """Repeats the tensor along each dimension (``tile((2, 3))``)."""
+
+    def repeat_interleave(self, *args: Any, **kwargs: Any) -> Any:
+        """Repeats each element along ``dim``."""
+
+    def movedim(self, *args: Any, **kwargs: Any) -> Any:
+        """Moves dimensions to new positions."""
+
+    def swapaxes(self, *args: Any, **kwargs: Any) -> Any:
+        """Swaps two dimensions."""
+
+    def diagonal(self, *args: Any, **kwargs: Any) -> Any:
+        """A diagonal of the matrices in ``dim1``, ``dim2``."""
+
+    def diag(self, *args: Any, **kwargs: Any) -> Any:
+        """Diagonal of a 2-d tensor, or a matrix from a 1-d one."""
+
+    def diag_embed(self, *args: Any, **kwargs: Any) -> Any:
+        """Matrices with the last dimension on a diagonal."""
+
+    def trace(self, *args: Any, **kwargs: Any) -> Any:
+        """Sum of the main diagonal."""
+
+    def tril(self, *args: Any, **kwargs: Any) -> Any:
+        """The lower triangle."""
+
+    def triu(self, *args: Any, **kwargs: Any) -> Any:
+        """The upper triangle."""
+
+    def unflatten(self, *args: Any, **kwargs: Any) -> Any:
+        """Splits dimension ``dim`` into ``sizes``."""
+
+    def lerp(self, *args: Any, **kwargs: Any) -> Any:
+        """``self + weight · (end - self)``."""
+
+    def addcmul(self, *args: Any, **kwargs: Any) -> Any:
+        """``self + value · tensor1 · tensor2``."""
+
+    def addcdiv(self, *args: Any, **kwargs: Any) -> Any:
+        """``self + value · tensor1 / tensor2``."""
+
+    def float_power(self, *args: Any, **kwargs: Any) -> Any:
+        """``self ** exponent`` in float64."""
+
+    def nan_to_num(self, *args: Any, **kwargs: Any) -> Any:
+        """NaN and ±inf replaced by finite values."""
+
+    def var(self, *args: Any, **kwargs: Any) -> Any:
+        """Variance over ``dim`` with ``correction`` (or ``unbiased``)."""
+
+    def std(self, *args: Any, **kwargs: Any) -> Any:
+        """Standard deviation over ``dim`` with ``correction`` (or ``unbiased``)."""
+
+    def var_mean(self, *args: Any, **kwargs: Any) -> Any:
+        """``(var, mean)`` over ``dim``."""
+
+    def std_mean(self, *args: Any, **kwargs: Any) -> Any:
+        """``(std, mean)`` over ``dim``."""
+
+    def norm(self, *args: Any, **kwargs: Any) -> Any:
+        """The ``p``-norm over ``dim`` (all elements by default)."""
+
+    def dist(self, *args: Any, **kwargs: Any) -> Any:
+        """``‖self - other‖_p``."""
+
+    def nansum(self, *args: Any, **kwargs: Any) -> Any:
+        """Sum treating NaN as zero."""
+
+    def nanmean(self, *args: Any, **kwargs: Any) -> Any:
+        """Mean of the non-NaN elements."""
+
+    def cumsum(self, *args: Any, **kwargs: Any) -> Any:
+        """Cumulative sum along ``dim``."""
+
+    def logcumsumexp(self, *args: Any, **kwargs: Any) -> Any:
+        """``log(cumsum(exp(self)))`` along ``dim``, stable."""
+
+    def diff(self, *args: Any, **kwargs: Any) -> Any:
+        """``n``-th forward difference along ``dim``."""
+
+    def mm(self, *args: Any, **kwargs: Any) -> Any:
+        """Product of two matrices."""
+
+    def bmm(self, *args: Any, **kwargs: Any) -> Any:
+        """Batched product of ``(b, n, m)`` and ``(b, m, p)``."""
+
+    def mv(self, *args: Any, **kwargs: Any) -> Any:
+        """Matrix-vector product."""
+
+    def dot(self, *args: Any, **kwargs: Any) -> Any:
+        """Dot product of two 1-d tensors."""
+
+    def vdot(self, *args: Any, **kwargs: Any) -> Any:
+        """Dot product of two 1-d tensors (conjugating the first: the same for reals)."""
+
+    def outer(self, *args: Any, **kwargs: Any) -> Any:
+        """Outer product of two 1-d tensors."""
+
+    def addmm(self, *args: Any, **kwargs: Any) -> Any:
+        """``beta · self + alpha · (mat1 @ mat2)``."""
+
+    def addmv(self, *args: Any, **kwargs: Any) -> Any:
+        """``beta · self + alpha · (mat @ vec)``."""
+
+    def baddbmm(self, *args: Any, **kwargs: Any) -> Any:
+        """``beta · self + alpha · (batch1 @ batch2)``."""
+
+    def kron(self, *args: Any, **kwargs: Any) -> Any:
+        """Kronecker product."""
+
+    def cross(self, *args: Any, **kwargs: Any) -> Any:
+        """Cross product of 3-vectors along ``dim``."""
+    __array_ufunc__: ClassVar[None]
 
     def double(self) -> Tensor:
         """As float64."""
@@ -324,15 +538,19 @@ class Tensor:
     def __rtruediv__(self, other: _Operand, /) -> Tensor: ...
     def __pow__(self, other: _Operand, mod: None = None, /) -> Tensor: ...
     def __rpow__(self, other: _Operand, mod: None = None, /) -> Tensor: ...
-    def __matmul__(self, other: Tensor, /) -> Tensor: ...
-    def __rmatmul__(self, other: Tensor, /) -> Tensor: ...
+    def __matmul__(self, other: _Operand, /) -> Tensor: ...
+    def __rmatmul__(self, other: _Operand, /) -> Tensor: ...
+    def __mod__(self, other: _Operand, /) -> Tensor: ...
+    def __rmod__(self, other: _Operand, /) -> Tensor: ...
+    def __floordiv__(self, other: _Operand, /) -> Tensor: ...
+    def __rfloordiv__(self, other: _Operand, /) -> Tensor: ...
     def __neg__(self) -> Tensor: ...
     def __pos__(self) -> Tensor: ...
     def __abs__(self) -> Tensor: ...
-    def __lt__(self, other: _Operand, /) -> Tensor: ...
-    def __le__(self, other: _Operand, /) -> Tensor: ...
-    def __gt__(self, other: _Operand, /) -> Tensor: ...
-    def __ge__(self, other: _Operand, /) -> Tensor: ...
+    def __lt__(self, other: _Compared, /) -> Tensor: ...
+    def __le__(self, other: _Compared, /) -> Tensor: ...
+    def __gt__(self, other: _Compared, /) -> Tensor: ...
+    def __ge__(self, other: _Compared, /) -> Tensor: ...
     def __eq__(self, other: _Operand, /) -> Tensor: ...  # type: ignore[override]
     def __ne__(self, other: _Operand, /) -> Tensor: ...  # type: ignore[override]
     def __getitem__(self, key: Any, /) -> Tensor:
@@ -349,6 +567,36 @@ class Tensor:
 
     def minimum(self, other: _Operand) -> Tensor:
         """Elementwise minimum (ties share the gradient)."""
+
+    def atan2(self, other: _Operand) -> Tensor:
+        """``atan2(self, other)``: the angle of the point ``(other, self)``."""
+
+    def hypot(self, other: _Operand) -> Tensor:
+        """``√(self² + other²)``"""
+
+    def copysign(self, other: _Operand) -> Tensor:
+        """``|self|`` with the sign of ``other``."""
+
+    def fmod(self, other: _Operand) -> Tensor:
+        """C's ``fmod``: the remainder of truncated division (sign of ``self``)."""
+
+    def remainder(self, other: _Operand) -> Tensor:
+        """Python's ``%``: the remainder of floor division (sign of ``other``)."""
+
+    def logaddexp(self, other: _Operand) -> Tensor:
+        """``ln(e^self + e^other)``"""
+
+    def logaddexp2(self, other: _Operand) -> Tensor:
+        """``log2(2^self + 2^other)``"""
+
+    def xlogy(self, other: _Operand) -> Tensor:
+        """``self · ln(other)``, 0 where ``self = 0``."""
+
+    def heaviside(self, other: _Operand) -> Tensor:
+        """Step function of ``self`` taking ``other`` where ``self = 0``."""
+
+    def sgn(self) -> Tensor:
+        """Sign of each element (-1, 0 or 1): ``sign`` for real tensors."""
 
     def lt(self, other: _Operand) -> Tensor: ...
     def le(self, other: _Operand) -> Tensor: ...
@@ -403,6 +651,84 @@ class Tensor:
 
     def abs(self) -> Tensor:
         """``|x|``; subgradient 0 at 0 (as PyTorch)."""
+
+    def floor(self) -> Tensor:
+        """Largest integer not above ``x``; zero derivative (as PyTorch)."""
+
+    def ceil(self) -> Tensor:
+        """Smallest integer not below ``x``; zero derivative."""
+
+    def round(self) -> Tensor:
+        """Nearest integer, halves to even (as PyTorch); zero derivative."""
+
+    def trunc(self) -> Tensor:
+        """Integer part, rounding toward zero; zero derivative."""
+
+    def frac(self) -> Tensor:
+        """Fractional part ``x - trunc(x)`` (keeps the sign of ``x``)."""
+
+    def sign(self) -> Tensor:
+        """Sign: -1, 0 or 1 (NaN stays NaN); zero derivative."""
+
+    def reciprocal(self) -> Tensor:
+        """``1 / x``"""
+
+    def rsqrt(self) -> Tensor:
+        """``1 / √x``"""
+
+    def square(self) -> Tensor:
+        """``x²``"""
+
+    def exp2(self) -> Tensor:
+        """``2^x``"""
+
+    def expm1(self) -> Tensor:
+        """``e^x - 1``, accurate for tiny ``x``."""
+
+    def log2(self) -> Tensor:
+        """Base-2 logarithm."""
+
+    def log10(self) -> Tensor:
+        """Base-10 logarithm."""
+
+    def tan(self) -> Tensor:
+        """Tangent."""
+
+    def asin(self) -> Tensor:
+        """Arcsine."""
+
+    def acos(self) -> Tensor:
+        """Arccosine."""
+
+    def atan(self) -> Tensor:
+        """Arctangent."""
+
+    def sinh(self) -> Tensor:
+        """Hyperbolic sine."""
+
+    def cosh(self) -> Tensor:
+        """Hyperbolic cosine."""
+
+    def asinh(self) -> Tensor:
+        """Inverse hyperbolic sine."""
+
+    def acosh(self) -> Tensor:
+        """Inverse hyperbolic cosine."""
+
+    def atanh(self) -> Tensor:
+        """Inverse hyperbolic tangent."""
+
+    def erfc(self) -> Tensor:
+        """The complementary error function ``1 - erf(x)``, accurate where erf is near 1."""
+
+    def erfinv(self) -> Tensor:
+        """The inverse of the error function on (-1, 1)."""
+
+    def sinc(self) -> Tensor:
+        """Normalised sinc ``sin(πx)/(πx)``, 1 at 0."""
+
+    def logit(self) -> Tensor:
+        """Log-odds ``ln(x / (1 - x))``."""
     # ---- end of the unary primitives
 
     # ---- reductions

@@ -8,24 +8,49 @@ from ._native import Tensor
 
 __all__ = [
     "abs",
+    "acos",
+    "acosh",
     "add",
     "amax",
     "amin",
+    "asin",
+    "asinh",
+    "atan",
+    "atan2",
+    "atanh",
     "broadcast_to",
+    "ceil",
     "clamp",
+    "clone",
+    "copysign",
     "cos",
+    "cosh",
     "detach",
     "div",
     "eq",
     "erf",
+    "erfc",
+    "erfinv",
     "exp",
+    "exp2",
+    "expm1",
     "flatten",
+    "floor",
+    "fmod",
+    "frac",
     "ge",
     "gt",
+    "heaviside",
+    "hypot",
     "le",
     "log",
+    "log10",
     "log1p",
+    "log2",
     "log_softmax",
+    "logaddexp",
+    "logaddexp2",
+    "logit",
     "logsumexp",
     "lt",
     "matmul",
@@ -39,39 +64,74 @@ __all__ = [
     "neg",
     "permute",
     "pow",
+    "reciprocal",
     "relu",
+    "remainder",
     "reshape",
+    "rsqrt",
     "sigmoid",
+    "sign",
     "sin",
+    "sinc",
+    "sinh",
     "softmax",
     "sqrt",
+    "square",
     "squeeze",
     "sub",
     "sum",
+    "tan",
     "tanh",
     "transpose",
+    "trunc",
     "unsqueeze",
+    "xlogy",
 ]
 
 abs = Tensor.abs
+acos = Tensor.acos
+acosh = Tensor.acosh
 add = Tensor.add
 amax = Tensor.amax
 amin = Tensor.amin
+asin = Tensor.asin
+asinh = Tensor.asinh
+atan = Tensor.atan
+atan2 = Tensor.atan2
+atanh = Tensor.atanh
 broadcast_to = Tensor.broadcast_to
+ceil = Tensor.ceil
 clamp = Tensor.clamp
+clone = Tensor.clone
+copysign = Tensor.copysign
 cos = Tensor.cos
+cosh = Tensor.cosh
 detach = Tensor.detach
 div = Tensor.div
 eq = Tensor.eq
 erf = Tensor.erf
+erfc = Tensor.erfc
+erfinv = Tensor.erfinv
 exp = Tensor.exp
+exp2 = Tensor.exp2
+expm1 = Tensor.expm1
 flatten = Tensor.flatten
+floor = Tensor.floor
+fmod = Tensor.fmod
+frac = Tensor.frac
 ge = Tensor.ge
 gt = Tensor.gt
+heaviside = Tensor.heaviside
+hypot = Tensor.hypot
 le = Tensor.le
 log = Tensor.log
+log10 = Tensor.log10
 log1p = Tensor.log1p
+log2 = Tensor.log2
 log_softmax = Tensor.log_softmax
+logaddexp = Tensor.logaddexp
+logaddexp2 = Tensor.logaddexp2
+logit = Tensor.logit
 logsumexp = Tensor.logsumexp
 lt = Tensor.lt
 matmul = Tensor.matmul
@@ -85,15 +145,25 @@ ne = Tensor.ne
 neg = Tensor.neg
 permute = Tensor.permute
 pow = Tensor.pow
+reciprocal = Tensor.reciprocal
 relu = Tensor.relu
+remainder = Tensor.remainder
 reshape = Tensor.reshape
+rsqrt = Tensor.rsqrt
 sigmoid = Tensor.sigmoid
+sign = Tensor.sign
 sin = Tensor.sin
+sinc = Tensor.sinc
+sinh = Tensor.sinh
 softmax = Tensor.softmax
 sqrt = Tensor.sqrt
+square = Tensor.square
 squeeze = Tensor.squeeze
 sub = Tensor.sub
 sum = Tensor.sum
+tan = Tensor.tan
 tanh = Tensor.tanh
 transpose = Tensor.transpose
+trunc = Tensor.trunc
 unsqueeze = Tensor.unsqueeze
+xlogy = Tensor.xlogy

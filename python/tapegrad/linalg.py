@@ -307,3 +307,7 @@ def qr(A: Tensor, mode: str = "reduced") -> QRResult:
     if mode == "r":
         Q = _native._full((0,), 0.0, A.dtype, False)
     return QRResult(Q, R)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -205,3 +205,8 @@ def _zeros_like(t: Tensor) -> Tensor:
 
 from . import functional  # after Function: it is imported through tapegrad
 from ._backward import backward, grad
+
+
+def __dir__() -> list[str]:
+    """Public names only (no ``np``, ``math``, ``Any``, ``annotations``...)."""
+    return sorted(__all__)

@@ -166,3 +166,8 @@ __all__ += [
     "Unflatten",
     "ZeroPad2d",
 ]
+
+from . import activation  # noqa: E402  (activation modules, issue 15)
+from .activation import *  # noqa: E402, F403
+
+__all__ += activation.__all__

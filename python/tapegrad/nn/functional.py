@@ -305,6 +305,11 @@ from ._functional_attention import scaled_dot_product_attention
 
 __all__ += ["scaled_dot_product_attention"]
 
+from . import _functional_activations  # noqa: E402  (activations, issue 15)
+from ._functional_activations import *  # noqa: E402, F403
+
+__all__ += _functional_activations.__all__
+
 
 def _check_arguments() -> None:
     """Every public functional checks that its Tensor arguments are Tensors."""
@@ -315,3 +320,8 @@ def _check_arguments() -> None:
 
 
 _check_arguments()
+
+
+def __dir__() -> list[str]:
+    """Public names only (no ``np``, ``math``, ``Any``, ``annotations``...)."""
+    return sorted(__all__)

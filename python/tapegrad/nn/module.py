@@ -367,12 +367,19 @@ class Module(_StateDict):
 
     # ---- dtype
 
-    def to(self, dtype: Any) -> Module:
-        """Converts parameters and buffers to ``dtype``; returns ``self``.
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Converts parameters and buffers to a dtype; returns ``self``.
 
+        Takes PyTorch's forms: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``,
+        ``to(tensor)``, ``to(device=..., dtype=...)``; the device must be the CPU.
         Tensors cannot change dtype in place, so parameters whose dtype changes are
         replaced by new leaves: create the optimiser after calling this.
         """
+        from tapegrad._device import to_arguments
+
+        dtype = to_arguments(args, kwargs)
+        if dtype is None:
+            return self
         target = tg.float64 if _dtype_name(dtype) == "float64" else tg.float32
         for module in self.modules():
             for registry in (module._parameters, module._buffers):

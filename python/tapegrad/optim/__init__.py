@@ -44,3 +44,8 @@ __all__ = [
     "RMSprop",
     "lr_scheduler",
 ]
+
+
+def __dir__() -> list[str]:
+    """Public names only (no ``np``, ``math``, ``Any``, ``annotations``...)."""
+    return sorted(__all__)

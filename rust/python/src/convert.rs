@@ -3,7 +3,7 @@
 
 use crate::errors::{raise, Failure, Res};
 use crate::tensor::PyTensor;
-use numpy::{IntoPyArray, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use numpy::{IntoPyArray, PyReadonlyArrayDyn, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyEllipsis, PyList, PySlice, PyTuple};
 use tapegrad_core::{
@@ -131,12 +131,14 @@ impl PyNumber {
     }
 }
 
-/// The other operand of an arithmetic operator: a tensor or a Python number.
+/// The other operand of an arithmetic operator: a tensor, a NumPy array or a Python number.
 #[derive(FromPyObject)]
 pub enum Operand<'py> {
     /// A tensor.
     Tensor(PyRef<'py, PyTensor>),
-    /// A Python int, float or bool.
+    /// A NumPy array (before `Scalar`, so that a one-element array keeps its shape).
+    NumPy(#[pyo3(from_py_with = numpy_operand)] Array),
+    /// A Python int, float or bool, or a NumPy scalar.
     Scalar(PyNumber),
 }
 
@@ -146,6 +148,7 @@ impl Operand<'_> {
     pub fn to_tensor(&self, like: &Tensor) -> Tensor {
         match self {
             Operand::Tensor(t) => t.0.clone(),
+            Operand::NumPy(a) => Tensor::from_array(a.clone()),
             Operand::Scalar(v) => {
                 let operands = [PromotionOperand::tensor(like.dtype(), like.ndim()), v.operand()];
                 let dtype = tapegrad_core::result_type(&operands).expect("two operands");
@@ -153,6 +156,14 @@ impl Operand<'_> {
             }
         }
     }
+}
+
+/// Reads a NumPy array operand, keeping its dtype (NumPy defers its operators to tensors, see
+/// `Tensor.__array_ufunc__`, so `ndarray * tensor` arrives here as `tensor.__rmul__`); it then
+/// promotes as a tensor does, as PyTorch's `torch.as_tensor(ndarray)` would.
+fn numpy_operand(obj: &Bound<'_, PyAny>) -> PyResult<Array> {
+    obj.cast::<PyUntypedArray>()?;
+    array_from_numpy(obj).map_err(PyErr::from)
 }
 
 /// Copies a native-order NumPy array of a supported dtype into core data, keeping its dtype.

@@ -16,6 +16,7 @@ mod nn_ops;
 mod optim;
 mod registry;
 mod tensor;
+mod tensor_extra;
 
 use pyo3::prelude::*;
 

@@ -1,7 +1,7 @@
 //! The Python `Tensor` class: each method converts, calls the core, and maps errors.
 
 use crate::convert::{
-    array_to_numpy, operand, parse_dims, parse_dtype, parse_index, parse_shape_args,
+    array_to_numpy, operand, parse_dims, parse_index, parse_shape_args,
     to_usize_shape, wrong_type, Operand, PyDType,
 };
 use crate::errors::{raise, Res};
@@ -334,11 +334,6 @@ impl PyTensor {
 
     // ---- dtype ----------------------------------------------------------------------------
 
-    /// A copy in `dtype` (differentiable).
-    fn to(&self, dtype: &Bound<'_, PyAny>) -> Res<PyTensor> {
-        let dtype = parse_dtype(Some(dtype))?.unwrap_or(self.0.dtype());
-        Ok(wrap(self.0.to_dtype(dtype)?))
-    }
     /// As float64.
     fn double(&self) -> Res<PyTensor> {
         Ok(wrap(self.0.to_dtype(tapegrad_core::DType::F64)?))
@@ -392,12 +387,12 @@ impl PyTensor {
         reject_modulo(modulo)?;
         self.binary(py, &other, true, Tensor::pow)
     }
-    fn __matmul__(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
-        let (a, b) = (self.0.clone(), other.0.clone());
+    fn __matmul__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        let (a, b) = (self.0.clone(), other.to_tensor(&self.0));
         Ok(wrap(py.detach(|| a.matmul(&b))?))
     }
-    fn __rmatmul__(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
-        let (a, b) = (other.0.clone(), self.0.clone());
+    fn __rmatmul__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        let (a, b) = (other.to_tensor(&self.0), self.0.clone());
         Ok(wrap(py.detach(|| a.matmul(&b))?))
     }
     fn __neg__(&self, py: Python<'_>) -> Res<PyTensor> {
@@ -487,7 +482,7 @@ impl PyTensor {
     }
     /// Matrix product (NumPy semantics for 1-D and batched operands).
     fn matmul(&self, py: Python<'_>, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
-        self.__matmul__(py, other)
+        self.__matmul__(py, Operand::Tensor(other))
     }
     /// `self` where `condition` is nonzero, `other` elsewhere.
     #[pyo3(name = "where")]

@@ -90,6 +90,87 @@ macro_rules! for_each_binary {
                 vjp_b: |grad, a, b| grad.mul(&winner_share(b(), a(), false)?),
                 keeps: |_needs_a, _needs_b| [true, true],
             }
+            /// `atan2(a, b)`: the angle of the point `(b, a)`, in (-π, π].
+            Atan2 atan2 "Atan2Backward" {
+                cost: Heavy, saves: Inputs,
+                value: |p, q| p.atan2(q),
+                derivative: "∂/∂a = b/(a² + b²), ∂/∂b = -a/(a² + b²)",
+                vjp_a: |grad, a, b| grad.mul(b())?.div(&squared_radius(a(), b())?),
+                vjp_b: |grad, a, b| grad.mul(a())?.div(&squared_radius(a(), b())?)?.neg(),
+                keeps: |_needs_a, _needs_b| [true, true],
+            }
+            /// `√(a² + b²)` without overflow.
+            Hypot hypot "HypotBackward" {
+                cost: Heavy, saves: Inputs,
+                value: |p, q| p.hypot(q),
+                derivative: "∂/∂a = a/result, ∂/∂b = b/result",
+                vjp_a: |grad, a, b| grad.mul(a())?.div(&a().hypot(b())?),
+                vjp_b: |grad, a, b| grad.mul(b())?.div(&a().hypot(b())?),
+                keeps: |_needs_a, _needs_b| [true, true],
+            }
+            /// `|a|` with the sign of `b`.
+            Copysign copysign "CopysignBackward" {
+                cost: Light, saves: Inputs,
+                value: |p, q| p.abs() * if q.is_sign_negative() { -q.one_like() } else { q.one_like() },
+                derivative: "∂/∂a = sign(a) sign(result) (0 at a = 0), ∂/∂b = 0",
+                vjp_a: |grad, a, b| grad.mul(&a().sign()?.mul(&a().copysign(b())?.sign()?)?),
+                vjp_b: |grad, _a, _b| Ok(grad.zeros_like()),
+                keeps: |needs_a, _needs_b| [needs_a, needs_a],
+            }
+            /// C's `fmod`: `a - trunc(a/b) b`, with the sign of `a`.
+            Fmod fmod "FmodBackward" {
+                cost: Light, saves: Inputs,
+                value: |p, q| p % q,
+                derivative: "∂/∂a = 1, ∂/∂b = -trunc(a/b)",
+                vjp_a: |grad, _a, _b| Ok(grad.clone()),
+                vjp_b: |grad, a, b| grad.mul(&a().div(b())?.trunc()?.neg()?),
+                keeps: |_needs_a, needs_b| [needs_b, needs_b],
+            }
+            /// Python's `%`: `a - floor(a/b) b`, with the sign of `b`.
+            Remainder remainder "RemainderBackward" {
+                cost: Light, saves: Inputs,
+                value: |p, q| python_remainder(p, q),
+                derivative: "∂/∂a = 1, ∂/∂b = -floor(a/b)",
+                vjp_a: |grad, _a, _b| Ok(grad.clone()),
+                vjp_b: |grad, a, b| grad.mul(&a().div(b())?.floor()?.neg()?),
+                keeps: |_needs_a, needs_b| [needs_b, needs_b],
+            }
+            /// `ln(e^a + e^b)` without overflow.
+            Logaddexp logaddexp "LogaddexpBackward" {
+                cost: Heavy, saves: Inputs,
+                value: |p, q| logaddexp_of(p, q),
+                derivative: "∂/∂a = σ(a - b), ∂/∂b = σ(b - a)",
+                vjp_a: |grad, a, b| grad.mul(&a().sub(b())?.sigmoid()?),
+                vjp_b: |grad, a, b| grad.mul(&b().sub(a())?.sigmoid()?),
+                keeps: |_needs_a, _needs_b| [true, true],
+            }
+            /// `log2(2^a + 2^b)` without overflow.
+            Logaddexp2 logaddexp2 "Logaddexp2Backward" {
+                cost: Heavy, saves: Inputs,
+                value: |p, q| logaddexp2_of(p, q),
+                derivative: "∂/∂a = σ((a - b) ln 2), ∂/∂b = σ((b - a) ln 2)",
+                vjp_a: |grad, a, b| grad.mul(&a().sub(b())?.mul_scalar(std::f64::consts::LN_2)?.sigmoid()?),
+                vjp_b: |grad, a, b| grad.mul(&b().sub(a())?.mul_scalar(std::f64::consts::LN_2)?.sigmoid()?),
+                keeps: |_needs_a, _needs_b| [true, true],
+            }
+            /// `a · ln b`, 0 where `a = 0` (unless `b` is NaN).
+            Xlogy xlogy "XlogyBackward" {
+                cost: Heavy, saves: Inputs,
+                value: |p, q| if p == p.zero_like() && !q.is_nan() { p.zero_like() } else { p * q.ln() },
+                derivative: "∂/∂a = ln b (0 where a = 0), ∂/∂b = a/b",
+                vjp_a: |grad, a, b| grad.mul(&a().ne(&a().zeros_like())?.xlogy(b())?),
+                vjp_b: |grad, a, b| grad.mul(a())?.div(b()),
+                keeps: |_needs_a, _needs_b| [true, true],
+            }
+            /// Step function: 0 where `a < 0`, `b` where `a = 0`, 1 where `a > 0`.
+            Heaviside heaviside "HeavisideBackward" {
+                cost: Light, saves: Inputs,
+                value: |p, q| heaviside_of(p, q),
+                derivative: "∂/∂a = 0, ∂/∂b = 1 where a = 0 else 0",
+                vjp_a: |grad, _a, _b| Ok(grad.zeros_like()),
+                vjp_b: |grad, a, _b| grad.mul(&a().eq(&a().zeros_like())?),
+                keeps: |_needs_a, needs_b| [needs_b, false],
+            }
         }
     };
 }
@@ -219,6 +300,67 @@ fn pow_exponent_derivative(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let limit_zero = at_zero.to_dtype(a.dtype())?.mul(&exponent_ge_0.to_dtype(a.dtype())?)?;
     let safe_log_a = a.ones_like().where_cond(&limit_zero, a)?.log()?;
     a.pow(b)?.mul(&safe_log_a)
+}
+
+/// `a² + b²`, the denominator of atan2's derivatives.
+fn squared_radius(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    a.mul(a)?.add(&b.mul(b)?)
+}
+
+/// Small helpers that give a closure a constant of its element type.
+trait Constants: Element {
+    fn zero_like(self) -> Self {
+        Self::zero()
+    }
+    fn one_like(self) -> Self {
+        Self::one()
+    }
+}
+impl<T: Element> Constants for T {}
+
+/// `a - floor(a/b) b` (Python's `%`): the result takes the sign of `b`.
+#[inline(always)]
+fn python_remainder<T: Element>(a: T, b: T) -> T {
+    let r = a % b;
+    if r != T::zero() && (r < T::zero()) != (b < T::zero()) {
+        r + b
+    } else {
+        r
+    }
+}
+
+/// `ln(e^a + e^b) = max + ln(1 + e^(min - max))`; infinite maxima pass through.
+#[inline(always)]
+fn logaddexp_of<T: Element>(a: T, b: T) -> T {
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    if hi.is_infinite() || hi.is_nan() || lo.is_nan() {
+        return if a.is_nan() || b.is_nan() { T::nan() } else { hi };
+    }
+    hi + (lo - hi).exp().ln_1p()
+}
+
+/// `log2(2^a + 2^b) = max + log2(1 + 2^(min - max))`.
+#[inline(always)]
+fn logaddexp2_of<T: Element>(a: T, b: T) -> T {
+    let (hi, lo) = if a > b { (a, b) } else { (b, a) };
+    if hi.is_infinite() || hi.is_nan() || lo.is_nan() {
+        return if a.is_nan() || b.is_nan() { T::nan() } else { hi };
+    }
+    hi + (lo - hi).exp2().ln_1p() / T::of(std::f64::consts::LN_2)
+}
+
+/// 0 below zero, `at_zero` at zero, 1 above (NaN stays NaN).
+#[inline(always)]
+fn heaviside_of<T: Element>(a: T, at_zero: T) -> T {
+    if a.is_nan() {
+        a
+    } else if a == T::zero() {
+        at_zero
+    } else if a > T::zero() {
+        T::one()
+    } else {
+        T::zero()
+    }
 }
 
 /// The share of the gradient `mine` gets against `theirs`: 1 where it wins (larger for

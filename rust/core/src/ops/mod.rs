@@ -19,6 +19,7 @@
 pub mod attention;
 pub mod binary;
 pub mod conv;
+pub mod copy;
 pub mod index;
 pub mod linalg;
 pub mod linalg_spectral;

@@ -119,6 +119,7 @@ pub fn primitives() -> Vec<PrimitiveInfo> {
         <crate::ops::conv::ConvolutionBackward as Primitive>::INFO,
         <crate::ops::pool::MaxPoolBackward as Primitive>::INFO,
         <crate::ops::attention::AttentionBackward as Primitive>::INFO,
+        <crate::ops::copy::CloneBackward as Primitive>::INFO,
     ]);
     all.extend(crate::ops::linalg::PRIMITIVES);
     all.extend(crate::ops::linalg_spectral::PRIMITIVES);

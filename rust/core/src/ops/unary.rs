@@ -114,6 +114,190 @@ macro_rules! for_each_unary {
                 derivative: "d|x|/dx = sign x (0 at 0)",
                 vjp: |grad, x| grad.mul(&x.sign()?),
             }
+            /// Largest integer not above `x`; zero derivative (as PyTorch).
+            Floor floor "FloorBackward" {
+                saves: Nothing, cost: Light,
+                value: |x| x.floor(),
+                derivative: "d floor(x)/dx = 0",
+                vjp: |grad, _x| Ok(grad.zeros_like()),
+            }
+            /// Smallest integer not below `x`; zero derivative.
+            Ceil ceil "CeilBackward" {
+                saves: Nothing, cost: Light,
+                value: |x| x.ceil(),
+                derivative: "d ceil(x)/dx = 0",
+                vjp: |grad, _x| Ok(grad.zeros_like()),
+            }
+            /// Nearest integer, halves to even (as PyTorch); zero derivative.
+            Round round "RoundBackward" {
+                saves: Nothing, cost: Light,
+                value: |x| round_half_even(x),
+                derivative: "d round(x)/dx = 0",
+                vjp: |grad, _x| Ok(grad.zeros_like()),
+            }
+            /// Integer part, rounding toward zero; zero derivative.
+            Trunc trunc "TruncBackward" {
+                saves: Nothing, cost: Light,
+                value: |x| x.trunc(),
+                derivative: "d trunc(x)/dx = 0",
+                vjp: |grad, _x| Ok(grad.zeros_like()),
+            }
+            /// Fractional part `x - trunc(x)` (keeps the sign of `x`).
+            Frac frac "FracBackward" {
+                saves: Nothing, cost: Light,
+                value: |x| x.fract(),
+                derivative: "d frac(x)/dx = 1",
+                vjp: |grad, _x| Ok(grad.clone()),
+            }
+            /// Sign: -1, 0 or 1 (NaN stays NaN); zero derivative.
+            Sign sign "SignBackward" {
+                saves: Nothing, cost: Light,
+                value: |x| sign_of(x),
+                derivative: "d sign(x)/dx = 0",
+                vjp: |grad, _x| Ok(grad.zeros_like()),
+            }
+            /// `1 / x`
+            Reciprocal reciprocal "ReciprocalBackward" {
+                saves: Result, cost: Light,
+                value: |x| x.recip(),
+                derivative: "d(1/x)/dx = -result²",
+                vjp: |grad, result| grad.mul(&result.mul(result)?.neg()?),
+            }
+            /// `1 / √x`
+            Rsqrt rsqrt "RsqrtBackward" {
+                saves: Result, cost: Heavy,
+                value: |x| x.sqrt().recip(),
+                derivative: "d x^(-1/2)/dx = -result³/2",
+                vjp: |grad, result| grad.mul(&result.mul(result)?.mul(result)?.mul_scalar(-0.5)?),
+            }
+            /// `x²`
+            Square square "SquareBackward" {
+                saves: Input, cost: Light,
+                value: |x| x * x,
+                derivative: "d x²/dx = 2x",
+                vjp: |grad, x| grad.mul(&x.mul_scalar(2.0)?),
+            }
+            /// `2^x`
+            Exp2 exp2 "Exp2Backward" {
+                saves: Result, cost: Heavy,
+                value: |x| x.exp2(),
+                derivative: "d 2^x/dx = ln 2 · result",
+                vjp: |grad, result| grad.mul(&result.mul_scalar(std::f64::consts::LN_2)?),
+            }
+            /// `e^x - 1`, accurate for tiny `x`.
+            Expm1 expm1 "Expm1Backward" {
+                saves: Result, cost: Heavy,
+                value: |x| x.exp_m1(),
+                derivative: "d(e^x - 1)/dx = result + 1",
+                vjp: |grad, result| grad.mul(&result.add_scalar(1.0)?),
+            }
+            /// Base-2 logarithm.
+            Log2 log2 "Log2Backward" {
+                saves: Input, cost: Heavy,
+                value: |x| x.log2(),
+                derivative: "d log2(x)/dx = 1/(x ln 2)",
+                vjp: |grad, x| grad.div(&x.mul_scalar(std::f64::consts::LN_2)?),
+            }
+            /// Base-10 logarithm.
+            Log10 log10 "Log10Backward" {
+                saves: Input, cost: Heavy,
+                value: |x| x.log10(),
+                derivative: "d log10(x)/dx = 1/(x ln 10)",
+                vjp: |grad, x| grad.div(&x.mul_scalar(std::f64::consts::LN_10)?),
+            }
+            /// Tangent.
+            Tan tan "TanBackward" {
+                saves: Result, cost: Heavy,
+                value: |x| x.tan(),
+                derivative: "d tan x/dx = 1 + result²",
+                vjp: |grad, result| grad.mul(&result.mul(result)?.add_scalar(1.0)?),
+            }
+            /// Arcsine.
+            Asin asin "AsinBackward" {
+                saves: Input, cost: Heavy,
+                value: |x| x.asin(),
+                derivative: "d asin x/dx = 1/√(1 - x²)",
+                vjp: |grad, x| grad.div(&x.mul(x)?.rsub_scalar(1.0)?.sqrt()?),
+            }
+            /// Arccosine.
+            Acos acos "AcosBackward" {
+                saves: Input, cost: Heavy,
+                value: |x| x.acos(),
+                derivative: "d acos x/dx = -1/√(1 - x²)",
+                vjp: |grad, x| grad.div(&x.mul(x)?.rsub_scalar(1.0)?.sqrt()?)?.neg(),
+            }
+            /// Arctangent.
+            Atan atan "AtanBackward" {
+                saves: Input, cost: Heavy,
+                value: |x| x.atan(),
+                derivative: "d atan x/dx = 1/(1 + x²)",
+                vjp: |grad, x| grad.div(&x.mul(x)?.add_scalar(1.0)?),
+            }
+            /// Hyperbolic sine.
+            Sinh sinh "SinhBackward" {
+                saves: Input, cost: Heavy,
+                value: |x| x.sinh(),
+                derivative: "d sinh x/dx = cosh x",
+                vjp: |grad, x| grad.mul(&x.cosh()?),
+            }
+            /// Hyperbolic cosine.
+            Cosh cosh "CoshBackward" {
+                saves: Input, cost: Heavy,
+                value: |x| x.cosh(),
+                derivative: "d cosh x/dx = sinh x",
+                vjp: |grad, x| grad.mul(&x.sinh()?),
+            }
+            /// Inverse hyperbolic sine.
+            Asinh asinh "AsinhBackward" {
+                saves: Input, cost: Heavy,
+                value: |x| x.asinh(),
+                derivative: "d asinh x/dx = 1/√(x² + 1)",
+                vjp: |grad, x| grad.div(&x.mul(x)?.add_scalar(1.0)?.sqrt()?),
+            }
+            /// Inverse hyperbolic cosine.
+            Acosh acosh "AcoshBackward" {
+                saves: Input, cost: Heavy,
+                value: |x| x.acosh(),
+                derivative: "d acosh x/dx = 1/√(x² - 1)",
+                vjp: |grad, x| grad.div(&x.mul(x)?.sub_scalar(1.0)?.sqrt()?),
+            }
+            /// Inverse hyperbolic tangent.
+            Atanh atanh "AtanhBackward" {
+                saves: Input, cost: Heavy,
+                value: |x| x.atanh(),
+                derivative: "d atanh x/dx = 1/(1 - x²)",
+                vjp: |grad, x| grad.div(&x.mul(x)?.rsub_scalar(1.0)?),
+            }
+            /// The complementary error function `1 - erf(x)`, accurate where erf is near 1.
+            Erfc erfc "ErfcBackward" {
+                saves: Input, cost: Heavy,
+                value: |x| via_f64(x, libm::erfc),
+                derivative: "d erfc(x)/dx = -2/√π e^(−x²)",
+                vjp: |grad, x| grad.mul(&erf_derivative(x)?.neg()?),
+            }
+            /// The inverse of the error function on (-1, 1).
+            Erfinv erfinv "ErfinvBackward" {
+                saves: Result, cost: Heavy,
+                value: |x| via_f64(x, erfinv_of),
+                derivative: "d erfinv(x)/dx = √π/2 e^(result²)",
+                vjp: |grad, result| grad.mul(
+                    &result.mul(result)?.exp()?.mul_scalar(std::f64::consts::PI.sqrt() / 2.0)?,
+                ),
+            }
+            /// Normalised sinc `sin(πx)/(πx)`, 1 at 0.
+            Sinc sinc "SincBackward" {
+                saves: Input, cost: Heavy,
+                value: |x| sinc_of(x),
+                derivative: "d sinc(x)/dx = (cos(πx) - sinc(x))/x, 0 at 0",
+                vjp: |grad, x| grad.mul(&sinc_derivative(x)?),
+            }
+            /// Log-odds `ln(x / (1 - x))`.
+            Logit logit "LogitBackward" {
+                saves: Input, cost: Heavy,
+                value: |x| logit_of(x),
+                derivative: "d logit(x)/dx = 1/(x (1 - x))",
+                vjp: |grad, x| grad.div(&x.mul(&x.rsub_scalar(1.0)?)?),
+            }
         }
     };
 }
@@ -250,12 +434,6 @@ impl Tensor {
             })
         })
     }
-
-    /// Sign (-1, 0 or 1) as a constant: it has zero derivative almost everywhere.
-    pub fn sign(&self) -> Result<Tensor> {
-        let out = map_array!("sign"; &self.array(), a => a.mapv(sign_of));
-        Ok(Tensor::from_array(out))
-    }
 }
 
 /// `1 / (1 + e^-x)`, in two branches that keep `exp` from overflowing for large `|x|`.
@@ -287,6 +465,90 @@ fn sign_of<T: Element>(v: T) -> T {
     } else {
         v * T::zero()
     }
+}
+
+/// Rounds to the nearest integer, halves to the even neighbour (IEEE, NumPy, PyTorch).
+#[inline(always)]
+fn round_half_even<T: Element>(x: T) -> T {
+    let r = x.round(); // halves away from zero
+    if (x - x.trunc()).abs() == T::of(0.5) {
+        (x / T::of(2.0)).round() * T::of(2.0)
+    } else {
+        r
+    }
+}
+
+/// Evaluates an `f64` function for either float type (float32 rounds once at the end).
+#[inline(always)]
+fn via_f64<T: Element>(x: T, f: fn(f64) -> f64) -> T {
+    T::of(f(x.to_f64().unwrap_or(f64::NAN)))
+}
+
+/// `ln(x / (1 - x))`.
+#[inline(always)]
+fn logit_of<T: Element>(x: T) -> T {
+    (x / (T::one() - x)).ln()
+}
+
+/// `sin(πx)/(πx)`, 1 at 0.
+#[inline(always)]
+fn sinc_of<T: Element>(x: T) -> T {
+    if x == T::zero() {
+        T::one()
+    } else {
+        let px = x * T::of(std::f64::consts::PI);
+        px.sin() / px
+    }
+}
+
+/// `erfinv(y)`: Giles' single-precision approximation ("Approximating the erfinv function",
+/// 2010) polished by two Newton steps on `erf(x) = y`, which bring it to f64 accuracy.
+fn erfinv_of(y: f64) -> f64 {
+    if y.is_nan() || !(-1.0..=1.0).contains(&y) {
+        return f64::NAN;
+    }
+    if y == 1.0 || y == -1.0 {
+        return y * f64::INFINITY;
+    }
+    let w = -((1.0 - y) * (1.0 + y)).ln();
+    let mut x = if w < 5.0 {
+        let w = w - 2.5;
+        let mut p = 2.810_226_36e-08;
+        for c in [
+            3.432_739_39e-07, -3.523_387_7e-06, -4.391_506_54e-06, 0.000_218_580_87,
+            -0.001_253_725_03, -0.004_177_681_64, 0.246_640_727, 1.501_409_41,
+        ] {
+            p = c + p * w;
+        }
+        p * y
+    } else {
+        let w = w.sqrt() - 3.0;
+        let mut p = -0.000_200_214_257;
+        for c in [
+            0.000_100_950_558, 0.001_349_343_22, -0.003_673_428_44, 0.005_739_507_73,
+            -0.007_622_461_3, 0.009_438_870_47, 1.001_674_06, 2.832_976_82,
+        ] {
+            p = c + p * w;
+        }
+        p * y
+    };
+    for _ in 0..2 {
+        // Newton on erf(x) - y, with erf'(x) = 2/√π e^(-x²)
+        let slope = std::f64::consts::FRAC_2_SQRT_PI * (-x * x).exp();
+        x -= (libm::erf(x) - y) / slope;
+    }
+    x
+}
+
+/// `d sinc(x)/dx = (cos(πx) - sinc(x))/x`, and at 0 its first-order Taylor form
+/// `-π²x/3` (0 there, with the right second derivative), so that it stays
+/// differentiable through 0.
+fn sinc_derivative(x: &Tensor) -> Result<Tensor> {
+    use std::f64::consts::PI;
+    let at_zero = x.eq(&x.zeros_like())?;
+    let safe_x = x.ones_like().where_cond(&at_zero, x)?; // 1 where x = 0: no 0/0
+    let slope = safe_x.mul_scalar(PI)?.cos()?.sub(&safe_x.sinc()?)?.div(&safe_x)?;
+    x.mul_scalar(-PI * PI / 3.0)?.where_cond(&at_zero, &slope)
 }
 
 /// `d erf(x)/dx = 2/√π · e^(−x²)`, as a differentiable expression of `x`.

@@ -1,0 +1,436 @@
+//! More `Tensor` methods (a separate `#[pymethods]` block): NumPy interplay, the binary
+//! elementwise functions beyond the arithmetic operators, and `%` / `//`. Conversion only.
+
+use crate::convert::{
+    operand, parse_dtype, parse_shape_args, to_usize_shape, Operand, PyDType,
+};
+use crate::errors::Res;
+use crate::tensor::{compute, PyTensor};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use tapegrad_core::Tensor;
+
+impl PyTensor {
+    /// `f(self, other)`, or `f(other, self)` when `reflected`, with `other` converted.
+    fn apply_binary(
+        &self,
+        py: Python<'_>,
+        other: &Operand<'_>,
+        reflected: bool,
+        f: fn(&Tensor, &Tensor) -> tapegrad_core::Result<Tensor>,
+    ) -> Res<PyTensor> {
+        let other = other.to_tensor(&self.0);
+        let (a, b) = if reflected { (&other, &self.0) } else { (&self.0, &other) };
+        Ok(PyTensor(compute(py, a.numel().max(b.numel()), || f(a, b))?))
+    }
+}
+
+/// `Tensor.<name>(other)` for binary primitives whose method is not an operator.
+macro_rules! binary_methods {
+    ($($(#[$doc:meta])* $method:ident;)*) => {
+        #[pymethods]
+        impl PyTensor {
+            $(
+                $(#[$doc])*
+                fn $method(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
+                    let other = operand(stringify!($method), other)?;
+                    self.apply_binary(py, &other, false, Tensor::$method)
+                }
+            )*
+        }
+    };
+}
+
+binary_methods! {
+    /// `atan2(self, other)`: the angle of the point `(other, self)`.
+    atan2;
+    /// `√(self² + other²)`
+    hypot;
+    /// `|self|` with the sign of `other`.
+    copysign;
+    /// C's `fmod`: the remainder of truncated division (sign of `self`).
+    fmod;
+    /// Python's `%`: the remainder of floor division (sign of `other`).
+    remainder;
+    /// `ln(e^self + e^other)`
+    logaddexp;
+    /// `log2(2^self + 2^other)`
+    logaddexp2;
+    /// `self · ln(other)`, 0 where `self = 0`.
+    xlogy;
+    /// Step function of `self` taking `other` where `self = 0`.
+    heaviside;
+}
+
+#[pymethods]
+impl PyTensor {
+    /// NumPy defers every ufunc and operator to the tensor (`np.float64(2) * x`,
+    /// `np.ones(3) + x` call `Tensor.__rmul__`/`__radd__` and keep the graph), and a ufunc
+    /// applied to a tensor (`np.exp(x)`) raises instead of silently dropping the graph.
+    #[classattr]
+    #[allow(non_snake_case)]
+    fn __array_ufunc__(py: Python<'_>) -> Py<PyAny> {
+        py.None()
+    }
+    /// Sign of each element (-1, 0 or 1): `sign` for real tensors, as PyTorch's `sgn`.
+    fn sgn(&self, py: Python<'_>) -> Res<PyTensor> {
+        self.apply_unary(py, Tensor::sign)
+    }
+    fn __mod__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.apply_binary(py, &other, false, Tensor::remainder)
+    }
+    fn __rmod__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.apply_binary(py, &other, true, Tensor::remainder)
+    }
+    fn __floordiv__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.apply_binary(py, &other, false, floor_divide)
+    }
+    fn __rfloordiv__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        self.apply_binary(py, &other, true, floor_divide)
+    }
+}
+
+impl PyTensor {
+    fn apply_unary(
+        &self,
+        py: Python<'_>,
+        f: fn(&Tensor) -> tapegrad_core::Result<Tensor>,
+    ) -> Res<PyTensor> {
+        let t = &self.0;
+        Ok(PyTensor(compute(py, t.numel(), || f(t))?))
+    }
+}
+
+/// `floor(a / b)` (PyTorch's `//`), through the primitives.
+fn floor_divide(a: &Tensor, b: &Tensor) -> tapegrad_core::Result<Tensor> {
+    a.div(b)?.floor()
+}
+
+/// The device helpers of `tapegrad/_device.py` (devices are Python objects; the check is
+/// one rule, kept there).
+fn device_module(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
+    py.import("tapegrad._device")
+}
+
+/// Checks a `device=` argument (None or the CPU; anything else raises).
+fn check_device(py: Python<'_>, device: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    device_module(py)?.call_method1("as_device", (device,))?;
+    Ok(())
+}
+
+impl PyTensor {
+    /// A new leaf of `size` filled with `value`, in `dtype` or this tensor's dtype.
+    fn new_filled(
+        &self,
+        py: Python<'_>,
+        size: &Bound<'_, PyTuple>,
+        value: f64,
+        dtype: Option<&Bound<'_, PyAny>>,
+        device: Option<&Bound<'_, PyAny>>,
+        requires_grad: bool,
+    ) -> Res<PyTensor> {
+        check_device(py, device)?;
+        let shape = to_usize_shape("new_full", &parse_shape_args(size)?)?;
+        let dtype = parse_dtype(dtype)?.unwrap_or(self.0.dtype());
+        let out = Tensor::full(&shape, value, dtype)?;
+        out.set_requires_grad(requires_grad)?;
+        Ok(PyTensor(out))
+    }
+}
+
+#[pymethods]
+impl PyTensor {
+    /// The device the tensor is on: always the CPU.
+    #[getter]
+    fn device<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        device_module(py)?.getattr("CPU")
+    }
+    /// The tensor itself (it is on the CPU already).
+    fn cpu(slf: Bound<'_, Self>) -> Bound<'_, Self> {
+        slf
+    }
+    /// The tensor in another dtype (a differentiable copy) or on a device (the CPU only):
+    /// `to(dtype)`, `to(device)`, `to(device, dtype)`, `to(other)`, `to(dtype=, device=)`.
+    /// Returns the tensor itself when nothing changes, as PyTorch.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn to<'py>(
+        slf: Bound<'py, Self>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> Res<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let kwargs = match kwargs {
+            Some(k) => k.clone(),
+            None => PyDict::new(py),
+        };
+        let dtype = device_module(py)?.call_method1("to_arguments", (args, kwargs))?;
+        match parse_dtype(Some(&dtype))? {
+            Some(d) if d != slf.get().0.dtype() => {
+                let out = PyTensor(slf.get().0.to_dtype(d)?);
+                Ok(Bound::new(py, out)?.into_any())
+            }
+            _ => Ok(slf.into_any()),
+        }
+    }
+    /// In `other`'s dtype.
+    fn type_as(&self, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
+        Ok(PyTensor(self.0.to_dtype(other.0.dtype())?))
+    }
+    /// A copy with its own data, differentiable (`CloneBackward`).
+    #[pyo3(signature = (*, memory_format=None))]
+    fn clone(&self, memory_format: Option<&Bound<'_, PyAny>>) -> Res<PyTensor> {
+        let _ = memory_format; // one layout: accepted for PyTorch's signature
+        Ok(PyTensor(self.0.copy()?))
+    }
+    /// Reshaped to `other`'s shape.
+    fn view_as(&self, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
+        self.reshape_as(other)
+    }
+    /// Reshaped to `other`'s shape.
+    fn reshape_as(&self, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
+        let shape: Vec<i64> = other.0.shape().iter().map(|&d| d as i64).collect();
+        Ok(PyTensor(self.0.reshape_infer(&shape)?))
+    }
+    /// Broadcast to `other`'s shape.
+    fn expand_as(&self, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
+        Ok(PyTensor(self.0.expand(&other.0.shape())?))
+    }
+    /// The number of elements (as `numel`).
+    fn nelement(&self) -> usize {
+        self.0.numel()
+    }
+    /// Zeros of `size`, in this tensor's dtype unless given.
+    #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
+    fn new_zeros(
+        &self,
+        py: Python<'_>,
+        size: &Bound<'_, PyTuple>,
+        dtype: Option<&Bound<'_, PyAny>>,
+        device: Option<&Bound<'_, PyAny>>,
+        requires_grad: bool,
+    ) -> Res<PyTensor> {
+        self.new_filled(py, size, 0.0, dtype, device, requires_grad)
+    }
+    /// Ones of `size`, in this tensor's dtype unless given.
+    #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
+    fn new_ones(
+        &self,
+        py: Python<'_>,
+        size: &Bound<'_, PyTuple>,
+        dtype: Option<&Bound<'_, PyAny>>,
+        device: Option<&Bound<'_, PyAny>>,
+        requires_grad: bool,
+    ) -> Res<PyTensor> {
+        self.new_filled(py, size, 1.0, dtype, device, requires_grad)
+    }
+    /// A tensor of `size` (zero-filled: tapegrad hands out no uninitialised memory).
+    #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
+    fn new_empty(
+        &self,
+        py: Python<'_>,
+        size: &Bound<'_, PyTuple>,
+        dtype: Option<&Bound<'_, PyAny>>,
+        device: Option<&Bound<'_, PyAny>>,
+        requires_grad: bool,
+    ) -> Res<PyTensor> {
+        self.new_filled(py, size, 0.0, dtype, device, requires_grad)
+    }
+    /// `size` filled with `fill_value`, in this tensor's dtype unless given.
+    #[pyo3(signature = (size, fill_value, *, dtype=None, device=None, requires_grad=false))]
+    fn new_full(
+        &self,
+        py: Python<'_>,
+        size: &Bound<'_, PyAny>,
+        fill_value: f64,
+        dtype: Option<&Bound<'_, PyAny>>,
+        device: Option<&Bound<'_, PyAny>>,
+        requires_grad: bool,
+    ) -> Res<PyTensor> {
+        let size = PyTuple::new(py, [size])?;
+        self.new_filled(py, &size, fill_value, dtype, device, requires_grad)
+    }
+    /// A new leaf copied from `data`, in this tensor's dtype unless given.
+    #[pyo3(signature = (data, *, dtype=None, device=None, requires_grad=false))]
+    fn new_tensor<'py>(
+        &self,
+        py: Python<'py>,
+        data: &Bound<'py, PyAny>,
+        dtype: Option<&Bound<'py, PyAny>>,
+        device: Option<&Bound<'py, PyAny>>,
+        requires_grad: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        check_device(py, device)?;
+        let dtype = match dtype.filter(|d| !d.is_none()) {
+            Some(d) => d.clone(),
+            None => Bound::new(py, PyDType(self.0.dtype()))?.into_any(),
+        };
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("dtype", dtype)?;
+        kwargs.set_item("requires_grad", requires_grad)?;
+        py.import("tapegrad")?.getattr("tensor")?.call((data,), Some(&kwargs))
+    }
+    /// `format(t, spec)`: a 0-d tensor formats as its value (`f"{loss:.4f}"`); others
+    /// accept only the empty spec, as PyTorch.
+    fn __format__(slf: &Bound<'_, Self>, spec: &str) -> PyResult<String> {
+        let t = &slf.get().0;
+        if t.ndim() == 0 {
+            let value = t.array().item().unwrap_or(f64::NAN);
+            return value.into_pyobject(slf.py())?.call_method1("__format__", (spec,))?.extract();
+        }
+        if spec.is_empty() {
+            return slf.str()?.extract();
+        }
+        Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "unsupported format string {spec:?} for a tensor of shape {:?}: only 0-d tensors \
+             take a format spec",
+            t.shape()
+        )))
+    }
+}
+
+/// Calls the Python composite `module.name(self, *args, **kwargs)`: shape and elementwise
+/// functions composed from the primitives live in Python (`tapegrad/_shapes.py`,
+/// `tapegrad/_elementwise.py`); these methods only dispatch to them.
+fn composite<'py>(
+    slf: &Bound<'py, PyTensor>,
+    module: &str,
+    name: &str,
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = slf.py();
+    let function = py.import(module)?.getattr(name)?;
+    let mut all: Vec<Bound<'py, PyAny>> = vec![slf.clone().into_any()];
+    all.extend(args.iter());
+    function.call(PyTuple::new(py, all)?, kwargs)
+}
+
+/// `Tensor.<name>(*args, **kwargs)` for composites defined in Python `module`.
+macro_rules! composite_methods {
+    ($module:literal: $($(#[$doc:meta])* $name:ident;)*) => {
+        #[pymethods]
+        impl PyTensor {
+            $(
+                $(#[$doc])*
+                #[pyo3(signature = (*args, **kwargs))]
+                fn $name<'py>(
+                    slf: &Bound<'py, Self>,
+                    args: &Bound<'py, PyTuple>,
+                    kwargs: Option<&Bound<'py, PyDict>>,
+                ) -> PyResult<Bound<'py, PyAny>> {
+                    composite(slf, $module, stringify!($name), args, kwargs)
+                }
+            )*
+        }
+    };
+}
+
+composite_methods! { "tapegrad._shapes":
+    /// Elements `start .. start + length` along `dim`.
+    narrow;
+    /// Pieces of a size, or of the given sizes, along `dim`.
+    split;
+    /// At most `chunks` equal pieces along `dim`.
+    chunk;
+    /// `n` near-equal pieces, or pieces cut at indices, along `dim`.
+    tensor_split;
+    /// The slices along `dim`.
+    unbind;
+    /// Reverses the order along `dims`.
+    flip;
+    /// Reverses dimension 1.
+    fliplr;
+    /// Reverses dimension 0.
+    flipud;
+    /// Rotates elements along `dims`.
+    roll;
+    /// Rotates by 90° in the plane of `dims`.
+    rot90;
+    /// Repeats the tensor along each dimension (`repeat(2, 3)`).
+    repeat;
+    /// Repeats the tensor along each dimension (`tile((2, 3))`).
+    tile;
+    /// Repeats each element along `dim`.
+    repeat_interleave;
+    /// Moves dimensions to new positions.
+    movedim;
+    /// Swaps two dimensions.
+    swapaxes;
+    /// A diagonal of the matrices in `dim1`, `dim2`.
+    diagonal;
+    /// Diagonal of a 2-d tensor, or a matrix from a 1-d one.
+    diag;
+    /// Matrices with the last dimension on a diagonal.
+    diag_embed;
+    /// Sum of the main diagonal.
+    trace;
+    /// The lower triangle.
+    tril;
+    /// The upper triangle.
+    triu;
+    /// Splits dimension `dim` into `sizes`.
+    unflatten;
+}
+
+composite_methods! { "tapegrad._elementwise":
+    /// `self + weight · (end - self)`.
+    lerp;
+    /// `self + value · tensor1 · tensor2`.
+    addcmul;
+    /// `self + value · tensor1 / tensor2`.
+    addcdiv;
+    /// `self ** exponent` in float64.
+    float_power;
+    /// NaN and ±inf replaced by finite values.
+    nan_to_num;
+}
+
+composite_methods! { "tapegrad._stats":
+    /// Variance over `dim` with `correction` (or `unbiased`).
+    var;
+    /// Standard deviation over `dim` with `correction` (or `unbiased`).
+    std;
+    /// `(var, mean)` over `dim`.
+    var_mean;
+    /// `(std, mean)` over `dim`.
+    std_mean;
+    /// The `p`-norm over `dim` (all elements by default).
+    norm;
+    /// `‖self - other‖_p`.
+    dist;
+    /// Sum treating NaN as zero.
+    nansum;
+    /// Mean of the non-NaN elements.
+    nanmean;
+    /// Cumulative sum along `dim`.
+    cumsum;
+    /// `log(cumsum(exp(self)))` along `dim`, stable.
+    logcumsumexp;
+    /// `n`-th forward difference along `dim`.
+    diff;
+}
+
+composite_methods! { "tapegrad._products":
+    /// Product of two matrices.
+    mm;
+    /// Batched product of `(b, n, m)` and `(b, m, p)`.
+    bmm;
+    /// Matrix-vector product.
+    mv;
+    /// Dot product of two 1-d tensors.
+    dot;
+    /// Dot product of two 1-d tensors (conjugating the first: the same for reals).
+    vdot;
+    /// Outer product of two 1-d tensors.
+    outer;
+    /// `beta · self + alpha · (mat1 @ mat2)`.
+    addmm;
+    /// `beta · self + alpha · (mat @ vec)`.
+    addmv;
+    /// `beta · self + alpha · (batch1 @ batch2)`.
+    baddbmm;
+    /// Kronecker product.
+    kron;
+    /// Cross product of 3-vectors along `dim`.
+    cross;
+}
