@@ -1701,3 +1701,20 @@ NOT_OPS = NOT_OPS | {
 ZERO_DERIVATIVE = frozenset(
     ["floor", "ceil", "round", "trunc", "sign", "sgn", "heaviside", "round[decimals]"]
 )
+
+
+# Storage, views and in-place ops (issue 12), checked in tests/test_inplace.py: the
+# `name_` form of an op with an OpSpec is that op written back (test_inplace.py runs every
+# such pair over the spec's samples); the rest are in-place fills, copies and metadata.
+_SPEC_NAMES = {spec.name for spec in OPS}
+for _name in dir(tg.Tensor):
+    _base = _name[:-1]
+    if _name.endswith("_") and not _name.startswith("_") and SPELLINGS.get(_base, _base) in _SPEC_NAMES:
+        SPELLINGS[_name] = SPELLINGS.get(_base, _base)
+INPLACE_SPELLINGS = {n: b for n, b in SPELLINGS.items() if n.endswith("_") and not n.startswith("_")}
+NOT_OPS = NOT_OPS | {
+    "zero_", "fill_", "copy_", "uniform_", "normal_", "bernoulli_", "exponential_",
+    "random_", "clamp_min_", "clamp_max_", "clip_", "masked_fill_", "lerp_", "addcmul_",
+    "addcdiv_", "as_strided", "contiguous", "data", "is_contiguous", "stride",
+    "storage_offset", "data_ptr", "t", "mT",
+}

@@ -356,11 +356,12 @@ def test_grad_runs_only_the_nodes_between_the_output_and_the_inputs():
     w._assign(tg.tensor([9.0, 9.0, 9.0]))
     (g_mid,) = tg.grad(y, [mid], retain_graph=True)
     assert_close(g_mid, 2 * values(mid))
-    with raises(tg.GraphError, "modified in place"):
+    with raises(tg.GraphError, "modified by an inplace operation"):
         tg.grad(y, [x])
 
 
 def test_grad_with_respect_to_an_intermediate_leaves_upstream_rules_unrun():
+    tg.manual_seed(0)  # float32 tolerances below: inputs that do not depend on test order
     x = tg.randn(4, 3, requires_grad=True)
     w = tg.randn(3, 5, requires_grad=True)
     h = x @ w

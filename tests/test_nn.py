@@ -166,13 +166,22 @@ def test_state_dict_round_trip_keeps_parameter_objects():
     assert_close(target(x), values(source(x)))
 
 
-def test_state_dict_is_a_snapshot():
+def test_state_dict_shares_storage_and_deepcopy_is_a_snapshot():
+    # PyTorch's semantics: state_dict() tensors view the parameters' storage, so an
+    # in-place update shows through them; copy.deepcopy takes a snapshot.
+    import copy
+
     model = nn.Linear(2, 2)
     state = model.state_dict()
+    saved = copy.deepcopy(state)
     old = values(state["weight"])
     with tg.no_grad():
-        model.weight._assign(model.weight * 0)
-    assert_close(state["weight"], old)
+        model.weight.mul_(0)
+    assert_close(state["weight"], np.zeros_like(old))
+    assert_close(saved["weight"], old)
+    clone = copy.deepcopy(model)
+    assert isinstance(clone.weight, nn.Parameter) and clone.weight.requires_grad
+    assert not clone.weight._shares_storage(model.weight)
 
 
 def test_load_with_a_wrong_key_raises_and_changes_nothing():

@@ -215,6 +215,9 @@ VIEW_CASES = [
     for i, sample in enumerate(spec.samples)
     for view in VIEWS
     if _view_applies(view, sample, [np.zeros(s) for s in sample.shapes])
+    # `view` refuses strides that do not allow its shape, as PyTorch's does (the error is
+    # checked in tests/test_inplace.py)
+    and not (spec.name == "view" and view in ("tg-transposed", "tg-expanded"))
 ]
 
 

@@ -3,6 +3,8 @@ and the gradient utilities of a training loop (clipping, functional_call)."""
 
 from __future__ import annotations
 
+import copy
+
 import math
 
 import numpy as np
@@ -222,7 +224,8 @@ def test_optimizer_state_dict_resumes_identically(make):
     )
     opt = make(model.parameters())
     train(model, opt, 3)
-    model_state, opt_state = model.state_dict(), opt.state_dict()
+    # deepcopy: as in PyTorch, state dicts share the tensors that training updates in place
+    model_state, opt_state = copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict())
     train(model, opt, 3, seed=1)
 
     resumed = nn.Sequential(

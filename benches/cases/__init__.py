@@ -39,6 +39,10 @@ CASES: dict[str, CaseInfo] = {
         "GB/s of add, exp and relu's backward (tg.grad / torch.autograd.grad of relu) "
         "from 2^10 to 2^22 float32 elements"
     ),
+    "inplace": CaseInfo(
+        "GB/s of add_, mul_, zero_ and copy_ on 2^10 to 2^22 float32 elements (NumPy: "
+        "out= and copyto); nothing recorded, so no allocation"
+    ),
     "mlp_step": CaseInfo(
         "the headline: one SGD training step (forward, cross-entropy, backward, update) "
         "of four MLPs, with its forward, backward and optimiser parts"

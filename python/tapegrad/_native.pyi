@@ -217,6 +217,323 @@ class Tensor:
     def detach(self) -> Tensor:
         """A new leaf with the same data, cut from the graph."""
 
+    # ---- storage, views and in-place ops (issue 12) ----
+    def _update_(self, op: str, function: Callable[[Tensor], Tensor]) -> Tensor:
+        """Replaces the value in place by ``function(current)``; returns the tensor."""
+
+    def _arith_(self, op: str, other: Tensor | builtins.float, alpha: builtins.float = 1.0) -> builtins.bool:
+        """The direct in-place kernel when nothing is recorded; False otherwise."""
+
+    def copy_(self, src: Tensor | builtins.float, non_blocking: builtins.bool = False) -> Tensor:
+        """Copies ``src`` (broadcast, cast) into this tensor."""
+
+    def fill_(self, value: Tensor | builtins.float) -> Tensor:
+        """Sets every element to ``value``."""
+
+    def zero_(self) -> Tensor:
+        """Sets every element to zero."""
+
+    @property
+    def data(self) -> Tensor:
+        """A tensor sharing this one's storage, cut from the graph."""
+
+    @data.setter
+    def data(self, other: Tensor) -> None: ...
+    @property
+    def _base(self) -> Tensor | None:
+        """The tensor whose storage this view shares, or None."""
+
+    def _is_view(self) -> builtins.bool:
+        """Whether this tensor is a view of another's storage."""
+
+    def is_contiguous(self, memory_format: Any = None) -> builtins.bool:
+        """Whether the elements are one row-major block."""
+
+    def contiguous(self, memory_format: Any = None) -> Tensor:
+        """This tensor if it is contiguous, else a contiguous copy."""
+
+    def stride(self, dim: builtins.int | None = None) -> Any:
+        """Steps in elements along each axis, or along ``dim``."""
+
+    def storage_offset(self) -> builtins.int:
+        """Position of the first element in the storage."""
+
+    def data_ptr(self) -> builtins.int:
+        """Address of the first element."""
+
+    def _storage_nbytes(self) -> builtins.int:
+        """Bytes of the storage this tensor views."""
+
+    def _shares_storage(self, other: Tensor) -> builtins.bool:
+        """Whether ``other`` views the same storage."""
+
+    def as_strided(self, size: Any, stride: Any, storage_offset: builtins.int | None = None) -> Tensor:
+        """A view with the given sizes, strides and storage offset."""
+
+    def t(self) -> Tensor:
+        """The transpose of a matrix (a view)."""
+
+    @property
+    def mT(self) -> Tensor:
+        """The last two dimensions swapped (a view)."""
+
+    def __iadd__(self, other: Any) -> Tensor: ...  # type: ignore[misc]
+    def __isub__(self, other: Any) -> Tensor: ...  # type: ignore[misc]
+    def __imul__(self, other: Any) -> Tensor: ...  # type: ignore[misc]
+    def __itruediv__(self, other: Any) -> Tensor: ...  # type: ignore[misc]
+    def __ifloordiv__(self, other: Any) -> Tensor: ...  # type: ignore[misc]
+    def __imod__(self, other: Any) -> Tensor: ...  # type: ignore[misc]
+    def __ipow__(self, other: Any, _modulo: Any = None) -> Tensor: ...  # type: ignore[misc]
+    def __imatmul__(self, other: Any) -> Tensor: ...  # type: ignore[misc]
+    def __iand__(self, other: Any) -> Tensor: ...
+    def __ior__(self, other: Any) -> Tensor: ...
+    def __ixor__(self, other: Any) -> Tensor: ...
+    def __ilshift__(self, other: Any) -> Tensor: ...
+    def __irshift__(self, other: Any) -> Tensor: ...
+    def __setitem__(self, index: Any, value: Any) -> None: ...
+    def __deepcopy__(self, *args: Any, **kwargs: Any) -> Any:
+        """A leaf copy with storage of its own (``copy.deepcopy``)."""
+
+    def add_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def sub_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def mul_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def div_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def pow_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def clamp_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def clamp_min_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def clamp_max_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def clip_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def lerp_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def addcmul_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def addcdiv_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def masked_fill_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def neg_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def abs_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def exp_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def log_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def sqrt_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def sin_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def cos_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def tanh_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def sigmoid_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def relu_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def floor_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def ceil_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def round_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def trunc_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def frac_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def sign_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def reciprocal_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def rsqrt_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def square_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def exp2_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def expm1_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def log2_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def log10_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def log1p_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def tan_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def asin_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def acos_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def atan_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def sinh_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def cosh_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def asinh_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def acosh_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def atanh_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def erf_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def erfc_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def erfinv_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def sinc_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def logit_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def sgn_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def nan_to_num_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def fmod_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def remainder_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def atan2_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def hypot_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def copysign_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def xlogy_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def floor_divide_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def logical_not_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def logical_and_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def logical_or_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def logical_xor_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def bitwise_not_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def bitwise_and_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def bitwise_or_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def bitwise_xor_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def bitwise_left_shift_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def bitwise_right_shift_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def float_power_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def deg2rad_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def rad2deg_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def digamma_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def lgamma_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def uniform_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def normal_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def bernoulli_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def exponential_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def random_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Registers ``hook(grad)``, called during backward with this tensor's gradient; it
         may return a replacement. Returns a handle whose ``remove()`` unregisters it."""
@@ -757,7 +1074,8 @@ class Tensor:
         """Same data in a new shape (one dimension may be -1)."""
 
     def view(self, *shape: _ShapeLike) -> Tensor:
-        """Same as ``reshape``."""
+        """The same elements in a new shape, without copying (PyTorch's error when the
+        strides do not allow it)."""
 
     def flatten(self, start_dim: builtins.int = 0, end_dim: builtins.int = ...) -> Tensor:
         """Merges dimensions ``start_dim..=end_dim`` (``end_dim`` defaults to -1)."""

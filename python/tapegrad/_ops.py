@@ -13,6 +13,7 @@ __all__ = [
     "add",
     "amax",
     "amin",
+    "as_strided",
     "asin",
     "asinh",
     "atan",
@@ -22,6 +23,7 @@ __all__ = [
     "ceil",
     "clamp",
     "clone",
+    "copy_",
     "copysign",
     "cos",
     "cosh",
@@ -34,6 +36,7 @@ __all__ = [
     "exp",
     "exp2",
     "expm1",
+    "fill_",
     "flatten",
     "floor",
     "fmod",
@@ -86,6 +89,7 @@ __all__ = [
     "trunc",
     "unsqueeze",
     "xlogy",
+    "zero_",
 ]
 
 abs = Tensor.abs
@@ -94,6 +98,7 @@ acosh = Tensor.acosh
 add = Tensor.add
 amax = Tensor.amax
 amin = Tensor.amin
+as_strided = Tensor.as_strided
 asin = Tensor.asin
 asinh = Tensor.asinh
 atan = Tensor.atan
@@ -103,6 +108,7 @@ broadcast_to = Tensor.broadcast_to
 ceil = Tensor.ceil
 clamp = Tensor.clamp
 clone = Tensor.clone
+copy_ = Tensor.copy_
 copysign = Tensor.copysign
 cos = Tensor.cos
 cosh = Tensor.cosh
@@ -115,6 +121,7 @@ erfinv = Tensor.erfinv
 exp = Tensor.exp
 exp2 = Tensor.exp2
 expm1 = Tensor.expm1
+fill_ = Tensor.fill_
 flatten = Tensor.flatten
 floor = Tensor.floor
 fmod = Tensor.fmod
@@ -167,3 +174,4 @@ transpose = Tensor.transpose
 trunc = Tensor.trunc
 unsqueeze = Tensor.unsqueeze
 xlogy = Tensor.xlogy
+zero_ = Tensor.zero_

@@ -13,10 +13,10 @@ __all__ = ["Parameter"]
 class Parameter(tg.Tensor):  # type: ignore[misc]  # the stub still marks Tensor final
     """A leaf tensor holding a module's trainable values, as ``torch.nn.Parameter``.
 
-    ``Parameter(t)`` is a new leaf with ``t``'s data (``t.detach()``: the data is
-    shared, not copied, until one of them is written; tapegrad has no in-place ops, so
-    a write to one is never seen by the other). Arrays and nested lists are converted
-    with ``tapegrad.tensor``. Operations on a parameter return plain tensors.
+    ``Parameter(t)`` is a new leaf sharing ``t``'s storage (``t.detach()``, as in
+    PyTorch: an in-place write to one is seen by the other). Arrays and nested lists are
+    converted with ``tapegrad.tensor``. Operations on a parameter return plain tensors;
+    ``copy.deepcopy`` gives a ``Parameter`` with storage of its own.
 
     Args:
         data: A tensor (its dtype is kept), NumPy array or nested list of numbers;

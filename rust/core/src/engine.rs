@@ -131,7 +131,7 @@ fn sweep(
     let mut ready = BinaryHeap::new();
     let mut queued = HashSet::new();
     for node in roots.iter().filter_map(Tensor::grad_fn) {
-        if sweep.nodes[&Arc::as_ptr(node)].1 == 0 && queued.insert(Arc::as_ptr(node)) {
+        if sweep.nodes[&Arc::as_ptr(&node)].1 == 0 && queued.insert(Arc::as_ptr(&node)) {
             ready.push(Newest(node.clone()));
         }
     }
@@ -202,7 +202,7 @@ fn discover(
     let mut leaves: HashMap<LeafId, LeafState> = HashMap::new();
     let mut stack: Vec<Arc<Node>> = Vec::new();
     for node in roots.iter().filter_map(Tensor::grad_fn) {
-        if let Entry::Vacant(slot) = nodes.entry(Arc::as_ptr(node)) {
+        if let Entry::Vacant(slot) = nodes.entry(Arc::as_ptr(&node)) {
             slot.insert((node.clone(), 0));
             stack.push(node.clone());
         }

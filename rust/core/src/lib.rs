@@ -38,6 +38,7 @@ pub mod ops;
 pub mod optim;
 pub mod parallel;
 pub mod promotion;
+pub mod storage;
 pub mod tensor;
 #[cfg(test)]
 mod testutil;

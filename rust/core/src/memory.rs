@@ -12,7 +12,7 @@ use std::sync::Arc;
 pub fn graph_nodes(roots: &[Tensor]) -> Vec<Arc<Node>> {
     let mut seen: HashSet<*const Node> = HashSet::new();
     let mut order = Vec::new();
-    let mut stack: Vec<Arc<Node>> = roots.iter().filter_map(|t| t.grad_fn().cloned()).collect();
+    let mut stack: Vec<Arc<Node>> = roots.iter().filter_map(|t| t.grad_fn()).collect();
     while let Some(node) = stack.pop() {
         if !seen.insert(Arc::as_ptr(&node)) {
             continue;

@@ -6,6 +6,7 @@ use crate::array::{Array, DType, Element};
 use crate::error::{fmt_shape, Error, Result};
 use crate::parallel;
 use crate::tensor::Tensor;
+use std::sync::Arc;
 use ndarray::{ArcArray, IxDyn};
 
 /// Hyper-parameters of an SGD step (`torch.optim.SGD`).
@@ -88,8 +89,17 @@ fn with_slices(
         }
     }
     let grad = grad.array().to_contiguous();
-    // Distinct tensors (checked above), so holding all their write locks cannot deadlock.
-    let mut guards: Vec<_> = all.iter().map(|t| t.data_for_update()).collect();
+    // Distinct storages (checked here), so holding all their write locks cannot deadlock.
+    let storages = all.iter().map(|t| t.whole_storage(op)).collect::<Result<Vec<_>>>()?;
+    for (i, a) in storages.iter().enumerate() {
+        if storages[..i].iter().any(|b| Arc::ptr_eq(a, b)) {
+            return Err(Error::value(
+                op,
+                "the parameter and its state must not share storage (one is a view of another)",
+            ));
+        }
+    }
+    let mut guards: Vec<_> = storages.iter().map(|s| s.write()).collect();
     let mut arrays: Vec<&mut Array> = guards.iter_mut().map(|g| &mut **g).collect();
     kernel(&mut arrays, &grad)
 }

@@ -1,21 +1,48 @@
 //! [`Tensor`]: a cheap handle to data plus its place in the autograd graph.
 //!
+//! The data lives in a [`Storage`] that views share (see `storage.rs`); in-place ops and the
+//! history they rebase are in `ops/inplace.rs`.
+//!
 //! (Over 500 lines because the handle's state, its hooks and its graph accessors belong to
-//! the one type; the storage and in-place work of issue 12 will move data access out.)
+//! the one type.)
 
 use crate::array::{Array, DType};
 use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{Edge, GradHook, Jvp, Node, PostAccumulateHook, SavedInfo, Tangents};
+use crate::storage::{Layout, Storage, Strides};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+/// The producing node and which of its outputs a tensor is.
+pub(crate) type History = Option<(Arc<Node>, usize)>;
+
+/// Re-applies a view op to a base (rebuilding a view's history after its base changed).
+pub type Replay = Arc<dyn Fn(&Tensor) -> Result<Tensor> + Send + Sync>;
+
+/// What a view was made from: its base (the tensor that owns the storage; never a view)
+/// and how to make it again from the base.
+pub(crate) struct ViewOrigin {
+    pub(crate) base: Tensor,
+    pub(crate) replay: Replay,
+    /// The base's history generation this view's history was made from.
+    pub(crate) generation: AtomicU64,
+}
+
+/// Where a tensor's elements are: a storage and how to read it.
+pub(crate) struct Data {
+    pub(crate) storage: Arc<Storage>,
+    pub(crate) layout: Layout,
+}
 
 /// The shared state behind a [`Tensor`] handle.
 pub struct TensorImpl {
-    data: RwLock<Array>,
+    data: RwLock<Data>,
     requires_grad: AtomicBool,
-    grad_fn: Option<(Arc<Node>, usize)>,
+    history: RwLock<History>,
+    /// Counts the times an in-place op replaced `history` (views of this tensor compare it).
+    generation: AtomicU64,
+    view: OnceLock<ViewOrigin>,
     grad: Mutex<Option<Tensor>>,
-    version: AtomicU64,
     tangents: Mutex<Tangents>,
     /// Hooks of a leaf (a non-leaf's hooks live on its node).
     hooks: Mutex<Vec<(u64, GradHook)>>,
@@ -43,12 +70,22 @@ impl std::fmt::Debug for Tensor {
 
 impl Tensor {
     fn new(data: Array, requires_grad: bool, grad_fn: Option<(Arc<Node>, usize)>) -> Tensor {
+        Tensor::on_storage(Storage::new(data), Layout::Natural, requires_grad, grad_fn)
+    }
+
+    pub(crate) fn on_storage(
+        storage: Arc<Storage>,
+        layout: Layout,
+        requires_grad: bool,
+        grad_fn: History,
+    ) -> Tensor {
         Tensor(Arc::new(TensorImpl {
-            data: RwLock::new(data),
+            data: RwLock::new(Data { storage, layout }),
             requires_grad: AtomicBool::new(requires_grad),
-            grad_fn,
+            history: RwLock::new(grad_fn),
+            generation: AtomicU64::new(0),
+            view: OnceLock::new(),
             grad: Mutex::new(None),
-            version: AtomicU64::new(0),
             tangents: Mutex::new(Vec::new()),
             hooks: Mutex::new(Vec::new()),
             post_accumulate_hooks: Mutex::new(Vec::new()),
@@ -179,7 +216,7 @@ impl Tensor {
             ));
         }
         let id = next_hook_id();
-        match &self.0.grad_fn {
+        match &self.history() {
             None => self.0.hooks.lock().unwrap_or_else(|e| e.into_inner()).push((id, hook)),
             Some((node, i)) => {
                 node.hooks.lock().unwrap_or_else(|e| e.into_inner())[*i].push((id, hook))
@@ -215,7 +252,7 @@ impl Tensor {
             hooks.retain(|(h, _)| *h != id);
             hooks.len() != before
         }
-        let removed = match &self.0.grad_fn {
+        let removed = match &self.history() {
             None => remove(&mut lock(&self.0.hooks), id),
             Some((node, i)) => remove(&mut lock(&node.hooks)[*i], id),
         };
@@ -253,14 +290,41 @@ impl Tensor {
         Tensor::full(shape, 0.0, dtype)
     }
 
-    /// The data (a cheap clone of the shared array).
+    /// The elements (a cheap clone of the shared buffer, or of a contiguous window of it; a
+    /// copy for other windows, remembered by the storage until its next write).
     pub fn array(&self) -> Array {
-        self.0.data.read().unwrap_or_else(|e| e.into_inner()).clone()
+        let data = self.0.data.read().unwrap_or_else(|e| e.into_inner());
+        data.storage.read(&data.layout)
+    }
+
+    /// The storage and layout (for in-place writes and views).
+    pub(crate) fn data(&self) -> (Arc<Storage>, Layout) {
+        let data = self.0.data.read().unwrap_or_else(|e| e.into_inner());
+        (data.storage.clone(), data.layout.clone())
+    }
+
+    /// Points this tensor at other data (`.data = other`, `set_`).
+    pub(crate) fn set_data(&self, storage: Arc<Storage>, layout: Layout) {
+        *self.0.data.write().unwrap_or_else(|e| e.into_inner()) = Data { storage, layout };
+    }
+
+    /// The window this tensor reads, as strides (a natural layout is first put in standard
+    /// order, so that views can index it).
+    pub fn strides(&self) -> Strides {
+        let (storage, layout) = self.data();
+        match layout {
+            Layout::Natural => storage.strided_whole(),
+            Layout::Strided(s) => s,
+        }
     }
 
     /// The extent of each axis.
     pub fn shape(&self) -> Vec<usize> {
-        self.0.data.read().unwrap_or_else(|e| e.into_inner()).shape().to_vec()
+        let data = self.0.data.read().unwrap_or_else(|e| e.into_inner());
+        match &data.layout {
+            Layout::Natural => data.storage.buffer_shape(),
+            Layout::Strided(s) => s.shape.clone(),
+        }
     }
 
     /// The extent of axis `dim` (negative counts from the end); a 0-d tensor answers 1 for
@@ -285,27 +349,99 @@ impl Tensor {
 
     /// Number of axes.
     pub fn ndim(&self) -> usize {
-        self.0.data.read().unwrap_or_else(|e| e.into_inner()).ndim()
+        self.shape().len()
     }
 
     /// Number of elements.
     pub fn numel(&self) -> usize {
-        self.0.data.read().unwrap_or_else(|e| e.into_inner()).numel()
+        self.shape().iter().product()
     }
 
     /// Bytes the elements occupy.
     pub fn nbytes(&self) -> usize {
-        self.0.data.read().unwrap_or_else(|e| e.into_inner()).nbytes()
+        self.numel() * self.dtype().itemsize()
     }
 
     /// The element type.
     pub fn dtype(&self) -> DType {
-        self.0.data.read().unwrap_or_else(|e| e.into_inner()).dtype()
+        self.0.data.read().unwrap_or_else(|e| e.into_inner()).storage.dtype()
     }
 
     /// Whether gradients flow to this tensor.
     pub fn requires_grad(&self) -> bool {
+        self.refresh_view_history();
         self.0.requires_grad.load(Ordering::Relaxed)
+    }
+
+    /// The producing node, brought up to date for a view whose base an in-place op changed.
+    pub(crate) fn history(&self) -> History {
+        self.refresh_view_history();
+        self.0.history.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// What this view was made from, if it is one.
+    pub(crate) fn view_origin(&self) -> Option<&ViewOrigin> {
+        self.0.view.get()
+    }
+
+    /// The base whose storage this view shares (PyTorch's `_base`), for views.
+    pub fn base(&self) -> Option<Tensor> {
+        self.view_origin().map(|v| v.base.clone())
+    }
+
+    /// Times an in-place op replaced this tensor's history.
+    pub(crate) fn generation(&self) -> u64 {
+        self.0.generation.load(Ordering::Acquire)
+    }
+
+    /// Replaces the history (an in-place op: the tensor is now the output `index` of `node`,
+    /// or a leaf), with its tangents.
+    pub(crate) fn set_history(&self, history: History, requires_grad: bool, tangents: Tangents) {
+        *self.0.history.write().unwrap_or_else(|e| e.into_inner()) = history;
+        self.0.requires_grad.store(requires_grad, Ordering::Relaxed);
+        *lock(&self.0.tangents) = tangents;
+        self.0.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Makes `self` (the freshly recorded output of a view op on `input`) a view of
+    /// `input`'s storage through `window`, remembering how to make it again from the base.
+    pub(crate) fn become_view(self, input: &Tensor, window: Strides, replay: Replay) -> Tensor {
+        let (storage, _) = input.data();
+        // The op computed the view's elements already (usually without copying, as a strided
+        // array sharing the buffer): keep them as the read cache of a non-contiguous window.
+        if !window.is_contiguous() {
+            storage.remember_read(&window, self.array());
+        }
+        self.set_data(storage, Layout::Strided(window));
+        let (base, replay) = match input.view_origin() {
+            Some(origin) => {
+                let (outer, inner) = (replay, origin.replay.clone());
+                let composed: Replay = Arc::new(move |b: &Tensor| outer(&inner(b)?));
+                (origin.base.clone(), composed)
+            }
+            None => (input.clone(), replay),
+        };
+        let generation = AtomicU64::new(base.generation());
+        let _ = self.0.view.set(ViewOrigin { base, replay, generation });
+        self
+    }
+
+    /// A view's history is its base's with the view op on top: when an in-place op has
+    /// replaced the base's history since, the view op is recorded again on the base.
+    fn refresh_view_history(&self) {
+        let Some(origin) = self.0.view.get() else { return };
+        let now = origin.base.generation();
+        if origin.generation.load(Ordering::Acquire) == now {
+            return;
+        }
+        origin.generation.store(now, Ordering::Release);
+        let _grad = crate::graph::GradModeGuard::new(true);
+        if let Ok(fresh) = (origin.replay)(&origin.base) {
+            let history = fresh.0.history.read().unwrap_or_else(|e| e.into_inner()).clone();
+            let requires = fresh.0.requires_grad.load(Ordering::Relaxed);
+            *self.0.history.write().unwrap_or_else(|e| e.into_inner()) = history;
+            self.0.requires_grad.store(requires, Ordering::Relaxed);
+        }
     }
 
     /// Sets `requires_grad` on a leaf (PyTorch's `requires_grad_()`).
@@ -332,22 +468,22 @@ impl Tensor {
 
     /// True for tensors made by users, or by ops that recorded nothing.
     pub fn is_leaf(&self) -> bool {
-        self.0.grad_fn.is_none()
+        self.history().is_none()
     }
 
     /// The node that produced this tensor.
-    pub fn grad_fn(&self) -> Option<&Arc<Node>> {
-        self.0.grad_fn.as_ref().map(|(n, _)| n)
+    pub fn grad_fn(&self) -> Option<Arc<Node>> {
+        self.history().map(|(n, _)| n)
     }
 
     /// The producing node and which of its outputs this tensor is.
     pub fn grad_fn_with_index(&self) -> Option<(Arc<Node>, usize)> {
-        self.0.grad_fn.clone()
+        self.history()
     }
 
     /// The name of the producing node, e.g. `Some("MulBackward")`.
-    pub fn grad_fn_name(&self) -> Option<&str> {
-        self.0.grad_fn.as_ref().map(|(n, _)| n.name())
+    pub fn grad_fn_name(&self) -> Option<String> {
+        self.history().map(|(n, _)| n.name().to_string())
     }
 
     /// The accumulated gradient, if any.
@@ -395,7 +531,7 @@ impl Tensor {
 
     /// Asks a non-leaf to keep its gradient in `.grad` during backward (no-op on leaves).
     pub fn retain_grad(&self) -> Result<()> {
-        match &self.0.grad_fn {
+        match &self.history() {
             None if !self.requires_grad() => Err(Error::Graph(
                 "can't retain_grad on a tensor that has requires_grad=False".into(),
             )),
@@ -410,21 +546,23 @@ impl Tensor {
 
     /// Whether `.grad` is filled in for this non-leaf during backward.
     pub fn retains_grad(&self) -> bool {
-        self.0.grad_fn.as_ref().is_some_and(|(n, i)| {
+        self.history().as_ref().is_some_and(|(n, i)| {
             n.retained.lock().unwrap_or_else(|e| e.into_inner())[*i]
                 .as_ref()
                 .is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(&self.0)))
         })
     }
 
-    /// A new leaf sharing this tensor's data, cut from the graph.
+    /// A new leaf sharing this tensor's storage (writes through either are seen by both),
+    /// cut from the graph.
     pub fn detach(&self) -> Tensor {
-        Tensor::from_array(self.array())
+        let (storage, layout) = self.data();
+        Tensor::on_storage(storage, layout, false, None)
     }
 
-    /// Counts in-place modifications (saved tensors check it).
+    /// Counts in-place modifications of the storage (saved tensors check it).
     pub fn version(&self) -> u64 {
-        self.0.version.load(Ordering::Relaxed)
+        self.0.data.read().unwrap_or_else(|e| e.into_inner()).storage.version()
     }
 
     /// Replaces the data in place, as an optimiser step does: shape and dtype must match, and it
@@ -448,23 +586,28 @@ impl Tensor {
                 ),
             ));
         }
-        *self.0.data.write().unwrap_or_else(|e| e.into_inner()) = data;
-        self.0.version.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        let (storage, layout) = self.data();
+        storage.store(&layout, &data)
     }
 
-    /// Write access to the data for an in-place update (the optimiser kernels): readers wait
-    /// until the guard is dropped. Bumps the version now, so saved copies of the old value
-    /// notice the change.
-    pub(crate) fn data_for_update(&self) -> std::sync::RwLockWriteGuard<'_, Array> {
-        let guard = self.0.data.write().unwrap_or_else(|e| e.into_inner());
-        self.0.version.fetch_add(1, Ordering::Relaxed);
-        guard
+    /// The storage of a tensor that reads all of it, for an in-place update by the optimiser
+    /// kernels (which take the storage's write lock, bumping its version).
+    pub(crate) fn whole_storage(&self, op: &'static str) -> Result<Arc<Storage>> {
+        let (storage, layout) = self.data();
+        match layout {
+            Layout::Natural => Ok(storage),
+            Layout::Strided(s) if s.is_contiguous() && s.offset == 0 && s.numel() == storage.buffer_shape().iter().product::<usize>() => Ok(storage),
+            Layout::Strided(_) => Err(Error::value(
+                op,
+                "the tensor is a strided view of another tensor's storage; update a contiguous \
+                 tensor (call .contiguous() and assign it)",
+            )),
+        }
     }
 
     /// Where this tensor's gradient goes when it is an op's input.
     pub(crate) fn edge(&self) -> Edge {
-        match (&self.0.grad_fn, self.requires_grad()) {
+        match (&self.history(), self.requires_grad()) {
             (Some((node, i)), _) => Edge::Node(node.clone(), *i),
             (None, true) => Edge::Leaf(Arc::downgrade(&self.0)),
             (None, false) => Edge::None,

@@ -9,6 +9,7 @@ mod convert;
 mod dtypes;
 mod errors;
 mod functions;
+mod inplace;
 mod interrupt;
 mod linalg;
 mod memory;

@@ -572,11 +572,6 @@ impl PyTensor {
     fn reshape(&self, shape: &Bound<'_, PyTuple>) -> Res<PyTensor> {
         Ok(wrap(self.0.reshape_infer(&parse_shape_args(shape)?)?))
     }
-    /// Same as `reshape`.
-    #[pyo3(signature = (*shape))]
-    fn view(&self, shape: &Bound<'_, PyTuple>) -> Res<PyTensor> {
-        self.reshape(shape)
-    }
     /// Merges dimensions `start_dim..=end_dim`.
     #[pyo3(signature = (start_dim=0, end_dim=-1))]
     fn flatten(&self, start_dim: i64, end_dim: i64) -> Res<PyTensor> {

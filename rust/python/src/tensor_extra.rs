@@ -291,7 +291,7 @@ impl PyTensor {
 /// Calls the Python composite `module.name(self, *args, **kwargs)`: shape and elementwise
 /// functions composed from the primitives live in Python (`tapegrad/_shapes.py`,
 /// `tapegrad/_elementwise.py`); these methods only dispatch to them.
-fn composite<'py>(
+pub(crate) fn composite<'py>(
     slf: &Bound<'py, PyTensor>,
     module: &str,
     name: &str,
@@ -318,12 +318,14 @@ macro_rules! composite_methods {
                     args: &Bound<'py, PyTuple>,
                     kwargs: Option<&Bound<'py, PyDict>>,
                 ) -> PyResult<Bound<'py, PyAny>> {
-                    composite(slf, $module, stringify!($name), args, kwargs)
+                    $crate::tensor_extra::composite(slf, $module, stringify!($name), args, kwargs)
                 }
             )*
         }
     };
 }
+
+pub(crate) use composite_methods;
 
 composite_methods! { "tapegrad._shapes":
     /// Elements `start .. start + length` along `dim`.

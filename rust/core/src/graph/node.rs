@@ -6,7 +6,8 @@ use crate::error::{Error, Result};
 use crate::graph::accounting;
 use crate::graph::forward_ad::{sum_tangents, Tangents};
 use crate::graph::grad_mode::is_grad_enabled;
-use crate::graph::saved::SavedInfo;
+use crate::graph::saved::{SavedAs, SavedInfo};
+use crate::storage::Storage;
 use crate::tensor::{Tensor, TensorImpl};
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -161,6 +162,9 @@ pub struct Node {
     pub(crate) retained: Mutex<Vec<Option<Weak<TensorImpl>>>>,
     /// Per output: hooks registered on the output tensor, with their ids.
     pub(crate) hooks: Mutex<Vec<Vec<(u64, GradHook)>>>,
+    /// Per output: its storage and the version the rule's saved result matches (an in-place
+    /// op on the output afterwards makes a rule that saved it refuse to run).
+    pub(crate) output_versions: Mutex<Vec<Option<(Weak<Storage>, u64)>>>,
 }
 
 impl Node {
@@ -218,7 +222,37 @@ impl Node {
 
     /// Runs the rule's VJP (outside the lock: it may run user code).
     pub(crate) fn run_vjp(self: &Arc<Self>, grads: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
-        self.rule()?.vjp_multi(grads, &VjpContext { node: self })
+        let rule = self.rule()?;
+        self.check_saved_results(rule.as_ref())?;
+        rule.vjp_multi(grads, &VjpContext { node: self })
+    }
+
+    /// Records where output `index` lives now (after an op made it, or an in-place op wrote
+    /// it and made this node its history).
+    pub(crate) fn set_output_version(&self, index: usize, storage: &Arc<Storage>) {
+        self.output_versions.lock().unwrap_or_else(|e| e.into_inner())[index] =
+            Some((Arc::downgrade(storage), storage.version()));
+    }
+
+    /// Refuses to run a rule that saved its result when an in-place op has since written
+    /// that output (PyTorch's error, with both versions).
+    fn check_saved_results(&self, rule: &dyn Backward) -> Result<()> {
+        let versions = self.output_versions.lock().unwrap_or_else(|e| e.into_inner());
+        for (index, entry) in versions.iter().enumerate() {
+            let Some((storage, saved)) = entry else { continue };
+            let Some(storage) = storage.upgrade() else { continue };
+            let now = storage.version();
+            if now != *saved && rule.saved().iter().any(|s| s.why == SavedAs::Result) {
+                return Err(modified_in_place(
+                    &self.outputs[index],
+                    Some((self.name(), index)),
+                    now,
+                    *saved,
+                    self.name(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Frees the saved tensors (after a backward without `retain_graph`).
@@ -269,4 +303,23 @@ impl Drop for Node {
         }
         let _ = DROPPING.try_with(|d| d.set(false));
     }
+}
+
+/// PyTorch's error for a saved tensor written in place since it was saved.
+pub(crate) fn modified_in_place(
+    meta: &InputMeta,
+    output_of: Option<(&str, usize)>,
+    now: u64,
+    expected: u64,
+    needed_by: &str,
+) -> Error {
+    let of = output_of.map_or(String::new(), |(name, i)| format!(", which is output {i} of {name},"));
+    Error::Graph(format!(
+        "one of the variables needed for gradient computation has been modified by an inplace \
+         operation: [{} {}]{of} is at version {now}; expected version {expected} instead \
+         (needed by {needed_by}). Hint: {needed_by} computes its gradient from the value before \
+         the change; clone() the tensor before modifying it, or modify it after backward",
+        meta.dtype,
+        crate::error::fmt_shape(&meta.shape),
+    ))
 }

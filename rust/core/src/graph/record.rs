@@ -140,10 +140,15 @@ fn attach(inputs: &[&Tensor], outputs: Vec<Array>, rule: Arc<dyn Backward>) -> V
         output_tangents: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
         retained: Mutex::new(vec![None; n]),
         hooks: Mutex::new(vec![Vec::new(); n]),
+        output_versions: Mutex::new(vec![None; n]),
     });
-    outputs
+    let tensors: Vec<Tensor> = outputs
         .into_iter()
         .enumerate()
         .map(|(i, data)| Tensor::rebuild(data, true, Some((node.clone(), i)), Vec::new()))
-        .collect()
+        .collect();
+    for (i, t) in tensors.iter().enumerate() {
+        node.set_output_version(i, &t.data().0);
+    }
+    tensors
 }

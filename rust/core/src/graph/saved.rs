@@ -2,7 +2,7 @@
 //! in-place change is caught) and why the rule needs it (so the memory bill can say).
 
 use crate::array::{Array, DType};
-use crate::error::{fmt_shape, Error, Result};
+use crate::error::Result;
 use crate::graph::forward_ad::Tangents;
 use crate::graph::node::Node;
 use crate::tensor::{Tensor, TensorImpl};
@@ -60,6 +60,7 @@ pub struct SavedTensor {
     version: u64,
     why: SavedAs,
     source: Weak<TensorImpl>,
+    storage: Weak<crate::storage::Storage>,
     requires_grad: bool,
     grad_fn: Option<(Arc<Node>, usize)>,
     tangents: Tangents,
@@ -73,6 +74,7 @@ impl SavedTensor {
             version: tensor.version(),
             why,
             source: Arc::downgrade(&tensor.0),
+            storage: Arc::downgrade(&tensor.data().0),
             requires_grad: tensor.requires_grad(),
             grad_fn: tensor.grad_fn_with_index(),
             tangents: tensor.tangents(),
@@ -81,26 +83,33 @@ impl SavedTensor {
 
     /// The saved tensor, or an error if it was modified in place since it was saved.
     pub fn get(&self, op: &str) -> Result<Tensor> {
-        let Some(alive) = self.source.upgrade().map(Tensor) else {
+        if let Some(storage) = self.storage.upgrade() {
+            let now = storage.version();
+            if now != self.version {
+                let meta = crate::graph::InputMeta {
+                    shape: self.data.shape().to_vec(),
+                    dtype: self.data.dtype(),
+                };
+                let output_of = self.grad_fn.as_ref().map(|(n, i)| (n.name(), *i));
+                return Err(crate::graph::node::modified_in_place(
+                    &meta,
+                    output_of,
+                    now,
+                    self.version,
+                    op,
+                ));
+            }
+        }
+        match self.source.upgrade().map(Tensor) {
+            Some(alive) => Ok(alive),
             // Nobody can modify, or read the gradient of, a tensor that is gone: rebuild it.
-            return Ok(Tensor::rebuild(
+            None => Ok(Tensor::rebuild(
                 self.data.clone(),
                 self.requires_grad,
                 self.grad_fn.clone(),
                 self.tangents.clone(),
-            ));
-        };
-        if alive.version() != self.version {
-            return Err(Error::Graph(format!(
-                "{op}: a tensor saved for backward ({}, shape {}) was modified in place after it \
-                 was saved (version {} is now {})",
-                self.why,
-                fmt_shape(self.data.shape()),
-                self.version,
-                alive.version()
-            )));
+            )),
         }
-        Ok(alive)
     }
 
     /// The bytes this saved tensor holds.

@@ -12,6 +12,7 @@ use crate::array::{checked_numel, normalize_axis, Array, DType, Element, Scalar}
 use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{record, Backward, Jvp, SavedInfo, VjpContext};
 use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
+use crate::storage::Strides;
 use crate::tensor::Tensor;
 use crate::{dispatch, map_any, with_scalar_type};
 use ndarray::{ArrayD, Axis, IxDyn, SliceInfo, SliceInfoElem};
@@ -81,6 +82,29 @@ fn resolve_slice(
         SliceInfoElem::Slice { start: lo as isize, end: Some(hi as isize), step: step as isize },
         count as usize,
     ))
+}
+
+/// The strided window an index expression reads from `input` (None for a negative step).
+fn window_strides(input: &Strides, elems: &[SliceInfoElem], out_shape: &[usize]) -> Option<Strides> {
+    let mut cur = input.clone();
+    let mut at = 0; // the output axis the next element acts on
+    for elem in elems {
+        match *elem {
+            SliceInfoElem::Slice { start, step, .. } => {
+                if step < 0 {
+                    return None;
+                }
+                cur = cur.slice(at, start.max(0) as usize, out_shape[at], step as usize);
+                at += 1;
+            }
+            SliceInfoElem::Index(i) => cur = cur.select(at, i as usize),
+            SliceInfoElem::NewAxis => {
+                cur = cur.unsqueeze(at);
+                at += 1;
+            }
+        }
+    }
+    Some(cur)
 }
 
 fn window(elems: Vec<SliceInfoElem>) -> Result<Window> {
@@ -316,8 +340,16 @@ impl Tensor {
     fn slice_window(&self, window: &Window) -> Result<Tensor> {
         let input_shape = self.shape();
         let out = map_any!(&self.array(), a => a.clone().slice_move(window.as_ref()));
-        let window = window.clone();
-        record(&[self], out, || Box::new(SliceBackward { input_shape, window }))
+        let rule_window = window.clone();
+        let out = record(&[self], out, || Box::new(SliceBackward { input_shape, window: rule_window }))?;
+        // A view of this tensor's storage, unless a step is negative (PyTorch has none; NumPy's
+        // reversed slices are copies here).
+        let Some(strides) = window_strides(&self.strides(), window.as_ref().as_ref(), &out.shape())
+        else {
+            return Ok(out);
+        };
+        let replay = window.clone();
+        Ok(out.become_view(self, strides, Arc::new(move |b: &Tensor| b.slice_window(&replay))))
     }
 
     /// Zeros of `shape` with this tensor written into `window`.

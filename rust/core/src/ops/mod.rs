@@ -21,6 +21,7 @@ pub mod binary;
 pub mod conv;
 pub mod copy;
 pub mod index;
+pub mod inplace;
 pub mod linalg;
 pub mod linalg_spectral;
 pub mod loss;

@@ -120,6 +120,9 @@ pub fn primitives() -> Vec<PrimitiveInfo> {
         <crate::ops::pool::MaxPoolBackward as Primitive>::INFO,
         <crate::ops::attention::AttentionBackward as Primitive>::INFO,
         <crate::ops::copy::CloneBackward as Primitive>::INFO,
+        <crate::ops::inplace::CopySlicesBackward as Primitive>::INFO,
+        <crate::ops::inplace::WindowReadBackward as Primitive>::INFO,
+        <crate::ops::inplace::OverwriteBackward as Primitive>::INFO,
     ]);
     all.extend(crate::ops::linalg::PRIMITIVES);
     all.extend(crate::ops::linalg_spectral::PRIMITIVES);

@@ -8,6 +8,7 @@ use crate::map_any;
 use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
 use crate::tensor::Tensor;
 use ndarray::IxDyn;
+use std::sync::Arc;
 
 /// `reshape`: the gradient is reshaped back.
 pub(crate) struct ReshapeBackward {
@@ -119,7 +120,33 @@ impl Tensor {
             return Ok(self.clone());
         }
         let out = self.array().reshape(shape)?;
-        record(&[self], out, || Box::new(ReshapeBackward { input_shape }))
+        let out = record(&[self], out, || Box::new(ReshapeBackward { input_shape }))?;
+        // A view when the strides allow it (PyTorch's rule), a copy otherwise.
+        match self.strides().view(shape) {
+            Some(strides) => {
+                let shape = shape.to_vec();
+                Ok(out.become_view(self, strides, Arc::new(move |b: &Tensor| b.reshape(&shape))))
+            }
+            None => Ok(out),
+        }
+    }
+
+    /// `view`: [`Tensor::reshape`] that refuses to copy (PyTorch's error when the strides do
+    /// not allow the shape).
+    pub fn view_shape(&self, shape: &[i64]) -> Result<Tensor> {
+        let out = self.reshape_infer(shape)?;
+        if out.base().is_none() && out.numel() > 0 && !out.same_as(self) {
+            return Err(Error::shape(
+                "view",
+                format!(
+                    "view size is not compatible with input tensor's size and stride (at least \
+                     one dimension spans across two contiguous subspaces): shape {} to {shape:?}. \
+                     Use .reshape(...) instead.",
+                    fmt_shape(&self.shape())
+                ),
+            ));
+        }
+        Ok(out)
     }
 
     /// Reshapes with at most one `-1` inferred from the element count (PyTorch's `reshape`).
@@ -168,7 +195,8 @@ impl Tensor {
     /// returns a new view there too). Internal callers keep the cheaper `self.clone()`.
     pub fn identity_view(&self) -> Result<Tensor> {
         let input_shape = self.shape();
-        record(&[self], self.array(), || Box::new(ReshapeBackward { input_shape }))
+        let out = record(&[self], self.array(), || Box::new(ReshapeBackward { input_shape }))?;
+        Ok(out.become_view(self, self.strides(), Arc::new(|b: &Tensor| b.identity_view())))
     }
 
     /// Reorders axes: output axis `i` is input axis `perm[i]` (a view, no copy).
@@ -208,7 +236,9 @@ impl Tensor {
         }
         let out = map_any!(&self.array(), a => a.clone().permuted_axes(IxDyn(axes)));
         let inverse = inverse_permutation(axes);
-        record(&[self], out, || Box::new(PermuteBackward { inverse }))
+        let out = record(&[self], out, || Box::new(PermuteBackward { inverse }))?;
+        let (strides, axes) = (self.strides().permute(axes), axes.to_vec());
+        Ok(out.become_view(self, strides, Arc::new(move |b: &Tensor| b.permute_axes(&axes))))
     }
 
     /// Swaps two axes.
@@ -232,7 +262,9 @@ impl Tensor {
         }
         checked_numel("expand", shape)?;
         let out = self.array().broadcast_to(shape)?;
-        record(&[self], out, || Box::new(ExpandBackward))
+        let out = record(&[self], out, || Box::new(ExpandBackward))?;
+        let (strides, shape) = (self.strides().expand(shape), shape.to_vec());
+        Ok(out.become_view(self, strides, Arc::new(move |b: &Tensor| b.expand(&shape))))
     }
 
     /// `expand` with PyTorch's `-1` meaning "keep this dimension".

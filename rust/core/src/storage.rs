@@ -1,0 +1,524 @@
+//! Storage and layouts: the memory tensors share, and how each tensor reads it.
+//!
+//! A [`Storage`] owns one buffer (an [`Array`]) and a version counter. Every tensor holds an
+//! `Arc<Storage>` and a [`Layout`]: [`Layout::Natural`] reads the buffer as it is (what an op's
+//! output gets: zero-copy, any strides), [`Layout::Strided`] reads `(offset, shape, strides)`
+//! elements of a buffer kept in standard (C) order, PyTorch's view model. Views (slices,
+//! transposes, `view`, `expand`, `diagonal`...) share their base's storage, so a write through
+//! one is seen by all, and they share its version counter, so a saved tensor notices any write.
+//!
+//! Writes never disturb anyone holding an [`Array`] read earlier: the buffer is an `ArcArray`,
+//! and a write first makes it unique (copy-on-write when an earlier read or a saved tensor
+//! still shares it). Sharing between tensors is therefore exactly "same `Storage`", and the
+//! whole module is safe Rust.
+
+use crate::array::{Array, DType};
+use crate::error::{fmt_shape, Error, Result};
+use ndarray::{ArrayView, ArrayViewMut, IxDyn, ShapeBuilder};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockWriteGuard};
+
+/// The memory one or more tensors view, with the count of writes to it.
+pub struct Storage {
+    buffer: RwLock<Array>,
+    version: AtomicU64,
+    dtype: DType,
+    /// The elements of recently read non-contiguous windows (a transpose read by a matrix
+    /// product keeps its zero-copy strided array here). Emptied by every write, so that a
+    /// cached array never makes the write copy the buffer.
+    reads: Mutex<Vec<(Strides, Array)>>,
+}
+
+/// How many non-contiguous windows a storage remembers the elements of.
+const CACHED_READS: usize = 4;
+
+/// How a tensor reads its storage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// The whole buffer, as it is.
+    Natural,
+    /// Elements `offset + Σ index[i] * strides[i]` of the buffer in standard order.
+    Strided(Strides),
+}
+
+/// A strided window on a standard-order buffer (in elements, as PyTorch's `stride()`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Strides {
+    /// Position of element `[0, 0, ...]`.
+    pub offset: usize,
+    /// Extent of each axis.
+    pub shape: Vec<usize>,
+    /// Step in elements along each axis (0 for an expanded axis).
+    pub strides: Vec<usize>,
+}
+
+/// Standard (row-major) strides of `shape`.
+pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
+    let mut strides = vec![0; shape.len()];
+    let mut step = 1usize;
+    for (s, &d) in strides.iter_mut().zip(shape).rev() {
+        *s = step;
+        step = step.saturating_mul(d.max(1));
+    }
+    strides
+}
+
+impl Strides {
+    /// The whole of a buffer of `shape`.
+    pub fn contiguous(shape: &[usize]) -> Strides {
+        Strides { offset: 0, shape: shape.to_vec(), strides: contiguous_strides(shape) }
+    }
+
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Whether the elements are one row-major block (PyTorch's `is_contiguous`: axes of
+    /// size 1 may have any stride).
+    pub fn is_contiguous(&self) -> bool {
+        let mut expected = 1usize;
+        for (&d, &s) in self.shape.iter().zip(&self.strides).rev() {
+            if d != 1 && s != expected {
+                return d == 0 || self.numel() == 0;
+            }
+            expected = expected.saturating_mul(d);
+        }
+        true
+    }
+
+    /// Whether two different indices can reach one element (a write would be ambiguous).
+    pub fn overlaps(&self) -> bool {
+        let mut axes: Vec<(usize, usize)> = self
+            .shape
+            .iter()
+            .zip(&self.strides)
+            .filter(|(&d, _)| d > 1)
+            .map(|(&d, &s)| (s, d))
+            .collect();
+        if self.numel() == 0 {
+            return false;
+        }
+        axes.sort_unstable();
+        let mut reach = 0usize; // the largest offset reachable by the smaller-stride axes
+        for (s, d) in axes {
+            if s <= reach || s == 0 {
+                return true;
+            }
+            reach += s * (d - 1);
+        }
+        false
+    }
+
+    /// `shape[dim]` positions `start, start + step, ...` (`len` of them) along `dim`.
+    pub fn slice(&self, dim: usize, start: usize, len: usize, step: usize) -> Strides {
+        let mut out = self.clone();
+        if len > 0 {
+            out.offset += start * self.strides[dim];
+        }
+        out.shape[dim] = len;
+        out.strides[dim] = self.strides[dim] * step;
+        out
+    }
+
+    /// Position `index` of `dim`, which disappears.
+    pub fn select(&self, dim: usize, index: usize) -> Strides {
+        let mut out = self.clone();
+        out.offset += index * self.strides[dim];
+        out.shape.remove(dim);
+        out.strides.remove(dim);
+        out
+    }
+
+    /// A new axis of size 1 at `dim`.
+    pub fn unsqueeze(&self, dim: usize) -> Strides {
+        let mut out = self.clone();
+        let stride = if dim < self.shape.len() { self.strides[dim] * self.shape[dim] } else { 1 };
+        out.shape.insert(dim, 1);
+        out.strides.insert(dim, stride);
+        out
+    }
+
+    /// Output axis `i` is axis `axes[i]`.
+    pub fn permute(&self, axes: &[usize]) -> Strides {
+        Strides {
+            offset: self.offset,
+            shape: axes.iter().map(|&a| self.shape[a]).collect(),
+            strides: axes.iter().map(|&a| self.strides[a]).collect(),
+        }
+    }
+
+    /// Broadcast to `shape` (numpy's rule: new leading axes, and size-1 axes stretched, get
+    /// stride 0). The caller has checked that the shapes broadcast.
+    pub fn expand(&self, shape: &[usize]) -> Strides {
+        let lead = shape.len() - self.shape.len();
+        let strides = shape
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| {
+                if i < lead {
+                    0
+                } else {
+                    let (own, s) = (self.shape[i - lead], self.strides[i - lead]);
+                    if own == d { s } else { 0 }
+                }
+            })
+            .collect();
+        Strides { offset: self.offset, shape: shape.to_vec(), strides }
+    }
+
+    /// The same elements with `shape`, when the strides allow it without a copy (PyTorch's
+    /// `computeStride`): each group of old axes merged or split must be one block.
+    pub fn view(&self, shape: &[usize]) -> Option<Strides> {
+        let numel = self.numel();
+        if numel == 0 || self.shape.is_empty() || shape.is_empty() {
+            return Some(Strides {
+                offset: self.offset,
+                shape: shape.to_vec(),
+                strides: contiguous_strides(shape),
+            });
+        }
+        let mut new_strides = vec![0usize; shape.len()];
+        let mut view_d = shape.len() as isize - 1;
+        let mut chunk_base_stride = *self.strides.last().expect("non-empty");
+        let mut tensor_numel = 1usize;
+        let mut view_numel = 1usize;
+        for tensor_d in (0..self.shape.len()).rev() {
+            tensor_numel *= self.shape[tensor_d];
+            let boundary = tensor_d == 0
+                || (self.shape[tensor_d - 1] != 1
+                    && self.strides[tensor_d - 1] != tensor_numel * chunk_base_stride);
+            if boundary {
+                while view_d >= 0
+                    && (view_numel < tensor_numel || shape[view_d as usize] == 1)
+                {
+                    new_strides[view_d as usize] = view_numel * chunk_base_stride;
+                    view_numel *= shape[view_d as usize];
+                    view_d -= 1;
+                }
+                if view_numel != tensor_numel {
+                    return None;
+                }
+                if tensor_d > 0 {
+                    chunk_base_stride = self.strides[tensor_d - 1];
+                    tensor_numel = 1;
+                    view_numel = 1;
+                }
+            }
+        }
+        if view_d != -1 {
+            return None;
+        }
+        Some(Strides { offset: self.offset, shape: shape.to_vec(), strides: new_strides })
+    }
+
+    /// The diagonal `offset` of axes `d1`, `d2` (removed; the diagonal becomes the last axis).
+    pub fn diagonal(&self, offset: i64, d1: usize, d2: usize) -> Strides {
+        let (n1, n2) = (self.shape[d1], self.shape[d2]);
+        let (len, start) = if offset >= 0 {
+            let o = offset as usize;
+            (n1.min(n2.saturating_sub(o)), o * self.strides[d2])
+        } else {
+            let o = offset.unsigned_abs() as usize;
+            (n1.saturating_sub(o).min(n2), o * self.strides[d1])
+        };
+        let mut shape = Vec::with_capacity(self.shape.len() - 1);
+        let mut strides = Vec::with_capacity(self.shape.len() - 1);
+        for i in 0..self.shape.len() {
+            if i != d1 && i != d2 {
+                shape.push(self.shape[i]);
+                strides.push(self.strides[i]);
+            }
+        }
+        shape.push(len);
+        strides.push(self.strides[d1] + self.strides[d2]);
+        Strides { offset: self.offset + if len > 0 { start } else { 0 }, shape, strides }
+    }
+
+    /// Windows of `size` every `step` along `dim` (a new last axis of length `size`).
+    pub fn unfold(&self, dim: usize, size: usize, step: usize) -> Strides {
+        let mut out = self.clone();
+        let n = self.shape[dim];
+        out.shape[dim] = if n >= size { (n - size) / step + 1 } else { 0 };
+        out.strides[dim] = self.strides[dim] * step;
+        out.shape.push(size);
+        out.strides.push(self.strides[dim]);
+        out
+    }
+
+    /// [`Strides::extent`], or None when it does not fit a `usize` (huge shapes or strides).
+    pub fn checked_extent(&self) -> Option<usize> {
+        let mut numel: usize = 1;
+        for &d in &self.shape {
+            numel = numel.checked_mul(d)?;
+        }
+        if numel == 0 {
+            return Some(0);
+        }
+        let mut end = self.offset;
+        for (&d, &s) in self.shape.iter().zip(&self.strides) {
+            end = end.checked_add((d - 1).checked_mul(s)?)?;
+        }
+        end.checked_add(1)
+    }
+
+    /// One past the largest buffer position read (0 for an empty window).
+    pub fn extent(&self) -> usize {
+        if self.numel() == 0 {
+            return 0;
+        }
+        self.offset
+            + self.shape.iter().zip(&self.strides).map(|(&d, &s)| (d - 1) * s).sum::<usize>()
+            + 1
+    }
+}
+
+impl Storage {
+    /// A storage holding `buffer`.
+    pub fn new(buffer: Array) -> Arc<Storage> {
+        Arc::new(Storage {
+            dtype: buffer.dtype(),
+            buffer: RwLock::new(buffer),
+            version: AtomicU64::new(0),
+            reads: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// Writes so far.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Relaxed)
+    }
+
+    /// Counts a write.
+    pub fn bump(&self) {
+        self.version.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Shape of the buffer.
+    pub fn buffer_shape(&self) -> Vec<usize> {
+        self.buffer.read().unwrap_or_else(|e| e.into_inner()).shape().to_vec()
+    }
+
+    /// Address of the buffer's first element (PyTorch's `data_ptr` of the storage).
+    pub fn address(&self) -> usize {
+        let buffer = self.buffer.read().unwrap_or_else(|e| e.into_inner());
+        crate::dispatch_any!(&*buffer, a => a.as_ptr() as usize)
+    }
+
+    /// Bytes of the buffer.
+    pub fn nbytes(&self) -> usize {
+        self.buffer.read().unwrap_or_else(|e| e.into_inner()).nbytes()
+    }
+
+    /// The whole buffer as the strided window a view starts from: the buffer is put in
+    /// standard order first if it is not (same values, so no version change).
+    pub fn strided_whole(&self) -> Strides {
+        let mut buffer = self.buffer.write().unwrap_or_else(|e| e.into_inner());
+        if !is_standard(&buffer) {
+            *buffer = buffer.to_contiguous();
+        }
+        Strides::contiguous(buffer.shape())
+    }
+
+    /// The elements `layout` reads (zero-copy for the natural layout and contiguous windows;
+    /// other windows are copied once and remembered until the next write).
+    pub fn read(&self, layout: &Layout) -> Array {
+        let buffer = self.buffer.read().unwrap_or_else(|e| e.into_inner());
+        match layout {
+            Layout::Natural => buffer.clone(),
+            Layout::Strided(s) if s.is_contiguous() => read_strided(&buffer, s),
+            Layout::Strided(s) => {
+                let mut reads = self.reads.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some((_, a)) = reads.iter().find(|(w, _)| w == s) {
+                    return a.clone();
+                }
+                let a = read_strided(&buffer, s);
+                remember(&mut reads, s.clone(), a.clone());
+                a
+            }
+        }
+    }
+
+    /// Remembers the elements of a window an op has just computed (a view op's output).
+    pub fn remember_read(&self, window: &Strides, elements: Array) {
+        let _buffer = self.buffer.read().unwrap_or_else(|e| e.into_inner());
+        let mut reads = self.reads.lock().unwrap_or_else(|e| e.into_inner());
+        if !reads.iter().any(|(w, _)| w == window) {
+            remember(&mut reads, window.clone(), elements);
+        }
+    }
+
+    /// Write access to the buffer, unique (copied first if a reader still shares it), with
+    /// the version bumped: for kernels that update it in place.
+    pub fn write(&self) -> RwLockWriteGuard<'_, Array> {
+        let mut buffer = self.buffer.write().unwrap_or_else(|e| e.into_inner());
+        self.reads.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        make_unique(&mut buffer);
+        self.bump();
+        buffer
+    }
+
+    /// Stores `values` (of the layout's shape and the storage's dtype) where `layout` reads.
+    pub fn store(&self, layout: &Layout, values: &Array) -> Result<()> {
+        debug_assert_eq!(values.dtype(), self.dtype);
+        match layout {
+            Layout::Natural => {
+                let mut buffer = self.buffer.write().unwrap_or_else(|e| e.into_inner());
+                if values.shape() != buffer.shape() {
+                    return Err(Error::shape(
+                        "copy_",
+                        format!(
+                            "values of shape {} for a tensor of shape {}",
+                            fmt_shape(values.shape()),
+                            fmt_shape(buffer.shape())
+                        ),
+                    ));
+                }
+                // The buffer is replaced by the values (no copy); it stays in standard order
+                // if it was, as strided views of it may exist.
+                self.reads.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                *buffer = if is_standard(&buffer) && !is_standard(values) {
+                    values.to_contiguous()
+                } else {
+                    values.clone()
+                };
+                self.bump();
+                Ok(())
+            }
+            Layout::Strided(s) => {
+                check_writable(s)?;
+                let mut buffer = self.write();
+                write_strided(&mut buffer, s, values);
+                Ok(())
+            }
+        }
+    }
+}
+
+fn remember(reads: &mut Vec<(Strides, Array)>, window: Strides, elements: Array) {
+    if reads.len() == CACHED_READS {
+        reads.remove(0);
+    }
+    reads.push((window, elements));
+}
+
+fn is_standard(a: &Array) -> bool {
+    crate::dispatch_any!(a, x => x.is_standard_layout())
+}
+
+/// Copies the buffer if an earlier reader still shares it (keeping standard order).
+fn make_unique(buffer: &mut Array) {
+    let shared = crate::dispatch_any!(&mut *buffer, x => !x.is_unique());
+    if shared {
+        *buffer = crate::map_any!(&*buffer, x => x.to_owned());
+    }
+}
+
+/// Refuses a write through a window where two indices reach one element (PyTorch's rule).
+pub fn check_writable(s: &Strides) -> Result<()> {
+    if s.overlaps() {
+        return Err(Error::value(
+            "in-place",
+            "unsupported operation: more than one element of the written-to tensor refers to a \
+             single memory location. Please clone() the tensor before performing the operation",
+        ));
+    }
+    Ok(())
+}
+
+fn read_strided(buffer: &Array, s: &Strides) -> Array {
+    debug_assert!(is_standard(buffer) && s.extent() <= buffer.numel());
+    if s.numel() == 0 {
+        return crate::map_any!(buffer, _a => {
+            ndarray::ArcArray::from_shape_vec(IxDyn(&s.shape), Vec::new()).expect("no elements")
+        });
+    }
+    if s.is_contiguous() {
+        let (start, n) = (s.offset, s.numel());
+        return crate::map_any!(buffer, a => {
+            let flat = a.clone().into_shape_with_order(IxDyn(&[a.len()])).expect("standard");
+            flat.slice_move(ndarray::s![start..start + n])
+                .into_shape_with_order(IxDyn(&s.shape))
+                .expect("a contiguous block")
+        });
+    }
+    crate::map_any!(buffer, a => {
+        let slice = a.as_slice().expect("standard order");
+        let view = ArrayView::from_shape(IxDyn(&s.shape).strides(IxDyn(&s.strides)), &slice[s.offset..])
+            .expect("a window inside the buffer");
+        view.to_owned()
+    })
+}
+
+fn write_strided(buffer: &mut Array, s: &Strides, values: &Array) {
+    if s.numel() == 0 {
+        return;
+    }
+    macro_rules! arm {
+        ($($v:ident),*) => {
+            match (buffer, values) {
+                $((Array::$v(b), Array::$v(v)) => {
+                    let slice = b.as_slice_mut().expect("standard order");
+                    let mut view = ArrayViewMut::from_shape(
+                        IxDyn(&s.shape).strides(IxDyn(&s.strides)),
+                        &mut slice[s.offset..],
+                    )
+                    .expect("a non-overlapping window inside the buffer");
+                    view.assign(v);
+                })*
+                _ => unreachable!("dtype checked by the caller"),
+            }
+        };
+    }
+    arm!(Bool, U8, I8, I16, I32, I64, F32, F64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(a: &Array) -> Vec<f64> {
+        a.to_f64_vec()
+    }
+
+    #[test]
+    fn view_follows_pytorch_compute_stride() {
+        let s = Strides::contiguous(&[2, 3, 4]);
+        assert_eq!(s.view(&[6, 4]).unwrap().strides, vec![4, 1]);
+        assert_eq!(s.view(&[2, 12]).unwrap().strides, vec![12, 1]);
+        let t = s.permute(&[0, 2, 1]); // (2, 4, 3) with strides (12, 1, 4)
+        assert!(t.view(&[8, 3]).is_none());
+        assert_eq!(t.view(&[2, 4, 3, 1]).unwrap().shape, vec![2, 4, 3, 1]);
+        assert!(!t.is_contiguous());
+    }
+
+    #[test]
+    fn overlap_is_detected_for_expanded_and_unfolded_windows() {
+        let s = Strides::contiguous(&[3]);
+        assert!(s.expand(&[2, 3]).overlaps());
+        assert!(s.unfold(0, 2, 1).overlaps());
+        assert!(!s.unfold(0, 1, 1).overlaps());
+        assert!(!Strides::contiguous(&[2, 3]).permute(&[1, 0]).overlaps());
+    }
+
+    #[test]
+    fn strided_writes_land_where_reads_look() {
+        let storage = Storage::new(Array::from_f64_vec(&[2, 3], vec![0.0; 6], DType::F64).unwrap());
+        let whole = storage.strided_whole();
+        let column = whole.select(1, 1); // x[:, 1]
+        let v = Array::from_f64_vec(&[2], vec![7.0, 8.0], DType::F64).unwrap();
+        let shared = storage.read(&Layout::Natural); // an earlier reader keeps its values
+        storage.store(&Layout::Strided(column.clone()), &v).unwrap();
+        assert_eq!(values(&storage.read(&Layout::Natural)), vec![0.0, 7.0, 0.0, 0.0, 8.0, 0.0]);
+        assert_eq!(values(&storage.read(&Layout::Strided(column))), vec![7.0, 8.0]);
+        assert_eq!(values(&shared), vec![0.0; 6]);
+        assert_eq!(storage.version(), 1);
+        let diag = whole.view(&[6]).unwrap().slice(0, 0, 2, 4); // positions 0 and 4
+        assert_eq!(values(&storage.read(&Layout::Strided(diag))), vec![0.0, 8.0]);
+    }
+}
