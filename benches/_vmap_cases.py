@@ -18,7 +18,7 @@ import tapegrad as tg
 from tapegrad import func
 
 # (n inputs, m outputs) of f(x) = tanh(W x), as the Jacobian cases of transforms.py.
-LOOP_SHAPES = ((64, 256), (256, 64))
+LOOP_SHAPES = ((64, 256), (256, 64), (4, 4096))
 PER_SAMPLE = (64, 784, 256, 10)  # batch, inputs, hidden, classes
 
 
@@ -71,7 +71,7 @@ def jacobian_loop_case(n: int, m: int, rounds: int) -> dict[str, Any]:
     for mode in ("jacrev", "jacfwd"):
         got, ref = fns[f"{mode}_vmap"]().numpy(), fns[f"{mode}_loop"]().numpy()
         np.testing.assert_allclose(got, ref, atol=1e-12)
-    row: dict[str, Any] = {"case": f"jacobian vmap vs loop n={n} m={m}", "n": n, "m": m}
+    row: dict[str, Any] = {"case": f"vmap jacobian vs loop n={n} m={m}", "n": n, "m": m}
     row.update(alternating(fns, rounds))
     for mode in ("jacrev", "jacfwd"):
         row[f"{mode}_speedup"] = (
@@ -150,7 +150,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        if r["case"].startswith("jacobian"):
+        if r["case"].startswith("vmap jacobian"):
             lines.append(
                 f"| n={r['n']}, m={r['m']} | {ms(r['jacrev_loop'])} | {ms(r['jacrev_vmap'])} "
                 f"| {r['jacrev_speedup']:.1f}× | {ms(r['jacfwd_loop'])} "

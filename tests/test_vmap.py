@@ -218,3 +218,24 @@ def test_vmap_against_torch_func():
     )
     for k in params:
         np.testing.assert_allclose(ours[k].numpy(), theirs[k].numpy(), atol=1e-12)
+
+
+def test_a_custom_function_without_a_rule_loops_with_a_warning():
+    class Cube(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return 3.0 * x * x * grad
+
+    x = t64(4, 3)
+    with pytest.warns(UserWarning, match=r"Cube .* has no batching rule"):
+        out = vmap(lambda r: Cube.apply(r).sum())(x)
+    close(out, (x**3).sum(1))
+    with pytest.warns(UserWarning, match=r"once per example"):
+        g = vmap(grad(lambda r: Cube.apply(r).sum()))(x)
+    close(g, 3.0 * x * x)

@@ -219,6 +219,32 @@ def _sizes(args: tuple[Any, ...]) -> tuple[int, ...]:
     return tuple(args)
 
 
+def _folded_matmul(
+    a: Any, b: Any, a_batched: bool, b_batched: bool, na: int, nb: int
+) -> Any:
+    """With one side an unbatched matrix, the batch folds into the other side's free
+    dimension and the product is one large matrix product (JAX's dot_general rule)
+    instead of one small product per example. None when the shapes do not allow it."""
+    if a_batched and not b_batched and nb == 2 and not isinstance(b, BatchedTensor):
+        # (B, ..., k) @ (k, n): the batch and a's rows are all rows of one product.
+        lead = tuple(a.value.shape[:-1])
+        rows = a.value.reshape(-1, a.value.shape[-1])
+        if isinstance(rows, BatchedTensor):
+            return None
+        return rows.matmul(b).reshape(*lead, b.shape[-1])
+    if b_batched and not a_batched and na == 2 and not isinstance(a, BatchedTensor):
+        pb = b.value
+        if isinstance(pb, BatchedTensor):
+            return None
+        if nb == 1:  # A v_b for every b: V Aᵀ
+            return pb.matmul(a.transpose(0, 1))
+        if nb == 2:  # A [X_1 ... X_B]: the examples' columns side by side
+            size, k, n = pb.shape
+            wide = pb.permute(1, 0, 2).reshape(k, size * n)
+            return a.matmul(wide).reshape(a.shape[0], size, n).permute(1, 0, 2)
+    return None
+
+
 def matmul(a: Any, b: Any) -> BatchedTensor:
     """The leading-batch rule for ``a @ b`` (NumPy's 1-D promotion kept per example)."""
     if not any_batched(a, b):
@@ -231,6 +257,9 @@ def matmul(a: Any, b: Any) -> BatchedTensor:
         raise ShapeError("matmul: both arguments need at least one dimension")
     a_batched = isinstance(a, BatchedTensor) and a.level == level
     b_batched = isinstance(b, BatchedTensor) and b.level == level
+    folded = _folded_matmul(a, b, a_batched, b_batched, na, nb)
+    if folded is not None:
+        return BatchedTensor(folded, level)
     # Batched vectors become matrices so the batch dimension is never taken for a row.
     pa = _physical(a, level, na)
     pb = _physical(b, level, nb)
@@ -376,9 +405,10 @@ def _install_rules() -> None:
         setattr(BatchedTensor, name, rule)
     for name in ("softmax", "log_softmax"):
         setattr(BatchedTensor, name, _method(name, softmax_like))
-    BatchedTensor.matmul = BatchedTensor.__matmul__ = matmul  # type: ignore[attr-defined]
-    BatchedTensor.__rmatmul__ = lambda self, other: matmul(other, self)  # type: ignore[attr-defined]
-    BatchedTensor.__hash__ = object.__hash__  # type: ignore[method-assign]
+    setattr(BatchedTensor, "matmul", matmul)
+    setattr(BatchedTensor, "__matmul__", matmul)
+    setattr(BatchedTensor, "__rmatmul__", lambda self, other: matmul(other, self))
+    setattr(BatchedTensor, "__hash__", object.__hash__)
 
 
 _install_rules()

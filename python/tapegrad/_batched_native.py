@@ -173,3 +173,36 @@ def install() -> None:
         native = getattr(_native, name)
         if not hasattr(native, "batching_rule"):
             setattr(_native, name, _dispatching(name, native))
+
+
+def function_fallback(cls: Any, args: tuple[Any, ...]) -> Any:
+    """A user ``autograd.Function`` under vmap: it has no batching rule, so ``apply``
+    runs once per example and the outputs are stacked (with a warning: this is the one
+    place vmap loops). The examples' graphs are recorded, so gradients flow."""
+    import warnings
+
+    level = _top_level(args)
+    size = next(a.value.shape[0] for a in args if _is_mine(a, level))
+    warnings.warn(
+        f"vmap: {cls.__name__} (an autograd.Function) has no batching rule; running "
+        f"it once per example ({size} calls)",
+        stacklevel=3,
+    )
+    rows = [
+        cls.apply(*(a.value[k] if _is_mine(a, level) else a for a in args))
+        for k in range(size)
+    ]
+    if isinstance(rows[0], (tuple, list)):
+        columns = list(zip(*rows))
+        return tuple(BatchedTensor(_stacked(c), level) for c in columns)
+    return BatchedTensor(_stacked(rows), level)
+
+
+def _stacked(rows: Any) -> Any:
+    from . import stack
+
+    if any_batched(*rows):
+        raise NoBatchingRule(
+            "vmap: the looping fallback of an autograd.Function does not nest"
+        )
+    return stack(list(rows), 0)

@@ -27,6 +27,7 @@ from ._vmap import vmap
 
 __all__ = [
     "dual_level",
+    "functional_call",
     "grad",
     "hessian",
     "hvp",
@@ -132,7 +133,7 @@ def _rewrap(t: Tensor) -> Any:
     return _batched.rebatch(t) if _batched._levels() else t
 
 
-def _scalar(out: Any, fn: str) -> Tensor:
+def _scalar(out: Any, fn: str) -> Any:
     if not isinstance(out, (Tensor, BatchedTensor)):
         raise DTypeError(
             f"{fn}: the function must return a Tensor, got {type(out).__name__}"
@@ -350,12 +351,26 @@ def jacrev(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Tensor]:
 
         basis = _unit_vectors(probe.numel(), probe.shape, probe.dtype)
         try:
-            rows = vmap(row)(basis)
+            rows = vmap(row, chunk_size=_chunk(probe.numel(), probe.numel()))(basis)
         except Exception as missing:  # noqa: BLE001 (any op vmap cannot batch yet)
             rows = _loop("jacrev", missing, row, basis)
         return rows.reshape(shape)
 
     return wrapper
+
+
+# Elements of a batched output (rows x output size) per vmap call in jacrev/jacfwd: the
+# batched intermediates of a large Jacobian stay in cache-sized chunks instead of one
+# huge pass (measured in benches/transforms.py).
+_JACOBIAN_CHUNK_ELEMENTS = 1 << 18
+
+
+def _chunk(rows: int, out_numel: int) -> int | None:
+    """How many unit vectors one vmap call of jacrev/jacfwd takes (None: all). Inside
+    another vmap the whole basis goes at once (chunks would need a cat rule there)."""
+    if _batched._levels():
+        return None
+    return max(1, _JACOBIAN_CHUNK_ELEMENTS // max(1, out_numel))
 
 
 def _loop(name: str, missing: Exception, fn: Callable[[Any], Any], basis: Tensor) -> Any:
@@ -390,7 +405,8 @@ def jacfwd(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Tensor]:
 
         basis = _unit_vectors(x.numel(), x.shape, x.dtype)
         try:
-            columns = vmap(column, out_dims=-1)(basis)
+            chunk = _chunk(x.numel(), at(x).numel())
+            columns = vmap(column, out_dims=-1, chunk_size=chunk)(basis)
         except Exception as missing:  # noqa: BLE001 (any op vmap cannot batch yet)
             columns = _loop("jacfwd", missing, column, basis).movedim(0, -1)
         return columns.reshape(*columns.shape[:-1], *x.shape)
@@ -414,3 +430,24 @@ def hvp(
     if len(nums) == 1:
         return value[0], product[0]
     return value, product
+
+
+def functional_call(
+    module: Any,
+    parameter_and_buffer_dicts: Any,
+    args: Any = (),
+    kwargs: Any = None,
+) -> Any:
+    """``module(*args, **kwargs)`` with its parameters and buffers replaced by the given
+    tensors (``torch.func.functional_call``): the bridge from ``nn.Module`` to the
+    transforms, e.g. ``vmap(grad(loss), in_dims=(None, 0, 0))(params, x, y)`` with
+    ``loss`` calling ``functional_call(model, params, (x,))``. A tuple or list of dicts
+    is merged first. See ``tapegrad.nn.utils.functional_call``."""
+    from .nn.utils import functional_call as call
+
+    if isinstance(parameter_and_buffer_dicts, (tuple, list)):
+        merged: dict[str, Any] = {}
+        for part in parameter_and_buffer_dicts:
+            merged.update(part)
+        parameter_and_buffer_dicts = merged
+    return call(module, parameter_and_buffer_dicts, args, kwargs)
