@@ -125,6 +125,33 @@ def _cross_entropy(rows: Any, **kwargs: Any) -> Any:
     return BatchedTensor(_split_first(call(merged, **named), size), level)
 
 
+def _joined(name: str, native: Callable[..., Any], extra: int) -> Callable[..., Any]:
+    """cat/stack: unbatched tensors are broadcast over the batch, the axis shifts by one
+    (``extra`` is 1 for stack's new axis)."""
+
+    def rule(tensors: Any, dim: int = 0) -> Any:
+        tensors = list(tensors)
+        level = _top_level(tuple(tensors))
+        size = next(t.value.shape[0] for t in tensors if _is_mine(t, level))
+        phys = [
+            t.value if _is_mine(t, level) else t.unsqueeze(0).expand(size, *t.shape)
+            for t in tensors
+        ]
+        ndim = len(phys[0].shape) - 1 + extra
+        if not -ndim <= dim < max(ndim, 1):
+            from ._errors import AxisError
+
+            raise AxisError(
+                f"{name}: dimension {dim} is out of range for {ndim} dimension(s) "
+                "(inside vmap, the batch dimension is not counted)"
+            )
+        shifted = dim % ndim + 1
+        call = rule if any_batched(*phys) else native
+        return BatchedTensor(call(phys, shifted), level)
+
+    return rule
+
+
 def _where(condition: Any, input: Any, other: Any) -> Any:
     return elementwise("where", input, condition, other)
 
@@ -138,6 +165,8 @@ RULES: dict[str, Callable[..., Any]] = {
     "_conv": _merge_rows(_native._conv, "conv"),
     "_max_pool": _merge_rows(_native._max_pool, "max_pool"),
     "_where": _where,
+    "cat": _joined("cat", _native.cat, 0),
+    "stack": _joined("stack", _native.stack, 1),
 }
 for _name in (
     "_scaled_dot_product_attention",
@@ -167,12 +196,28 @@ def _dispatching(name: str, native: Callable[..., Any]) -> Callable[..., Any]:
     return entry
 
 
+def _dispatching_join(name: str, native: Callable[..., Any]) -> Callable[..., Any]:
+    rule = RULES[name]
+
+    @functools.wraps(native)
+    def entry(tensors: Any, dim: int = 0) -> Any:
+        if not isinstance(tensors, (list, tuple)):
+            return native(tensors, dim)
+        if any_batched(*tensors):
+            return rule(tensors, dim)
+        return native(tensors, dim)
+
+    entry.batching_rule = rule  # type: ignore[attr-defined]
+    return entry
+
+
 def install() -> None:
     """Puts the dispatching entry points on the native module (once)."""
     for name in RULES:
         native = getattr(_native, name)
         if not hasattr(native, "batching_rule"):
-            setattr(_native, name, _dispatching(name, native))
+            wrap = _dispatching_join if name in ("cat", "stack") else _dispatching
+            setattr(_native, name, wrap(name, native))
 
 
 def function_fallback(cls: Any, args: tuple[Any, ...]) -> Any:
