@@ -6,6 +6,11 @@ Parameter names, shapes, gate order and initialisation follow PyTorch
 U(-1/√H, 1/√H)), so a PyTorch ``state_dict`` loads. Each step is composed from
 ``linear``, ``sigmoid`` and ``tanh``; the input projections of a whole sequence are one
 product before the loop.
+
+One time loop serves padded and packed input (``nn.utils.rnn.PackedSequence``): the
+sequence is run as packed steps, step t holding the ``batch_sizes[t]`` sequences still
+going (a padded batch is the case where every step holds them all). The layers and
+their cells share ``_step``, which is why they stay in one file of about 450 lines.
 """
 
 from __future__ import annotations
