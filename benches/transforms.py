@@ -11,6 +11,10 @@ input (n passes). With f(x) = tanh(W x), W of shape (m, n):
   about m/n;
 - n=4096, m=4: the mirror image; reverse mode should win by about n/m.
 
+Then vmap's speed-up: the same kind of Jacobian by ``vmap`` over unit vectors against the
+loop of one VJP/JVP per row/column, and per-sample gradients by ``vmap(grad(loss))``
+against a loop of backward passes (``benches/_vmap_cases.py``).
+
 And the cost of a Hessian-vector product (``hvp``, forward over reverse) relative to
 one gradient on a 2-layer tanh MLP loss (target: at most 4x), with reverse over reverse
 (the gradient of <grad f, v>) for comparison.
@@ -228,6 +232,7 @@ def measure_all(quick: bool = False) -> dict[str, Any]:
     jacobian_repeats, hvp_repeats = (3, 5) if quick else (7, 41)
     rows = [jacobian_case(n, m, jacobian_repeats) for n, m in JACOBIAN_SHAPES]
     rows.append(hvp_case(hvp_repeats))
+    rows += _vmap_cases().measure(quick)
     return {
         "command": "python benches/transforms.py" + (" --quick" if quick else ""),
         "machine": {
@@ -240,6 +245,19 @@ def measure_all(quick: bool = False) -> dict[str, Any]:
         },
         "rows": rows,
     }
+
+
+def _vmap_cases() -> Any:
+    """benches/_vmap_cases.py (vmap against the loops it replaced), found next to this
+    file however this one was loaded."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent / "_vmap_cases.py"
+    spec = importlib.util.spec_from_file_location("_vmap_cases", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _ms(timing: dict[str, float]) -> str:
@@ -282,6 +300,9 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {hvp['rev_over_rev_over_grad']:.2f} |"
         ),
     ]
+    vmap_rows = [r for r in results["rows"] if "jacrev_vmap" in r or "vmap_grad" in r]
+    if vmap_rows:
+        lines += ["", _vmap_cases().markdown(vmap_rows)]
     return "\n".join(lines)
 
 
@@ -292,17 +313,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results = measure_all(args.quick)
     print(markdown(results))
+    (hvp_row,) = [r for r in results["rows"] if r["case"].startswith("hvp")]
     machine = results["machine"]
     print(
         f"\n{machine['processor']}, {machine['cpus']} CPUs, Python {machine['python']}, "
         f"NumPy {machine['numpy']}, tapegrad {machine['tapegrad']}; medians of "
         f"{results['rows'][0]['jacfwd']['repeats']} (Jacobians) and "
-        f"{results['rows'][-1]['grad']['repeats']} (hvp) calls after one warm-up."
+        f"{hvp_row['grad']['repeats']} (hvp) calls after one warm-up."
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out}")
-    hvp = results["rows"][-1]["hvp_over_grad"]
+    hvp = hvp_row["hvp_over_grad"]
     if hvp > 4:
         print(
             f"note: hvp costs {hvp:.2f}x a gradient, above the 4x target",

@@ -231,6 +231,69 @@ def _conv_ref(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     return out[0] if unbatched else out
 
 
+def _conv_transpose_ref(
+    x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+):
+    """Direct transposed convolution: each input value scatters its kernel."""
+    n = w.ndim - 2
+    unbatched = x.ndim == n + 1
+    x = x[None] if unbatched else x
+    tup = lambda v: tuple(v) if isinstance(v, tuple) else (v,) * n
+    stride, padding, dilation = tup(stride), tup(padding), tup(dilation)
+    extra = tup(output_padding)
+    full = [
+        (x.shape[2 + i] - 1) * stride[i] + dilation[i] * (w.shape[2 + i] - 1) + 1
+        for i in range(n)
+    ]
+    cg, og = w.shape[0] // groups, w.shape[1]
+    out = np.zeros((x.shape[0], og * groups, *(f + e for f, e in zip(full, extra))))
+    for g in range(groups):
+        xs = x[:, g * cg : (g + 1) * cg]
+        ws = w[g * cg : (g + 1) * cg]
+        for tap in np.ndindex(*w.shape[2:]):
+            window = tuple(
+                slice(t * d, t * d + (size - 1) * s + 1, s)
+                for t, d, size, s in zip(tap, dilation, x.shape[2:], stride)
+            )
+            out[(slice(None), slice(g * og, (g + 1) * og), *window)] += np.einsum(
+                "nc...,co->no...", xs, ws[(slice(None), slice(None), *tap)]
+            )
+    crop = tuple(slice(p, out.shape[2 + i] - p) for i, p in enumerate(padding))
+    out = out[(slice(None), slice(None), *crop)]
+    if b is not None:
+        out = out + b.reshape(-1, *([1] * n))
+    return out[0] if unbatched else out
+
+
+def _unfold_ref(x, kernel_size, dilation=1, padding=0, stride=1):
+    """im2col by the definition: one row per (channel, tap), one column per block."""
+    tup = lambda v: tuple(v) if isinstance(v, tuple) else (v,) * 2
+    k, d, p, s = tup(kernel_size), tup(dilation), tup(padding), tup(stride)
+    x = np.pad(x, [(0, 0)] * (x.ndim - 2) + [(p[0], p[0]), (p[1], p[1])])
+    blocks = [(x.shape[-2 + a] - d[a] * (k[a] - 1) - 1) // s[a] + 1 for a in range(2)]
+    rows = []
+    for c in range(x.shape[-3]):
+        for i, j in np.ndindex(*k):
+            rows.append(
+                x[
+                    ...,
+                    c,
+                    i * d[0] : i * d[0] + (blocks[0] - 1) * s[0] + 1 : s[0],
+                    j * d[1] : j * d[1] + (blocks[1] - 1) * s[1] + 1 : s[1],
+                ].reshape(*x.shape[:-3], -1)
+            )
+    return np.stack(rows, axis=-2)
+
+
+def _pixel_shuffle_ref(x, upscale_factor):
+    r = upscale_factor
+    *batch, c, h, w = x.shape
+    out = np.zeros((*batch, c // (r * r), h * r, w * r))
+    for ch in range(c):
+        out[..., ch // (r * r), (ch // r) % r :: r, ch % r :: r] = x[..., ch, :, :]
+    return out
+
+
 def _clamp(x, min=None, max=None):
     out = x
     if min is not None:
@@ -527,6 +590,66 @@ OPS: tuple[OpSpec, ...] = (
         errors=(
             E([(1, 3, 4), (2, 2, 3), (2,)], tg.ShapeError, "(1, 3, 4)", "(2, 2, 3)"),
         ),
+    ),
+    OpSpec(
+        "conv_transpose2d",
+        lambda x, w, b, **kw: tg.nn.functional.conv_transpose2d(x, w, b, **kw),
+        _conv_transpose_ref,
+        (
+            S((2, 3, 4, 3), (3, 2, 3, 2), (2,)),
+            S((1, 2, 3, 4), (2, 3, 3, 3), (3,), stride=2, padding=1, output_padding=1),
+            S((1, 4, 3, 3), (4, 1, 2, 3), (2,), groups=2, dilation=(2, 1)),
+            S((1, 2, 3, 3), (2, 2, 2, 2), (2,), stride=(1, 3), output_padding=(0, 2)),
+            S((2, 3, 3), (2, 1, 2, 2), (1,), note="unbatched"),
+            S((0, 2, 3, 3), (2, 2, 2, 2), (2,)),
+            S((1, 2, 3, 4), (2, 2, 2, 2), (2,), layout="transposed"),
+        ),
+        errors=(
+            E([(1, 3, 4, 4), (2, 2, 3, 3), (4,)], tg.ShapeError, "(1, 3, 4, 4)"),
+            E(
+                [(1, 2, 4, 4), (2, 2, 3, 3), (2,)],
+                tg.ArgumentError,
+                "output_padding",
+                stride=2,
+                output_padding=2,
+            ),
+            E([(1, 2, 4, 4), (2, 2, 3, 3), (3,)], tg.ShapeError, "bias", "(3,)"),
+            E([(1, 2, 1, 1), (2, 2, 3, 3), (2,)], tg.ShapeError, "empty", padding=2),
+        ),
+    ),
+    OpSpec(
+        "conv_transpose1d",
+        lambda x, w, b, **kw: tg.nn.functional.conv_transpose1d(x, w, b, **kw),
+        _conv_transpose_ref,
+        (
+            S((2, 3, 5), (3, 2, 3), (2,)),
+            S((1, 2, 4), (2, 3, 3), (3,), stride=3, padding=1, output_padding=2),
+            S((1, 4, 4), (4, 2, 2), (4,), groups=2, dilation=2),
+            S((2, 5), (2, 1, 2), (1,), note="unbatched"),
+        ),
+        errors=(E([(1, 3, 4), (2, 2, 3), (2,)], tg.ShapeError, "(1, 3, 4)"),),
+    ),
+    OpSpec(
+        "unfold",
+        lambda x, **kw: tg.nn.functional.unfold(x, **kw),
+        _unfold_ref,
+        (
+            S((2, 3, 4, 5), kernel_size=2),
+            S((1, 2, 5, 5), kernel_size=(2, 3), dilation=(2, 1), padding=1, stride=2),
+            S((2, 4, 4), kernel_size=3, padding=1, note="unbatched"),
+        ),
+        errors=(E([(4, 4)], tg.ShapeError, "3-D or 4-D", "(4, 4)", kernel_size=2),),
+    ),
+    OpSpec(
+        "pixel_shuffle",
+        lambda x, **kw: tg.nn.functional.pixel_shuffle(x, **kw),
+        _pixel_shuffle_ref,
+        (
+            S((2, 8, 2, 3), upscale_factor=2),
+            S((9, 2, 2), upscale_factor=3, note="unbatched"),
+            S((1, 2, 4, 1, 2), upscale_factor=1),
+        ),
+        errors=(E([(1, 6, 2, 2)], tg.ShapeError, "divisible", upscale_factor=2),),
     ),
     # --- elementwise unary
     *(_unary(name, ref, dom) for name, (ref, dom) in UNARY_FUNCTIONS.items()),

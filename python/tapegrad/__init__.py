@@ -17,7 +17,7 @@ import builtins
 from collections.abc import Sequence
 from typing import Any
 
-from . import _native
+from . import _batched, _native
 from ._creation import (
     arange,
     eye,
@@ -75,7 +75,7 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
     ``input`` and ``other`` may be tensors or Python numbers. Gradients flow to ``input``
     where the condition holds and to ``other`` elsewhere.
     """
-    if not isinstance(condition, Tensor):
+    if not isinstance(condition, (Tensor, _batched.BatchedTensor)):  # vmap's too
         condition = tensor(condition)
     return _native._where(condition, input, other)
 
@@ -120,6 +120,9 @@ from . import (
     viz,
 )
 from ._checkpoint import checkpoint, checkpoint_sequential
+
+# cat and stack as vmap left them: the native functions behind a batching-rule check.
+cat, stack = _native.cat, _native.stack
 from .autograd import Function, FunctionCtx
 from .memory import memory_bill
 from .serialization import load, save

@@ -238,9 +238,13 @@ def eye(
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples from [0, 1); reproducible after ``tapegrad.manual_seed``."""
-    return _native._rand(_shape(size), dtype, requires_grad)
+    from ._vmap import random_draw  # a draw inside vmap follows its randomness mode
+
+    return random_draw(lambda s: _native._rand(s, dtype, requires_grad), _shape(size))
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples; reproducible after ``tapegrad.manual_seed``."""
-    return _native._randn(_shape(size), dtype, requires_grad)
+    from ._vmap import random_draw  # a draw inside vmap follows its randomness mode
+
+    return random_draw(lambda s: _native._randn(s, dtype, requires_grad), _shape(size))

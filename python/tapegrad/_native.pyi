@@ -74,6 +74,9 @@ __all__ = [
     "_linalg_svd",
     "_make_dual",
     "_max_pool",
+    "_conv_transpose",
+    "_adaptive_max_pool",
+    "_max_unpool",
     "_next_node_seq",
     "_peak_saved_bytes",
     "_pop_label",
@@ -1232,6 +1235,22 @@ def _max_pool(
     ceil_mode: builtins.bool,
     one_d: builtins.bool,
 ) -> tuple[Tensor, Tensor]: ...
+def _conv_transpose(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None,
+    stride: Sequence[int],
+    padding: Sequence[tuple[int, int]],
+    output_padding: Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
+) -> Tensor: ...
+def _adaptive_max_pool(
+    input: Tensor, output_size: Sequence[int], one_d: builtins.bool
+) -> tuple[Tensor, Tensor]: ...
+def _max_unpool(
+    input: Tensor, indices: Tensor, output_size: Sequence[int], one_d: builtins.bool
+) -> Tensor: ...
 def _scaled_dot_product_attention(
     query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None, scale: float
 ) -> Tensor: ...

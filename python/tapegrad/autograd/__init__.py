@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _native
+from .. import _batched, _native
 from .._anomaly import detect_anomaly, set_detect_anomaly
 from .._errors import DTypeError, GraphError, ShapeError
 from .._grad_mode import no_grad
@@ -104,6 +104,10 @@ class Function:
     @classmethod
     def apply(cls, *args: Any) -> Any:
         """Runs ``forward`` and records the call for backward (and forward mode)."""
+        if _batched.any_batched(*args):  # under vmap: the documented loop
+            from .._batched_native import function_fallback
+
+            return function_fallback(cls, args)
         name = f"{cls.__name__}Backward"
         is_tensor = [isinstance(a, Tensor) for a in args]
         shapes = [a.shape if t else None for a, t in zip(args, is_tensor)]

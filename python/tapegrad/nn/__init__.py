@@ -171,3 +171,37 @@ from . import activation  # noqa: E402  (activation modules, issue 15)
 from .activation import *  # noqa: E402, F403
 
 __all__ += activation.__all__
+
+from .conv_transpose import ConvTranspose1d, ConvTranspose2d
+from .resampling import (  # issue 14 remainder
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    Fold,
+    MaxUnpool1d,
+    MaxUnpool2d,
+    PixelShuffle,
+    PixelUnshuffle,
+    Unfold,
+    Upsample,
+)
+
+__all__ += ["ConvTranspose1d", "ConvTranspose2d"]
+__all__ += [
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "Fold",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "Unfold",
+    "Upsample",
+]
+
+from .transformer_decoder import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+)
+
+__all__ += ["Transformer", "TransformerDecoder", "TransformerDecoderLayer"]

@@ -9,6 +9,7 @@ import inspect
 from typing import Any, Callable, TypeVar
 
 import tapegrad as tg
+from tapegrad._batched import BatchedTensor
 from tapegrad._errors import DTypeError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,7 +36,8 @@ def tensor_arguments(fn: F) -> F:
                 value = kwargs[name]
             else:
                 continue  # missing: Python's own TypeError when fn is called
-            if not isinstance(value, tg.Tensor) and not (optional and value is None):
+            tensor = isinstance(value, (tg.Tensor, BatchedTensor))  # vmap passes the latter
+            if not tensor and not (optional and value is None):
                 raise DTypeError(
                     f"{fn.__name__}: argument '{name}' must be a Tensor"
                     f"{' or None' if optional else ''}, got {type(value).__name__}"

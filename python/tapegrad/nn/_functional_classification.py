@@ -14,6 +14,8 @@ import numpy as np
 
 import tapegrad as tg
 from tapegrad import _native
+from tapegrad import _batched_losses
+from tapegrad._batched import BatchedTensor
 from tapegrad._errors import ArgumentError, AxisError, DTypeError, ShapeError
 
 __all__ = [
@@ -293,6 +295,11 @@ def cross_entropy(
             f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}"
         )
     class_dim = _class_dim(input, "cross_entropy")
+    if isinstance(target, BatchedTensor) or isinstance(input, BatchedTensor):
+        # Under vmap: the same formula written with batched ops (see _batched_losses).
+        return _batched_losses.cross_entropy(
+            input, target, weight, ignore_index, reduction, label_smoothing, class_dim
+        )
     classes = input.shape[class_dim]
     weights = _class_weights(weight, classes, "cross_entropy")
     class_weight = np.ones(classes) if weights is None else weights

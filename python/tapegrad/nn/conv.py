@@ -21,6 +21,8 @@ class _ConvNd(Module):
 
     _dims = 0
     _name = ""
+    # ConvTranspose*d: weight (in_channels, out_channels / groups, *kernel_size).
+    _transposed = False
 
     def __init__(
         self,
@@ -71,7 +73,11 @@ class _ConvNd(Module):
         self.dilation = _tuple(dilation, n, "dilation", name, 1)
         self.groups = groups
         self.padding_mode = padding_mode
-        shape = (out_channels, in_channels // groups, *self.kernel_size)
+        shape = (
+            (in_channels, out_channels // groups, *self.kernel_size)
+            if self._transposed
+            else (out_channels, in_channels // groups, *self.kernel_size)
+        )
         self.weight = Parameter(tg.zeros(*shape, dtype=dtype))
         if bias:
             self.bias = Parameter(tg.zeros(out_channels, dtype=dtype))

@@ -305,6 +305,28 @@ from ._functional_attention import scaled_dot_product_attention
 
 __all__ += ["scaled_dot_product_attention"]
 
+from ._functional_transpose import (  # issue 14 remainder
+    conv_transpose1d,
+    conv_transpose2d,
+    fold,
+    unfold,
+)
+from ._functional_unpool import (
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    max_unpool1d,
+    max_unpool2d,
+)
+from ._functional_upsample import (
+    interpolate,
+    pixel_shuffle,
+    pixel_unshuffle,
+)
+
+__all__ += ["conv_transpose1d", "conv_transpose2d", "fold", "unfold"]
+__all__ += ["adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool1d", "max_unpool2d"]
+__all__ += ["interpolate", "pixel_shuffle", "pixel_unshuffle"]
+
 from . import _functional_activations  # noqa: E402  (activations, issue 15)
 from ._functional_activations import *  # noqa: E402, F403
 

@@ -6,6 +6,11 @@ Parameter names, shapes, gate order and initialisation follow PyTorch
 U(-1/√H, 1/√H)), so a PyTorch ``state_dict`` loads. Each step is composed from
 ``linear``, ``sigmoid`` and ``tanh``; the input projections of a whole sequence are one
 product before the loop.
+
+One time loop serves padded and packed input (``nn.utils.rnn.PackedSequence``): the
+sequence is run as packed steps, step t holding the ``batch_sizes[t]`` sequences still
+going (a padded batch is the case where every step holds them all). The layers and
+their cells share ``_step``, which is why they stay in one file of about 450 lines.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from tapegrad._errors import ArgumentError, ShapeError
 from . import functional as F
 from . import init
 from .module import Module, Parameter
+from .utils.rnn import PackedSequence
 
 __all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell"]
 
@@ -123,9 +129,16 @@ class _RNNBase(Module):
         get = lambda kind: getattr(self, f"{kind}_{tag}", None)
         return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
 
-    def forward(self, input: tg.Tensor, hx: Any = None) -> tuple[tg.Tensor, Any]:
-        """Runs the sequence; returns ``(output, h_n)`` (``(output, (h_n, c_n))``)."""
+    def forward(self, input: Any, hx: Any = None) -> tuple[Any, Any]:
+        """Runs the sequence; returns ``(output, h_n)`` (``(output, (h_n, c_n))``).
+
+        ``input`` may be a :class:`~tapegrad.nn.utils.rnn.PackedSequence`: each step
+        then runs only the sequences still going, ``output`` is packed the same way
+        and ``h_n`` holds each sequence's state after its own last step.
+        """
         name = type(self).__name__
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         if input.ndim not in (2, 3) or input.shape[-1] != self.input_size:
             raise ShapeError(
                 f"{name}: expected input of shape (L, N, {self.input_size}) (or "
@@ -138,10 +151,62 @@ class _RNNBase(Module):
             if unbatched
             else (input.transpose(0, 1) if self.batch_first else input)
         )
+        steps, batch = x.shape[0], x.shape[1]
+        h0, c0 = self._initial_states(hx, unbatched, self._state_shape(batch), x.dtype)
+        data = x.reshape(steps * batch, self.input_size)
+        out, hidden, cell = self._run(data, [batch] * steps, h0, c0)
+        x = out.reshape(steps, batch, out.shape[-1])
+        output = (
+            x.squeeze(1)
+            if unbatched
+            else (x.transpose(0, 1) if self.batch_first else x)
+        )
+        if unbatched:
+            hidden = hidden.squeeze(1)
+            cell = cell.squeeze(1) if cell is not None else None
+        return output, ((hidden, cell) if self.mode == "LSTM" else hidden)
+
+    def _state_shape(self, batch: int) -> tuple[int, int, int]:
         directions = 2 if self.bidirectional else 1
-        batch = x.shape[1]
-        state_shape = (self.num_layers * directions, batch, self.hidden_size)
-        h0, c0 = self._initial_states(hx, unbatched, state_shape, x.dtype)
+        return (self.num_layers * directions, batch, self.hidden_size)
+
+    def _forward_packed(self, packed: PackedSequence, hx: Any) -> tuple[Any, Any]:
+        name = type(self).__name__
+        data = packed.data
+        if data.ndim != 2 or data.shape[-1] != self.input_size:
+            raise ShapeError(
+                f"{name}: expected packed data of shape (total, {self.input_size}), "
+                f"got {tuple(data.shape)}"
+            )
+        sizes = [int(b) for b in packed.batch_sizes.numpy()]
+        batch = sizes[0] if sizes else 0
+        h0, c0 = self._initial_states(hx, False, self._state_shape(batch), data.dtype)
+        if packed.sorted_indices is not None:  # hx is in the caller's batch order
+            order = packed.sorted_indices.numpy()
+            h0 = h0[:, order]
+            c0 = c0[:, order] if c0 is not None else None
+        out, hidden, cell = self._run(data, sizes, h0, c0)
+        if packed.unsorted_indices is not None:
+            order = packed.unsorted_indices.numpy()
+            hidden = hidden[:, order]
+            cell = cell[:, order] if cell is not None else None
+        output = PackedSequence(
+            out, packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
+        )
+        return output, ((hidden, cell) if self.mode == "LSTM" else hidden)
+
+    def _run(
+        self,
+        data: tg.Tensor,
+        sizes: list[int],
+        h0: tg.Tensor,
+        c0: tg.Tensor | None,
+    ) -> tuple[tg.Tensor, tg.Tensor, tg.Tensor | None]:
+        """The layers over packed ``data`` (step t: ``sizes[t]`` rows, the sequences
+        sorted longest first); returns packed outputs, h_n and c_n."""
+        directions = 2 if self.bidirectional else 1
+        offsets = [sum(sizes[:t]) for t in range(len(sizes))]
+        x = data
         h_n, c_n = [], []
         for layer in range(self.num_layers):
             outputs = []
@@ -150,31 +215,36 @@ class _RNNBase(Module):
                 w_ih, w_hh, b_ih, b_hh = self._weights(layer, d == 1)
                 projected = F.linear(x, w_ih, b_ih)  # all time steps at once
                 h, c = h0[k], (c0[k] if c0 is not None else None)
-                steps = range(x.shape[0] - 1, -1, -1) if d == 1 else range(x.shape[0])
+                steps = range(len(sizes) - 1, -1, -1) if d == 1 else range(len(sizes))
                 seq: list[tg.Tensor] = []
                 for t in steps:
-                    h, c = _step(self.mode, projected[t], h, c, w_hh, b_hh)
-                    seq.append(h)
+                    rows, start = sizes[t], offsets[t]
+                    gi = projected[start : start + rows]
+                    if rows == h.shape[0]:
+                        h, c = _step(self.mode, gi, h, c, w_hh, b_hh)
+                        seq.append(h)
+                        continue
+                    # Only the first `rows` sequences run; the others keep their state.
+                    c_rows = c[:rows] if c is not None else None
+                    h_rows, c_rows = _step(self.mode, gi, h[:rows], c_rows, w_hh, b_hh)
+                    seq.append(h_rows)
+                    h = tg.cat([h_rows, h[rows:]], dim=0)
+                    if c is not None and c_rows is not None:
+                        c = tg.cat([c_rows, c[rows:]], dim=0)
                 if d == 1:
                     seq.reverse()
-                outputs.append(tg.stack(seq) if seq else x[..., :0])
+                outputs.append(
+                    tg.cat(seq, dim=0)
+                    if seq
+                    else tg.zeros(0, self.hidden_size, dtype=data.dtype)
+                )
                 h_n.append(h)
                 if c is not None:
                     c_n.append(c)
             x = outputs[0] if directions == 1 else tg.cat(outputs, dim=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
-        output = (
-            x.squeeze(1)
-            if unbatched
-            else (x.transpose(0, 1) if self.batch_first else x)
-        )
-        hidden = tg.stack(h_n)
-        cell = tg.stack(c_n) if c_n else None
-        if unbatched:
-            hidden = hidden.squeeze(1)
-            cell = cell.squeeze(1) if cell is not None else None
-        return output, ((hidden, cell) if self.mode == "LSTM" else hidden)
+        return x, tg.stack(h_n), (tg.stack(c_n) if c_n else None)
 
     def _initial_states(
         self, hx: Any, unbatched: bool, shape: tuple[int, ...], dtype: Any

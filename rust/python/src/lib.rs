@@ -13,6 +13,7 @@ mod inplace;
 mod interrupt;
 mod linalg;
 mod memory;
+mod nn_extra;
 mod nn_ops;
 mod optim;
 mod registry;
@@ -37,6 +38,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     autograd::register(m)?;
     memory::register(m)?;
     nn_ops::register(m)?;
+    nn_extra::register(m)?;
     optim::register(m)?;
     registry::register(m)?;
     interrupt::register(m)?;

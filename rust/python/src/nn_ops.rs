@@ -5,7 +5,7 @@
 use crate::errors::Res;
 use crate::tensor::PyTensor;
 use pyo3::prelude::*;
-use tapegrad_core::{Array, ConvParams, DType, PoolParams, Tensor};
+use tapegrad_core::{ConvParams, PoolParams};
 
 /// `conv1d`/`conv2d`: stride, dilation as (height, width), padding as
 /// ((before, after), (before, after)); a 1-D convolution uses only the width entries.
@@ -28,8 +28,8 @@ fn _conv(
 }
 
 /// `max_pool1d`/`max_pool2d`: the pooled values and, per output, the flat index of its
-/// maximum in its plane as a float64 tensor of the output's shape (integer tensors are not
-/// there yet). A 1-D pool uses only the width entries.
+/// maximum in its plane as an int64 tensor of the output's shape. A 1-D pool uses only the
+/// width entries.
 #[pyfunction]
 #[pyo3(signature = (input, kernel, stride, padding, dilation, ceil_mode, one_d))]
 #[allow(clippy::too_many_arguments)]
@@ -46,9 +46,8 @@ fn _max_pool(
     let x = input.0.clone();
     let params = PoolParams { kernel, stride, padding, dilation, ceil_mode };
     let (y, idx) = py.detach(|| x.max_pool(params, one_d))?;
-    let idx = idx.into_iter().map(|i| i as f64).collect();
-    let idx = Tensor::from_array(Array::from_f64_vec(&y.shape(), idx, DType::F64)?);
-    Ok((PyTensor(y), PyTensor(idx)))
+    let idx = crate::nn_extra::index_tensor(&y.shape(), idx)?;
+    Ok((PyTensor(y), idx))
 }
 
 /// Fused `softmax(scale · q kᵀ + mask) v`; `mask` is additive (the Python wrapper turns

@@ -149,7 +149,8 @@ fn forward_kernel<T: Element>(
     (out.into_shared(), lse)
 }
 
-/// The fused backward: `dQ`, `dK`, `dV` and, when `with_mask`, `dM` (full, unbroadcast).
+/// The fused backward: `dQ`, `dK`, `dV` and, when `mask_grad` (and there is a mask), `dM`
+/// (full, unbroadcast; a mask that needs no gradient costs no `(B, L, S)` buffer).
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn backward_kernel<T: Element>(
     q: &ArcArray<T, IxDyn>,
@@ -161,6 +162,7 @@ fn backward_kernel<T: Element>(
     grad: &ArcArray<T, IxDyn>,
     d: &Dims,
     scale: f64,
+    mask_grad: bool,
 ) -> [Option<ArcArray<T, IxDyn>>; 4] {
     let (q, k, v) = (standard(q), standard(k), standard(v));
     let (out, grad) = (standard(out), standard(grad));
@@ -171,7 +173,7 @@ fn backward_kernel<T: Element>(
     let (l, s, e, ev) = (d.l, d.s, d.e, d.ev);
     let (mut dq, mut dk) = (vec![T::zero(); qs.len()], vec![T::zero(); ks.len()]);
     let mut dv = vec![T::zero(); vs.len()];
-    let mut dm = masks.as_ref().map(|_| vec![T::zero(); d.count * l * s]);
+    let mut dm = masks.as_ref().filter(|_| mask_grad).map(|_| vec![T::zero(); d.count * l * s]);
     let mut p = Array2::<T>::zeros((l, s));
     let mut ds = Array2::<T>::zeros((l, s));
     let scale_t = T::of(scale);
@@ -311,8 +313,18 @@ impl Backward for AttentionBackward {
                     _ => None,
                 };
                 let lse = la.as_slice().expect("contiguous lse");
-                let grads =
-                    backward_kernel(qa, ka, va, ma.as_ref(), oa, lse, gra, &self.dims, self.scale);
+                let grads = backward_kernel(
+                    qa,
+                    ka,
+                    va,
+                    ma.as_ref(),
+                    oa,
+                    lse,
+                    gra,
+                    &self.dims,
+                    self.scale,
+                    needs(3),
+                );
                 grads.map(|g| g.map(Array::$variant))
             }};
         }

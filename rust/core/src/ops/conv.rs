@@ -313,7 +313,7 @@ impl Primitive for ConvolutionBackward {
     const INFO: PrimitiveInfo = PrimitiveInfo {
         node: "ConvolutionBackward",
         family: "conv",
-        api: &["_conv"],
+        api: &["_conv", "_conv_transpose"],
         saves: Saves::Inputs,
         derivative: "∂/∂x = conv_transpose(grad, w), ∂/∂w = correlate(x, grad); each map's \
                      derivative is one of the three (bilinear), so double backward is exact",
@@ -452,6 +452,127 @@ impl Tensor {
     }
 }
 
+impl Tensor {
+    /// PyTorch's `conv_transpose1d`/`conv_transpose2d`: the adjoint of [`Tensor::conv`]
+    /// in `x`, run by the same node as conv's input gradient (`input_grad(x, w)`), so its
+    /// derivatives are the other two maps. `self` is `(N, C_in, H, W)` (or `(N, C_in, L)`,
+    /// or either without the batch axis), `weight` `(C_in, C_out/groups, kh, kw)` (or
+    /// `(C_in, C_out/groups, k)`), `bias` `(C_out,)`. The output has
+    /// `(H − 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1` rows (columns
+    /// likewise); only `padding[a].0` is used. For 1-D inputs only the width entries count.
+    pub fn conv_transpose(
+        &self,
+        weight: &Tensor,
+        bias: Option<&Tensor>,
+        params: ConvParams,
+        output_padding: [usize; 2],
+    ) -> Result<Tensor> {
+        let (xs, ws) = (self.shape(), weight.shape());
+        let spatial = ws.len().saturating_sub(2);
+        let op = if spatial == 1 { "conv_transpose1d" } else { "conv_transpose2d" };
+        if !(1..=2).contains(&spatial) || !(xs.len() == spatial + 1 || xs.len() == spatial + 2) {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "expected a {}-D or {}-D input for a {}-D weight, got input {} and weight {}",
+                    spatial + 1,
+                    spatial + 2,
+                    ws.len(),
+                    fmt_shape(&xs),
+                    fmt_shape(&ws)
+                ),
+            ));
+        }
+        let unbatched = xs.len() == spatial + 1;
+        let mut x = if unbatched { self.unsqueeze(0)? } else { self.clone() };
+        let mut w = weight.clone();
+        if spatial == 1 {
+            x = x.unsqueeze(2)?;
+            w = w.unsqueeze(2)?;
+        }
+        let (&[n, c_in, h, wd], &[w_in, cg_out, kh, kw]) = (&x.shape()[..], &w.shape()[..]) else {
+            unreachable!("ranks checked above")
+        };
+        let ConvParams { stride, padding, dilation, groups } = params;
+        if groups == 0 || stride.contains(&0) || dilation.contains(&0) {
+            return Err(Error::value(
+                op,
+                format!(
+                    "groups, stride and dilation must be positive, got groups={groups}, \
+                     stride={stride:?}, dilation={dilation:?}"
+                ),
+            ));
+        }
+        if c_in != w_in || c_in % groups != 0 {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "input {} and weight {} do not fit groups={groups}: the input's channels \
+                     ({c_in}) must equal weight.shape[0] ({w_in}) and be divisible by groups",
+                    fmt_shape(&xs),
+                    fmt_shape(&ws)
+                ),
+            ));
+        }
+        if (0..2).any(|a| output_padding[a] >= stride[a] && output_padding[a] >= dilation[a]) {
+            return Err(Error::value(
+                op,
+                format!(
+                    "output_padding {output_padding:?} must be smaller than either stride \
+                     {stride:?} or dilation {dilation:?}"
+                ),
+            ));
+        }
+        let c_out = cg_out * groups;
+        if let Some(b) = bias {
+            if b.shape() != [c_out] {
+                return Err(Error::shape(
+                    op,
+                    format!(
+                        "bias of shape {} does not fit weight {} and groups={groups} \
+                         (expected ({c_out},))",
+                        fmt_shape(&b.shape()),
+                        fmt_shape(&ws)
+                    ),
+                ));
+            }
+        }
+        // The conv whose input gradient this is reads an input of the output's size.
+        let len = |a: usize, input: usize, k: usize| -> i64 {
+            (input as i64 - 1) * stride[a] as i64 - 2 * padding[a].0 as i64
+                + (dilation[a] * (k.max(1) - 1)) as i64
+                + output_padding[a] as i64
+                + 1
+        };
+        let (oh, ow) = (len(0, h, kh), len(1, wd, kw));
+        if h == 0 || wd == 0 || kh == 0 || kw == 0 || oh <= 0 || ow <= 0 {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "input {} with weight {}, stride {stride:?}, padding {:?}, dilation \
+                     {dilation:?} and output_padding {output_padding:?} gives an empty output",
+                    fmt_shape(&xs),
+                    fmt_shape(&ws),
+                    [padding[0].0, padding[1].0]
+                ),
+            ));
+        }
+        let (oh, ow) = (oh as usize, ow as usize);
+        let geo = Geometry { n, c: c_out, h: oh, w: ow, o: c_in, kh, kw, oh: h, ow: wd, p: params };
+        let mut y = apply(ConvKind::InputGrad, &x, &w, geo)?;
+        if let Some(b) = bias {
+            y = y.add(&b.reshape(&[c_out, 1, 1])?)?;
+        }
+        if spatial == 1 {
+            y = y.squeeze(Some(&[2]))?;
+        }
+        if unbatched {
+            y = y.squeeze(Some(&[0]))?;
+        }
+        Ok(y)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -483,6 +604,21 @@ mod tests {
             &[4.0, 6.0, 4.0, 6.0, 9.0, 6.0, 4.0, 6.0, 4.0],
             0.0,
         );
+    }
+
+    #[test]
+    fn a_transposed_convolution_scatters_each_input_through_the_kernel() {
+        // 1-D, stride 2, kernel [1, 10]: x = [1, 2] gives [1, 10, 2, 20] (+1 output_padding
+        // adds a zero), and the input gradient of the sum reads the kernel sum, 11.
+        let x = leaf(&[1, 1, 2], &[1.0, 2.0], true);
+        let w = leaf(&[1, 1, 2], &[1.0, 10.0], false);
+        let p = ConvParams { stride: [1, 2], ..params(1, 0, 1, 1) };
+        let y = x.conv_transpose(&w, None, p, [0, 1]).unwrap();
+        assert_eq!(y.shape(), vec![1, 1, 5]);
+        assert_close(&values(&y), &[1.0, 10.0, 2.0, 20.0, 0.0], 0.0);
+        let g = engine::grad(&[y.sum(None, false).unwrap()], &[None], &[x], false, false, false)
+            .unwrap();
+        assert_close(&values(g[0].as_ref().unwrap()), &[11.0, 11.0], 0.0);
     }
 
     #[test]

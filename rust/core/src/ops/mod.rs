@@ -8,8 +8,8 @@
 //! | `shape.rs` | reshape permute expand | transpose unsqueeze squeeze flatten |
 //! | `index.rs` | slice slice_scatter index_select index_add cat | narrow stack, `x[...]` |
 //! | `matmul.rs` | matmul (batched, broadcast), linear | 1-D forms |
-//! | `conv.rs` | convolution (forward, input and weight gradients: one bilinear family) | conv1d conv2d, bias |
-//! | `pool.rs` | max pooling (a gather at the argmax and its adjoint scatter) | max_pool1d max_pool2d |
+//! | `conv.rs` | convolution (forward, input and weight gradients: one bilinear family) | conv1d conv2d conv_transpose1d conv_transpose2d, bias |
+//! | `pool.rs` | max pooling (a gather at the argmax and its adjoint scatter) | max_pool1d/2d adaptive_max_pool1d/2d max_unpool1d/2d |
 //! | `attention.rs` | scaled dot-product attention (fused, P recomputed in backward) | |
 //! | `loss.rs` | softmax cross-entropy (rows of `(N, C)` logits) | |
 //! | `linalg.rs` | linalg.solve inv det slogdet cholesky solve_triangular (faer kernels) | |

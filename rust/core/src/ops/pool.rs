@@ -65,6 +65,25 @@ fn windows(len: usize, out: usize, k: usize, s: usize, p: usize, d: usize) -> Ve
         .collect()
 }
 
+/// The (height, width) of a pooled `(N, C, H, W)`/`(C, H, W)` input (`(1, L)` for a 1-D
+/// pool over `(N, C, L)`/`(C, L)`), or a shape error naming `op`.
+fn spatial_dims(op: &'static str, shape: &[usize], one_d: bool) -> Result<(usize, usize)> {
+    let spatial = if one_d { 1 } else { 2 };
+    if shape.len() != spatial + 1 && shape.len() != spatial + 2 {
+        return Err(Error::shape(
+            op,
+            format!(
+                "expected a {}-D or {}-D input, got shape {}",
+                spatial + 1,
+                spatial + 2,
+                fmt_shape(shape)
+            ),
+        ));
+    }
+    let n = shape.len();
+    Ok(if one_d { (1, shape[n - 1]) } else { (shape[n - 2], shape[n - 1]) })
+}
+
 /// The max of every window of every plane of `x` (`(P, H, W)`, contiguous) and its index in
 /// the plane, PyTorch's choice: the first maximum, or the last NaN.
 fn max_pool_kernel<T: Element>(
@@ -161,7 +180,7 @@ impl Primitive for MaxPoolBackward {
     const INFO: PrimitiveInfo = PrimitiveInfo {
         node: "MaxPoolBackward",
         family: "pool",
-        api: &["_max_pool"],
+        api: &["_max_pool", "_adaptive_max_pool", "_max_unpool"],
         saves: Saves::Metadata,
         derivative: "∂y[o]/∂x[h] = 1 at h = argmax of window o (PyTorch's one index on ties), \
                      0 elsewhere; the scatter and the gather are each other's VJP",
@@ -189,7 +208,7 @@ impl Backward for MaxPoolBackward {
         vec![SavedInfo {
             why: SavedAs::Buffer("argmax indices"),
             shape: vec![self.idx.len()],
-            dtype: DType::F64,
+            dtype: DType::I64,
             bytes: self.idx.len() * std::mem::size_of::<usize>(),
         }]
     }
@@ -203,18 +222,7 @@ impl Tensor {
     pub fn max_pool(&self, params: PoolParams, one_d: bool) -> Result<(Tensor, Vec<usize>)> {
         let op = if one_d { "max_pool1d" } else { "max_pool2d" };
         let shape = self.shape();
-        let spatial = if one_d { 1 } else { 2 };
-        if shape.len() != spatial + 1 && shape.len() != spatial + 2 {
-            return Err(Error::shape(
-                op,
-                format!(
-                    "expected a {}-D or {}-D input, got shape {}",
-                    spatial + 1,
-                    spatial + 2,
-                    fmt_shape(&shape)
-                ),
-            ));
-        }
+        let (h, w) = spatial_dims(op, &shape, one_d)?;
         let PoolParams { kernel: k, stride: s, padding: p, dilation: d, ceil_mode } = params;
         if k.contains(&0) || s.contains(&0) || d.contains(&0) {
             return Err(Error::value(
@@ -231,11 +239,6 @@ impl Tensor {
                 format!("padding {p:?} must be at most half of the kernel size {k:?}"),
             ));
         }
-        let (h, w) = if one_d {
-            (1, shape[shape.len() - 1])
-        } else {
-            (shape[shape.len() - 2], shape[shape.len() - 1])
-        };
         let oh = out_len(h, k[0], s[0], p[0], d[0], ceil_mode);
         let ow = out_len(w, k[1], s[1], p[1], d[1], ceil_mode);
         let (Some(oh), Some(ow)) = (oh, ow) else {
@@ -256,12 +259,27 @@ impl Tensor {
         }
         let rows = windows(h, oh, k[0], s[0], p[0], d[0]);
         let cols = windows(w, ow, k[1], s[1], p[1], d[1]);
+        self.max_over_windows(&rows, &cols, (h, w), one_d)
+    }
+
+    /// The max of each window (`rows` × `cols`, input indices per output position) of each
+    /// `(h, w)` plane of `self`, and its flat index in the plane; records the gather.
+    fn max_over_windows(
+        &self,
+        rows: &[Vec<usize>],
+        cols: &[Vec<usize>],
+        (h, w): (usize, usize),
+        one_d: bool,
+    ) -> Result<(Tensor, Vec<usize>)> {
+        let shape = self.shape();
+        let spatial = if one_d { 1 } else { 2 };
+        let (oh, ow) = (rows.len(), cols.len());
         let planes = shape[..shape.len() - spatial].iter().product::<usize>();
         let mut out_shape = shape[..shape.len() - spatial].to_vec();
         out_shape.extend(if one_d { vec![ow] } else { vec![oh, ow] });
         let indices: Vec<usize>;
         let out = map_array!(&self.array(), a => {
-            let (y, idx) = max_pool_kernel(a, &rows, &cols, planes, (h, w));
+            let (y, idx) = max_pool_kernel(a, rows, cols, planes, (h, w));
             indices = idx;
             y.into_shape_with_order(IxDyn(&out_shape)).expect("sizes agree")
         });
@@ -276,6 +294,95 @@ impl Tensor {
             })
         })?;
         Ok((result, idx.to_vec()))
+    }
+
+    /// PyTorch's `adaptive_max_pool2d` (`adaptive_max_pool1d` when `one_d`, using only the
+    /// width of `output_size`): output `i` of an axis of length `len` reads the window
+    /// `[⌊i·len/out⌋, ⌈(i+1)·len/out⌉)`. Returns the values and the indices, as
+    /// [`Tensor::max_pool`].
+    pub fn adaptive_max_pool(
+        &self,
+        output_size: [usize; 2],
+        one_d: bool,
+    ) -> Result<(Tensor, Vec<usize>)> {
+        let op = if one_d { "adaptive_max_pool1d" } else { "adaptive_max_pool2d" };
+        let (h, w) = spatial_dims(op, &self.shape(), one_d)?;
+        let [oh, ow] = if one_d { [1, output_size[1]] } else { output_size };
+        if oh == 0 || ow == 0 || h == 0 || w == 0 {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "input {} and output_size {:?} must have no empty spatial dimension",
+                    fmt_shape(&self.shape()),
+                    if one_d { &output_size[1..] } else { &output_size[..] }
+                ),
+            ));
+        }
+        let adaptive = |len: usize, out: usize| -> Vec<Vec<usize>> {
+            (0..out).map(|i| ((i * len) / out..((i + 1) * len).div_ceil(out)).collect()).collect()
+        };
+        self.max_over_windows(&adaptive(h, oh), &adaptive(w, ow), (h, w), one_d)
+    }
+
+    /// PyTorch's `max_unpool2d` (`max_unpool1d` when `one_d`): a zero tensor of spatial
+    /// size `output_size` (only its width when `one_d`) with each value of `self` written
+    /// at its flat index in `indices` (same shape as `self`, integer) within its plane. It
+    /// is the scatter adjoint to max pooling's gather, so its gradient is that gather.
+    pub fn max_unpool(
+        &self,
+        indices: &Tensor,
+        output_size: [usize; 2],
+        one_d: bool,
+    ) -> Result<Tensor> {
+        let op = if one_d { "max_unpool1d" } else { "max_unpool2d" };
+        let shape = self.shape();
+        let (h, w) = spatial_dims(op, &shape, one_d)?;
+        if indices.shape() != shape {
+            return Err(Error::shape(
+                op,
+                format!(
+                    "indices of shape {} must have the input's shape {}",
+                    fmt_shape(&indices.shape()),
+                    fmt_shape(&shape)
+                ),
+            ));
+        }
+        if indices.dtype().category() != crate::Category::Integer {
+            return Err(Error::DType {
+                op,
+                message: format!("indices must be an integer tensor, got {}", indices.dtype()),
+            });
+        }
+        let [oh, ow] = if one_d { [1, output_size[1]] } else { output_size };
+        let plane_len = oh * ow;
+        let idx = indices
+            .array()
+            .to_f64_vec()
+            .into_iter()
+            .map(|i| {
+                (i >= 0.0 && (i as usize) < plane_len).then_some(i as usize).ok_or_else(|| {
+                    Error::Index {
+                        op,
+                        message: format!(
+                            "index {i} is out of bounds for an output plane of {plane_len} \
+                             elements (output_size {:?})",
+                            if one_d { &output_size[1..] } else { &output_size[..] }
+                        ),
+                    }
+                })
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        let spatial = if one_d { 1 } else { 2 };
+        let mut out_shape = shape[..shape.len() - spatial].to_vec();
+        out_shape.extend(if one_d { vec![ow] } else { vec![oh, ow] });
+        let node = MaxPoolBackward {
+            direction: Direction::Scatter,
+            idx: Arc::new(idx),
+            plane_len,
+            out_len: h * w,
+            out_shape,
+        };
+        node.apply(self)
     }
 }
 
@@ -301,6 +408,25 @@ mod tests {
         let g = engine::grad(&[y.sum(None, false).unwrap()], &[None], &[x], false, false, false)
             .unwrap();
         assert_close(&values(g[0].as_ref().unwrap()), &[1.0, 0.0, 0.0, 0.0], 0.0);
+    }
+
+    #[test]
+    fn adaptive_windows_overlap_and_unpool_scatters_back() {
+        // Length 5 into 3 windows: [0, 2), [1, 4), [3, 5).
+        let x = leaf(&[1, 5], &[5.0, 1.0, 4.0, 2.0, 3.0], true);
+        let (y, idx) = x.adaptive_max_pool([1, 3], true).unwrap();
+        assert_eq!(idx, vec![0, 2, 4]);
+        assert_close(&values(&y), &[5.0, 4.0, 3.0], 0.0);
+        let indices = Tensor::from_array(
+            crate::Array::from_i64_vec(&[1, 3], vec![0, 2, 4], DType::I64).unwrap(),
+        );
+        let up = y.max_unpool(&indices, [1, 5], true).unwrap();
+        assert_close(&values(&up), &[5.0, 0.0, 4.0, 0.0, 3.0], 0.0);
+        let bad = Tensor::from_array(
+            crate::Array::from_i64_vec(&[1, 3], vec![0, 2, 5], DType::I64).unwrap(),
+        );
+        let err = y.max_unpool(&bad, [1, 5], true).unwrap_err().to_string();
+        assert!(err.contains("index 5") && err.contains("5 elements"), "{err}");
     }
 
     #[test]

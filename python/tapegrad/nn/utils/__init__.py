@@ -9,7 +9,7 @@ from typing import Any, Union
 import tapegrad as tg
 from tapegrad._errors import ArgumentError, GraphError
 
-from .module import Module, StateDictError
+from ..module import Module, StateDictError
 
 __all__ = [
     "clip_grad_norm_",
@@ -164,3 +164,8 @@ def _registries(module: Module) -> Iterable[tuple[str, str, dict[str, Any]]]:
             for key, value in registry.items():
                 if value is not None:
                     yield (f"{prefix}.{key}" if prefix else key), key, registry
+
+
+from . import rnn  # variable-length sequences for the recurrent layers
+
+__all__ += ["rnn"]
