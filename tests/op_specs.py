@@ -1825,6 +1825,56 @@ ZERO_DERIVATIVE = frozenset(
     ["floor", "ceil", "round", "trunc", "sign", "sgn", "heaviside", "round[decimals]"]
 )
 
+# ---------------------------------------------------------------- integer arithmetic
+# (issue 11: `//` of floats here; the integer and bool kernels of every elementwise op run
+# over a dtype axis in tests/test_integer_ops.py, and the promotion of `+ - * / // % & ==`
+# over all dtype pairs in tests/test_integer_promotion.py)
+OPS = OPS + (
+    _binary(
+        "floor_divide",
+        lambda a, b: a.floor_divide(b),
+        np.floor_divide,
+        (real(), nonzero(0.5, 2.0)),
+        alternates=[
+            lambda a, b: a // b,
+            lambda a, b: a.div(b, rounding_mode="floor"),
+        ],
+    ),
+)
+OPS = OPS + (
+    OpSpec(
+        "prod",
+        lambda x, **kw: x.prod(**kw),
+        lambda x, dim=None, keepdim=False: np.prod(x, axis=dim, keepdims=keepdim),
+        (
+            S((4,)),
+            S((5,)),
+            S((2, 3), dim=1),
+            S((3, 2), dim=0, keepdim=True),
+            S((2, 3), layout="transposed", dim=-1),
+            S((0, 3), dim=0),
+        ),
+        nonzero(0.5, 1.5),
+        errors=(E([(2, 3)], tg.AxisError, "dim", dim=2),),
+        alternates=(lambda x, **kw: tg.prod(x, **kw),),
+    ),
+    OpSpec(
+        "cumprod",
+        lambda x, dim: x.cumprod(dim),
+        lambda x, dim: np.cumprod(x, axis=dim),
+        (S((5,), dim=0), S((2, 3), dim=1), S((2, 3, 2), dim=-2), S((0, 3), dim=0)),
+        nonzero(0.5, 1.5),
+        errors=(E([(2, 3)], tg.AxisError, "dim", dim=2),),
+        alternates=(lambda x, dim: tg.cumprod(x, dim),),
+    ),
+)
+PUBLIC_OPS += ["floor_divide", "prod", "cumprod"]
+NOT_OPS = NOT_OPS | {
+    # integer and bool results only (tests/test_integer_ops.py)
+    *("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not"),
+    *("bitwise_left_shift", "bitwise_right_shift", "IntegerDivisionError"),
+}
+ZERO_DERIVATIVE = ZERO_DERIVATIVE | {"floor_divide"}
 
 # Storage, views and in-place ops (issue 12), checked in tests/test_inplace.py: the
 # `name_` form of an op with an OpSpec is that op written back (test_inplace.py runs every

@@ -72,6 +72,11 @@ def test_arithmetic_with_numpy_operand_keeps_the_graph(op, operand, side):
     def apply(v):
         return fn(other, v) if side == "left" else fn(v, other)
 
+    if op == "sub" and operand == "bool-array":
+        # PyTorch refuses `-` with a bool tensor (NumPy too): use `~` or a cast
+        with pytest.raises(tg.DTypeError, match="with a bool tensor is not supported"):
+            apply(x)
+        return
     out = apply(x)
     assert isinstance(out, tg.Tensor), type(out)
     x0 = x.detach().numpy()

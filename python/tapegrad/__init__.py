@@ -220,6 +220,16 @@ from ._stats import *  # noqa: E402, F403
 __all__ += [n for n in _products.__all__ + _stats.__all__ if n not in __all__]
 __all__ += ["linalg"]
 
+# Integer and bool arithmetic: bitwise ops, shifts, rounding divisions (issue 11).
+from . import _integer, _scans  # noqa: E402
+from ._integer import *  # noqa: E402, F403
+from ._scans import *  # noqa: E402, F403
+
+__all__ += [n for n in _integer.__all__ + _scans.__all__ if n not in __all__]
+from ._errors import IntegerDivisionError  # noqa: E402
+
+__all__ += ["IntegerDivisionError"]
+
 
 def __getattr__(name: str) -> Any:
     # PyTorch dtypes tapegrad does not have (float16, bfloat16, complex64...) raise a clear

@@ -7,6 +7,7 @@ __all__ = [
     "DTypeError",
     "FileFormatError",
     "GraphError",
+    "IntegerDivisionError",
     "PathNotFoundError",
     "ShapeError",
     "TapegradError",
@@ -37,6 +38,12 @@ class ArgumentError(TapegradError, ValueError):
     """An argument value outside its domain (negative sizes, zero steps, ...)."""
 
 
+class IntegerDivisionError(TapegradError, RuntimeError, ZeroDivisionError):
+    """Integer division or remainder by zero (``//``, ``%``, ``fmod``, ``div`` with a
+    ``rounding_mode``): PyTorch raises ``RuntimeError: ZeroDivisionError``, Python's
+    ``1 // 0`` raises ``ZeroDivisionError``; this is both."""
+
+
 class FileFormatError(TapegradError, ValueError):
     """A file ``tapegrad.load`` cannot read: a PyTorch pickle, or not a (whole)
     safetensors file."""
@@ -53,6 +60,7 @@ for _cls in (
     AxisError,
     DTypeError,
     GraphError,
+    IntegerDivisionError,
     ArgumentError,
     FileFormatError,
     PathNotFoundError,

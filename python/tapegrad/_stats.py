@@ -207,8 +207,11 @@ def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Cumulative sum along ``dim``."""
     from ._shapes import _dim, movedim
 
-    if dtype is not None:
-        input = input.to(dtype)
+    from ._scans import _accumulated, cumsum_exact
+
+    input = _accumulated(input, dtype)
+    if not input.is_floating_point():
+        return cumsum_exact(input, dim)  # integers accumulate in int64, exactly
     if input.ndim == 0:
         return input * 1.0
     d = _dim(input, dim, "cumsum")

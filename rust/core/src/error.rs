@@ -108,6 +108,13 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// Integer division or remainder by zero (PyTorch raises `RuntimeError:
+    /// ZeroDivisionError`; floats give inf or NaN instead).
+    #[error("{op}: ZeroDivisionError (integer division by zero)")]
+    ZeroDivision {
+        /// The op that was called.
+        op: &'static str,
+    },
     /// An error raised by user code the engine called (a hook, a custom function), carried
     /// through unchanged so the caller can re-raise the original.
     #[error("{0}")]
@@ -155,6 +162,8 @@ pub enum ErrorKind {
     Graph,
     /// A bad argument value (`ValueError`).
     Value,
+    /// Integer division by zero (`RuntimeError` and `ZeroDivisionError`).
+    ZeroDivision,
 }
 
 impl Error {
@@ -170,6 +179,7 @@ impl Error {
             Error::DType { .. } => ErrorKind::DType,
             Error::Graph(_) | Error::External(_) | Error::Interrupted { .. } => ErrorKind::Graph,
             Error::Value { .. } => ErrorKind::Value,
+            Error::ZeroDivision { .. } => ErrorKind::ZeroDivision,
         }
     }
 

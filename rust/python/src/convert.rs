@@ -152,6 +152,12 @@ impl Operand<'_> {
             Operand::Scalar(v) => {
                 let operands = [PromotionOperand::tensor(like.dtype(), like.ndim()), v.operand()];
                 let dtype = tapegrad_core::result_type(&operands).expect("two operands");
+                // An int or bool number next to a tensor with dimensions stays exact, as a 0-d
+                // int64 or bool tensor: promotion gives the same dtype (a 0-d operand only
+                // raises the category) and casts it there, wrapping as PyTorch, while a float
+                // function of integers (`u8 / -2`) sees the number itself, as in PyTorch.
+                let exact = !dtype.is_floating_point() && like.ndim() > 0;
+                let dtype = if exact { v.dtype() } else { dtype };
                 Tensor::from_array(Array::scalar_value(v.value(), dtype))
             }
         }

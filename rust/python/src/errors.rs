@@ -37,6 +37,7 @@ fn class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::DType => "DTypeError",
         ErrorKind::Graph => "GraphError",
         ErrorKind::Value => "ArgumentError",
+        ErrorKind::ZeroDivision => "IntegerDivisionError",
     }
 }
 
@@ -79,6 +80,7 @@ pub fn raise(kind: ErrorKind, op: &'static str, message: impl Into<String>) -> F
         ErrorKind::DType => Error::DType { op, message },
         ErrorKind::Graph => Error::Graph(message),
         ErrorKind::Value => Error::value(op, message),
+        ErrorKind::ZeroDivision => Error::ZeroDivision { op },
     })
 }
 

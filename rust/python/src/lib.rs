@@ -10,6 +10,7 @@ mod dtypes;
 mod errors;
 mod functions;
 mod inplace;
+mod int_ops;
 mod interrupt;
 mod linalg;
 mod memory;

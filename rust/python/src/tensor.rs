@@ -352,9 +352,11 @@ impl PyTensor {
         self.binary(py, &other, true, Tensor::add)
     }
     fn __sub__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        crate::int_ops::check_bool_sub(&other)?;
         self.binary(py, &other, false, Tensor::sub)
     }
     fn __rsub__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
+        crate::int_ops::check_bool_sub(&other)?;
         self.binary(py, &other, true, Tensor::sub)
     }
     fn __mul__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
@@ -376,6 +378,7 @@ impl PyTensor {
         modulo: Option<&Bound<'_, PyAny>>,
     ) -> Res<PyTensor> {
         reject_modulo(modulo)?;
+        crate::int_ops::check_int_power(&self.0, &other)?;
         self.binary(py, &other, false, Tensor::pow)
     }
     fn __rpow__(
@@ -434,19 +437,30 @@ impl PyTensor {
     }
     /// `self - other`
     fn sub(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
-        self.binary(py, &operand("sub", other)?, false, Tensor::sub)
+        let other = operand("sub", other)?;
+        crate::int_ops::check_bool_sub(&other)?;
+        self.binary(py, &other, false, Tensor::sub)
     }
     /// `self * other`
     fn mul(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
         self.binary(py, &operand("mul", other)?, false, Tensor::mul)
     }
-    /// `self / other`
-    fn div(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
-        self.binary(py, &operand("div", other)?, false, Tensor::div)
+    /// `self / other`; with `rounding_mode="trunc"` or `"floor"`, the rounded quotient
+    /// (integers stay integers).
+    #[pyo3(signature = (other, *, rounding_mode=None))]
+    fn div(
+        &self,
+        py: Python<'_>,
+        other: &Bound<'_, PyAny>,
+        rounding_mode: Option<String>,
+    ) -> Res<PyTensor> {
+        self.div_rounding(py, other, rounding_mode)
     }
     /// `self ** exponent`
     fn pow(&self, py: Python<'_>, exponent: &Bound<'_, PyAny>) -> Res<PyTensor> {
-        self.binary(py, &operand("pow", exponent)?, false, Tensor::pow)
+        let exponent = operand("pow", exponent)?;
+        crate::int_ops::check_int_power(&self.0, &exponent)?;
+        self.binary(py, &exponent, false, Tensor::pow)
     }
     /// Elementwise maximum (ties share the gradient).
     fn maximum(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> Res<PyTensor> {
@@ -497,29 +511,33 @@ impl PyTensor {
         min: Option<&Bound<'_, PyAny>>,
         max: Option<&Bound<'_, PyAny>>,
     ) -> Res<PyTensor> {
-        let bound = |b: Option<&Bound<'_, PyAny>>| -> Res<Option<f64>> {
-            match b.filter(|b| !b.is_none()) {
-                None => Ok(None),
-                Some(b) => b
-                    .extract::<f64>()
-                    .map(Some)
-                    .map_err(|_| wrong_type("clamp", "min and max must be numbers or None", b)),
-            }
-        };
-        Ok(wrap(self.0.clamp(bound(min)?, bound(max)?)?))
+        self.clamp_bounds(min, max)
     }
 
-    /// Sum over `dim` (all dims when None).
-    #[pyo3(signature = (dim=None, keepdim=false))]
-    fn sum(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
-        let (t, dims) = (&self.0, parse_dims(dim)?);
-        Ok(wrap(compute(py, t.numel(), || t.sum(dims.as_deref(), keepdim))?))
+    /// Sum over `dim` (all dims when None), in `dtype` when given (the input is cast first).
+    #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
+    fn sum(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: bool,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> Res<PyTensor> {
+        let (t, dims, dtype) = (&self.0, parse_dims(dim)?, crate::convert::parse_dtype(dtype)?);
+        Ok(wrap(compute(py, t.numel(), || t.sum_dtype(dims.as_deref(), keepdim, dtype))?))
     }
-    /// Mean over `dim` (all dims when None).
-    #[pyo3(signature = (dim=None, keepdim=false))]
-    fn mean(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
-        let (t, dims) = (&self.0, parse_dims(dim)?);
-        Ok(wrap(compute(py, t.numel(), || t.mean(dims.as_deref(), keepdim))?))
+    /// Mean over `dim` (all dims when None), in `dtype` when given (the input is cast first;
+    /// an integer input needs it).
+    #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
+    fn mean(
+        &self,
+        py: Python<'_>,
+        dim: Option<&Bound<'_, PyAny>>,
+        keepdim: bool,
+        dtype: Option<&Bound<'_, PyAny>>,
+    ) -> Res<PyTensor> {
+        let (t, dims, dtype) = (&self.0, parse_dims(dim)?, crate::convert::parse_dtype(dtype)?);
+        Ok(wrap(compute(py, t.numel(), || t.mean_dtype(dims.as_deref(), keepdim, dtype))?))
     }
     /// Largest value over `dim` (values only, like `amax`; ties share the gradient).
     #[pyo3(signature = (dim=None, keepdim=false))]

@@ -83,10 +83,10 @@ impl PyTensor {
         self.apply_binary(py, &other, true, Tensor::remainder)
     }
     fn __floordiv__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
-        self.apply_binary(py, &other, false, floor_divide)
+        self.apply_binary(py, &other, false, Tensor::floor_divide)
     }
     fn __rfloordiv__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
-        self.apply_binary(py, &other, true, floor_divide)
+        self.apply_binary(py, &other, true, Tensor::floor_divide)
     }
 }
 
@@ -99,11 +99,6 @@ impl PyTensor {
         let t = &self.0;
         Ok(PyTensor(compute(py, t.numel(), || f(t))?))
     }
-}
-
-/// `floor(a / b)` (PyTorch's `//`), through the primitives.
-fn floor_divide(a: &Tensor, b: &Tensor) -> tapegrad_core::Result<Tensor> {
-    a.div(b)?.floor()
 }
 
 /// The device helpers of `tapegrad/_device.py` (devices are Python objects; the check is
@@ -410,6 +405,13 @@ composite_methods! { "tapegrad._stats":
     logcumsumexp;
     /// `n`-th forward difference along `dim`.
     diff;
+}
+
+composite_methods! { "tapegrad._scans":
+    /// Cumulative product along `dim`.
+    cumprod;
+    /// Product over `dim` (all elements by default).
+    prod;
 }
 
 composite_methods! { "tapegrad._products":

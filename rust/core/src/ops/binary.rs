@@ -488,7 +488,7 @@ impl Compare {
 
 /// Casts both operands to the dtype `torch.result_type` gives them (a 0-d operand only
 /// raises the category).
-fn promote(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
+pub(crate) fn promote(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
     let operands = [Operand::tensor(a.dtype(), a.ndim()), Operand::tensor(b.dtype(), b.ndim())];
     let dtype = result_type(&operands).expect("two operands");
     Ok((a.to_dtype(dtype)?, b.to_dtype(dtype)?))
@@ -497,7 +497,12 @@ fn promote(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
 impl Tensor {
     /// Applies an elementwise binary op with broadcasting and dtype promotion.
     pub fn binary(&self, other: &Tensor, op: Binary) -> Result<Tensor> {
+        crate::ops::integer::check_operands(op, self, other)?;
         let (a, b) = promote(self, other)?;
+        if !a.dtype().is_floating_point() {
+            // Integer and bool operands: PyTorch's integer semantics, no node recorded.
+            return crate::ops::integer::binary(op, [self, other], [&a, &b]);
+        }
         let out = op.forward(&a.array(), &b.array())?;
         record(&[&a, &b], out, || {
             let keeps = op.keeps([a.requires_grad(), b.requires_grad()]);

@@ -14,6 +14,7 @@
 //! | `loss.rs` | softmax cross-entropy (rows of `(N, C)` logits) | |
 //! | `linalg.rs` | linalg.solve inv det slogdet cholesky solve_triangular (faer kernels) | |
 //! | `linalg_spectral.rs` | eigh, thin svd, reduced qr (packed outputs) | eigvalsh svdvals |
+//! | `integer.rs` | (no nodes) the integer and bool kernels of the elementwise primitives, bitwise ops, shifts, `//` | |
 //! | `random.rs` | (constants) rand randn arange eye | |
 
 pub mod attention;
@@ -22,6 +23,7 @@ pub mod conv;
 pub mod copy;
 pub mod index;
 pub mod inplace;
+pub mod integer;
 pub mod linalg;
 pub mod linalg_spectral;
 pub mod loss;

@@ -424,6 +424,10 @@ impl Backward for UnaryBackward {
 impl Tensor {
     /// Applies an elementwise function, recording it for backward.
     pub fn unary(&self, op: Unary) -> Result<Tensor> {
+        if !self.dtype().is_floating_point() {
+            // Integer and bool inputs: exact, promoted to float, or refused (see integer.rs).
+            return crate::ops::integer::unary(op, self);
+        }
         let out = op.forward(&self.array())?;
         let saves = op.info().saves;
         record(&[self], out.clone(), || {
