@@ -15,6 +15,7 @@ mod memory;
 mod nn_ops;
 mod optim;
 mod registry;
+mod selection;
 mod tensor;
 mod tensor_extra;
 
@@ -38,6 +39,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     nn_ops::register(m)?;
     optim::register(m)?;
     registry::register(m)?;
+    selection::register(m)?;
     interrupt::register(m)?;
     Ok(())
 }

@@ -291,7 +291,7 @@ impl PyTensor {
 /// Calls the Python composite `module.name(self, *args, **kwargs)`: shape and elementwise
 /// functions composed from the primitives live in Python (`tapegrad/_shapes.py`,
 /// `tapegrad/_elementwise.py`); these methods only dispatch to them.
-fn composite<'py>(
+pub(crate) fn composite<'py>(
     slf: &Bound<'py, PyTensor>,
     module: &str,
     name: &str,
