@@ -4,7 +4,7 @@
   the same shape (NumPy: ``np.take_along_axis``).
 - ``rows,cols``: ``x[rows, cols]`` with two int64 index arrays of 2^20 positions
   (advanced indexing with two adjacent arrays).
-- ``mask``: ``x[mask]``, boolean-mask selection of a 2^20 float32 with half the mask true.
+- ``mask``: ``x[mask]``, boolean-mask selection of a 2^20 float32, half the mask true.
 - ``gather backward``: the gradient of ``gather`` (a scatter-add of 2^20 values).
 
 Elements/s counts the elements selected (2^20, or about 2^19 for the mask).

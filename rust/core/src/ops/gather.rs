@@ -150,6 +150,15 @@ impl Tensor {
     /// (by a slice or `None`) put it first.
     pub(crate) fn advanced_index(&self, items: &[IndexItem]) -> Result<Tensor> {
         let shape = self.shape();
+        if let [IndexItem::Mask { values, shape: mask_shape }] = items {
+            if *mask_shape == shape && !shape.is_empty() {
+                // `x[mask]` over every axis: the true elements' flat positions, directly.
+                let positions: Vec<usize> =
+                    values.iter().enumerate().filter(|(_, &v)| v).map(|(k, _)| k).collect();
+                let count = positions.len();
+                return self.take_positions(&Arc::new(positions), &[count]);
+            }
+        }
         let items = expand_masks(items, &shape)?;
         // The basic part, with every index array replaced by a full slice, noting for each
         // array the axis of the view it indexes and the input axis (for error messages).
@@ -266,6 +275,9 @@ impl Tensor {
 /// dtype.
 pub fn index_values(op: &'static str, index: &Tensor) -> Result<Vec<i64>> {
     check_index_dtype(op, index.dtype())?;
+    if let crate::array::Array::I64(a) = index.array() {
+        return Ok(a.iter().copied().collect());
+    }
     match index.array().cast(DType::I64) {
         crate::array::Array::I64(a) => Ok(a.iter().copied().collect()),
         other => Err(crate::array::dtype_mismatch(op, other.dtype(), DType::I64)),
