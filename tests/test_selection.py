@@ -232,3 +232,22 @@ def test_index_dtype_and_mask_shape_errors():
         tg.masked_fill(x, tg.tensor([True, False]), 1.0)
     with raises(tg.DTypeError, "bool"):
         tg.masked_fill(x, tg.ones(4, 3), 1.0)
+
+
+def test_scatter_reduce_extremes_at_infinity_match_pytorch():
+    torch = pytest.importorskip("torch")
+    x = np.array([1.0, np.inf, 3.0, -np.inf, 2.0])
+    src = np.array([np.inf, np.inf, 2.0, 5.0, -np.inf])
+    index = np.array([0, 0, 2, 2, 3])
+    for reduce, sign in (("amax", 1.0), ("amin", -1.0)):
+        a = tg.tensor(sign * x, requires_grad=True)
+        b = tg.tensor(sign * src, requires_grad=True)
+        out = tg.scatter_reduce(a, 0, tg.tensor(index), b, reduce)
+        out.sum().backward()
+        at = torch.tensor(sign * x, requires_grad=True)
+        bt = torch.tensor(sign * src, requires_grad=True)
+        ref = at.scatter_reduce(0, torch.tensor(index), bt, reduce)
+        ref.sum().backward()
+        np.testing.assert_array_equal(out.detach().numpy(), ref.detach().numpy())
+        np.testing.assert_array_equal(a.grad.numpy(), at.grad.numpy())
+        np.testing.assert_array_equal(b.grad.numpy(), bt.grad.numpy())

@@ -322,9 +322,11 @@ def _scatter_extreme(
     reduce: str,
     include_self: bool,
 ) -> Tensor:
-    # result = extreme (a constant) + Σ weight · (element - extreme): the differences
-    # are exactly 0 for the tied elements, so the value is exact, and each tied element
-    # gets grad / (number of ties), like PyTorch's.
+    # Where an index points: extreme (a constant) + Σ weight · (element - extreme). The
+    # differences are exactly 0 for the tied elements, so the value is exact, and each
+    # tied element gets grad / (number of ties), like PyTorch's. Where the extreme is
+    # ±inf (inf - inf is NaN), Σ weight · element instead: a sum of equal infinities.
+    # Elsewhere the result is `input` itself.
     shape = list(input.shape)
     ufunc = np.maximum if reduce == "amax" else np.minimum
     base = input.detach().numpy().reshape(-1).astype(np.float64)
@@ -333,7 +335,9 @@ def _scatter_extreme(
     extreme = base.copy()
     if not include_self:
         extreme[hit] = -np.inf if reduce == "amax" else np.inf
-    ufunc.at(extreme, targets, picked)
+    with np.errstate(invalid="ignore"):  # NaN propagates, as in PyTorch
+        ufunc.at(extreme, targets, picked)
+    infinite = np.isinf(extreme)
     ties_src = picked == extreme[targets]
     ties_self = hit & (base == extreme) & include_self
     ties = np.bincount(targets, weights=ties_src, minlength=base.size) + ties_self
@@ -341,10 +345,25 @@ def _scatter_extreme(
     dtype = input.dtype
     constant = tensor(extreme.reshape(shape), dtype=dtype)
     weight_src = tensor(np.where(ties_src, 1.0 / ties[targets], 0.0), dtype=dtype)
-    weight_self = np.where(hit, np.where(ties_self, 1.0 / ties, 0.0), 1.0)
-    from_src = (values - _native._take(constant, targets, [len(targets)])) * weight_src
-    from_self = (input - constant) * tensor(weight_self.reshape(shape), dtype=dtype)
-    return constant + _native._put_add(from_src, targets, shape) + from_self
+    weight_self = tensor(
+        np.where(ties_self, 1.0 / ties, 0.0).reshape(shape), dtype=dtype
+    )
+    where, mask = _native._where, tensor
+    differences = (
+        values - _native._take(constant, targets, [len(targets)])
+    ) * weight_src
+    differences_self = (input - constant) * weight_self
+    finite_src, finite_self = ties_src & ~infinite[targets], ties_self & ~infinite
+    infinite_src, infinite_self = ties_src & infinite[targets], ties_self & infinite
+    from_src = where(mask(finite_src), differences, 0.0)
+    from_self = where(mask(finite_self.reshape(shape)), differences_self, 0.0)
+    reduced = constant + _native._put_add(from_src, targets, shape) + from_self
+    if infinite.any():
+        from_src = where(mask(infinite_src), values * weight_src, 0.0)
+        from_self = where(mask(infinite_self.reshape(shape)), input * weight_self, 0.0)
+        at_infinity = _native._put_add(from_src, targets, shape) + from_self
+        reduced = where(mask(infinite.reshape(shape)), at_infinity, reduced)
+    return where(mask(hit.reshape(shape)), reduced, input)
 
 
 def _along(input: Tensor, dim: int, index: Tensor, source: Tensor, op: str) -> Tensor:
