@@ -393,6 +393,10 @@ SECTIONS = {
         "GB/s (higher is better)",
         lambda r: _pivot(r, "elementwise", "gbps", "GB/s"),
     ),
+    "indexing": (
+        "million elements selected per second (higher is better)",
+        lambda r: _pivot(r, "indexing", "melems", "M elem/s"),
+    ),
     "mlp_step": ("one SGD step and its phases, medians", _mlp_table),
     "fd_vs_backprop": ("one full gradient", _fd_table),
     "thread_scaling": ("time at 1 and 2 threads", _scaling_table),

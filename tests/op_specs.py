@@ -1825,6 +1825,251 @@ ZERO_DERIVATIVE = frozenset(
     ["floor", "ceil", "round", "trunc", "sign", "sgn", "heaviside", "round[decimals]"]
 )
 
+
+# ---------------------------------------------------------------- selections by index
+# (issue 11: advanced indexing, gather/scatter and the index_*/masked_* family)
+
+
+def _along_coords(index: np.ndarray, dim: int):
+    """For each element of ``index``: its coordinates with ``index``'s value on ``dim``."""
+    for e in np.ndindex(*index.shape):
+        target = list(e)
+        target[dim] = int(index[e])
+        yield e, tuple(target)
+
+
+def _gather_ref(x, dim, index):
+    out = np.empty(index.shape, x.dtype)
+    for e, target in _along_coords(index, dim):
+        out[e] = x[target]
+    return out
+
+
+def _scatter_ref(x, src, dim, index, reduce="assign", include_self=True):
+    out = x.copy()
+    groups: dict[tuple[int, ...], list[float]] = {}
+    for e, target in _along_coords(index, dim):
+        groups.setdefault(target, []).append(src[e])
+    fold = {"sum": np.sum, "prod": np.prod, "mean": np.mean, "amax": np.max,
+            "amin": np.min, "assign": lambda v: v[-1]}[reduce]
+    for target, values in groups.items():
+        out[target] = fold(([x[target]] if include_self and reduce != "assign" else [])
+                           + values)
+    return out
+
+
+def _along_index(shape, dim, index):
+    """A 1-d index spread over ``shape`` along ``dim`` (index_add/index_copy's form)."""
+    view = [1] * len(shape)
+    view[dim] = -1
+    return np.broadcast_to(np.asarray(index).reshape(view), shape)
+
+
+def T(index):
+    """An index array as an int64 (or bool) tensor."""
+    return tg.tensor(np.asarray(index))
+
+
+IDX_2x3 = np.array([[2, 0, 1], [1, 1, 0]])
+ROWS = np.array([0, 2, 2, 1])
+MASK_4x3 = np.array([[True, False, True], [False, False, False], [True, True, True],
+                     [False, True, False]])
+
+SELECTION_SPECS = (
+    OpSpec(
+        "getitem",
+        lambda x, index: x[index],
+        lambda x, index: x[index],
+        (
+            S((4, 3), index=([0, 3, 3], [2, 0, 2]), note="rows,cols"),
+            S((4, 3, 2), index=(slice(None), [1, 0, 1], [0, 1, 1]), note="adjacent"),
+            S((4, 3, 2), index=([1, 3], slice(None), [0, 1]), note="separated"),
+            S((2, 3, 4, 5), index=(slice(None), [[0], [2]], slice(1, 3), [1, 4, 0]),
+              note="separated-broadcast"),
+            S((4, 3), index=MASK_4x3, note="mask"),
+            S((4, 3), index=(MASK_4x3[:, 0], slice(1, None)), note="mask,slice"),
+            S((4, 3), index=(Ellipsis, np.array([True, False, True])), note="...,mask"),
+            S((4, 3), index=(None, [1, 1], 0), note="none,array,int"),
+            S((4, 3), index=np.zeros((4, 3), bool), note="empty-mask"),
+            S((4, 3), index=([0, 3], [2, 0]), layout="transposed"),
+        ),
+        errors=(
+            E([(4, 3)], tg.AxisError, "index 5", "dimension 1", "size 3",
+              index=(slice(None), [0, 5])),
+            E([(4, 3)], tg.ShapeError, "(3,)", "(4,)", index=np.array([True] * 3)),
+            E([(4, 3)], IndexError, "broadcast", index=([0, 1], [0, 1, 2])),
+        ),
+        variant="advanced",
+    ),
+    OpSpec(
+        "getitem",
+        lambda x, index: x[T(index) if not isinstance(index, tuple)
+                           else tuple(T(i) if isinstance(i, np.ndarray) else i
+                                      for i in index)],
+        lambda x, index: x[index],
+        (
+            S((4, 3), index=ROWS),
+            S((4, 3), index=(ROWS, np.array([2, 1, 0, 2]))),
+            S((4, 3), index=(slice(None), np.array([[1, 0], [2, 2]]))),
+            S((4, 3), index=MASK_4x3),
+            S((4, 3), index=(MASK_4x3[:, 1], slice(1, None))),
+            S((4, 3), index=ROWS.astype(np.int32)),
+        ),
+        errors=(E([(4, 3)], tg.DTypeError, "float", index=np.array([0.0, 1.0])),),
+        variant="tensor-index",
+    ),
+    OpSpec(
+        "gather",
+        lambda x, dim, index: tg.gather(x, dim, T(index)),
+        _gather_ref,
+        (
+            S((2, 3), dim=1, index=IDX_2x3),
+            S((3, 2), dim=0, index=IDX_2x3.T),
+            S((3, 4), dim=1, index=np.array([[3], [0], [3]]), note="smaller"),
+            S((3, 4), dim=-1, index=np.array([[0, 0, 0], [1, 2, 3]]), note="fewer-rows"),
+            S((2, 3), dim=1, index=np.zeros((2, 0), np.int64)),
+            S((2, 3), dim=1, index=IDX_2x3, layout="transposed"),
+        ),
+        errors=(
+            E([(2, 3)], tg.AxisError, "index 3", "dimension 1", "size 3",
+              dim=1, index=np.array([[3]])),
+            E([(2, 3)], tg.ShapeError, "(3,)", dim=1, index=np.array([0, 1, 2])),
+            E([(2, 3)], tg.DTypeError, "float", dim=1, index=np.array([[0.0]])),
+        ),
+        alternates=(lambda x, dim, index: x.gather(dim, T(index)),),
+    ),
+    OpSpec(
+        "take",
+        lambda x, index: tg.take(x, T(index)),
+        lambda x, index: np.take(x, index),
+        (S((2, 3), index=np.array([[5, 0], [-1, 5]])), S((4,), index=np.array([2])),
+         S((2, 3), index=np.array([1, 4]), layout="transposed")),
+        errors=(E([(2, 3)], tg.AxisError, "index 6", "size 6", index=np.array([6])),),
+        alternates=(lambda x, index: x.take(T(index)),),
+    ),
+    OpSpec(
+        "take_along_dim",
+        lambda x, index, dim=None: tg.take_along_dim(x, T(index), dim),
+        lambda x, index, dim=None: np.take_along_axis(x, index, axis=dim),
+        (
+            S((2, 3), index=np.array([[2, 0], [1, 1]]), dim=1),
+            S((2, 3), index=np.array([[2], [0]]), dim=1),
+            S((2, 3), index=np.array([[1, 0, 1]]), dim=0, note="broadcast"),
+            S((2, 3), index=np.array([5, 0, 3])),
+        ),
+        alternates=(lambda x, index, dim=None: x.take_along_dim(T(index), dim),),
+    ),
+    OpSpec(
+        "index_select",
+        lambda x, dim, index: tg.index_select(x, dim, T(index)),
+        lambda x, dim, index: np.take(x, index, axis=dim),
+        (S((4, 3), dim=0, index=ROWS), S((4, 3), dim=1, index=np.array([2, 2])),
+         S((4, 3), dim=-1, index=np.zeros(0, np.int64)),
+         S((4, 3), dim=0, index=ROWS, layout="transposed")),
+        errors=(E([(4, 3)], tg.AxisError, "index 4", "size 4", dim=0,
+                  index=np.array([4])),),
+        alternates=(lambda x, dim, index: x.index_select(dim, T(index)),),
+    ),
+    OpSpec(
+        "masked_fill",
+        lambda x, mask, value=-1.5: tg.masked_fill(x, T(mask), value),
+        lambda x, mask, value=-1.5: np.where(mask, value, x),
+        (S((4, 3), mask=MASK_4x3), S((4, 3), mask=np.array([True, False, True])),
+         S((4, 3), mask=MASK_4x3, value=2.0, layout="transposed")),
+        errors=(E([(4, 3)], tg.ShapeError, "(2,)", "(4, 3)", mask=np.array([True, False])),
+                E([(4, 3)], tg.DTypeError, "bool", mask=np.ones((4, 3), np.int64))),
+        alternates=(lambda x, mask, value=-1.5: x.masked_fill(T(mask), value),),
+    ),
+    OpSpec(
+        "masked_select",
+        lambda x, mask: tg.masked_select(x, T(mask)),
+        lambda x, mask: np.broadcast_to(x, np.broadcast_shapes(x.shape, mask.shape))[
+            np.broadcast_to(mask, np.broadcast_shapes(x.shape, mask.shape))],
+        (S((4, 3), mask=MASK_4x3), S((3,), mask=MASK_4x3, note="broadcast-input"),
+         S((4, 3), mask=np.zeros((4, 3), bool))),
+        errors=(E([(4, 3)], tg.ShapeError, "(2,)", "(4, 3)", mask=np.array([True, False])),),
+        alternates=(lambda x, mask: x.masked_select(T(mask)),),
+    ),
+    OpSpec(
+        "scatter",
+        lambda x, src, dim, index: tg.scatter(x, dim, T(index), src),
+        lambda x, src, dim, index: _scatter_ref(x, src, dim, index),
+        (S((3, 3), (2, 3), dim=1, index=IDX_2x3), S((4, 3), (2, 3), dim=0, index=IDX_2x3),
+         S((3, 4), (2, 4), dim=1, index=np.array([[3], [0]]), note="src-larger")),
+        errors=(E([(3, 3), (2, 3)], tg.AxisError, "index 3", dim=1,
+                  index=np.array([[3, 0, 0]])),),
+        alternates=(lambda x, src, dim, index: x.scatter(dim, T(index), src),),
+    ),
+    OpSpec(
+        "scatter_add",
+        lambda x, src, dim, index: tg.scatter_add(x, dim, T(index), src),
+        lambda x, src, dim, index: _scatter_ref(x, src, dim, index, "sum"),
+        (S((3, 3), (2, 3), dim=1, index=IDX_2x3), S((4, 3), (2, 3), dim=0, index=IDX_2x3),
+         S((2, 3), (2, 3), dim=1, index=np.array([[0, 0, 0], [2, 2, 2]]), note="repeats")),
+        alternates=(lambda x, src, dim, index: x.scatter_add(dim, T(index), src),),
+    ),
+    *(
+        OpSpec(
+            "scatter_reduce",
+            lambda x, src, dim, index, reduce, include_self=True: tg.scatter_reduce(
+                x, dim, T(index), src, reduce, include_self=include_self),
+            lambda x, src, dim, index, reduce, include_self=True: _scatter_ref(
+                x, src, dim, index, reduce, include_self),
+            (
+                S((3, 3), (2, 3), dim=1, index=IDX_2x3, reduce=reduce),
+                S((4, 3), (2, 3), dim=0, index=IDX_2x3, reduce=reduce, include_self=False),
+                S((2, 3), (2, 3), dim=1, index=np.array([[0, 0, 0], [2, 2, 1]]),
+                  reduce=reduce, include_self=False, note="repeats"),
+            ),
+            errors=(E([(3, 3), (2, 3)], tg.ArgumentError, "reduce", dim=1,
+                      index=IDX_2x3, reduce="max"),),
+            variant=reduce,
+            alternates=(lambda x, src, dim, index, reduce, include_self=True:
+                        x.scatter_reduce(dim, T(index), src, reduce,
+                                         include_self=include_self),),
+        )
+        for reduce in ("sum", "prod", "mean", "amax", "amin")
+    ),
+    OpSpec(
+        "index_add",
+        lambda x, src, dim, index, alpha=1: tg.index_add(x, dim, T(index), src, alpha=alpha),
+        lambda x, src, dim, index, alpha=1: _scatter_ref(
+            x, alpha * src, dim, _along_index(src.shape, dim, index), "sum"),
+        (S((4, 3), (4, 3), dim=0, index=ROWS), S((4, 3), (4, 2), dim=1,
+                                                 index=np.array([2, 2]), alpha=-2.0)),
+        errors=(E([(4, 3), (3, 3)], tg.ShapeError, "(3, 3)", dim=0, index=ROWS),),
+        alternates=(lambda x, src, dim, index, alpha=1:
+                    x.index_add(dim, T(index), src, alpha=alpha),),
+    ),
+    OpSpec(
+        "index_copy",
+        lambda x, src, dim, index: tg.index_copy(x, dim, T(index), src),
+        lambda x, src, dim, index: _scatter_ref(
+            x, src, dim, _along_index(src.shape, dim, index)),
+        (S((4, 3), (2, 3), dim=0, index=np.array([3, 0])),
+         S((4, 3), (4, 2), dim=1, index=np.array([1, 2]))),
+        alternates=(lambda x, src, dim, index: x.index_copy(dim, T(index), src),),
+    ),
+    OpSpec(
+        "index_fill",
+        lambda x, dim, index, value=0.5: tg.index_fill(x, dim, T(index), value),
+        lambda x, dim, index, value=0.5: _index_fill_ref(x, dim, index, value),
+        (S((4, 3), dim=0, index=ROWS), S((4, 3), dim=1, index=np.array([-1]), value=-3.0)),
+        errors=(E([(4, 3)], tg.AxisError, "index 3", dim=1, index=np.array([3])),),
+        alternates=(lambda x, dim, index, value=0.5: x.index_fill(dim, T(index), value),),
+    ),
+)
+
+
+def _index_fill_ref(x, dim, index, value):
+    out = x.copy()
+    out[(slice(None),) * dim + (np.asarray(index),)] = value
+    return out
+
+
+OPS = OPS + SELECTION_SPECS
+NOT_OPS = NOT_OPS | {
+    "nonzero", "unique", "bincount", "histc", "searchsorted", "bucketize",
 # ---------------------------------------------------------------- integer arithmetic
 # (issue 11: `//` of floats here; the integer and bool kernels of every elementwise op run
 # over a dtype axis in tests/test_integer_ops.py, and the promotion of `+ - * / // % & ==`

@@ -244,10 +244,15 @@ def test_max_and_min_of_empty_raise():
 
 @pytest.mark.parametrize(
     "index",
-    [np.array([True, False, True]), [True, False, True], True],
-    ids=["bool-array", "bool-list", "bool"],
+    [np.array([True, False, True]), [True, False, True], tg.tensor([True, False, True])],
+    ids=["bool-array", "bool-list", "bool-tensor"],
 )
-def test_boolean_masks_are_refused_not_read_as_integers(index):
-    # NumPy reads these as masks; silently taking them as 0/1 indices would be wrong.
-    with raises((tg.DTypeError, tg.AxisError), "bool"):
-        tg.tensor([10.0, 20.0, 30.0])[index]
+def test_boolean_masks_select_and_are_not_read_as_integers(index):
+    # Read as 0/1 positions these would give [20, 10, 20]; as a mask, [10, 30].
+    got = tg.tensor([10.0, 20.0, 30.0])[index]
+    np.testing.assert_array_equal(got.numpy(), [10.0, 30.0])
+
+
+def test_a_bare_bool_index_is_refused():
+    with raises(tg.DTypeError, "bool"):
+        tg.tensor([10.0, 20.0, 30.0])[True]

@@ -47,6 +47,11 @@ COMPOSITES = [
 # Functions defined by hand in ``tapegrad/__init__.py`` (they take other arguments):
 # ``round`` takes ``decimals=`` there (``tapegrad/_elementwise.py``).
 DEFINED_ELSEWHERE = {"where", "cat", "stack", "round"}
+# Selections by index: tapegrad/_selection.py defines their functions (they take lists
+# and NumPy arrays as indices too).
+DEFINED_ELSEWHERE |= {"gather", "take", "take_along_dim", "index_select", "index_add"}
+DEFINED_ELSEWHERE |= {"index_copy", "masked_select", "scatter", "scatter_add"}
+DEFINED_ELSEWHERE |= {"scatter_reduce", "bincount"}
 
 STUB = ROOT / "python" / "tapegrad" / "_native.pyi"
 OPS = ROOT / "python" / "tapegrad" / "_ops.py"

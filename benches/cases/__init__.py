@@ -57,6 +57,10 @@ CASES: dict[str, CaseInfo] = {
         "ReLU, max-pool 2, linear 10) on 1×28×28 inputs, batch 64",
         frameworks=("tapegrad", "torch"),
     ),
+    "indexing": CaseInfo(
+        "selections of 2^20 float32 elements: gather along rows, x[rows, cols], "
+        "boolean-mask selection, and gather's backward (a scatter-add)"
+    ),
     "thread_scaling": CaseInfo(
         "the 1024² float32 matmul and the 784-1024-1024-10 MLP step at 1 and at 2 threads",
         threads=(1, 2),

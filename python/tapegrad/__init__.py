@@ -68,8 +68,11 @@ from . import _ops
 from ._ops import *
 
 
-def where(condition: Any, input: Any, other: Any) -> Tensor:
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     """``input`` where ``condition`` is true (nonzero), ``other`` elsewhere.
+
+    With ``condition`` alone, ``nonzero(condition, as_tuple=True)``: one int64 tensor of
+    indices per dimension.
 
     ``condition`` may be a Tensor (such as a comparison mask), a NumPy bool array or a list;
     ``input`` and ``other`` may be tensors or Python numbers. Gradients flow to ``input``
@@ -77,6 +80,10 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
     """
     if not isinstance(condition, (Tensor, _batched.BatchedTensor)):  # vmap's too
         condition = tensor(condition)
+    if input is None and other is None:
+        return _selection.nonzero(condition, as_tuple=True)
+    if input is None or other is None:
+        raise ArgumentError("where: give both input and other, or neither")
     return _native._where(condition, input, other)
 
 
@@ -218,6 +225,12 @@ from ._products import *  # noqa: E402, F403
 from ._stats import *  # noqa: E402, F403
 
 __all__ += [n for n in _products.__all__ + _stats.__all__ if n not in __all__]
+
+# Selections by index: scatter*, index_*, masked_*, take*, unique... (issue 11).
+from . import _selection  # noqa: E402
+from ._selection import *  # noqa: E402, F403
+
+__all__ += [n for n in _selection.__all__ if n not in __all__]
 __all__ += ["linalg"]
 
 # Integer and bool arithmetic: bitwise ops, shifts, rounding divisions (issue 11).

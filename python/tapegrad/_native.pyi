@@ -70,6 +70,9 @@ __all__ = [
     "_linalg_qr",
     "_linalg_slogdet",
     "_linalg_solve",
+    "_take",
+    "_put_add",
+    "_positions_along",
     "_linalg_solve_triangular",
     "_linalg_svd",
     "_make_dual",
@@ -853,6 +856,57 @@ class Tensor:
     ) -> Tensor:
         """The index of the smallest element (int64; first on ties, first NaN)."""
 
+    # ---- selections by index (tapegrad/_selection.py composes all but gather)
+    def gather(
+        self, dim: builtins.int, index: Tensor, *, sparse_grad: builtins.bool = False
+    ) -> Tensor:
+        """Values along ``dim`` at ``index`` (PyTorch's ``gather``)."""
+
+    def masked_fill(self, *args: Any, **kwargs: Any) -> Any:
+        """``value`` where ``mask`` is true."""
+
+    def masked_select(self, *args: Any, **kwargs: Any) -> Any:
+        """The elements where ``mask`` is true, 1-d."""
+
+    def scatter(self, *args: Any, **kwargs: Any) -> Any:
+        """``src``'s values written at ``index`` along ``dim``."""
+
+    def scatter_add(self, *args: Any, **kwargs: Any) -> Any:
+        """``src``'s values added at ``index`` along ``dim``."""
+
+    def scatter_reduce(self, *args: Any, **kwargs: Any) -> Any:
+        """``src``'s values reduced (``sum``, ``prod``, ``mean``, ``amax``, ``amin``) at ``index`` along ``dim``."""
+
+    def index_select(self, *args: Any, **kwargs: Any) -> Any:
+        """The entries at ``index`` along ``dim``."""
+
+    def index_add(self, *args: Any, **kwargs: Any) -> Any:
+        """``alpha · source`` added at ``index`` along ``dim``."""
+
+    def index_fill(self, *args: Any, **kwargs: Any) -> Any:
+        """``value`` written at ``index`` along ``dim``."""
+
+    def index_copy(self, *args: Any, **kwargs: Any) -> Any:
+        """``source`` written at ``index`` along ``dim``."""
+
+    def take(self, *args: Any, **kwargs: Any) -> Any:
+        """Elements of the flattened tensor at ``index``."""
+
+    def take_along_dim(self, *args: Any, **kwargs: Any) -> Any:
+        """Values at ``indices`` along ``dim`` (or of the flattened tensor)."""
+
+    def nonzero(self, *args: Any, **kwargs: Any) -> Any:
+        """Indices of the non-zero elements."""
+
+    def unique(self, *args: Any, **kwargs: Any) -> Any:
+        """The distinct elements (optionally their inverse indices and counts)."""
+
+    def bincount(self, *args: Any, **kwargs: Any) -> Any:
+        """Counts of each non-negative integer value."""
+
+    def histc(self, *args: Any, **kwargs: Any) -> Any:
+        """Histogram with ``bins`` equal bins over ``[min, max]``."""
+
     # ---- operators
     def __add__(self, other: _Operand, /) -> Tensor: ...
     def __radd__(self, other: _Operand, /) -> Tensor: ...
@@ -1360,3 +1414,13 @@ def _linalg_solve_triangular(
 def _linalg_eigh(a: Tensor) -> Tensor: ...
 def _linalg_svd(a: Tensor) -> Tensor: ...
 def _linalg_qr(a: Tensor) -> Tensor: ...
+
+def _take(x: Tensor, positions: Any, shape: Sequence[builtins.int]) -> Tensor: ...
+def _put_add(src: Tensor, positions: Any, shape: Sequence[builtins.int]) -> Tensor: ...
+def _positions_along(
+    op: str,
+    shape: Sequence[builtins.int],
+    dim: builtins.int,
+    index: Tensor,
+    use_values: builtins.bool,
+) -> Any: ...

@@ -242,7 +242,8 @@ def embedding(
 
 
 def one_hot(labels: Any, num_classes: int = -1, dtype: Any = None) -> tg.Tensor:
-    """A float tensor with a 1 at each label's class (shape ``labels.shape + (C,)``).
+    """An int64 tensor (or ``dtype``) with a 1 at each label's class (shape
+    ``labels.shape + (C,)``), as PyTorch's.
 
     ``num_classes=-1`` uses the largest label plus one.
     """
@@ -258,7 +259,7 @@ def one_hot(labels: Any, num_classes: int = -1, dtype: Any = None) -> tg.Tensor:
             f"one_hot: label {int(indices.max())} is out of range for "
             f"{num_classes} classes"
         )
-    return tg.tensor(np.eye(num_classes)[indices], dtype=dtype)
+    return tg.tensor(np.eye(num_classes, dtype=np.int64)[indices], dtype=dtype)
 
 
 # Convolutions, pooling, normalisation and attention (issue 14) live in their own files.

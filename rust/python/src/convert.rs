@@ -339,21 +339,16 @@ fn index_item(obj: &Bound<'_, PyAny>) -> Res<IndexItem> {
         return Err(raise(
             ErrorKind::DType,
             "index",
-            "boolean indices are not supported; use tapegrad.where",
+            "a bare True/False index is not supported; index with a bool mask tensor",
         ));
+    }
+    // Tensors first: a one-element tensor also converts to an int (`__index__`), but
+    // `x[t]` keeps `t`'s dimensions.
+    if let Ok(t) = obj.extract::<PyRef<'_, PyTensor>>() {
+        return tensor_index(&t.0);
     }
     if let Ok(i) = obj.extract::<i64>() {
         return Ok(IndexItem::Int(i));
-    }
-    if obj.is_instance_of::<PyTensor>() {
-        // Tensors hold floats, and a comparison gives a 0/1 float mask: reading it as
-        // positions would silently gather instead of masking.
-        return Err(raise(
-            ErrorKind::DType,
-            "index",
-            "a Tensor cannot be used as an index: index with ints, slices, a list or an integer \
-             NumPy array (for a boolean mask, use tapegrad.where)",
-        ));
     }
     // Lists and NumPy arrays of integers.
     let np = obj.py().import("numpy")?;
@@ -364,11 +359,12 @@ fn index_item(obj: &Bound<'_, PyAny>) -> Res<IndexItem> {
     match kind.as_str() {
         "i" | "u" => {}
         "b" => {
-            return Err(raise(
-                ErrorKind::DType,
-                "index",
-                "boolean mask indexing is not supported; use tapegrad.where",
-            ))
+            let arr = np.call_method1("asarray", (arr, "bool", "C"))?;
+            let typed: PyReadonlyArrayDyn<'_, bool> = arr.extract()?;
+            return Ok(IndexItem::Mask {
+                values: typed.as_array().iter().copied().collect(),
+                shape: typed.shape().to_vec(),
+            });
         }
         _ if arr.getattr("size")?.extract::<usize>()? == 0 => {}
         _ => {
@@ -385,6 +381,28 @@ fn index_item(obj: &Bound<'_, PyAny>) -> Res<IndexItem> {
         indices: typed.as_array().iter().copied().collect(),
         shape: typed.shape().to_vec(),
     })
+}
+
+/// An integer tensor as an index array, a bool tensor as a mask; floats are refused.
+fn tensor_index(t: &Tensor) -> Res<IndexItem> {
+    let shape = t.shape();
+    match t.array() {
+        Array::Bool(a) => Ok(IndexItem::Mask { values: a.iter().copied().collect(), shape }),
+        other @ (Array::F32(_) | Array::F64(_)) => Err(raise(
+            ErrorKind::DType,
+            "index",
+            format!(
+                "tensors used as indices must be long, int, byte or bool tensors, got {}",
+                other.dtype()
+            ),
+        )),
+        other => match other.cast(DType::I64) {
+            Array::I64(a) => Ok(IndexItem::Array { indices: a.iter().copied().collect(), shape }),
+            cast => {
+                Err(raise(ErrorKind::DType, "index", format!("cannot index with {}", cast.dtype())))
+            }
+        },
+    }
 }
 
 /// Reads a `x[key]` expression.

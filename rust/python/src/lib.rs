@@ -18,6 +18,7 @@ mod nn_extra;
 mod nn_ops;
 mod optim;
 mod registry;
+mod selection;
 mod tensor;
 mod tensor_extra;
 
@@ -42,6 +43,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     nn_extra::register(m)?;
     optim::register(m)?;
     registry::register(m)?;
+    selection::register(m)?;
     interrupt::register(m)?;
     Ok(())
 }

@@ -5,8 +5,9 @@
 //! (take a window / write a window into zeros) and `IndexSelect` ↔ `IndexAdd`
 //! (gather rows / scatter-add rows into zeros).
 //!
-//! (Over 500 lines: Python's index expressions and their adjoint pairs are one family;
-//! the integer-tensor indexing of issue 11 is to split it into `index.rs` and `gather.rs`.)
+//! Integer-array and mask indexing (advanced indexing) is in `gather.rs`.
+//!
+//! (Over 500 lines: Python's index expressions and their adjoint pairs are one family.)
 
 use crate::array::{checked_numel, normalize_axis, Array, DType, Element, Scalar};
 use crate::error::{fmt_shape, Error, Result};
@@ -41,6 +42,14 @@ pub enum IndexItem {
         /// The indices, row-major.
         indices: Vec<i64>,
         /// The shape of the index array (it replaces the indexed axis).
+        shape: Vec<usize>,
+    },
+    /// A bool mask (flattened, with its shape): covers as many axes as it has, selecting the
+    /// positions where it is true (as one integer array per covered axis would).
+    Mask {
+        /// The mask, row-major.
+        values: Vec<bool>,
+        /// Its shape (it must equal the shape of the axes it covers).
         shape: Vec<usize>,
     },
 }
@@ -278,15 +287,11 @@ impl Tensor {
                 ),
             });
         }
-        if items.iter().filter(|it| matches!(it, IndexItem::Array { .. })).count() > 1 {
-            return Err(Error::Index {
-                op: "index",
-                message: "only one integer-array index per expression is supported".into(),
-            });
+        if items.iter().any(|it| matches!(it, IndexItem::Array { .. } | IndexItem::Mask { .. })) {
+            return self.advanced_index(items);
         }
         let mut elems = Vec::with_capacity(items.len() + shape.len());
-        let mut gather: Option<(usize, Vec<usize>, Vec<usize>)> = None;
-        let (mut axis, mut out_axis) = (0usize, 0usize);
+        let mut axis = 0usize;
         let full = || SliceInfoElem::Slice { start: 0, end: None, step: 1 };
         for item in items {
             match item {
@@ -294,12 +299,10 @@ impl Tensor {
                     for _ in 0..shape.len() - used {
                         elems.push(full());
                         axis += 1;
-                        out_axis += 1;
                     }
                 }
                 IndexItem::NewAxis => {
                     elems.push(SliceInfoElem::NewAxis);
-                    out_axis += 1;
                 }
                 IndexItem::Int(i) => {
                     elems
@@ -309,17 +312,9 @@ impl Tensor {
                 IndexItem::Slice { start, stop, step } => {
                     elems.push(resolve_slice(*start, *stop, *step, shape[axis])?.0);
                     axis += 1;
-                    out_axis += 1;
                 }
-                IndexItem::Array { indices, shape: index_shape } => {
-                    let resolved = indices
-                        .iter()
-                        .map(|&i| checked_index(i, axis, shape[axis]))
-                        .collect::<Result<Vec<_>>>()?;
-                    gather = Some((out_axis, resolved, index_shape.clone()));
-                    elems.push(full());
-                    axis += 1;
-                    out_axis += 1;
+                IndexItem::Array { .. } | IndexItem::Mask { .. } => {
+                    unreachable!("advanced indices take the advanced_index path")
                 }
             }
         }
@@ -327,13 +322,11 @@ impl Tensor {
             elems.push(full());
         }
         let plain = elems.iter().all(|e| *e == full()) && elems.len() == shape.len();
-        let sliced =
-            if plain { self.identity_view()? } else { self.slice_window(&window(elems)?)? };
-        let Some((at, indices, index_shape)) = gather else { return Ok(sliced) };
-        let picked = sliced.index_select_checked(at, &Arc::new(indices))?;
-        let mut out_shape = picked.shape();
-        out_shape.splice(at..=at, index_shape);
-        picked.reshape(&out_shape)
+        if plain {
+            self.identity_view()
+        } else {
+            self.slice_window(&window(elems)?)
+        }
     }
 
     /// Takes a window (a view; the VJP writes the gradient back into zeros).

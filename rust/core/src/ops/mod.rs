@@ -7,6 +7,7 @@
 //! | `reduce.rs` | sum max min | mean logsumexp softmax log_softmax sum_to_shape |
 //! | `shape.rs` | reshape permute expand | transpose unsqueeze squeeze flatten |
 //! | `index.rs` | slice slice_scatter index_select index_add cat | narrow stack, `x[...]` |
+//! | `gather.rs` | take put_add (flat positions) | advanced indexing `x[idx]` `x[mask]`, gather scatter masked_select |
 //! | `matmul.rs` | matmul (batched, broadcast), linear | 1-D forms |
 //! | `conv.rs` | convolution (forward, input and weight gradients: one bilinear family) | conv1d conv2d conv_transpose1d conv_transpose2d, bias |
 //! | `pool.rs` | max pooling (a gather at the argmax and its adjoint scatter) | max_pool1d/2d adaptive_max_pool1d/2d max_unpool1d/2d |
@@ -21,6 +22,7 @@ pub mod attention;
 pub mod binary;
 pub mod conv;
 pub mod copy;
+pub mod gather;
 pub mod index;
 pub mod inplace;
 pub mod integer;

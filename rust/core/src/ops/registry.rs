@@ -113,6 +113,8 @@ pub fn primitives() -> Vec<PrimitiveInfo> {
         <crate::ops::index::IndexSelectBackward as Primitive>::INFO,
         <crate::ops::index::IndexAddBackward as Primitive>::INFO,
         <crate::ops::index::CatBackward as Primitive>::INFO,
+        <crate::ops::gather::TakeBackward as Primitive>::INFO,
+        <crate::ops::gather::PutAddBackward as Primitive>::INFO,
         <crate::ops::matmul::MmBackward as Primitive>::INFO,
         <crate::ops::matmul::LinearBackward as Primitive>::INFO,
         <crate::ops::loss::CrossEntropyBackward as Primitive>::INFO,
