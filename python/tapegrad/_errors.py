@@ -7,6 +7,8 @@ __all__ = [
     "DTypeError",
     "FileFormatError",
     "GraphError",
+    "InternalError",
+    "OutOfMemoryError",
     "PathNotFoundError",
     "ShapeError",
     "TapegradError",
@@ -46,6 +48,17 @@ class PathNotFoundError(TapegradError, FileNotFoundError):
     """A file to load, or the folder to save into, does not exist."""
 
 
+class OutOfMemoryError(TapegradError, MemoryError):
+    """A buffer the system could not allocate; the message names the op and the bytes.
+    (PyTorch's ``torch.OutOfMemoryError`` is a ``RuntimeError`` raised for accelerator
+    memory; for host memory tapegrad raises a ``MemoryError``, as NumPy does.)"""
+
+
+class InternalError(TapegradError, RuntimeError):
+    """A bug in tapegrad: a broken internal invariant, or a panic caught at the boundary.
+    The message names the op; please report it."""
+
+
 # Tracebacks read `tapegrad.ShapeError`, the name users import.
 for _cls in (
     TapegradError,
@@ -54,6 +67,8 @@ for _cls in (
     DTypeError,
     GraphError,
     ArgumentError,
+    OutOfMemoryError,
+    InternalError,
     FileFormatError,
     PathNotFoundError,
 ):

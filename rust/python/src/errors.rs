@@ -37,6 +37,8 @@ fn class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::DType => "DTypeError",
         ErrorKind::Graph => "GraphError",
         ErrorKind::Value => "ArgumentError",
+        ErrorKind::Memory => "OutOfMemoryError",
+        ErrorKind::Internal => "InternalError",
     }
 }
 
@@ -79,6 +81,7 @@ pub fn raise(kind: ErrorKind, op: &'static str, message: impl Into<String>) -> F
         ErrorKind::DType => Error::DType { op, message },
         ErrorKind::Graph => Error::Graph(message),
         ErrorKind::Value => Error::value(op, message),
+        ErrorKind::Memory | ErrorKind::Internal => Error::internal(op, message),
     })
 }
 

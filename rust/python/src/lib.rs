@@ -9,6 +9,7 @@ mod convert;
 mod dtypes;
 mod errors;
 mod functions;
+mod gc;
 mod interrupt;
 mod linalg;
 mod memory;
