@@ -46,9 +46,8 @@ pub fn try_collect<T>(
 
 /// Row-major `values` as an array of `shape` (whose element count they match).
 pub fn array_from_vec<T>(op: &'static str, shape: &[usize], values: Vec<T>) -> Result<ArrayD<T>> {
-    ArrayD::from_shape_vec(IxDyn(shape), values).map_err(|e| {
-        Error::internal(op, format!("a buffer does not fill shape {shape:?}: {e}"))
-    })
+    ArrayD::from_shape_vec(IxDyn(shape), values)
+        .map_err(|e| Error::internal(op, format!("a buffer does not fill shape {shape:?}: {e}")))
 }
 
 /// An array of `shape` filled with `value`: the shape is checked ([`checked_numel`]) and the

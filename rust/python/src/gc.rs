@@ -50,9 +50,8 @@ impl Drop for Listed {
 /// (`None` for a non-leaf, whose hooks are not listed).
 pub fn new_callable(tensor: &Tensor, hook: Py<PyAny>) -> (Callable, Option<Listed>) {
     let callable = Arc::new(Mutex::new(Some(hook)));
-    let listed = tensor
-        .is_leaf()
-        .then(|| Listed { address: tensor.address(), callable: callable.clone() });
+    let listed =
+        tensor.is_leaf().then(|| Listed { address: tensor.address(), callable: callable.clone() });
     (callable, listed)
 }
 

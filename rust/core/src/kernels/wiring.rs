@@ -4,9 +4,9 @@
 
 use super::exp_log;
 use crate::array::Array;
+use crate::error::Result;
 use crate::ops::unary::Unary;
 use crate::parallel;
-use crate::error::Result;
 use ndarray::{ArcArray, IxDyn};
 
 /// `out = f(x)` over a contiguous slice, split into chunks over the pool from

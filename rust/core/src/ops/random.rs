@@ -71,7 +71,8 @@ impl Tensor {
             ));
         }
         let count = count as usize;
-        let values = alloc::try_collect("arange", count, (0..count).map(|i| start + i as f64 * step))?;
+        let values =
+            alloc::try_collect("arange", count, (0..count).map(|i| start + i as f64 * step))?;
         Ok(Tensor::from_array(Array::from_f64_vec(&[values.len()], values, dtype)?))
     }
 

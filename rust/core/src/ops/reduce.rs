@@ -70,11 +70,8 @@ fn sum_axes<T: Element>(
     if let (true, Some(flat)) = (leading && !axes.is_empty(), a.as_slice()) {
         let cols: usize = a.shape()[axes.len()..].iter().product();
         if cols > 1 {
-            let sums = alloc::try_collect(
-                "sum",
-                cols,
-                pairwise_rows(flat, cols)?.into_iter().map(T::of),
-            )?;
+            let sums =
+                alloc::try_collect("sum", cols, pairwise_rows(flat, cols)?.into_iter().map(T::of))?;
             let out_shape = reduced_shape(a.shape(), axes, keepdim);
             return Ok(alloc::array_from_vec("sum", &out_shape, sums)?.into_shared());
         }
