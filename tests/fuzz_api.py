@@ -9,8 +9,12 @@ for files and ``MemoryError``). Anything else, a ``BaseException`` (PyO3's
 ``PanicException``) included, is recorded with the call that raised it; an abort kills the
 child, and the parent names the last call printed to stderr.
 
-Huge dims (which need the shape checks another change is making) are not drawn here;
-their reproducers are ``xfail(strict=True)`` tests in ``test_no_panic.py``.
+The ``shapes`` group draws shapes mixing 0-size, small and huge dims (up to 2**63 - 1) in
+every position, products that overflow and products that fit but cannot be allocated, and
+feeds them to the creation functions, ``expand``/``broadcast_to``, ``reshape``, reductions,
+``nn`` modules and the ``func`` transforms; its child caps its address space
+(``RLIMIT_AS``) so that an allocation it cannot make is a ``MemoryError``, never an abort
+or the machine's memory.
 """
 
 from __future__ import annotations
@@ -255,6 +259,64 @@ def fuzz_hooks(data):
     _backward(label, out, ALLOWED + (ZeroDivisionError,))  # the hook's, unchanged
 
 
+HUGE = [2**31, 2**40, 2**48 + 1, 2**62, 2**63 - 1]
+big_dims = st.one_of(dims, st.sampled_from(HUGE))
+big_shapes = st.lists(big_dims, min_size=1, max_size=4).map(tuple)
+SHAPE_ALLOWED = ALLOWED + (OverflowError, MemoryError)
+CREATORS = [tg.zeros, tg.ones, tg.empty, tg.rand, tg.randn]
+
+
+def _cap_address_space():
+    """Caps the child's address space at what it uses now plus 2 GB (Linux only)."""
+    try:
+        import resource
+
+        with open("/proc/self/status") as status:
+            line = next(x for x in status if x.startswith("VmSize:"))
+        used = int(line.split()[1]) * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (used + 2**31, resource.RLIM_INFINITY))
+    except (ImportError, OSError, StopIteration, ValueError):
+        pass  # elsewhere the shapes drawn still overflow before anything is allocated
+
+
+def fuzz_shapes(data):
+    shape = data.draw(big_shapes)
+    creator = data.draw(st.sampled_from(CREATORS))
+    label = f"tg.{creator.__name__}{shape}"
+    _call(label, SHAPE_ALLOWED, creator, *shape)
+    _call(f"tg.full({shape}, 1.5)", SHAPE_ALLOWED, tg.full, shape, 1.5)
+    x = data.draw(
+        tensors(shape=data.draw(st.sampled_from([(1,), (1, 1), (0,), (1, 0)])))
+    )
+    _call(f"x{tuple(x.shape)}.expand{shape}", SHAPE_ALLOWED, lambda: x.expand(*shape))
+    _call(
+        f"tg.broadcast_to(x{tuple(x.shape)}, {shape})",
+        SHAPE_ALLOWED,
+        tg.broadcast_to,
+        x,
+        shape,
+    )
+    _call(f"x.reshape{shape}", SHAPE_ALLOWED, lambda: x.reshape(*shape))
+    empty = tuple(0 if i == 0 else d for i, d in enumerate(shape))
+    e = _call(f"tg.zeros{empty}", SHAPE_ALLOWED, tg.zeros, *empty)
+    if e is not None:
+        dim = data.draw(st.integers(-len(empty), len(empty) - 1))
+        _call(f"zeros{empty}.sum({dim})", SHAPE_ALLOWED, lambda: e.sum(dim, True))
+        _call(f"zeros{empty}.numpy()", SHAPE_ALLOWED, e.numpy)
+        _call(f"repr(zeros{empty})", SHAPE_ALLOWED, repr, e)
+        _call(f"zeros{empty} @ zeros(0, 0)", SHAPE_ALLOWED, lambda: e @ tg.zeros(0, 0))
+    width = data.draw(big_dims)
+    _call(f"nn.Linear({width}, 1)", SHAPE_ALLOWED, nn.Linear, width, 1)
+    index = data.draw(st.sampled_from([2**63, 2**64 - 1, -(2**63) - 1, 2**100]))
+    _call(f"tg.ones(3)[{index}]", SHAPE_ALLOWED, lambda: tg.ones(3)[index])
+    transform = data.draw(st.sampled_from([func.jacrev, func.jacfwd, func.hessian]))
+    _call(
+        f"func.{transform.__name__}(expand to {shape})",
+        SHAPE_ALLOWED,
+        lambda: transform(lambda t: t.expand(*shape).sum())(tg.ones(1)),
+    )
+
+
 def _describe(value):
     if isinstance(value, tg.Tensor):
         return f"tensor{tuple(value.shape)}"
@@ -268,6 +330,7 @@ GROUPS = {
     "checkpoint": fuzz_checkpoint,
     "io": fuzz_io,
     "hooks": fuzz_hooks,
+    "shapes": fuzz_shapes,
 }
 ESCAPED: list[str] = []
 
@@ -295,4 +358,6 @@ def run(group: str, budget: float) -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "shapes":
+        _cap_address_space()
     run(sys.argv[1], float(sys.argv[2]))

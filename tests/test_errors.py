@@ -22,6 +22,8 @@ def test_exception_hierarchy():
         tg.ArgumentError: ValueError,
         tg.FileFormatError: ValueError,
         tg.PathNotFoundError: FileNotFoundError,
+        tg.OutOfMemoryError: MemoryError,
+        tg.InternalError: RuntimeError,
     }
     for error, builtin in families.items():
         assert issubclass(error, tg.TapegradError) and issubclass(error, builtin)

@@ -52,7 +52,7 @@ def test_no_panic_escapes(group, tmp_path):
     )
 
 
-API_GROUPS = ["nn", "optim", "func", "checkpoint", "io", "hooks"]
+API_GROUPS = ["nn", "optim", "func", "checkpoint", "io", "hooks", "shapes"]
 
 
 @pytest.mark.parametrize("group", API_GROUPS)
@@ -83,10 +83,9 @@ def test_api_fuzzer_lets_only_documented_errors_escape(group, tmp_path, fuzz_bud
     )
 
 
-# Reproducers the fuzzer finds in code another change is rewriting (shape checks and
-# allocation in array.rs, NumPy conversion and integer indices in convert.rs): each runs in
-# a child process and is expected to fail until that change lands (strict: then remove the
-# mark).
+# Reproducers the fuzzer found (issue 13): shape checks that depended on dim order, NumPy
+# conversion of empty tensors with huge dims, integer indices that wrapped, allocations that
+# aborted. Each runs in a child process, so an abort fails the test instead of pytest.
 KNOWN = {
     "empty shape with an overflowing dim": "tg.ones(0, 2, 2**62)",
     "expand to an empty overflowing shape": "tg.ones(1, 1).expand(2**40, 0, 3, 2**40)",
@@ -98,10 +97,6 @@ KNOWN = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="array.rs/convert.rs: left to the dtype/allocation change (issue 13)",
-)
 @pytest.mark.parametrize("code", KNOWN.values(), ids=list(KNOWN))
 def test_known_faults_raise_a_documented_error(code):
     program = (

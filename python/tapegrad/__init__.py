@@ -37,6 +37,8 @@ from ._errors import (
     DTypeError,
     FileFormatError,
     GraphError,
+    InternalError,
+    OutOfMemoryError,
     PathNotFoundError,
     ShapeError,
     TapegradError,
@@ -185,6 +187,7 @@ __all__ = [
 __all__ += _ops.__all__
 __all__ += ["FileFormatError", "PathNotFoundError", "autograd", "inference_mode"]
 __all__ += ["is_inference_mode_enabled", "utils"]
+__all__ += ["InternalError", "OutOfMemoryError"]
 
 # Integer and bool dtypes, PyTorch's aliases, limits and promotion (issue 11).
 from . import _dtypes

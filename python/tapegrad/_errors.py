@@ -8,6 +8,8 @@ __all__ = [
     "FileFormatError",
     "GraphError",
     "IntegerDivisionError",
+    "InternalError",
+    "OutOfMemoryError",
     "PathNotFoundError",
     "ShapeError",
     "TapegradError",
@@ -53,6 +55,17 @@ class PathNotFoundError(TapegradError, FileNotFoundError):
     """A file to load, or the folder to save into, does not exist."""
 
 
+class OutOfMemoryError(TapegradError, MemoryError):
+    """A buffer the system could not allocate; the message names the op and the bytes.
+    (PyTorch's ``torch.OutOfMemoryError`` is a ``RuntimeError`` raised for accelerator
+    memory; for host memory tapegrad raises a ``MemoryError``, as NumPy does.)"""
+
+
+class InternalError(TapegradError, RuntimeError):
+    """A bug in tapegrad: a broken internal invariant, or a panic caught at the boundary.
+    The message names the op; please report it."""
+
+
 # Tracebacks read `tapegrad.ShapeError`, the name users import.
 for _cls in (
     TapegradError,
@@ -62,6 +75,8 @@ for _cls in (
     GraphError,
     IntegerDivisionError,
     ArgumentError,
+    OutOfMemoryError,
+    InternalError,
     FileFormatError,
     PathNotFoundError,
 ):

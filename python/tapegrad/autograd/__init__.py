@@ -133,6 +133,14 @@ class Function:
                     f"output {i} is {type(out).__name__}"
                 )
 
+        # The rules below keep no reference to the arguments or outputs: the node holds
+        # them, and a reference from its rule back to them would make a cycle through
+        # Python that the collector cannot see (a leaf kept alive by its own gradient's
+        # graph under create_graph=True, issue 13).
+        n_args = len(args)
+        arg_meta = [(a.shape, a.dtype) if t else None for a, t in zip(args, is_tensor)]
+        out_shape = outs[0].shape
+
         def backward(
             ctx: FunctionCtx, grads: tuple[Tensor, ...], saved: tuple
         ) -> tuple:
@@ -142,10 +150,10 @@ class Function:
             finally:
                 ctx._saved = None
             result = result if isinstance(result, tuple) else (result,)
-            if len(result) != len(args):
+            if len(result) != n_args:
                 raise GraphError(
                     f"function {name} returned {len(result)} gradient(s), but forward took "
-                    f"{len(args)} argument(s): return one per argument (None where none)"
+                    f"{n_args} argument(s): return one per argument (None where none)"
                 )
             picked = []
             for i, (g, tensor_arg) in enumerate(zip(result, is_tensor)):
@@ -172,9 +180,11 @@ class Function:
         def jvp(ctx: FunctionCtx, tangents: tuple, saved: tuple) -> Tensor | None:
             per_arg: list[Tensor | None] = []
             given = iter(tangents)
-            for a, tensor_arg in zip(args, is_tensor):
-                t = next(given) if tensor_arg else None
-                per_arg.append(t if t is not None or not tensor_arg else _zeros_like(a))
+            for meta in arg_meta:
+                t = next(given) if meta is not None else None
+                if t is None and meta is not None:
+                    t = _native._full(meta[0], 0.0, meta[1], False)
+                per_arg.append(t)
             ctx._saved = tuple(saved)
             try:
                 tangent = cls.jvp(ctx, *per_arg)
@@ -188,23 +198,24 @@ class Function:
                 )
             # Exact shapes: broadcasting a scalar or a size-1 tangent would silently give a
             # wrong directional derivative.
-            if tangent.shape != outs[0].shape:
+            if tangent.shape != out_shape:
                 raise ShapeError(
                     f"{name} returned a tangent of shape {tangent.shape} from jvp for an "
-                    f"output of shape {outs[0].shape}"
+                    f"output of shape {out_shape}"
                 )
             return tangent
 
         has_jvp = cls.jvp is not None
         inputs = [a for a, t in zip(args, is_tensor) if t]
+        to_save = list(ctx._to_save)
         results = _native._apply_function(
-            name, backward, jvp if has_jvp else None, ctx, inputs, outs, ctx._to_save
+            name, backward, jvp if has_jvp else None, ctx, inputs, outs, to_save
         )
+        # `jvp` ran while recording; from now on the node keeps what forward saved as saved
+        # tensors, and these Python references would only make cycles (see above).
+        to_save.clear()
+        ctx._to_save = ()
         return results[0] if single else results
-
-
-def _zeros_like(t: Tensor) -> Tensor:
-    return _native._full(t.shape, 0.0, t.dtype, False)
 
 
 from . import functional  # after Function: it is imported through tapegrad

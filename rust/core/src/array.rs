@@ -554,17 +554,32 @@ pub fn dtype_mismatch(op: &'static str, a: DType, b: DType) -> Error {
 pub const MAX_NUMEL: usize = 1 << 48;
 
 /// Checks a requested shape and returns its element count, before anything is allocated.
+///
+/// The product of the *non-zero* dimensions must stay within [`MAX_NUMEL`] too, whatever
+/// their order: an empty array still gets strides, and ndarray (like NumPy) refuses shapes
+/// whose non-zero extents overflow, so `(0, 2, 2**62)` is as wrong as `(2, 2**62)`.
 pub fn checked_numel(op: &'static str, shape: &[usize]) -> Result<usize> {
-    shape
+    let nonzero = shape
         .iter()
+        .filter(|&&d| d != 0)
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .filter(|&n| n <= MAX_NUMEL)
-        .ok_or_else(|| {
-            Error::value(
-                op,
-                format!("shape {} has too many elements to allocate", fmt_shape(shape)),
-            )
-        })
+        .filter(|&n| n <= MAX_NUMEL);
+    match nonzero {
+        Some(_) if shape.contains(&0) => Ok(0),
+        Some(n) => Ok(n),
+        None => Err(Error::value(
+            op,
+            format!(
+                "shape {} is too large: {} (at most {MAX_NUMEL} elements)",
+                fmt_shape(shape),
+                if shape.contains(&0) {
+                    "the product of its non-zero dimensions overflows"
+                } else {
+                    "it has too many elements to allocate"
+                }
+            ),
+        )),
+    }
 }
 
 impl Array {
@@ -610,9 +625,8 @@ impl Array {
     /// An array of a bool, integer or float `value` (cast to `dtype`) with the given shape;
     /// integers stay exact beyond 2^53.
     pub fn full_value(shape: &[usize], value: ScalarValue, dtype: DType) -> Result<Array> {
-        checked_numel("full", shape)?;
         Ok(with_scalar_type!(dtype, T => {
-            T::wrap_any(ArcArray::from_elem(IxDyn(shape), cast_value::<T>(value)))
+            T::wrap_any(crate::alloc::try_full("full", shape, cast_value::<T>(value))?.into_shared())
         }))
     }
 
@@ -690,6 +704,16 @@ impl Array {
         })
     }
 
+    /// [`Array::to_contiguous`] with the copy reserved fallibly ([`Error::OutOfMemory`] names
+    /// `op`).
+    pub fn try_contiguous(&self, op: &'static str) -> Result<Array> {
+        Ok(dispatch_any!(self, a => if a.is_standard_layout() {
+            self.clone()
+        } else {
+            Scalar::wrap_any(crate::alloc::try_map(op, a, |&v| v)?.into_shared())
+        }))
+    }
+
     /// The single element of a one-element array, widened to `f64`.
     pub fn item(&self) -> Option<f64> {
         self.item_value().map(ScalarValue::to_f64)
@@ -729,7 +753,7 @@ impl Array {
         }))
     }
 
-    /// A broadcast view of this array with the given shape (no copy).
+    /// This array broadcast to the given shape.
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<Array> {
         broadcast_shapes("expand", self.shape(), shape)
             .ok()
@@ -744,11 +768,15 @@ impl Array {
                     ),
                 )
             })?;
-        Ok(dispatch_any!(self, a => Scalar::wrap_any(
-            a.broadcast(IxDyn(shape))
-                .expect("shape checked above")
-                .to_shared()
-        )))
+        checked_numel("expand", shape)?;
+        // A copy until the storage layer of issue 12 makes broadcasts views: reserved
+        // fallibly, so an expand to a huge shape is a `MemoryError`, not an abort.
+        Ok(dispatch_any!(self, a => {
+            let view = a
+                .broadcast(IxDyn(shape))
+                .ok_or_else(|| Error::internal("expand", "a shape broadcast_shapes accepted"))?;
+            Scalar::wrap_any(crate::alloc::try_map("expand", view, |&v| v)?.into_shared())
+        }))
     }
 }
 

@@ -1,7 +1,7 @@
 //! One typed error for the whole core.
 //!
 //! Every variant carries the values a user needs to fix the call (shapes, axes, the op's name),
-//! and [`Error::kind`] groups variants into the five families ([`ErrorKind`]) the Python layer
+//! and [`Error::kind`] groups variants into the families ([`ErrorKind`]) the Python layer
 //! maps onto builtin exception types.
 
 use std::fmt;
@@ -126,6 +126,22 @@ pub enum Error {
         /// The op that stopped.
         op: &'static str,
     },
+    /// A buffer the system could not allocate (`MemoryError` in Python).
+    #[error("{op}: could not allocate {bytes} bytes ({gib:.2} GiB)", gib = *bytes as f64 / f64::from(1u32 << 30))]
+    OutOfMemory {
+        /// The op that asked for the buffer.
+        op: &'static str,
+        /// How many bytes it asked for.
+        bytes: usize,
+    },
+    /// A broken internal invariant: a tapegrad bug, reported instead of a panic.
+    #[error("{op}: internal error (this is a bug in tapegrad, please report it): {invariant}")]
+    Internal {
+        /// The op in which the invariant broke.
+        op: &'static str,
+        /// What was expected to hold.
+        invariant: String,
+    },
 }
 
 /// An opaque error from outside the core, with its message.
@@ -164,6 +180,10 @@ pub enum ErrorKind {
     Value,
     /// Integer division by zero (`RuntimeError` and `ZeroDivisionError`).
     ZeroDivision,
+    /// An allocation that failed (`MemoryError`).
+    Memory,
+    /// A bug in tapegrad: a broken invariant or a caught panic (`RuntimeError`).
+    Internal,
 }
 
 impl Error {
@@ -180,12 +200,19 @@ impl Error {
             Error::Graph(_) | Error::External(_) | Error::Interrupted { .. } => ErrorKind::Graph,
             Error::Value { .. } => ErrorKind::Value,
             Error::ZeroDivision { .. } => ErrorKind::ZeroDivision,
+            Error::OutOfMemory { .. } => ErrorKind::Memory,
+            Error::Internal { .. } => ErrorKind::Internal,
         }
     }
 
     /// A shape error with a formatted message.
     pub fn shape(op: &'static str, message: impl Into<String>) -> Self {
         Error::Shape { op, message: message.into() }
+    }
+
+    /// An internal error: `invariant` says what should have held.
+    pub fn internal(op: &'static str, invariant: impl Into<String>) -> Self {
+        Error::Internal { op, invariant: invariant.into() }
     }
 
     /// A value error with a formatted message.

@@ -23,6 +23,7 @@
 //! # }
 //! ```
 
+pub mod alloc;
 pub mod array;
 pub mod engine;
 pub mod error;

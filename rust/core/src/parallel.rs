@@ -127,27 +127,33 @@ impl Cost {
 /// A new vector of `len` values filled in `parts` chunks over the pool: `fill(start, chunk)`
 /// writes the values at `start..start + chunk.len()`.
 fn fill_in_parts<U: Copy + num_traits::Zero + Send>(
+    op: &'static str,
     len: usize,
     parts: usize,
     fill: impl Fn(usize, &mut [U]) + Sync + Send,
-) -> Vec<U> {
-    let mut out = vec![U::zero(); len];
+) -> Result<Vec<U>> {
+    let mut out = crate::alloc::try_filled(op, len, U::zero())?;
     let chunk = len.div_ceil(parts);
     let jobs: Vec<_> = out.chunks_mut(chunk).enumerate().collect();
     for_each(jobs, |(i, part)| fill(i * chunk, part));
-    out
+    Ok(out)
 }
 
 /// `f` over every element of `x`, in parallel for large slices of heavy ops. Each element's
-/// value does not depend on the split.
-pub(crate) fn map_slice<T, U>(x: &[T], cost: Cost, f: impl Fn(T) -> U + Sync + Send) -> Vec<U>
+/// value does not depend on the split. The output is reserved fallibly (`op` names it).
+pub(crate) fn map_slice<T, U>(
+    op: &'static str,
+    x: &[T],
+    cost: Cost,
+    f: impl Fn(T) -> U + Sync + Send,
+) -> Result<Vec<U>>
 where
     T: Copy + Sync,
     U: Copy + num_traits::Zero + Send,
 {
     match cost.parts(x.len()) {
-        1 => x.iter().map(|&v| f(v)).collect(),
-        parts => fill_in_parts(x.len(), parts, |start, out| {
+        1 => crate::alloc::try_collect(op, x.len(), x.iter().map(|&v| f(v))),
+        parts => fill_in_parts(op, x.len(), parts, |start, out| {
             for (o, &v) in out.iter_mut().zip(&x[start..]) {
                 *o = f(v);
             }
@@ -156,21 +162,22 @@ where
 }
 
 /// `f` over pairs of elements of two slices of the same length, in parallel for large slices
-/// of heavy ops.
+/// of heavy ops. The output is reserved fallibly (`op` names it).
 pub(crate) fn zip_slices<T, U>(
+    op: &'static str,
     x: &[T],
     y: &[T],
     cost: Cost,
     f: impl Fn(T, T) -> U + Sync + Send,
-) -> Vec<U>
+) -> Result<Vec<U>>
 where
     T: Copy + Sync,
     U: Copy + num_traits::Zero + Send,
 {
     debug_assert_eq!(x.len(), y.len());
     match cost.parts(x.len()) {
-        1 => x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect(),
-        parts => fill_in_parts(x.len(), parts, |start, out| {
+        1 => crate::alloc::try_collect(op, x.len(), x.iter().zip(y).map(|(&p, &q)| f(p, q))),
+        parts => fill_in_parts(op, x.len(), parts, |start, out| {
             for (o, (&p, &q)) in out.iter_mut().zip(x[start..].iter().zip(&y[start..])) {
                 *o = f(p, q);
             }
@@ -197,8 +204,8 @@ mod tests {
             assert_eq!(parts(10, 100), 1);
             assert_eq!(parts(1000, 100), threads);
             let x: Vec<f64> = (0..HEAVY_MIN * 3 + 5).map(|i| i as f64).collect();
-            let doubled = map_slice(&x, Cost::Heavy, |v| 2.0 * v);
-            let sums = zip_slices(&x, &doubled, Cost::Heavy, |p, q| p + q);
+            let doubled = map_slice("mul", &x, Cost::Heavy, |v| 2.0 * v).unwrap();
+            let sums = zip_slices("add", &x, &doubled, Cost::Heavy, |p, q| p + q).unwrap();
             assert!(sums.iter().enumerate().all(|(i, &v)| v == 3.0 * i as f64));
         }
         let err = set_num_threads(0).unwrap_err().to_string();

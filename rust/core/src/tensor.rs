@@ -623,6 +623,17 @@ impl Tensor {
     pub(crate) fn id(&self) -> *const TensorImpl {
         Arc::as_ptr(&self.0)
     }
+
+    /// How many handles share this tensor's state (the binding's garbage-collector support
+    /// shows Python what a tensor's hooks hold only while one handle owns them).
+    pub fn handle_count(&self) -> usize {
+        Arc::strong_count(&self.0)
+    }
+
+    /// The address of the shared state: stable, and unique among live tensors.
+    pub fn address(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
 }
 
 /// The identity, recorded so that a dual tensor's gradients reach its primal.

@@ -31,8 +31,13 @@ pub fn register_hook(tensor: &Tensor, hook: Py<PyAny>) -> Res<PyHookHandle> {
     if !callable {
         return Err(raise(ErrorKind::DType, "register_hook", "the hook must be callable"));
     }
+    let (callable, listed) = crate::gc::new_callable(tensor, hook);
+    let cell = callable.clone();
     let id = tensor.register_hook(Arc::new(move |grad: &Tensor| {
+        let _listed = &listed; // owned by the hook: unlists it when the hook is dropped
         Python::attach(|py| {
+            // Emptied by the collector breaking a cycle: the hook is gone.
+            let Some(hook) = crate::gc::callable(py, &cell) else { return Ok(None) };
             let out = hook.call1(py, (PyTensor(grad.clone()),)).map_err(external)?;
             if out.is_none(py) {
                 return Ok(None);
@@ -44,6 +49,7 @@ pub fn register_hook(tensor: &Tensor, hook: Py<PyAny>) -> Res<PyHookHandle> {
             })
         })
     }))?;
+    crate::gc::list(tensor, id, &callable);
     Ok(PyHookHandle { tensor: tensor.clone(), id })
 }
 
@@ -57,9 +63,16 @@ pub fn register_post_accumulate_grad_hook(tensor: &Tensor, hook: Py<PyAny>) -> R
             "the hook must be callable",
         ));
     }
+    let (callable, listed) = crate::gc::new_callable(tensor, hook);
+    let cell = callable.clone();
     let id = tensor.register_post_accumulate_grad_hook(Arc::new(move |leaf: &Tensor| {
-        Python::attach(|py| hook.call1(py, (PyTensor(leaf.clone()),)).map(drop).map_err(external))
+        let _listed = &listed; // owned by the hook: unlists it when the hook is dropped
+        Python::attach(|py| match crate::gc::callable(py, &cell) {
+            Some(hook) => hook.call1(py, (PyTensor(leaf.clone()),)).map(drop).map_err(external),
+            None => Ok(()),
+        })
     }))?;
+    crate::gc::list(tensor, id, &callable);
     Ok(PyHookHandle { tensor: tensor.clone(), id })
 }
 

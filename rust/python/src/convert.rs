@@ -177,7 +177,8 @@ pub fn array_from_numpy(obj: &Bound<'_, PyAny>) -> Res<Array> {
     macro_rules! try_dtype {
         ($($t:ty => $variant:ident),*) => {$(
             if let Ok(a) = obj.extract::<PyReadonlyArrayDyn<'_, $t>>() {
-                return Ok(Array::$variant(a.as_array().to_owned().into_shared()));
+                let copy = tapegrad_core::alloc::try_map("tensor", a.as_array(), |&v| v)?;
+                return Ok(Array::$variant(copy.into_shared()));
             }
         )*};
     }
@@ -197,18 +198,43 @@ pub fn array_from_numpy(obj: &Bound<'_, PyAny>) -> Res<Array> {
     ))
 }
 
-/// Copies core data into a new NumPy array of the same dtype.
-pub fn array_to_numpy<'py>(py: Python<'py>, a: &Array) -> Bound<'py, PyAny> {
-    match a {
-        Array::Bool(x) => x.to_owned().into_pyarray(py).into_any(),
-        Array::U8(x) => x.to_owned().into_pyarray(py).into_any(),
-        Array::I8(x) => x.to_owned().into_pyarray(py).into_any(),
-        Array::I16(x) => x.to_owned().into_pyarray(py).into_any(),
-        Array::I32(x) => x.to_owned().into_pyarray(py).into_any(),
-        Array::I64(x) => x.to_owned().into_pyarray(py).into_any(),
-        Array::F32(x) => x.to_owned().into_pyarray(py).into_any(),
-        Array::F64(x) => x.to_owned().into_pyarray(py).into_any(),
+/// Copies core data into a new NumPy array of the same dtype. The shape is checked against
+/// NumPy's own limit first (its non-zero extents times the item size must fit `isize`: NumPy
+/// cannot even describe a larger empty array), and the copy is reserved fallibly.
+pub fn array_to_numpy<'py>(py: Python<'py>, a: &Array) -> Res<Bound<'py, PyAny>> {
+    const OP: &str = "numpy";
+    let fits = a
+        .shape()
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(a.dtype().itemsize(), |acc, &d| acc.checked_mul(d))
+        .is_some_and(|bytes| isize::try_from(bytes).is_ok());
+    if !fits {
+        return Err(raise(
+            ErrorKind::Value,
+            OP,
+            format!(
+                "a tensor of shape {:?} and dtype {} is too large for NumPy",
+                a.shape(),
+                a.dtype()
+            ),
+        ));
     }
+    macro_rules! copy {
+        ($x:expr) => {
+            tapegrad_core::alloc::try_map(OP, $x, |&v| v)?.into_pyarray(py).into_any()
+        };
+    }
+    Ok(match a {
+        Array::Bool(x) => copy!(x),
+        Array::U8(x) => copy!(x),
+        Array::I8(x) => copy!(x),
+        Array::I16(x) => copy!(x),
+        Array::I32(x) => copy!(x),
+        Array::I64(x) => copy!(x),
+        Array::F32(x) => copy!(x),
+        Array::F64(x) => copy!(x),
+    })
 }
 
 /// Reads a `dim=` argument: None, an int, or a sequence of ints.
@@ -350,6 +376,14 @@ fn index_item(obj: &Bound<'_, PyAny>) -> Res<IndexItem> {
     if let Ok(i) = obj.extract::<i64>() {
         return Ok(IndexItem::Int(i));
     }
+    if obj.is_instance_of::<pyo3::types::PyInt>() {
+        // Beyond int64 (NumPy would wrap 2**64 - 1 to -1 below): out of range for any axis.
+        return Err(raise(
+            ErrorKind::Index,
+            "index",
+            format!("index {obj} is out of range (indices must fit in int64)"),
+        ));
+    }
     // Lists and NumPy arrays of integers.
     let np = obj.py().import("numpy")?;
     let arr = np.call_method1("asarray", (obj,)).map_err(|_| {
@@ -357,7 +391,21 @@ fn index_item(obj: &Bound<'_, PyAny>) -> Res<IndexItem> {
     })?;
     let kind: String = arr.getattr("dtype")?.getattr("kind")?.extract()?;
     match kind.as_str() {
-        "i" | "u" => {}
+        "i" => {}
+        "u" => {
+            // uint64 values past int64 would wrap to negative indices in the cast below.
+            let size: usize = arr.getattr("size")?.extract()?;
+            if size > 0 && arr.call_method0("max")?.gt(i64::MAX)? {
+                return Err(raise(
+                    ErrorKind::Index,
+                    "index",
+                    format!(
+                        "index {} is out of range (indices must fit in int64)",
+                        arr.call_method0("max")?
+                    ),
+                ));
+            }
+        }
         "b" => {
             let arr = np.call_method1("asarray", (arr, "bool", "C"))?;
             let typed: PyReadonlyArrayDyn<'_, bool> = arr.extract()?;

@@ -38,6 +38,8 @@ fn class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Graph => "GraphError",
         ErrorKind::Value => "ArgumentError",
         ErrorKind::ZeroDivision => "IntegerDivisionError",
+        ErrorKind::Memory => "OutOfMemoryError",
+        ErrorKind::Internal => "InternalError",
     }
 }
 
@@ -81,6 +83,7 @@ pub fn raise(kind: ErrorKind, op: &'static str, message: impl Into<String>) -> F
         ErrorKind::Graph => Error::Graph(message),
         ErrorKind::Value => Error::value(op, message),
         ErrorKind::ZeroDivision => Error::ZeroDivision { op },
+        ErrorKind::Memory | ErrorKind::Internal => Error::internal(op, message),
     })
 }
 

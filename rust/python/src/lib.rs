@@ -11,6 +11,7 @@ mod errors;
 mod functions;
 mod inplace;
 mod int_ops;
+mod gc;
 mod interrupt;
 mod linalg;
 mod memory;

@@ -142,7 +142,7 @@ impl PyTensor {
         let body: String = np
             .call_method1(
                 "array2string",
-                (array_to_numpy(py, &self.0.array()), py.None(), py.None(), py.None(), ", "),
+                (array_to_numpy(py, &self.0.array())?, py.None(), py.None(), py.None(), ", "),
             )?
             .extract()?;
         let body = body.replace('\n', "\n       ");
@@ -269,7 +269,7 @@ impl PyTensor {
 
     /// A NumPy copy of the data (refused while the tensor requires grad: use `detach()`).
     fn numpy<'py>(&self, py: Python<'py>) -> Res<Bound<'py, PyAny>> {
-        Ok(array_to_numpy(py, &self.0.data_for_export()?))
+        array_to_numpy(py, &self.0.data_for_export()?)
     }
     #[pyo3(signature = (dtype=None, copy=None))]
     fn __array__<'py>(
@@ -285,7 +285,7 @@ impl PyTensor {
                 "a tapegrad tensor cannot be viewed without a copy; use copy=None or True",
             ));
         }
-        let arr = array_to_numpy(py, &self.0.array());
+        let arr = array_to_numpy(py, &self.0.array())?;
         match dtype.filter(|d| !d.is_none()) {
             None => Ok(arr),
             Some(d) => Ok(arr.call_method1("astype", (d,))?),
@@ -329,7 +329,7 @@ impl PyTensor {
     }
     /// The data as nested Python lists (a float for a 0-d tensor).
     fn tolist<'py>(&self, py: Python<'py>) -> Res<Bound<'py, PyAny>> {
-        Ok(array_to_numpy(py, &self.0.array()).call_method0("tolist")?)
+        Ok(array_to_numpy(py, &self.0.array())?.call_method0("tolist")?)
     }
 
     // ---- dtype ----------------------------------------------------------------------------

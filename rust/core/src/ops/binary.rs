@@ -11,7 +11,8 @@
 //! (Over 500 lines: the stanzas, the broadcasting loops they share, and the comparisons,
 //! `where`, `clamp` and casts that the stanzas' derivatives use, kept in one family.)
 
-use crate::array::{broadcast_shapes, Array, DType, Element, Scalar};
+use crate::alloc;
+use crate::array::{broadcast_shapes, checked_numel, Array, DType, Element, Scalar};
 use crate::error::{Error, Result};
 use crate::graph::{record, Backward, Jvp, SavedAs, SavedInfo, SavedTensor, VjpContext};
 use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
@@ -372,16 +373,16 @@ fn winner_share(mine: &Tensor, theirs: &Tensor, max: bool) -> Result<Tensor> {
 }
 
 /// `f` over every element of `a`: a slice loop (split over the pool when large) for
-/// contiguous data, `mapv` otherwise.
+/// contiguous data, a row-major walk otherwise; the output is reserved fallibly.
 pub(crate) fn map_elements<T: Element>(
+    op: &'static str,
     a: &ArcArray<T, IxDyn>,
     cost: Cost,
     f: impl Fn(T) -> T + Sync + Send,
-) -> ArrayD<T> {
+) -> Result<ArrayD<T>> {
     match a.as_slice() {
-        Some(x) => ArrayD::from_shape_vec(a.raw_dim(), parallel::map_slice(x, cost, f))
-            .expect("same shape"),
-        None => a.mapv(f),
+        Some(x) => alloc::array_from_vec(op, a.shape(), parallel::map_slice(op, x, cost, f)?),
+        None => alloc::try_map(op, a, |&v| f(v)),
     }
 }
 
@@ -398,24 +399,30 @@ pub(crate) fn zip_broadcast<T: Element>(
     // operand such as a Python scalar.
     if a.shape() == b.shape() {
         if let (Some(x), Some(y)) = (a.as_slice(), b.as_slice()) {
-            let values = parallel::zip_slices(x, y, cost, f);
-            return Ok(ArrayD::from_shape_vec(a.raw_dim(), values).expect("same shape"));
+            let values = parallel::zip_slices(op, x, y, cost, f)?;
+            return alloc::array_from_vec(op, a.shape(), values);
         }
-        return Ok(Zip::from(a).and(b).map_collect(|&x, &y| f(x, y)));
     }
     let out_shape = broadcast_shapes(op, a.shape(), b.shape())?;
+    checked_numel(op, &out_shape)?;
     if b.len() == 1 && out_shape == a.shape() {
-        let q = *b.iter().next().expect("one element");
-        return Ok(map_elements(a, cost, |p| f(p, q)));
+        if let Some(&q) = b.iter().next() {
+            return map_elements(op, a, cost, |p| f(p, q));
+        }
     }
     if a.len() == 1 && out_shape == b.shape() {
-        let p = *a.iter().next().expect("one element");
-        return Ok(map_elements(b, cost, |q| f(p, q)));
+        if let Some(&p) = a.iter().next() {
+            return map_elements(op, b, cost, |q| f(p, q));
+        }
     }
     let shape = IxDyn(&out_shape);
-    let (av, bv) = (a.broadcast(shape.clone()), b.broadcast(shape));
-    let (av, bv) = (av.expect("broadcast checked"), bv.expect("broadcast checked"));
-    Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)))
+    let (Some(av), Some(bv)) = (a.broadcast(shape.clone()), b.broadcast(shape)) else {
+        return Err(Error::internal(op, "operands broadcast to the shape broadcast_shapes gave"));
+    };
+    // Both views have the output's shape: their row-major walks pair up element by element.
+    let len = av.len();
+    let values = alloc::try_collect(op, len, av.iter().zip(bv.iter()).map(|(&x, &y)| f(x, y)))?;
+    alloc::array_from_vec(op, &out_shape, values)
 }
 
 /// The node a binary primitive records: the inputs its stanza's `keeps` asked for.

@@ -41,7 +41,7 @@ impl Backward for CloneBackward {
 impl Tensor {
     /// A copy with its own storage (PyTorch's `clone`), recorded as the identity.
     pub fn copy(&self) -> Result<Tensor> {
-        let data = self.array().to_contiguous();
+        let data = self.array().try_contiguous("clone")?;
         record(&[self], data, || Box::new(CloneBackward))
     }
 }

@@ -492,9 +492,29 @@ fn concat(arrays: &[Array], axis: usize) -> Result<Array> {
                     .ok_or_else(|| crate::array::dtype_mismatch("cat", T::TAG, a.dtype()))
             })
             .collect::<Result<Vec<_>>>()?;
-        let out = ndarray::concatenate(Axis(axis), &views)
-            .map_err(|e| Error::shape("cat", e.to_string()))?;
-        Ok(T::wrap_any(out.into_shared()))
+        // Checked and reserved here: ndarray's `concatenate` allocates infallibly.
+        let Some(first) = views.first() else {
+            return Err(Error::shape("cat", "expected at least one tensor"));
+        };
+        let mut shape = first.shape().to_vec();
+        shape[axis] = views.iter().map(|v| v.shape()[axis]).sum();
+        let len = crate::array::checked_numel("cat", &shape)?;
+        let mut out = crate::alloc::try_with_capacity::<T>("cat", len)?;
+        // Row-major order of the result: for each index before `axis`, each operand's block.
+        let outer: usize = shape[..axis].iter().product();
+        if len > 0 {
+            let blocks = views
+                .iter()
+                .map(|v| v.to_shape((outer, v.len() / outer)))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| Error::internal("cat", format!("operands split into rows: {e}")))?;
+            for i in 0..outer {
+                for block in &blocks {
+                    out.extend(block.row(i).iter().copied());
+                }
+            }
+        }
+        Ok(T::wrap_any(crate::alloc::array_from_vec("cat", &shape, out)?.into_shared()))
     }
     let dtype = arrays.first().map_or(DType::F32, Array::dtype);
     with_scalar_type!(dtype, T => typed::<T>(arrays, axis))

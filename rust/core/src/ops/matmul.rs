@@ -2,7 +2,8 @@
 //! (transposes included) to the kernel (`crate::kernels::gemm`: faer's runtime-dispatched
 //! kernels, split into panels over the thread pool): nothing is copied to transpose.
 
-use crate::array::{broadcast_shapes, checked_numel, Array, Element};
+use crate::alloc;
+use crate::array::{broadcast_shapes, Array, Element};
 use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{record, Backward, Jvp, SavedAs, SavedInfo, SavedTensor, VjpContext};
 use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
@@ -107,22 +108,19 @@ fn batched<T: Element>(
     if batch.is_empty() {
         // The common case, kept free of broadcasting machinery (per-op overhead matters for
         // small products).
-        checked_numel("matmul", &[m, n])?;
-        let mut out = ndarray::Array2::<T>::zeros((m, n));
-        let a2 = a.view().into_dimensionality::<Ix2>().expect("2-D");
-        let b2 = b.view().into_dimensionality::<Ix2>().expect("2-D");
-        gemm(a2, b2, T::zero(), out.view_mut())?;
-        return Ok(out.into_dyn());
+        let mut out = alloc::try_full("matmul", &[m, n], T::zero())?;
+        gemm(two_d(a.view())?, two_d(b.view())?, T::zero(), two_d(out.view_mut())?)?;
+        return Ok(out);
     }
     let shape_of = |rows, cols| [batch, &[rows, cols]].concat();
     let out_shape = shape_of(m, n);
-    checked_numel("matmul", &out_shape)?;
-    let mut out = ArrayD::<T>::zeros(IxDyn(&out_shape));
+    let mut out = alloc::try_full("matmul", &out_shape, T::zero())?;
     if out.is_empty() {
         return Ok(out); // no product to compute, however many (empty) rows the batch has
     }
-    let a = a.broadcast(IxDyn(&shape_of(m, k))).expect("batch shape checked");
-    let b = b.broadcast(IxDyn(&shape_of(k, n))).expect("batch shape checked");
+    let unbroadcast = || Error::internal("matmul", "the batch shapes broadcast");
+    let a = a.broadcast(IxDyn(&shape_of(m, k))).ok_or_else(unbroadcast)?;
+    let b = b.broadcast(IxDyn(&shape_of(k, n))).ok_or_else(unbroadcast)?;
     for idx in ndarray::indices(IxDyn(batch)) {
         let (mut av, mut bv, mut ov) = (a.view(), b.view(), out.view_mut());
         for &i in idx.slice() {
@@ -130,9 +128,7 @@ fn batched<T: Element>(
             bv = bv.index_axis_move(Axis(0), i);
             ov = ov.index_axis_move(Axis(0), i);
         }
-        let (a2, b2) = (av.into_dimensionality::<Ix2>(), bv.into_dimensionality::<Ix2>());
-        let ov = ov.into_dimensionality::<Ix2>().expect("2-D");
-        gemm(a2.expect("2-D"), b2.expect("2-D"), T::zero(), ov)?;
+        gemm(two_d(av)?, two_d(bv)?, T::zero(), two_d(ov)?)?;
     }
     Ok(out)
 }
@@ -391,18 +387,29 @@ fn affine<T: Element>(
     bias: Option<ArcArray<T, IxDyn>>,
     shape: &[usize],
 ) -> Result<ArcArray<T, IxDyn>> {
-    let x2 = x2.view().into_dimensionality::<Ix2>().expect("2-D");
-    let wt = w2.view().into_dimensionality::<Ix2>().expect("2-D").reversed_axes();
-    let mut out = ndarray::Array2::<T>::zeros((x2.nrows(), wt.ncols()));
+    let x2 = two_d(x2.view())?;
+    let wt = two_d(w2.view())?.reversed_axes();
+    let mut out = alloc::try_full("linear", &[x2.nrows(), wt.ncols()], T::zero())?;
     let beta = match &bias {
         Some(b) => {
-            out.assign(&b.view().into_dimensionality::<ndarray::Ix1>().expect("1-D"));
+            out.assign(b);
             T::one()
         }
         None => T::zero(),
     };
-    gemm(x2, wt, beta, out.view_mut())?;
-    Ok(out.into_dyn().into_shape_with_order(IxDyn(shape)).expect("sizes agree").into_shared())
+    gemm(x2, wt, beta, two_d(out.view_mut())?)?;
+    out.into_shape_with_order(IxDyn(shape))
+        .map(ArrayD::into_shared)
+        .map_err(|e| Error::internal("linear", format!("the product fills shape {shape:?}: {e}")))
+}
+
+/// A view known to be 2-D as an `Ix2` view (an internal error otherwise).
+fn two_d<S: ndarray::RawData, D: ndarray::Dimension>(
+    a: ndarray::ArrayBase<S, D>,
+) -> Result<ndarray::ArrayBase<S, Ix2>> {
+    let ndim = a.ndim();
+    a.into_dimensionality::<Ix2>()
+        .map_err(|_| Error::internal("matmul", format!("a 2-D operand, got {ndim} dimensions")))
 }
 
 /// The number of rows `(..., k)` has once its leading axes are merged: their product, which

@@ -1,6 +1,7 @@
 //! Constant-producing constructors: random tensors (one seedable generator per process, like
 //! `torch.manual_seed`), ranges and identity matrices.
 
+use crate::alloc;
 use crate::array::{checked_numel, Array, DType};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -29,8 +30,18 @@ fn random(
     }
     let n = checked_numel("random", shape)?;
     let mut rng = generator().lock().unwrap_or_else(|e| e.into_inner());
-    let values: Vec<f64> = (0..n).map(|_| sample(&mut rng)).collect();
-    Ok(Tensor::from_array(Array::from_f64_vec(shape, values, dtype)?))
+    // Sampled straight into the result's dtype: no float64 buffer twice its size first.
+    let array = match dtype {
+        DType::F32 => {
+            let values = alloc::try_collect("random", n, (0..n).map(|_| sample(&mut rng) as f32))?;
+            Array::F32(alloc::array_from_vec("random", shape, values)?.into_shared())
+        }
+        _ => {
+            let values = alloc::try_collect("random", n, (0..n).map(|_| sample(&mut rng)))?;
+            Array::from_f64_vec(shape, values, dtype)?
+        }
+    };
+    Ok(Tensor::from_array(array))
 }
 
 impl Tensor {
@@ -59,14 +70,16 @@ impl Tensor {
                 format!("({start}, {end}, {step}) has too many elements"),
             ));
         }
-        let values: Vec<f64> = (0..count as usize).map(|i| start + i as f64 * step).collect();
+        let count = count as usize;
+        let values =
+            alloc::try_collect("arange", count, (0..count).map(|i| start + i as f64 * step))?;
         Ok(Tensor::from_array(Array::from_f64_vec(&[values.len()], values, dtype)?))
     }
 
     /// An `n × m` matrix with ones on the diagonal.
     pub fn eye(n: usize, m: usize, dtype: DType) -> Result<Tensor> {
         let total = checked_numel("eye", &[n, m])?;
-        let mut values = vec![0.0; total];
+        let mut values = alloc::try_filled("eye", total, 0.0)?;
         for i in 0..n.min(m) {
             values[i * m + i] = 1.0;
         }

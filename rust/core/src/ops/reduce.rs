@@ -1,13 +1,14 @@
 //! Reductions over axes: `sum` and `max`/`min` are primitives; `mean`, `logsumexp`,
 //! `softmax` and `log_softmax` are composed from them.
 
+use crate::alloc;
 use crate::array::{normalize_axes, normalize_axis, Array, DType, Element, Scalar};
 use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{record, Backward, Jvp, SavedAs, SavedInfo, SavedTensor, VjpContext};
 use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
 use crate::tensor::Tensor;
 use crate::{dispatch_any, map_array};
-use ndarray::{ArcArray, ArrayD, IxDyn};
+use ndarray::{ArcArray, IxDyn};
 
 /// The shape left after reducing `axes` (sorted), with or without the reduced axes kept as 1.
 fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> Vec<usize> {
@@ -26,26 +27,33 @@ fn reduced_shape(shape: &[usize], axes: &[usize], keepdim: bool) -> Vec<usize> {
 /// (a copy only when they are not already), and each lane is reduced by one call. Lanes are
 /// reduced in a fixed order, so results do not depend on the thread count.
 fn reduce_lanes<T: Element>(
+    op: &'static str,
     a: &ArcArray<T, IxDyn>,
     axes: &[usize],
     keepdim: bool,
     lane_fn: impl Fn(&[T]) -> T,
-) -> ArcArray<T, IxDyn> {
+) -> Result<ArcArray<T, IxDyn>> {
     let shape = a.shape();
     let kept: Vec<usize> = (0..shape.len()).filter(|i| !axes.contains(i)).collect();
     let order: Vec<usize> = kept.iter().chain(axes).copied().collect();
     let lanes: usize = kept.iter().map(|&i| shape[i]).product();
     let lane_len: usize = axes.iter().map(|&i| shape[i]).product();
     let moved = a.view().permuted_axes(IxDyn(&order));
-    let contiguous = moved.as_standard_layout();
-    let flat = contiguous.as_slice().expect("standard layout");
+    let copied;
+    let flat = match moved.as_slice() {
+        Some(flat) => flat,
+        None => {
+            copied = alloc::try_collect(op, moved.len(), moved.iter().copied())?;
+            &copied[..]
+        }
+    };
     let out: Vec<T> = if lane_len == 0 {
-        vec![lane_fn(&[]); lanes]
+        alloc::try_filled(op, lanes, lane_fn(&[]))?
     } else {
-        flat.chunks_exact(lane_len).map(&lane_fn).collect()
+        alloc::try_collect(op, lanes, flat.chunks_exact(lane_len).map(&lane_fn))?
     };
     let out_shape = reduced_shape(shape, axes, keepdim);
-    ArrayD::from_shape_vec(IxDyn(&out_shape), out).expect("sizes agree").into_shared()
+    Ok(alloc::array_from_vec(op, &out_shape, out)?.into_shared())
 }
 
 /// Sums `axes` (sorted) accurately: each lane is summed pairwise with an `f64` accumulator.
@@ -55,44 +63,43 @@ fn sum_axes<T: Element>(
     a: &ArcArray<T, IxDyn>,
     axes: &[usize],
     keepdim: bool,
-) -> ArcArray<T, IxDyn> {
+) -> Result<ArcArray<T, IxDyn>> {
     // Leading axes of a row-major array (a bias gradient, unbroadcasting a batch): add whole
     // rows instead of copying the array into lanes (a transposing copy).
     let leading = axes.iter().enumerate().all(|(i, &ax)| i == ax);
     if let (true, Some(flat)) = (leading && !axes.is_empty(), a.as_slice()) {
         let cols: usize = a.shape()[axes.len()..].iter().product();
         if cols > 1 {
-            let sums = pairwise_rows(flat, cols).into_iter().map(T::of).collect();
+            let sums =
+                alloc::try_collect("sum", cols, pairwise_rows(flat, cols)?.into_iter().map(T::of))?;
             let out_shape = reduced_shape(a.shape(), axes, keepdim);
-            return ArrayD::from_shape_vec(IxDyn(&out_shape), sums)
-                .expect("sizes agree")
-                .into_shared();
+            return Ok(alloc::array_from_vec("sum", &out_shape, sums)?.into_shared());
         }
     }
-    reduce_lanes(a, axes, keepdim, |lane| T::of(pairwise_sum(lane)))
+    reduce_lanes("sum", a, axes, keepdim, |lane| T::of(pairwise_sum(lane)))
 }
 
 /// Column sums of a row-major `(rows, cols)` block in `f64`: pairwise over the rows (halves
 /// summed separately, then added), with up to eight rows added in turn at the leaves, so
 /// each column is summed as accurately as [`pairwise_sum`] sums a lane.
-fn pairwise_rows<T: Element>(flat: &[T], cols: usize) -> Vec<f64> {
+fn pairwise_rows<T: Element>(flat: &[T], cols: usize) -> Result<Vec<f64>> {
     let rows = flat.len() / cols;
     if rows <= 8 {
-        let mut acc = vec![0.0f64; cols];
+        let mut acc = alloc::try_filled("sum", cols, 0.0f64)?;
         for row in flat.chunks_exact(cols) {
             for (a, &v) in acc.iter_mut().zip(row) {
                 *a += v.to_f64().unwrap_or(f64::NAN);
             }
         }
-        return acc;
+        return Ok(acc);
     }
     let half = rows / 2;
-    let mut left = pairwise_rows(&flat[..half * cols], cols);
-    let right = pairwise_rows(&flat[half * cols..], cols);
+    let mut left = pairwise_rows(&flat[..half * cols], cols)?;
+    let right = pairwise_rows(&flat[half * cols..], cols)?;
     for (l, r) in left.iter_mut().zip(right) {
         *l += r;
     }
-    left
+    Ok(left)
 }
 
 /// Pairwise summation over blocks of 128 (NumPy's scheme), accumulated in `f64`.
@@ -258,7 +265,7 @@ impl Tensor {
             }
             return Ok(Tensor::from_array(Array::I64(out.into_shared())));
         }
-        let out = map_array!("sum"; &self.array(), a => sum_axes(a, &axes, keepdim));
+        let out = map_array!("sum"; &self.array(), a => sum_axes(a, &axes, keepdim)?);
         let keepdim_shape = reduced_shape(&shape, &axes, true);
         let axes = axes.iter().map(|&a| a as i64).collect();
         record(&[self], out, || Box::new(SumBackward { input_shape: shape, keepdim_shape, axes }))
@@ -298,9 +305,9 @@ impl Tensor {
         }
         let result_keepdim = map_array!(&self.array(), a => {
             let start = if which == Extreme::Max { Element::of(f64::NEG_INFINITY) } else { Element::of(f64::INFINITY) };
-            reduce_lanes(a, &axes, true, |lane| {
+            reduce_lanes(op, a, &axes, true, |lane| {
                 lane.iter().fold(start, |acc, &x| if which.better(x, acc) { x } else { acc })
-            })
+            })?
         });
         let out = result_keepdim.reshape(&reduced_shape(&shape, &axes, keepdim))?;
         let keepdim_shape = reduced_shape(&shape, &axes, true);

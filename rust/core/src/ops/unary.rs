@@ -361,10 +361,10 @@ macro_rules! define_unary {
                 let name = self.info().api[0];
                 // The vectorised kernels with run-time dispatch, where a function has one.
                 if let Some(out) = crate::kernels::wiring::unary_forward(self, input) {
-                    return Ok(out);
+                    return out;
                 }
                 Ok(match self {
-                    $(Unary::$variant => map_array!(name; input, a => map_elements(a, self.cost(), |$x| $value)),)*
+                    $(Unary::$variant => map_array!(name; input, a => map_elements(name, a, self.cost(), |$x| $value)?),)*
                 })
             }
         }
