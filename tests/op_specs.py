@@ -2071,6 +2071,7 @@ def _index_fill_ref(x, dim, index, value):
 OPS = OPS + SELECTION_SPECS
 NOT_OPS = NOT_OPS | {
     "nonzero", "unique", "bincount", "histc", "searchsorted", "bucketize",
+}
 # ---------------------------------------------------------------- integer arithmetic
 # (issue 11: `//` of floats here; the integer and bool kernels of every elementwise op run
 # over a dtype axis in tests/test_integer_ops.py, and the promotion of `+ - * / // % & ==`
@@ -2135,5 +2136,5 @@ NOT_OPS = NOT_OPS | {
     "zero_", "fill_", "copy_", "uniform_", "normal_", "bernoulli_", "exponential_",
     "random_", "clamp_min_", "clamp_max_", "clip_", "masked_fill_", "lerp_", "addcmul_",
     "addcdiv_", "as_strided", "contiguous", "data", "is_contiguous", "stride",
-    "storage_offset", "data_ptr", "t", "mT",
+    "storage_offset", "data_ptr", "t", "mT", "index_put_", "index_put",
 }

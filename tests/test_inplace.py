@@ -222,6 +222,41 @@ def test_setitem_with_ints_slices_ellipsis_none_and_masks():
         y[tg.tensor([True, False, True])] = 1.0
 
 
+def test_setitem_with_integer_arrays_and_index_put():
+    x = tg.zeros(3, 4)
+    x[[0, 2], [1, 3]] = tg.tensor([5.0, 6.0])
+    x[tg.tensor([1]), :2] = 7.0
+    expected = np.zeros((3, 4), np.float32)
+    expected[[0, 2], [1, 3]] = [5.0, 6.0]
+    expected[[1], :2] = 7.0
+    np.testing.assert_array_equal(arr(x), expected)
+    y = tg.zeros(4)
+    y.index_put_((tg.tensor([0, 0, 2]),), tg.tensor([1.0, 2.0, 3.0]), accumulate=True)
+    np.testing.assert_array_equal(arr(y), [3.0, 0.0, 3.0, 0.0])
+    m = tg.zeros(2, 3)
+    m[m.detach() == 0] = tg.arange(6.0)  # one value per selected element, in order
+    np.testing.assert_array_equal(arr(m), np.arange(6.0).reshape(2, 3))
+
+
+def test_gradients_through_integer_array_setitem_match_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal(2)
+
+    def program(lib, x, v):
+        y = x * 2
+        y[[0, 2], [1, 3]] = v
+        return (y * y).sum()
+
+    xt = tg.tensor(a, requires_grad=True)
+    vt = tg.tensor(b, requires_grad=True)
+    program(tg, xt, vt).backward()
+    xp, vp = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    program(torch, xp, vp).backward()
+    np.testing.assert_allclose(arr(xt.grad), xp.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(arr(vt.grad), vp.grad.numpy(), rtol=1e-12)
+
+
 # ---- autograd ---------------------------------------------------------------------------------
 
 

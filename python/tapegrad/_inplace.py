@@ -150,7 +150,8 @@ _UNARY_AND_BINARY = (
     "acosh atanh erf erfc erfinv sinc logit sgn nan_to_num fmod remainder atan2 hypot "
     "copysign xlogy floor_divide logical_not logical_and logical_or logical_xor bitwise_not "
     "bitwise_and bitwise_or bitwise_xor bitwise_left_shift bitwise_right_shift float_power "
-    "deg2rad rad2deg digamma lgamma"
+    "deg2rad rad2deg digamma lgamma index_add index_copy index_fill scatter scatter_add "
+    "scatter_reduce"
 ).split()
 
 
@@ -307,21 +308,15 @@ def setitem(self: Tensor, index: Any, value: Any) -> None:
                 f"index_put_: the shape of the mask {tuple(mask.shape)} does not match the "
                 f"shape of the indexed tensor {tuple(self.shape)}"
             )
-        mask = mask.reshape(*mask.shape, *([1] * (self.ndim - mask.ndim)))
         if isinstance(value, Tensor) and value.numel() != 1:
-            _masked_values(self, mask, value)
-        else:
-            masked_fill_(self, mask, value)
+            index_put_(self, (mask,), value)  # one value (or row) per selected element
+            return
+        masked_fill_(self, mask.reshape(*mask.shape, *([1] * (self.ndim - mask.ndim))), value)
         return
     view = self[index]
     if view._base is None or not view._shares_storage(self):
-        put = getattr(self, "index_put_", None)
-        if put is None:
-            raise ArgumentError(
-                "x[index] = value: this index selects a copy, not a view (a negative slice "
-                "step, or integer-tensor indices), so there is nothing to write through"
-            )
-        put(index, value)
+        # integer-array indices (or a negative step): write the selected positions
+        index_put_(self, index if isinstance(index, tuple) else (index,), value)
         return
     if isinstance(value, Tensor):
         view.copy_(value)
@@ -337,15 +332,34 @@ def _as_tensor(value: Any, like: Tensor) -> Tensor:
     return tensor(value, dtype=like.dtype)
 
 
-def _masked_values(self: Tensor, mask: Tensor, value: Tensor) -> None:
-    """``self[mask] = values`` with one value per selected element (in order)."""
-    put = getattr(self, "index_put_", None)
-    if put is None:
-        raise ArgumentError(
-            "x[mask] = values with several values needs index_put_; use a single value, or "
-            "torch.where"
-        )
-    put((mask,), value)
+def index_put_(
+    self: Tensor, indices: tuple[Any, ...], values: Any, accumulate: bool = False
+) -> Tensor:
+    """``self[indices] = values`` (or ``+=`` with ``accumulate``) for any index expression,
+    integer arrays and masks included: the flat positions the expression selects get
+    ``values`` broadcast to the selection's shape (with repeated positions, the last value
+    wins, or all are added with ``accumulate``)."""
+    from . import arange, tensor
+
+    indices = tuple(indices)
+    positions = arange(self.numel()).reshape(*self.shape)[indices if len(indices) != 1 else indices[0]]
+    flat = positions.reshape(-1)
+
+    def put(cur: Tensor) -> Tensor:
+        v = values if isinstance(values, Tensor) else tensor(values, dtype=cur.dtype)
+        v = v.to(cur.dtype).expand(*positions.shape).reshape(-1)
+        line = cur.reshape(-1)
+        out = line.scatter_add(0, flat, v) if accumulate else line.scatter(0, flat, v)
+        return out.reshape(*cur.shape)
+
+    return _update(self, "index_put_", put)
+
+
+def index_put(
+    self: Tensor, indices: tuple[Any, ...], values: Any, accumulate: bool = False
+) -> Tensor:
+    """Out of place ``index_put_``: a copy with ``indices`` set to ``values``."""
+    return index_put_(self.clone(), indices, values, accumulate)
 
 
 # ---- copy.deepcopy ---------------------------------------------------------------------------

@@ -525,6 +525,30 @@ class Tensor:
     def lgamma_(self, *args: Any, **kwargs: Any) -> Any:
         """In place: the out-of-place op's result written into this tensor."""
 
+    def index_add_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def index_copy_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def index_fill_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def scatter_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def scatter_add_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def scatter_reduce_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def index_put_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place: the out-of-place op's result written into this tensor."""
+
+    def index_put(self, *args: Any, **kwargs: Any) -> Any:
+        """A copy with ``indices`` set to ``values``."""
+
     def uniform_(self, *args: Any, **kwargs: Any) -> Any:
         """In place: the out-of-place op's result written into this tensor."""
 

@@ -453,6 +453,22 @@ composite_methods! { "tapegrad._inplace":
     digamma_;
     /// In place `lgamma`.
     lgamma_;
+    /// In place `index_add`.
+    index_add_;
+    /// In place `index_copy`.
+    index_copy_;
+    /// In place `index_fill`.
+    index_fill_;
+    /// In place `scatter`.
+    scatter_;
+    /// In place `scatter_add`.
+    scatter_add_;
+    /// In place `scatter_reduce`.
+    scatter_reduce_;
+    /// `self[indices] = values` (or `+=` with `accumulate=True`), for any index expression.
+    index_put_;
+    /// A copy with `indices` set to `values`.
+    index_put;
     /// In place `uniform`: values drawn uniformly from `[from, to)`.
     uniform_;
     /// In place `normal`: values drawn from N(mean, std²).
