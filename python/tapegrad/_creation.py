@@ -236,11 +236,16 @@ def eye(
     return _native._eye(n, n if m is None else m, dtype, requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples from [0, 1); reproducible after ``tapegrad.manual_seed``."""
-    return _native._rand(_shape(size), dtype, requires_grad)
+def rand(
+    *size: Any, generator: Any = None, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """Uniform samples from [0, 1), drawn from ``generator`` (the default generator,
+    reproducible after ``tapegrad.manual_seed``, when None)."""
+    return _native._rand(_shape(size), dtype, requires_grad, generator)
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples; reproducible after ``tapegrad.manual_seed``."""
-    return _native._randn(_shape(size), dtype, requires_grad)
+def randn(
+    *size: Any, generator: Any = None, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """Standard normal samples, drawn from ``generator`` (the default one when None)."""
+    return _native._randn(_shape(size), dtype, requires_grad, generator)

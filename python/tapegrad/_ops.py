@@ -13,6 +13,8 @@ __all__ = [
     "add",
     "amax",
     "amin",
+    "aminmax",
+    "argsort",
     "asin",
     "asinh",
     "atan",
@@ -25,6 +27,8 @@ __all__ = [
     "copysign",
     "cos",
     "cosh",
+    "cummax",
+    "cummin",
     "detach",
     "div",
     "eq",
@@ -42,6 +46,7 @@ __all__ = [
     "gt",
     "heaviside",
     "hypot",
+    "kthvalue",
     "le",
     "log",
     "log10",
@@ -57,9 +62,13 @@ __all__ = [
     "max",
     "maximum",
     "mean",
+    "median",
     "min",
     "minimum",
+    "mode",
+    "msort",
     "mul",
+    "nanmedian",
     "ne",
     "neg",
     "permute",
@@ -75,6 +84,7 @@ __all__ = [
     "sinc",
     "sinh",
     "softmax",
+    "sort",
     "sqrt",
     "square",
     "squeeze",
@@ -82,6 +92,7 @@ __all__ = [
     "sum",
     "tan",
     "tanh",
+    "topk",
     "transpose",
     "trunc",
     "unsqueeze",
@@ -94,6 +105,8 @@ acosh = Tensor.acosh
 add = Tensor.add
 amax = Tensor.amax
 amin = Tensor.amin
+aminmax = Tensor.aminmax
+argsort = Tensor.argsort
 asin = Tensor.asin
 asinh = Tensor.asinh
 atan = Tensor.atan
@@ -106,6 +119,8 @@ clone = Tensor.clone
 copysign = Tensor.copysign
 cos = Tensor.cos
 cosh = Tensor.cosh
+cummax = Tensor.cummax
+cummin = Tensor.cummin
 detach = Tensor.detach
 div = Tensor.div
 eq = Tensor.eq
@@ -123,6 +138,7 @@ ge = Tensor.ge
 gt = Tensor.gt
 heaviside = Tensor.heaviside
 hypot = Tensor.hypot
+kthvalue = Tensor.kthvalue
 le = Tensor.le
 log = Tensor.log
 log10 = Tensor.log10
@@ -138,9 +154,13 @@ matmul = Tensor.matmul
 max = Tensor.max
 maximum = Tensor.maximum
 mean = Tensor.mean
+median = Tensor.median
 min = Tensor.min
 minimum = Tensor.minimum
+mode = Tensor.mode
+msort = Tensor.msort
 mul = Tensor.mul
+nanmedian = Tensor.nanmedian
 ne = Tensor.ne
 neg = Tensor.neg
 permute = Tensor.permute
@@ -156,6 +176,7 @@ sin = Tensor.sin
 sinc = Tensor.sinc
 sinh = Tensor.sinh
 softmax = Tensor.softmax
+sort = Tensor.sort
 sqrt = Tensor.sqrt
 square = Tensor.square
 squeeze = Tensor.squeeze
@@ -163,6 +184,7 @@ sub = Tensor.sub
 sum = Tensor.sum
 tan = Tensor.tan
 tanh = Tensor.tanh
+topk = Tensor.topk
 transpose = Tensor.transpose
 trunc = Tensor.trunc
 unsqueeze = Tensor.unsqueeze

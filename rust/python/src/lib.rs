@@ -15,6 +15,8 @@ mod memory;
 mod nn_ops;
 mod optim;
 mod registry;
+mod sampling;
+mod sorting;
 mod tensor;
 mod tensor_extra;
 
@@ -39,5 +41,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     optim::register(m)?;
     registry::register(m)?;
     interrupt::register(m)?;
+    sampling::register(m)?;
     Ok(())
 }

@@ -14,7 +14,9 @@
 //! | `loss.rs` | softmax cross-entropy (rows of `(N, C)` logits) | |
 //! | `linalg.rs` | linalg.solve inv det slogdet cholesky solve_triangular (faer kernels) | |
 //! | `linalg_spectral.rs` | eigh, thin svd, reduced qr (packed outputs) | eigvalsh svdvals |
-//! | `random.rs` | (constants) rand randn arange eye | |
+//! | `random.rs` | (constants) rand randn arange eye; `Generator` | |
+//! | `sort.rs` | take_along_axis put_along_axis (the gather behind every selection) | sort topk kthvalue median mode cummax cummin max(dim) |
+//! | `sampling.rs` | (constants) randint randperm multinomial bernoulli normal poisson | |
 
 pub mod attention;
 pub mod binary;
@@ -29,5 +31,7 @@ pub mod pool;
 pub mod random;
 pub mod reduce;
 pub mod registry;
+pub mod sampling;
 pub mod shape;
+pub mod sort;
 pub mod unary;

@@ -120,6 +120,8 @@ pub fn primitives() -> Vec<PrimitiveInfo> {
         <crate::ops::pool::MaxPoolBackward as Primitive>::INFO,
         <crate::ops::attention::AttentionBackward as Primitive>::INFO,
         <crate::ops::copy::CloneBackward as Primitive>::INFO,
+        <crate::ops::sort::TakeAlongAxisBackward as Primitive>::INFO,
+        <crate::ops::sort::PutAlongAxisBackward as Primitive>::INFO,
     ]);
     all.extend(crate::ops::linalg::PRIMITIVES);
     all.extend(crate::ops::linalg_spectral::PRIMITIVES);
