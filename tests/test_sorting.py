@@ -246,3 +246,21 @@ def test_integer_extremes():
     mn, mx = x.aminmax(dim=1, keepdim=True)
     assert mn.tolist() == [[-1], [2]] and mx.tolist() == [[4], [9]]
     assert tg.tensor([True, False]).aminmax().max.item() is True
+
+
+def test_argmax_on_every_layout_matches_numpy():
+    rng = np.random.default_rng(4)
+    data = rng.integers(0, 5, size=(6, 7, 5)).astype(np.float64)
+    data[1, 2, 3] = np.nan
+    x = tg.tensor(data)
+    for view, ref in [
+        (x, data),
+        (x.transpose(0, 2), data.transpose(2, 1, 0)),
+        (x[:, ::2], data[:, ::2]),
+    ]:
+        for dim in range(3):
+            expected = np.argmax(np.nan_to_num(ref, nan=np.inf), axis=dim)
+            np.testing.assert_array_equal(view.argmax(dim).numpy(), expected)
+            keep = view.argmin(dim, keepdim=True).numpy()
+            expected_min = np.argmin(np.nan_to_num(ref, nan=-np.inf), axis=dim)
+            np.testing.assert_array_equal(keep, np.expand_dims(expected_min, dim))

@@ -95,6 +95,12 @@ __all__ = [
     "_is_anomaly_enabled",
     "_is_anomaly_check_nan_enabled",
     "_where",
+    "Generator",
+    "_default_generator",
+    "_normal",
+    "_poisson",
+    "_randint",
+    "_randperm",
     "cat",
     "dtype",
     "float32",
@@ -750,14 +756,14 @@ class Tensor:
 
     # ---- selections along a dim (rust/python/src/sorting.rs)
     @overload
-    def max(self) -> Tensor: ...
+    def max(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
     @overload
     def max(self, dim: Tensor) -> Tensor: ...
     @overload
     def max(self, dim: builtins.int, keepdim: builtins.bool = False) -> _return_types.max: ...
 
     @overload
-    def min(self) -> Tensor: ...
+    def min(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
     @overload
     def min(self, dim: Tensor) -> Tensor: ...
     @overload
@@ -804,14 +810,14 @@ class Tensor:
         """The ``k``-th smallest along ``dim`` (1-based): ``(values, indices)``."""
 
     @overload
-    def median(self) -> Tensor: ...
+    def median(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
     @overload
     def median(
         self, dim: builtins.int, keepdim: builtins.bool = False
     ) -> _return_types.median: ...
 
     @overload
-    def nanmedian(self) -> Tensor: ...
+    def nanmedian(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
     @overload
     def nanmedian(
         self, dim: builtins.int, keepdim: builtins.bool = False
@@ -955,7 +961,7 @@ class RemovableHandle:
 class Generator:
     """A seedable stream of random numbers (``torch.Generator``)."""
 
-    def __init__(self, device: str = "cpu") -> None: ...
+    def __new__(cls, device: str = "cpu") -> Generator: ...
     def manual_seed(self, seed: builtins.int) -> Generator:
         """Restarts the stream from ``seed``; returns the generator."""
 

@@ -4,9 +4,11 @@
 //! no node.
 
 use crate::array::{broadcast_shapes, checked_numel, Array, DType};
+use crate::dispatch;
 use crate::error::{fmt_shape, Error, Result};
 use crate::ops::random::{lock_generator, SharedGenerator};
 use crate::tensor::Tensor;
+use num_traits::ToPrimitive;
 use rand::Rng;
 use rand_distr::{Distribution, Exp1, Poisson, StandardNormal};
 
@@ -19,8 +21,8 @@ fn float_values(op: &'static str, t: &Tensor) -> Result<Vec<f64>> {
             message: format!("expected a floating point input, got {}", t.dtype()),
         });
     }
-    let Array::F64(a) = t.array().cast(DType::F64) else { unreachable!("float64") };
-    Ok(a.iter().copied().collect())
+    let array = t.array();
+    Ok(dispatch!(op; &array, a => a.iter().map(|v| v.to_f64().unwrap_or(f64::NAN)).collect()))
 }
 
 /// `values` broadcast from `from` to `to` (row-major).
@@ -196,7 +198,7 @@ impl Tensor {
         let dtype = crate::promotion::result_type(&operands).expect("two operands");
         let means = broadcast_values(float_values(op, mean)?, &mean.shape(), &shape)?;
         let stds = broadcast_values(float_values(op, std)?, &std.shape(), &shape)?;
-        if let Some(bad) = stds.iter().find(|s| !(**s >= 0.0)) {
+        if let Some(bad) = stds.iter().find(|s| s.is_nan() || **s < 0.0) {
             return Err(Error::value(op, format!("expects all elements of std >= 0.0, got {bad}")));
         }
         let mut generator = lock_generator(generator);

@@ -21,6 +21,7 @@ use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
 use crate::tensor::Tensor;
 use crate::{dispatch, dispatch_any, map_any};
 use ndarray::{ArcArray, ArrayD, ArrayViewD, IxDyn};
+use std::borrow::Cow;
 
 /// `take_along_axis(x, indices, axis)`: `out[.., j, ..] = x[.., indices[.., j, ..], ..]`.
 pub(crate) struct TakeAlongAxisBackward {
@@ -88,12 +89,15 @@ impl Backward for PutAlongAxisBackward {
 }
 
 /// The elements of `a` with `axis` moved last, in row-major order: one contiguous lane per
-/// position of the other axes.
-fn axis_last<T: Clone>(a: ArrayViewD<'_, T>, axis: usize) -> Vec<T> {
+/// position of the other axes (borrowed, not copied, when `a` already has that layout).
+fn axis_last<'a, T: Clone>(a: ArrayViewD<'a, T>, axis: usize) -> Cow<'a, [T]> {
     let mut order: Vec<usize> = (0..a.ndim()).filter(|&i| i != axis).collect();
     order.push(axis);
     let moved = a.permuted_axes(IxDyn(&order));
-    moved.as_standard_layout().iter().cloned().collect()
+    match moved.to_slice() {
+        Some(flat) => Cow::Borrowed(flat),
+        None => Cow::Owned(moved.iter().cloned().collect()),
+    }
 }
 
 /// The inverse of [`axis_last`]: lanes of length `shape[axis]` back into `shape`.
@@ -211,7 +215,7 @@ fn sort_pairs(pairs: &mut Vec<(u64, u32)>) {
 /// Runs `lane_fn` on every lane of `a` along `axis`; each writes `out_len` indices (into
 /// the lane). Returns the indices shaped like `a` with `axis` of length `out_len`. Lanes
 /// are split over the thread pool in fixed groups, so the result is deterministic.
-fn index_lanes<T: Scalar>(
+pub(crate) fn index_lanes<T: Scalar>(
     a: &ArcArray<T, IxDyn>,
     axis: usize,
     out_len: usize,
