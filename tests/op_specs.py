@@ -731,14 +731,10 @@ OPS: tuple[OpSpec, ...] = (
     ),
     OpSpec(
         "max",
-        lambda x, **kw: x.max(**kw),
+        lambda x, **kw: x.amax(**kw),
         lambda x, dim=None, keepdim=False: np.max(x, axis=dim, keepdims=keepdim),
         (*REDUCTION_SAMPLES, S((0, 3), dim=1)),
-        alternates=(
-            lambda x, **kw: x.amax(**kw),
-            lambda x, **kw: tg.max(x, **kw),
-            lambda x, **kw: tg.amax(x, **kw),
-        ),
+        alternates=(lambda x, **kw: tg.amax(x, **kw),),
         errors=(
             *DIM_ERRORS,
             E([(0, 3)], (tg.ShapeError, tg.ArgumentError), "(0, 3)", note="empty"),
@@ -747,14 +743,10 @@ OPS: tuple[OpSpec, ...] = (
     ),
     OpSpec(
         "min",
-        lambda x, **kw: x.min(**kw),
+        lambda x, **kw: x.amin(**kw),
         lambda x, dim=None, keepdim=False: np.min(x, axis=dim, keepdims=keepdim),
         (*REDUCTION_SAMPLES, S((0, 3), dim=1)),
-        alternates=(
-            lambda x, **kw: x.amin(**kw),
-            lambda x, **kw: tg.min(x, **kw),
-            lambda x, **kw: tg.amin(x, **kw),
-        ),
+        alternates=(lambda x, **kw: tg.amin(x, **kw),),
         errors=(
             *DIM_ERRORS,
             E([(0,)], (tg.ShapeError, tg.ArgumentError), "(0,)", note="empty"),
@@ -1827,6 +1819,204 @@ ZERO_DERIVATIVE = frozenset(
 )
 
 
+# ---------------------------------------------------------------- sorting and selection
+# Each returns its values (a Tensor); the indices are checked in tests/test_sorting.py.
+# Sampled values are distinct, so every selection is a smooth function of its input.
+
+
+def _np_sorted(x, dim=-1, descending=False):
+    if x.ndim == 0:
+        return x.copy()
+    out = np.sort(x, axis=dim)
+    return np.flip(out, axis=dim) if descending else out
+
+
+def _np_topk(x, k, dim=-1, largest=True):
+    return np.take(_np_sorted(x, dim, largest), np.arange(k), axis=dim)
+
+
+def _np_kth(x, k, dim=-1, keepdim=False):
+    out = np.take(np.sort(x, axis=dim), [k - 1], axis=dim)
+    return out if keepdim else np.squeeze(out, axis=dim)
+
+
+def _np_median(x, dim=None, keepdim=False):
+    if dim is None:
+        return np.sort(x.reshape(-1))[(x.size - 1) // 2]
+    return _np_kth(x, (x.shape[dim] - 1) // 2 + 1, dim, keepdim)
+
+
+def _np_cum(fn):
+    return lambda x, dim: fn.accumulate(x, axis=dim) if x.ndim else x.copy()
+
+
+DIM_SAMPLES = (
+    S((5,), dim=0),
+    S((2, 3), dim=1),
+    S((3, 2), dim=0),
+    S((2, 3, 4), dim=-2),
+    S((4, 3), dim=0, layout="transposed"),
+    S((2, 6), dim=1, layout="strided"),
+)
+SELECT_ERRORS = (E([(2, 3)], tg.AxisError, "out of range", dim=2),)
+
+SORT_SPECS = (
+    OpSpec(
+        "max",
+        lambda x, dim, keepdim=False: x.max(dim, keepdim).values,
+        lambda x, dim, keepdim=False: np.max(x, axis=dim, keepdims=keepdim),
+        (*DIM_SAMPLES, S((2, 3), dim=1, keepdim=True)),
+        variant="dim",
+        alternates=(
+            lambda x, dim, keepdim=False: tg.max(x, dim, keepdim=keepdim)[0],
+            lambda x, dim, keepdim=False: x.max(dim=dim, keepdim=keepdim).values,
+        ),
+        errors=(
+            *SELECT_ERRORS,
+            E([(0, 3)], tg.AxisError, "non-zero size", "(0, 3)", dim=0),
+        ),
+    ),
+    OpSpec(
+        "min",
+        lambda x, dim, keepdim=False: x.min(dim, keepdim).values,
+        lambda x, dim, keepdim=False: np.min(x, axis=dim, keepdims=keepdim),
+        (*DIM_SAMPLES, S((2, 3), dim=0, keepdim=True)),
+        variant="dim",
+        alternates=(lambda x, dim, keepdim=False: tg.min(x, dim, keepdim=keepdim)[0],),
+        errors=SELECT_ERRORS,
+    ),
+    OpSpec(
+        "max",
+        lambda x: x.max(),
+        lambda x: np.max(x),
+        (S(()), S((3,)), S((2, 3)), S((4, 3), layout="transposed")),
+        variant="all",
+        alternates=(lambda x: tg.max(x),),
+    ),
+    OpSpec(
+        "sort",
+        lambda x, **kw: x.sort(**kw).values,
+        _np_sorted,
+        (
+            *DIM_SAMPLES,
+            S((2, 3), dim=1, descending=True),
+            S((7,), dim=0, descending=True, layout="reversed"),
+            S((0, 3), dim=1),
+            S(()),
+            S((300,), note="radix"),
+        ),
+        alternates=(
+            lambda x, dim=-1, descending=False: tg.sort(x, dim, descending).values,
+            lambda x, dim=-1, descending=False: x.sort(
+                dim=dim, descending=descending, stable=True
+            )[0],
+        ),
+        errors=SELECT_ERRORS,
+    ),
+    OpSpec(
+        "msort",
+        lambda x: x.msort(),
+        lambda x: np.sort(x, axis=0),
+        (S((4,)), S((3, 2)), S((3, 4), layout="transposed")),
+        alternates=(lambda x: tg.msort(x),),
+    ),
+    OpSpec(
+        "topk",
+        lambda x, k, **kw: x.topk(k, **kw).values,
+        _np_topk,
+        (
+            S((5,), k=2),
+            S((2, 5), k=3, dim=1),
+            S((4, 3), k=1, dim=0, largest=False),
+            S((2, 6), k=6, dim=-1, layout="strided"),
+            S((3,), k=0),
+        ),
+        alternates=(lambda x, k, **kw: tg.topk(x, k, **kw)[0],),
+        errors=(
+            E([(3,)], tg.AxisError, "k=4", "size 3", k=4),
+            E([(3,)], tg.AxisError, "out of range", k=1, dim=1),
+        ),
+    ),
+    OpSpec(
+        "kthvalue",
+        lambda x, k, **kw: x.kthvalue(k, **kw).values,
+        _np_kth,
+        (S((5,), k=2), S((2, 5), k=5, dim=1), S((4, 3), k=1, dim=0, keepdim=True)),
+        alternates=(lambda x, k, **kw: tg.kthvalue(x, k, **kw)[0],),
+        errors=(
+            E([(3,)], tg.AxisError, "k=0", k=0),
+            E([(3,)], tg.AxisError, "k=4", k=4),
+        ),
+    ),
+    OpSpec(
+        "median",
+        lambda x, **kw: x.median(**kw).values if "dim" in kw else x.median(),
+        _np_median,
+        (S((5,)), S((4,)), S((2, 3))) + DIM_SAMPLES + (S((2, 4), dim=1, keepdim=True),),
+        alternates=(
+            lambda x, **kw: tg.median(x, **kw)[0] if "dim" in kw else tg.median(x),
+        ),
+        errors=(
+            *SELECT_ERRORS,
+            E([(2, 0)], tg.AxisError, "non-zero size", dim=1),
+        ),
+    ),
+    OpSpec(
+        "nanmedian",
+        lambda x, **kw: x.nanmedian(**kw).values if "dim" in kw else x.nanmedian(),
+        _np_median,
+        (S((5,)), S((2, 3), dim=1), S((4, 3), dim=0, layout="transposed")),
+        alternates=(
+            lambda x, **kw: tg.nanmedian(x, **kw)[0] if "dim" in kw else tg.nanmedian(x),
+        ),
+    ),
+    OpSpec(
+        # Distinct samples: every value is a mode, and the smallest wins.
+        "mode",
+        lambda x, **kw: x.mode(**kw).values,
+        lambda x, dim=-1, keepdim=False: np.min(x, axis=dim, keepdims=keepdim),
+        (S((5,)), S((2, 3), dim=0), S((2, 3), dim=1, keepdim=True)),
+        alternates=(lambda x, **kw: tg.mode(x, **kw)[0],),
+        errors=(E([(0,)], tg.AxisError, "non-zero size", dim=0),),
+    ),
+    OpSpec(
+        "cummax",
+        lambda x, dim: x.cummax(dim).values,
+        _np_cum(np.maximum),
+        DIM_SAMPLES + (S((), dim=0),),
+        alternates=(lambda x, dim: tg.cummax(x, dim)[0],),
+        errors=SELECT_ERRORS,
+    ),
+    OpSpec(
+        "cummin",
+        lambda x, dim: x.cummin(dim).values,
+        _np_cum(np.minimum),
+        DIM_SAMPLES,
+        alternates=(lambda x, dim: tg.cummin(x, dim)[0],),
+        errors=SELECT_ERRORS,
+    ),
+    OpSpec(
+        "aminmax",
+        lambda x, **kw: tg.stack(list(x.aminmax(**kw))),
+        lambda x, dim=None, keepdim=False: np.stack(
+            [np.min(x, axis=dim, keepdims=keepdim), np.max(x, axis=dim, keepdims=keepdim)]
+        ),
+        (S((5,)), S((2, 3), dim=1), S((2, 3), dim=0, keepdim=True)),
+        alternates=(lambda x, **kw: tg.stack(list(tg.aminmax(x, **kw))),),
+    ),
+)
+
+OPS = OPS + SORT_SPECS
+PUBLIC_OPS += ["sort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode"]
+PUBLIC_OPS += ["cummax", "cummin", "aminmax"]
+NOT_OPS = NOT_OPS | {
+    # int64 indices and random samples (no gradient): tests/test_sorting.py and
+    # tests/test_random.py
+    "argsort", "return_types", "Generator", "default_generator", "seed",
+    "initial_seed", "get_rng_state", "set_rng_state", "randint", "randint_like",
+    "randperm", "multinomial", "bernoulli", "normal", "poisson", "rand_like",
+    "randn_like",
+}
 # ---------------------------------------------------------------- selections by index
 # (issue 11: advanced indexing, gather/scatter and the index_*/masked_* family)
 

@@ -150,6 +150,13 @@ def test_random_split_lengths_fractions_and_generators():
         random_split(data, [0.5, 0.6])
     with raises(tg.DTypeError, "numpy.random.Generator, an int seed or None"):
         random_split(data, [5, 5], generator="seed")
+    # A tg.Generator seeds the split: the same seed, the same split.
+    def split_with(seed):
+        g = tg.Generator().manual_seed(seed)
+        return [list(s) for s in random_split(data, [5, 5], generator=g)]
+
+    assert split_with(3) == split_with(3)
+    assert len({str(split_with(seed)) for seed in range(4)}) > 1
     with raises(tg.ArgumentError, ">= 0"):
         random_split(data, [5, 5], generator=-1)
 

@@ -241,6 +241,8 @@ def test_max_and_min_of_empty_raise():
     with raises((tg.ShapeError, tg.ArgumentError), "(0, 3)"):
         leaf(0, 3).max()
     with raises((tg.ShapeError, tg.ArgumentError), "(0,)"):
+        leaf(0).amin(dim=0)
+    with raises(tg.AxisError, "non-zero size", "(0,)"):
         leaf(0).min(dim=0)
 
 

@@ -57,25 +57,25 @@ def test_maximum_tie_with_broadcast_scalar_accumulates_halves():
     assert_close(gb, 1.0 + 0.5 + 0.5)
 
 
-def test_max_ties_split_evenly():
+def test_amax_ties_split_evenly():
     (g,) = grad_of(lambda x: x.max(), [1.0, 3.0, 3.0, 2.0])
     assert_close(g, [0.0, 0.5, 0.5, 0.0])
-    (g,) = grad_of(lambda x: x.max(dim=1), [[1.0, 1.0], [2.0, 0.0], [4.0, 4.0]])
+    (g,) = grad_of(lambda x: x.amax(dim=1), [[1.0, 1.0], [2.0, 0.0], [4.0, 4.0]])
     assert_close(g, [[0.5, 0.5], [1.0, 0.0], [0.5, 0.5]])
-    (g,) = grad_of(lambda x: x.max(dim=(0, 1)), np.full((2, 2), 7.0))
+    (g,) = grad_of(lambda x: x.amax(dim=(0, 1)), np.full((2, 2), 7.0))
     assert_close(g, np.full((2, 2), 0.25))
 
 
-def test_min_ties_split_evenly():
-    (g,) = grad_of(lambda x: x.min(dim=0), [[1.0, 5.0], [1.0, 2.0], [3.0, 2.0]])
+def test_amin_ties_split_evenly():
+    (g,) = grad_of(lambda x: x.amin(dim=0), [[1.0, 5.0], [1.0, 2.0], [3.0, 2.0]])
     assert_close(g, [[0.5, 0.0], [0.5, 0.5], [0.0, 0.5]])
 
 
-def test_max_returns_values_only():
+def test_max_with_dim_returns_values_and_indices():
     x = tg.tensor([[1.0, 5.0], [7.0, 2.0]])
-    out = x.max(dim=1)
-    assert isinstance(out, tg.Tensor)
-    assert_close(out, [5.0, 7.0])
+    values, indices = x.max(dim=1)
+    assert_close(values, [5.0, 7.0])
+    assert indices.tolist() == [1, 0]
 
 
 # ---------------------------------------------------------------- dtypes

@@ -36,10 +36,10 @@ class Lib:
         return torch.flip(x, [-1]) if self.is_torch else x[..., ::-1]
 
     def amax(self, x, dim):
-        return torch.amax(x, dim=dim) if self.is_torch else x.max(dim=dim)
+        return torch.amax(x, dim=dim) if self.is_torch else x.amax(dim=dim)
 
     def amin(self, x, dim):
-        return torch.amin(x, dim=dim) if self.is_torch else x.min(dim=dim)
+        return torch.amin(x, dim=dim) if self.is_torch else x.amin(dim=dim)
 
     def grad(self, out, leaves):
         if self.is_torch:

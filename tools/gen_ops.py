@@ -31,6 +31,8 @@ METHOD_ONLY = {"to", "float", "double", "view", "expand", "T"}
 COMPOSITES = [
     "amax",
     "amin",
+    "aminmax",
+    "argsort",
     "detach",
     "eq",
     "ge",
@@ -41,6 +43,7 @@ COMPOSITES = [
     "lt",
     "matmul",
     "mean",
+    "msort",
     "ne",
     "softmax",
 ]

@@ -61,6 +61,10 @@ CASES: dict[str, CaseInfo] = {
         "selections of 2^20 float32 elements: gather along rows, x[rows, cols], "
         "boolean-mask selection, and gather's backward (a scatter-add)"
     ),
+    "selection": CaseInfo(
+        "sort and top-100 of 2^20 float32 (values and indices), argmax over the rows of a "
+        "(4096, 1024) float32, multinomial: 16 draws from each of 1,000 rows of 10,000"
+    ),
     "thread_scaling": CaseInfo(
         "the 1024² float32 matmul and the 784-1024-1024-10 MLP step at 1 and at 2 threads",
         threads=(1, 2),

@@ -57,7 +57,6 @@ from ._native import (
     float32,
     float64,
     get_num_threads,
-    manual_seed,
     set_num_threads,
     stack,
 )
@@ -245,6 +244,13 @@ __all__ += [n for n in _integer.__all__ + _scans.__all__ if n not in __all__]
 from ._errors import IntegerDivisionError  # noqa: E402
 
 __all__ += ["IntegerDivisionError"]
+# Random numbers: generators, seeds and samplers (issue 11); selections along a dim
+# return the named tuples of `return_types`.
+from . import _random, return_types  # noqa: E402
+from ._random import *  # noqa: E402, F403
+
+__all__ += [n for n in _random.__all__ if n not in __all__]
+__all__ += ["return_types"]
 
 
 def __getattr__(name: str) -> Any:

@@ -236,15 +236,24 @@ def eye(
     return _native._eye(n, n if m is None else m, dtype, requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples from [0, 1); reproducible after ``tapegrad.manual_seed``."""
+def rand(
+    *size: Any, generator: Any = None, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """Uniform samples from [0, 1), drawn from ``generator`` (the default generator,
+    reproducible after ``tapegrad.manual_seed``, when None)."""
     from ._vmap import random_draw  # a draw inside vmap follows its randomness mode
 
-    return random_draw(lambda s: _native._rand(s, dtype, requires_grad), _shape(size))
+    return random_draw(
+        lambda s: _native._rand(s, dtype, requires_grad, generator), _shape(size)
+    )
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples; reproducible after ``tapegrad.manual_seed``."""
+def randn(
+    *size: Any, generator: Any = None, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
+    """Standard normal samples, drawn from ``generator`` (the default one when None)."""
     from ._vmap import random_draw  # a draw inside vmap follows its randomness mode
 
-    return random_draw(lambda s: _native._randn(s, dtype, requires_grad), _shape(size))
+    return random_draw(
+        lambda s: _native._randn(s, dtype, requires_grad, generator), _shape(size)
+    )

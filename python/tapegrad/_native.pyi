@@ -14,6 +14,8 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import TypeAlias
 
+from . import return_types as _return_types
+
 # A Python number (int, float or bool) takes the tensor's dtype, as in PyTorch; a NumPy
 # float array keeps its dtype (and promotes), an integer or bool array takes the tensor's.
 _Operand: TypeAlias = Tensor | float | npt.NDArray[Any]
@@ -99,6 +101,12 @@ __all__ = [
     "_is_anomaly_enabled",
     "_is_anomaly_check_nan_enabled",
     "_where",
+    "Generator",
+    "_default_generator",
+    "_normal",
+    "_poisson",
+    "_randint",
+    "_randperm",
     "cat",
     "dtype",
     "float32",
@@ -1194,12 +1202,6 @@ class Tensor:
     def mean(
         self, dim: _Dims = None, keepdim: builtins.bool = False, *, dtype: Any = None
     ) -> Tensor: ...
-    def max(self, dim: _Dims = None, keepdim: builtins.bool = False) -> Tensor:
-        """Largest value over ``dim``: values only, like ``torch.amax``."""
-
-    def min(self, dim: _Dims = None, keepdim: builtins.bool = False) -> Tensor:
-        """Smallest value over ``dim``: values only, like ``torch.amin``."""
-
     def amax(self, dim: _Dims = None, keepdim: builtins.bool = False) -> Tensor: ...
     def amin(self, dim: _Dims = None, keepdim: builtins.bool = False) -> Tensor: ...
     def logsumexp(self, dim: _Dims = None, keepdim: builtins.bool = False) -> Tensor: ...
@@ -1209,6 +1211,100 @@ class Tensor:
 
     def log_softmax(self, dim: builtins.int = ...) -> Tensor:
         """Log-softmax along ``dim`` (default -1)."""
+
+    # ---- selections along a dim (rust/python/src/sorting.rs)
+    @overload
+    def max(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
+    @overload
+    def max(self, dim: Tensor) -> Tensor: ...
+    @overload
+    def max(self, dim: builtins.int, keepdim: builtins.bool = False) -> _return_types.max: ...
+
+    @overload
+    def min(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
+    @overload
+    def min(self, dim: Tensor) -> Tensor: ...
+    @overload
+    def min(self, dim: builtins.int, keepdim: builtins.bool = False) -> _return_types.min: ...
+
+    def aminmax(
+        self, *, dim: builtins.int | None = None, keepdim: builtins.bool = False
+    ) -> _return_types.aminmax:
+        """``(min, max)`` over ``dim`` (everything when None)."""
+
+    def sort(
+        self,
+        dim: builtins.int = ...,
+        descending: builtins.bool = False,
+        *,
+        stable: builtins.bool = False,
+    ) -> _return_types.sort:
+        """Sorted along ``dim`` (stable; NaN largest): ``(values, indices)``."""
+
+    def argsort(
+        self,
+        dim: builtins.int = ...,
+        descending: builtins.bool = False,
+        *,
+        stable: builtins.bool = False,
+    ) -> Tensor:
+        """The indices that sort along ``dim`` (int64)."""
+
+    def msort(self) -> Tensor:
+        """Sorted along the first dimension."""
+
+    def topk(
+        self,
+        k: builtins.int,
+        dim: builtins.int = ...,
+        largest: builtins.bool = True,
+        sorted: builtins.bool = True,
+    ) -> _return_types.topk:
+        """The ``k`` largest (or smallest) along ``dim``: ``(values, indices)``."""
+
+    def kthvalue(
+        self, k: builtins.int, dim: builtins.int = ..., keepdim: builtins.bool = False
+    ) -> _return_types.kthvalue:
+        """The ``k``-th smallest along ``dim`` (1-based): ``(values, indices)``."""
+
+    @overload
+    def median(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
+    @overload
+    def median(
+        self, dim: builtins.int, keepdim: builtins.bool = False
+    ) -> _return_types.median: ...
+
+    @overload
+    def nanmedian(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
+    @overload
+    def nanmedian(
+        self, dim: builtins.int, keepdim: builtins.bool = False
+    ) -> _return_types.nanmedian: ...
+
+    def mode(
+        self, dim: builtins.int = ..., keepdim: builtins.bool = False
+    ) -> _return_types.mode:
+        """The most frequent value along ``dim`` and its index."""
+
+    def cummax(self, dim: builtins.int) -> _return_types.cummax:
+        """Running maximum along ``dim`` and where it was reached."""
+
+    def cummin(self, dim: builtins.int) -> _return_types.cummin:
+        """Running minimum along ``dim`` and where it was reached."""
+
+    def multinomial(
+        self,
+        num_samples: builtins.int,
+        replacement: builtins.bool = False,
+        *,
+        generator: Generator | None = None,
+    ) -> Tensor:
+        """Category indices drawn in proportion to the weights ``self`` (int64)."""
+
+    def bernoulli(
+        self, p: builtins.float | None = None, *, generator: Generator | None = None
+    ) -> Tensor:
+        """1 with probability ``self`` (or ``p``), else 0."""
 
     # ---- shapes
     def reshape(self, *shape: _ShapeLike) -> Tensor:
@@ -1281,10 +1377,16 @@ def _full(
     requires_grad: builtins.bool = False,
 ) -> Tensor: ...
 def _rand(
-    shape: _ShapeLike, dtype: _DTypeLike | None = None, requires_grad: builtins.bool = False
+    shape: _ShapeLike,
+    dtype: _DTypeLike | None = None,
+    requires_grad: builtins.bool = False,
+    generator: Generator | None = None,
 ) -> Tensor: ...
 def _randn(
-    shape: _ShapeLike, dtype: _DTypeLike | None = None, requires_grad: builtins.bool = False
+    shape: _ShapeLike,
+    dtype: _DTypeLike | None = None,
+    requires_grad: builtins.bool = False,
+    generator: Generator | None = None,
 ) -> Tensor: ...
 def _arange(
     start: float,
@@ -1313,6 +1415,44 @@ class RemovableHandle:
 
     def remove(self) -> None:
         """Unregisters the hook (harmless if already removed)."""
+
+@final
+class Generator:
+    """A seedable stream of random numbers (``torch.Generator``)."""
+
+    def __new__(cls, device: str = "cpu") -> Generator: ...
+    def manual_seed(self, seed: builtins.int) -> Generator:
+        """Restarts the stream from ``seed``; returns the generator."""
+
+    def seed(self) -> builtins.int:
+        """Reseeds from a non-deterministic seed and returns it."""
+
+    def initial_seed(self) -> builtins.int:
+        """The seed the stream started from."""
+
+    def get_state(self) -> Tensor:
+        """The state as a uint8 tensor."""
+
+    def set_state(self, new_state: Tensor) -> Generator:
+        """Restores a state from ``get_state``; returns the generator."""
+
+    @property
+    def device(self) -> str:
+        """Always ``"cpu"``."""
+
+def _default_generator() -> Generator: ...
+def _randint(
+    low: builtins.int,
+    high: builtins.int,
+    shape: _ShapeLike,
+    dtype: _DTypeLike | None = None,
+    generator: Generator | None = None,
+) -> Tensor: ...
+def _randperm(
+    n: builtins.int, dtype: _DTypeLike | None = None, generator: Generator | None = None
+) -> Tensor: ...
+def _normal(mean: Tensor, std: Tensor, generator: Generator | None = None) -> Tensor: ...
+def _poisson(input: Tensor, generator: Generator | None = None) -> Tensor: ...
 
 @final
 class RngState:

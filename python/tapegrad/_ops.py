@@ -14,6 +14,8 @@ __all__ = [
     "amax",
     "amin",
     "as_strided",
+    "aminmax",
+    "argsort",
     "asin",
     "asinh",
     "atan",
@@ -27,6 +29,8 @@ __all__ = [
     "copysign",
     "cos",
     "cosh",
+    "cummax",
+    "cummin",
     "detach",
     "div",
     "eq",
@@ -45,6 +49,7 @@ __all__ = [
     "gt",
     "heaviside",
     "hypot",
+    "kthvalue",
     "le",
     "log",
     "log10",
@@ -60,9 +65,13 @@ __all__ = [
     "max",
     "maximum",
     "mean",
+    "median",
     "min",
     "minimum",
+    "mode",
+    "msort",
     "mul",
+    "nanmedian",
     "ne",
     "neg",
     "permute",
@@ -78,6 +87,7 @@ __all__ = [
     "sinc",
     "sinh",
     "softmax",
+    "sort",
     "sqrt",
     "square",
     "squeeze",
@@ -85,6 +95,7 @@ __all__ = [
     "sum",
     "tan",
     "tanh",
+    "topk",
     "transpose",
     "trunc",
     "unsqueeze",
@@ -99,6 +110,8 @@ add = Tensor.add
 amax = Tensor.amax
 amin = Tensor.amin
 as_strided = Tensor.as_strided
+aminmax = Tensor.aminmax
+argsort = Tensor.argsort
 asin = Tensor.asin
 asinh = Tensor.asinh
 atan = Tensor.atan
@@ -112,6 +125,8 @@ copy_ = Tensor.copy_
 copysign = Tensor.copysign
 cos = Tensor.cos
 cosh = Tensor.cosh
+cummax = Tensor.cummax
+cummin = Tensor.cummin
 detach = Tensor.detach
 div = Tensor.div
 eq = Tensor.eq
@@ -130,6 +145,7 @@ ge = Tensor.ge
 gt = Tensor.gt
 heaviside = Tensor.heaviside
 hypot = Tensor.hypot
+kthvalue = Tensor.kthvalue
 le = Tensor.le
 log = Tensor.log
 log10 = Tensor.log10
@@ -145,9 +161,13 @@ matmul = Tensor.matmul
 max = Tensor.max
 maximum = Tensor.maximum
 mean = Tensor.mean
+median = Tensor.median
 min = Tensor.min
 minimum = Tensor.minimum
+mode = Tensor.mode
+msort = Tensor.msort
 mul = Tensor.mul
+nanmedian = Tensor.nanmedian
 ne = Tensor.ne
 neg = Tensor.neg
 permute = Tensor.permute
@@ -163,6 +183,7 @@ sin = Tensor.sin
 sinc = Tensor.sinc
 sinh = Tensor.sinh
 softmax = Tensor.softmax
+sort = Tensor.sort
 sqrt = Tensor.sqrt
 square = Tensor.square
 squeeze = Tensor.squeeze
@@ -170,6 +191,7 @@ sub = Tensor.sub
 sum = Tensor.sum
 tan = Tensor.tan
 tanh = Tensor.tanh
+topk = Tensor.topk
 transpose = Tensor.transpose
 trunc = Tensor.trunc
 unsqueeze = Tensor.unsqueeze

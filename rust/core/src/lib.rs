@@ -59,7 +59,9 @@ pub use ops::conv::ConvParams;
 pub use ops::index::IndexItem;
 pub use ops::loss::CrossEntropyTarget;
 pub use ops::pool::PoolParams;
-pub use ops::random::{manual_seed, rng_state, set_rng_state, RngState};
+pub use ops::random::{
+    default_generator, manual_seed, rng_state, set_rng_state, Generator, RngState, SharedGenerator,
+};
 pub use ops::registry::{primitives, BatchRule, PrimitiveInfo};
 pub use promotion::{result_type, Operand};
 pub use tensor::Tensor;

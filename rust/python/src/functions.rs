@@ -47,28 +47,32 @@ fn _full(
 
 /// Uniform samples in [0, 1).
 #[pyfunction]
-#[pyo3(signature = (shape, dtype=None, requires_grad=false))]
+#[pyo3(signature = (shape, dtype=None, requires_grad=false, generator=None))]
 fn _rand(
     py: Python<'_>,
     shape: &Bound<'_, PyAny>,
     dtype: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
+    generator: Option<PyRef<'_, crate::sampling::PyGenerator>>,
 ) -> Res<PyTensor> {
     let (shape, dtype) = shape_and_dtype("rand", shape, dtype)?;
-    leaf(py.detach(|| Tensor::rand(&shape, dtype))?, requires_grad)
+    let generator = crate::sampling::handle(generator);
+    leaf(py.detach(|| Tensor::rand_with(&shape, dtype, generator.as_ref()))?, requires_grad)
 }
 
 /// Standard normal samples.
 #[pyfunction]
-#[pyo3(signature = (shape, dtype=None, requires_grad=false))]
+#[pyo3(signature = (shape, dtype=None, requires_grad=false, generator=None))]
 fn _randn(
     py: Python<'_>,
     shape: &Bound<'_, PyAny>,
     dtype: Option<&Bound<'_, PyAny>>,
     requires_grad: bool,
+    generator: Option<PyRef<'_, crate::sampling::PyGenerator>>,
 ) -> Res<PyTensor> {
     let (shape, dtype) = shape_and_dtype("randn", shape, dtype)?;
-    leaf(py.detach(|| Tensor::randn(&shape, dtype))?, requires_grad)
+    let generator = crate::sampling::handle(generator);
+    leaf(py.detach(|| Tensor::randn_with(&shape, dtype, generator.as_ref()))?, requires_grad)
 }
 
 /// `start, start + step, ...` below `end`.

@@ -20,6 +20,8 @@ mod nn_ops;
 mod optim;
 mod registry;
 mod selection;
+mod sampling;
+mod sorting;
 mod tensor;
 mod tensor_extra;
 
@@ -46,5 +48,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     registry::register(m)?;
     selection::register(m)?;
     interrupt::register(m)?;
+    sampling::register(m)?;
     Ok(())
 }

@@ -539,27 +539,17 @@ impl PyTensor {
         let (t, dims, dtype) = (&self.0, parse_dims(dim)?, crate::convert::parse_dtype(dtype)?);
         Ok(wrap(compute(py, t.numel(), || t.mean_dtype(dims.as_deref(), keepdim, dtype))?))
     }
-    /// Largest value over `dim` (values only, like `amax`; ties share the gradient).
+    /// Largest value over `dim` (all dims when None; ties share the gradient).
     #[pyo3(signature = (dim=None, keepdim=false))]
-    fn max(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
+    fn amax(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
         let (t, dims) = (&self.0, parse_dims(dim)?);
         Ok(wrap(compute(py, t.numel(), || t.max(dims.as_deref(), keepdim))?))
     }
-    /// Smallest value over `dim` (values only, like `amin`; ties share the gradient).
-    #[pyo3(signature = (dim=None, keepdim=false))]
-    fn min(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
-        let (t, dims) = (&self.0, parse_dims(dim)?);
-        Ok(wrap(compute(py, t.numel(), || t.min(dims.as_deref(), keepdim))?))
-    }
-    /// Same as `max`.
-    #[pyo3(signature = (dim=None, keepdim=false))]
-    fn amax(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
-        self.max(py, dim, keepdim)
-    }
-    /// Same as `min`.
+    /// Smallest value over `dim` (all dims when None; ties share the gradient).
     #[pyo3(signature = (dim=None, keepdim=false))]
     fn amin(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
-        self.min(py, dim, keepdim)
+        let (t, dims) = (&self.0, parse_dims(dim)?);
+        Ok(wrap(compute(py, t.numel(), || t.min(dims.as_deref(), keepdim))?))
     }
     /// `log(sum(exp(self)))` over `dim`, computed stably.
     #[pyo3(signature = (dim=None, keepdim=false))]

@@ -1,9 +1,10 @@
 """Random generators for samplers and ``random_split``.
 
-tapegrad has no ``Generator`` object yet, so a ``generator=`` argument takes a
-``numpy.random.Generator`` (used as is, its state advancing draw by draw, like a
-``torch.Generator``), an int seed (turned into one such generator when the sampler or
-loader is built, so that successive epochs still differ), or None: then each draw
+A ``generator=`` argument takes a ``numpy.random.Generator`` (used as is, its state
+advancing draw by draw, like a ``torch.Generator``), a ``tapegrad.Generator`` or an int
+seed (either turned into one such generator when the sampler or loader is built, seeded
+from the tapegrad generator's stream or from the int, so that successive epochs still
+differ), or None: then each draw
 takes a fresh seed from tapegrad's global random stream, so ``tg.manual_seed`` makes
 shuffles reproducible, as ``torch.manual_seed`` does.
 """
@@ -22,12 +23,16 @@ GeneratorLike = Union[np.random.Generator, int, None]
 
 def as_generator(generator: Any, owner: str) -> np.random.Generator | None:
     """Validates a ``generator=`` argument; an int seed becomes a NumPy generator."""
+    import tapegrad as tg
+
     if generator is None or isinstance(generator, np.random.Generator):
         return generator
+    if isinstance(generator, tg.Generator):
+        return np.random.default_rng(draw_seed(generator))
     if isinstance(generator, bool) or not isinstance(generator, (int, np.integer)):
         raise DTypeError(
-            f"{owner}: generator must be a numpy.random.Generator, an int seed or None, "
-            f"got {type(generator).__name__} (tapegrad has no Generator object yet)"
+            f"{owner}: generator must be a tapegrad.Generator, a numpy.random.Generator, "
+            f"an int seed or None, got {type(generator).__name__}"
         )
     seed = operator.index(generator)
     if seed < 0:
@@ -41,10 +46,11 @@ def resolve(generator: np.random.Generator | None) -> np.random.Generator:
     return generator if generator is not None else np.random.default_rng(draw_seed())
 
 
-def draw_seed() -> int:
-    """A 64-bit seed drawn from tapegrad's global random stream."""
+def draw_seed(generator: Any = None) -> int:
+    """A 64-bit seed drawn from ``generator`` (a ``tapegrad.Generator``; tapegrad's
+    default one when None)."""
     import tapegrad as tg
 
-    halves = tg.rand(2, dtype=tg.float64).numpy()
+    halves = tg.rand(2, dtype=tg.float64, generator=generator).numpy()
     high, low = (int(h * 2.0**32) for h in halves)
     return (high << 32) | low

@@ -16,7 +16,9 @@
 //! | `linalg.rs` | linalg.solve inv det slogdet cholesky solve_triangular (faer kernels) | |
 //! | `linalg_spectral.rs` | eigh, thin svd, reduced qr (packed outputs) | eigvalsh svdvals |
 //! | `integer.rs` | (no nodes) the integer and bool kernels of the elementwise primitives, bitwise ops, shifts, `//` | |
-//! | `random.rs` | (constants) rand randn arange eye | |
+//! | `random.rs` | (constants) rand randn arange eye; `Generator` | |
+//! | `sort.rs` | take_along_axis put_along_axis (the gather behind every selection) | sort topk kthvalue median mode cummax cummin max(dim) |
+//! | `sampling.rs` | (constants) randint randperm multinomial bernoulli normal poisson | |
 
 pub mod attention;
 pub mod binary;
@@ -34,5 +36,7 @@ pub mod pool;
 pub mod random;
 pub mod reduce;
 pub mod registry;
+pub mod sampling;
 pub mod shape;
+pub mod sort;
 pub mod unary;

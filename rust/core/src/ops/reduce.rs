@@ -359,13 +359,15 @@ impl Tensor {
             ));
         }
         let max = which == Extreme::Max;
-        let mut out = dispatch_any!(&data, a => a.map_axis(ndarray::Axis(axis), |lane| {
-            arg_of_lane(lane, max)
+        let out = dispatch_any!(&data, a => crate::ops::sort::index_lanes(a, axis, 1, |lane, o| {
+            o[0] = arg_of_lane(lane, max);
         }));
         if keepdim {
-            out.insert_axis_inplace(ndarray::Axis(axis));
+            return Ok(Tensor::from_array(out));
         }
-        Ok(Tensor::from_array(Array::I64(out.into_shared())))
+        let mut shape = data.shape().to_vec();
+        shape.remove(axis);
+        Ok(Tensor::from_array(out.reshape(&shape)?))
     }
 
     /// `x - max(x)` over `axes` (the max held constant, and 0 where it is infinite), and
@@ -427,7 +429,7 @@ impl Tensor {
 }
 
 /// The first index of the extreme of `lane` (the first NaN, if any, as PyTorch).
-fn arg_of_lane<T: Scalar>(lane: ndarray::ArrayView1<'_, T>, max: bool) -> i64 {
+fn arg_of_lane<T: Scalar>(lane: &[T], max: bool) -> i64 {
     let mut best = 0;
     let mut best_value = lane[0];
     for (i, &v) in lane.iter().enumerate() {

@@ -125,6 +125,8 @@ pub fn primitives() -> Vec<PrimitiveInfo> {
         <crate::ops::inplace::CopySlicesBackward as Primitive>::INFO,
         <crate::ops::inplace::WindowReadBackward as Primitive>::INFO,
         <crate::ops::inplace::OverwriteBackward as Primitive>::INFO,
+        <crate::ops::sort::TakeAlongAxisBackward as Primitive>::INFO,
+        <crate::ops::sort::PutAlongAxisBackward as Primitive>::INFO,
     ]);
     all.extend(crate::ops::linalg::PRIMITIVES);
     all.extend(crate::ops::linalg_spectral::PRIMITIVES);
