@@ -1286,12 +1286,32 @@ MORE_UNARY_FUNCTIONS = {
     "erfinv": (_erfinv_ref, UNIT),
     "sinc": (np.sinc, real(-2.5, 2.5)),
     "logit": (lambda x: np.log(x / (1 - x)), real(0.1, 0.9)),
+    "lgamma": (np.vectorize(math.lgamma, otypes=[float]), real(0.2, 4.0)),
+    "digamma": (lambda x: _scipy_special().digamma(x), real(0.2, 4.0)),
+    "deg2rad": (np.deg2rad, real()),
+    "rad2deg": (np.rad2deg, real()),
 }
+
+
+def _scipy_special():
+    """scipy.special (a test dependency), imported when a reference needs it."""
+    import scipy.special
+
+    return scipy.special
 
 NONZERO_PAIR = (nonzero(), nonzero())
 
 OPS = OPS + (
     *(_unary(name, ref, dom) for name, (ref, dom) in MORE_UNARY_FUNCTIONS.items()),
+    OpSpec(
+        "polygamma",
+        lambda x, n: x.polygamma(n),
+        lambda x, n: _scipy_special().polygamma(n, x),
+        (S((4, 3), n=1), S((5,), n=2), S((2, 3), n=3, layout="transposed"), S((), n=0)),
+        real(0.2, 4.0),
+        errors=(E([(3,)], tg.ArgumentError, "negative n", n=-1),),
+        alternates=(lambda x, n: tg.polygamma(n, x), lambda x, n: tg.special.polygamma(n, x)),
+    ),
     OpSpec(
         "sinc",
         lambda x: x.sinc(),
@@ -2322,6 +2342,10 @@ for _name in dir(tg.Tensor):
     if _name.endswith("_") and not _name.startswith("_") and SPELLINGS.get(_base, _base) in _SPEC_NAMES:
         SPELLINGS[_name] = SPELLINGS.get(_base, _base)
 INPLACE_SPELLINGS = {n: b for n, b in SPELLINGS.items() if n.endswith("_") and not n.startswith("_")}
+# The in-place forms of the integer-only and logical ops are as NOT_OPS as their bases
+# (tests/test_integer_ops.py checks them).
+NOT_OPS = NOT_OPS | {n for n in dir(tg.Tensor) if n.endswith("_") and n[:-1] in NOT_OPS}
+NOT_OPS = NOT_OPS | {"special"}  # the module (tests/test_special.py)
 NOT_OPS = NOT_OPS | {
     "zero_", "fill_", "copy_", "uniform_", "normal_", "bernoulli_", "exponential_",
     "random_", "clamp_min_", "clamp_max_", "clip_", "masked_fill_", "lerp_", "addcmul_",

@@ -367,7 +367,8 @@ def test_grad_with_respect_to_an_intermediate_leaves_upstream_rules_unrun():
     h = x @ w
     y = h.tanh().sum()
     (g_h,) = tg.grad(y, [h], retain_graph=True)
-    assert_close(g_h, 1 - np.tanh(values(h)) ** 2, rtol=1e-5)
+    # 1 - tanh(h)^2 cancels where |h| is large: float32's absolute error there is ~1e-7
+    assert_close(g_h, 1 - np.tanh(values(h)) ** 2, rtol=1e-5, atol=1e-6)
     # the graph upstream of h is intact and still differentiable afterwards
     gx, gw = tg.grad(y, [x, w])
     assert_close(gx, values(g_h) @ values(w).T, rtol=1e-5, atol=1e-6)

@@ -39,6 +39,17 @@ def close(a, b, tol=1e-12):
 
 
 W = t64(3, 5)
+IDX = tg.tensor([[2, 0, 1], [1, 1, 0], [0, 2, 2]])
+
+
+def _written_in_place(r):
+    c = r.clone()
+    c[0] = 1.0
+    c.add_(r).mul_(2.0)
+    c[:, 1] += r[:, 0]
+    return c.clamp_(-1.0, 1.0)
+
+
 CASES = {
     "unary": lambda r: r.exp().tanh().sigmoid(),
     "binary-broadcast": lambda r: r * W[:, 0] + 2.0 - r / 3.0,
@@ -54,6 +65,18 @@ CASES = {
     "linear": lambda r: nn.functional.linear(r, W.T, W[0]),
     "linalg": lambda r: tg.linalg.inv(r.T @ r + tg.eye(3, dtype=tg.float64)),
     "pow-abs": lambda r: (r.abs() + 1.0) ** r,
+    "gather-scatter": lambda r: (
+        r.gather(1, IDX) + r.scatter_add(0, IDX, r * 2.0) + r.scatter(1, IDX[:, :2], r)
+        + r.index_select(1, tg.tensor([2, 0, 0])) + r.index_add(0, tg.tensor([1, 1, 0]), r)
+        + r.take(tg.tensor([[-1, 0, 4]])) + r.take_along_dim(IDX, 0)
+    ),
+    "sort-family": lambda r: (
+        r.sort(1).values + r.topk(2, 0).values.sum(0) + r.cummax(0).values
+        + r.median(1).values[:, None] + r.take_along_dim(r.argsort(0), 0)
+        + r.kthvalue(2, 0).values + r.max(1).values[:, None] + r.min() + r.median()
+        + r.argmax(0).double() + r.max(r.T)
+    ),
+    "in-place": _written_in_place,
     "cat-stack": lambda r: (
         tg.cat([r, W[:, :3], r * 2.0], 1) + tg.stack([r, r.T], -1).sum(-1)[:, :1]
     ),
@@ -66,6 +89,53 @@ def test_vmap_equals_a_loop(name, in_dim):
     f = CASES[name]
     x = t64(2, 3, 3).permute(*{0: (0, 1, 2), 1: (1, 0, 2), -1: (1, 2, 0)}[in_dim])
     close(vmap(f, in_dims=in_dim)(x), loop(f, x, in_dims=in_dim))
+
+
+def test_batched_index_tensors_equal_a_loop():
+    x = t64(4, 3, 5)
+    idx = tg.tensor(RNG.integers(0, 5, (4, 3, 2)))
+    rows = tg.tensor(RNG.integers(0, 3, (4, 2)))
+    src = t64(4, 2, 5)
+    for f, args in [
+        (lambda a, i: a.gather(1, i), (x, idx)),
+        (lambda a, i: a.scatter(1, i, a[:, :2] * 3.0), (x, idx)),
+        (lambda a, i, s: a.scatter_reduce(1, i, s[:, :2], "amax"), (x, idx, t64(4, 3, 5))),
+        (lambda a, i: a.index_select(0, i), (x, rows)),
+        (lambda a, i, s: a.index_add(0, i, s, alpha=-2.0), (x, rows, src)),
+        (lambda a, i, s: a.index_copy(0, i, s), (x, tg.tensor([[0, 2], [1, 0], [2, 1], [1, 2]]), src)),
+        (lambda a, i: a.take(i), (x, idx)),
+        (lambda a, i: a.take_along_dim(i, 1), (x, idx)),
+    ]:
+        close(vmap(f)(*args), loop(f, *args))
+    # the gradient flows through the batched rule as through the loop
+    g = vmap(grad(lambda a, i: (a.gather(1, i) ** 2).sum()))(x, idx)
+    close(g, loop(grad(lambda a, i: (a.gather(1, i) ** 2).sum()), x, idx))
+
+
+def test_data_dependent_shapes_and_unbatched_receivers_raise():
+    x = t64(4, 3)
+    with pytest.raises(tg.ArgumentError, match="masked_select has no batching rule"):
+        vmap(lambda a: a.masked_select(a > 0))(x)
+    with pytest.raises(tg.ArgumentError, match="bincount has no batching rule"):
+        vmap(lambda a: a.bincount())(tg.tensor([[0, 1], [1, 1]]))
+    # an in-place write of a batched value into a tensor that is not batched at that level
+    with pytest.raises(tg.GraphError, match="not batched"):
+        vmap(lambda a: vmap(lambda b: a.add_(b))(x))(x.clone())
+    with pytest.raises(tg.ArgumentError, match="batching rule"):
+        vmap(lambda a: tg.zeros(3).add_(a))(x)
+
+
+def test_pooling_and_transposed_convolutions_batch_with_or_without_a_sample_dim():
+    F = nn.functional
+    weight = t64(2, 3, 3, 3)
+    for x in (t64(3, 2, 4, 6), t64(3, 5, 2, 4, 6)):
+        values, indices = vmap(lambda a: F.max_pool2d(a, 2, return_indices=True))(x)
+        close(vmap(lambda v, i: F.max_unpool2d(v, i, 2))(values, indices),
+              loop(lambda a: F.max_unpool2d(*F.max_pool2d(a, 2, return_indices=True), 2), x))
+        close(vmap(lambda a: F.conv_transpose2d(a, weight, stride=2))(x),
+              loop(lambda a: F.conv_transpose2d(a, weight, stride=2), x))
+        close(vmap(lambda a: F.adaptive_max_pool2d(a, (2, 3)))(x),
+              loop(lambda a: F.adaptive_max_pool2d(a, (2, 3)), x))
 
 
 def test_unbatched_arguments_nested_structures_and_out_dims():

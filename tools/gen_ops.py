@@ -55,6 +55,8 @@ DEFINED_ELSEWHERE = {"where", "cat", "stack", "round"}
 DEFINED_ELSEWHERE |= {"gather", "take", "take_along_dim", "index_select", "index_add"}
 DEFINED_ELSEWHERE |= {"index_copy", "masked_select", "scatter", "scatter_add"}
 DEFINED_ELSEWHERE |= {"scatter_reduce", "bincount"}
+# ``polygamma(n, input)`` takes the order first (tapegrad/_elementwise.py).
+DEFINED_ELSEWHERE |= {"polygamma"}
 
 STUB = ROOT / "python" / "tapegrad" / "_native.pyi"
 OPS = ROOT / "python" / "tapegrad" / "_ops.py"

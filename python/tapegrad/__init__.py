@@ -123,6 +123,7 @@ from . import (
     memory,
     nn,
     optim,
+    special,
     testing,
     utils,
     viz,
@@ -233,7 +234,7 @@ from . import _selection  # noqa: E402
 from ._selection import *  # noqa: E402, F403
 
 __all__ += [n for n in _selection.__all__ if n not in __all__]
-__all__ += ["linalg"]
+__all__ += ["linalg", "special"]
 
 # Integer and bool arithmetic: bitwise ops, shifts, rounding divisions (issue 11).
 from . import _integer, _scans  # noqa: E402

@@ -344,7 +344,7 @@ def _view_as(x: BatchedTensor, other: Any) -> BatchedTensor:
     return _reshape(x, *other.shape)
 
 
-_REDUCTIONS = ("sum", "mean", "amax", "amin", "max", "min", "logsumexp", "var", "std")
+_REDUCTIONS = ("sum", "mean", "amax", "amin", "logsumexp", "var", "std")
 _SHAPE_RULES: dict[str, Callable[..., Any]] = {
     "__getitem__": _getitem,
     "reshape": _reshape,

@@ -85,8 +85,12 @@ def _linear(input: Any, weight: Any, bias: Any = None) -> Any:
     return out if bias is None else out + bias
 
 
-def _merge_rows(native: Callable[..., Any], name: str) -> Callable[..., Any]:
-    """Ops over a fixed leading layout (conv, pooling): the batch becomes more samples."""
+def _merge_rows(
+    native: Callable[..., Any], name: str, spatial: Callable[..., int] | None = None
+) -> Callable[..., Any]:
+    """Ops over a fixed leading layout (conv, pooling): the batch becomes more samples.
+    ``spatial(*args)`` gives the op's number of spatial dimensions when the native op also
+    takes an unbatched ``(C, *spatial)`` input; then the vmap batch is the sample dim."""
 
     def rule(input: Any, *args: Any) -> Any:
         level = _top_level((input, *args))
@@ -95,13 +99,39 @@ def _merge_rows(native: Callable[..., Any], name: str) -> Callable[..., Any]:
                 f"vmap: {name} has a batching rule for a batched input only; a batched "
                 "weight (or other operand) is not supported yet"
             )
-        merged, size = _merge_first(input)
+        if spatial is not None and input.ndim == spatial(input, *args) + 1:
+            merged, size = input.value, 0  # (C, ...) per example: the batch is N
+        else:
+            merged, size = _merge_first(input)
         out = (rule if any_batched(merged, *args) else native)(merged, *args)
+        split = (lambda t: t) if size == 0 else (lambda t: _split_first(t, size))
         if isinstance(out, tuple):
-            return tuple(BatchedTensor(_split_first(o, size), level) for o in out)
-        return BatchedTensor(_split_first(out, size), level)
+            return tuple(BatchedTensor(split(o), level) for o in out)
+        return BatchedTensor(split(out), level)
 
     return rule
+
+
+def _max_unpool(input: Any, indices: Any, *args: Any) -> Any:
+    """Values and their pooling indices (both usually batched) merged into more samples."""
+    level = _top_level((input, indices))
+    if not _is_mine(input, level):
+        raise NoBatchingRule("vmap: max_unpool has a batching rule for a batched input only")
+    unbatched = input.ndim == (1 if args[1] else 2) + 1  # (C, *spatial) per example
+    if unbatched:
+        merged, size = input.value, 0
+    else:
+        merged, size = _merge_first(input)
+    if _is_mine(indices, level):
+        where = indices.value if unbatched else _merge_first(indices)[0]
+    else:
+        batch = int(input.value.shape[0])
+        where = indices.unsqueeze(0).expand(batch, *indices.shape)
+        if not unbatched:
+            where = where.reshape(batch * indices.shape[0], *indices.shape[1:])
+    call = _max_unpool if any_batched(merged, where) else _native_max_unpool
+    out = call(merged, where, *args)
+    return BatchedTensor(out if unbatched else _split_first(out, size), level)
 
 
 def _cross_entropy(rows: Any, **kwargs: Any) -> Any:
@@ -158,12 +188,20 @@ def _where(condition: Any, input: Any, other: Any) -> Any:
 
 _native_linear = _native._linear
 _native_cross_entropy = _native._cross_entropy
+_native_max_unpool = _native._max_unpool
 
 RULES: dict[str, Callable[..., Any]] = {
     "_linear": _linear,
     "_cross_entropy": _cross_entropy,
     "_conv": _merge_rows(_native._conv, "conv"),
     "_max_pool": _merge_rows(_native._max_pool, "max_pool"),
+    "_conv_transpose": _merge_rows(
+        _native._conv_transpose, "conv_transpose", lambda x, w, *_: len(w.shape) - 2
+    ),
+    "_adaptive_max_pool": _merge_rows(
+        _native._adaptive_max_pool, "adaptive_max_pool", lambda x, size, one_d: 2 - one_d
+    ),
+    "_max_unpool": _max_unpool,
     "_where": _where,
     "cat": _joined("cat", _native.cat, 0),
     "stack": _joined("stack", _native.stack, 1),

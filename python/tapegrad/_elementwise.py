@@ -1,6 +1,7 @@
 """Elementwise functions composed from the primitives (PyTorch's signatures), for the
 ones that take parameters a primitive's stanza does not: ``round(decimals=)``,
-``float_power``, ``lerp``, ``addcmul``, ``addcdiv``, ``nan_to_num``."""
+``float_power``, ``lerp``, ``addcmul``, ``addcdiv``, ``nan_to_num``, ``polygamma(n, x)``,
+``deg2rad``, ``rad2deg``."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from ._native import Tensor, float64
+from ._native import Tensor, float64, get_default_dtype
 
 __all__ = [
     "addcdiv",
     "addcmul",
+    "deg2rad",
     "float_power",
     "lerp",
     "nan_to_num",
+    "polygamma",
+    "rad2deg",
     "round",
     "sgn",
 ]
@@ -42,6 +46,25 @@ def float_power(input: Any, exponent: Any) -> Tensor:
     if isinstance(exponent, Tensor):
         exponent = exponent.double()
     return base**exponent
+
+
+def polygamma(n: int, input: Tensor) -> Tensor:
+    """``ψ⁽ⁿ⁾(input)``, the n-th derivative of ``digamma`` (PyTorch's argument order)."""
+    return input.polygamma(n)
+
+
+def _to_float(input: Tensor) -> Tensor:
+    return input if input.is_floating_point() else input.to(get_default_dtype())
+
+
+def deg2rad(input: Tensor) -> Tensor:
+    """Degrees to radians (integers give the default float dtype)."""
+    return _to_float(input) * (np.pi / 180.0)
+
+
+def rad2deg(input: Tensor) -> Tensor:
+    """Radians to degrees (integers give the default float dtype)."""
+    return _to_float(input) * (180.0 / np.pi)
 
 
 def lerp(input: Tensor, end: Any, weight: Any) -> Tensor:

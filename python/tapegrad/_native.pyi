@@ -291,20 +291,20 @@ class Tensor:
     def mT(self) -> Tensor:
         """The last two dimensions swapped (a view)."""
 
-    def __iadd__(self, other: Any) -> Tensor: ...  # type: ignore[misc]
-    def __isub__(self, other: Any) -> Tensor: ...  # type: ignore[misc]
-    def __imul__(self, other: Any) -> Tensor: ...  # type: ignore[misc]
-    def __itruediv__(self, other: Any) -> Tensor: ...  # type: ignore[misc]
-    def __ifloordiv__(self, other: Any) -> Tensor: ...  # type: ignore[misc]
-    def __imod__(self, other: Any) -> Tensor: ...  # type: ignore[misc]
-    def __ipow__(self, other: Any, _modulo: Any = None) -> Tensor: ...  # type: ignore[misc]
-    def __imatmul__(self, other: Any) -> Tensor: ...  # type: ignore[misc]
-    def __iand__(self, other: Any) -> Tensor: ...
-    def __ior__(self, other: Any) -> Tensor: ...
-    def __ixor__(self, other: Any) -> Tensor: ...
-    def __ilshift__(self, other: Any) -> Tensor: ...
-    def __irshift__(self, other: Any) -> Tensor: ...
-    def __setitem__(self, index: Any, value: Any) -> None: ...
+    def __iadd__(self, value: Any, /) -> Tensor: ...  # type: ignore[misc]
+    def __isub__(self, value: Any, /) -> Tensor: ...  # type: ignore[misc]
+    def __imul__(self, value: Any, /) -> Tensor: ...  # type: ignore[misc]
+    def __itruediv__(self, value: Any, /) -> Tensor: ...  # type: ignore[misc]
+    def __ifloordiv__(self, value: Any, /) -> Tensor: ...  # type: ignore[misc]
+    def __imod__(self, value: Any, /) -> Tensor: ...  # type: ignore[misc]
+    def __ipow__(self, value: Any, /) -> Tensor: ...  # type: ignore[misc]
+    def __imatmul__(self, value: Any, /) -> Tensor: ...  # type: ignore[misc]
+    def __iand__(self, value: Any, /) -> Tensor: ...  # type: ignore[misc]
+    def __ior__(self, value: Any, /) -> Tensor: ...  # type: ignore[misc]
+    def __ixor__(self, value: Any, /) -> Tensor: ...  # type: ignore[misc]
+    def __ilshift__(self, value: Any, /) -> Tensor: ...  # type: ignore[misc]
+    def __irshift__(self, value: Any, /) -> Tensor: ...  # type: ignore[misc]
+    def __setitem__(self, key: Any, value: Any, /) -> None: ...
     def __deepcopy__(self, *args: Any, **kwargs: Any) -> Any:
         """A leaf copy with storage of its own (``copy.deepcopy``)."""
 
@@ -766,6 +766,58 @@ class Tensor:
     def float_power(self, *args: Any, **kwargs: Any) -> Any:
         """``self ** exponent`` in float64."""
 
+    def polygamma(self, n: int) -> Tensor:
+        """``ψ⁽ⁿ⁾(self)``, the n-th derivative of ``digamma`` (``n = 0`` is ``digamma``)."""
+
+    def deg2rad(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Degrees to radians."""
+
+    def rad2deg(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Radians to degrees."""
+
+    def all(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        """True where every element (over ``dim``) is nonzero."""
+
+    def any(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+        """True where some element (over ``dim``) is nonzero."""
+
+    def allclose(
+        self, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: builtins.bool = False
+    ) -> builtins.bool:
+        """Whether every element is close to ``other``'s."""
+
+    def isclose(
+        self, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: builtins.bool = False
+    ) -> Tensor:
+        """``|self - other| <= atol + rtol |other|`` elementwise."""
+
+    def equal(self, other: Tensor) -> builtins.bool:
+        """Whether ``other`` has the same shape and elements."""
+
+    def count_nonzero(self, dim: Any = None) -> Tensor:
+        """The number of nonzero elements (over ``dim``)."""
+
+    def isfinite(self, *args: Any, **kwargs: Any) -> Tensor:
+        """True where the element is finite."""
+
+    def isinf(self, *args: Any, **kwargs: Any) -> Tensor:
+        """True where the element is ±inf."""
+
+    def isnan(self, *args: Any, **kwargs: Any) -> Tensor:
+        """True where the element is NaN."""
+
+    def logical_and(self, other: Any) -> Tensor:
+        """Elementwise logical and."""
+
+    def logical_or(self, other: Any) -> Tensor:
+        """Elementwise logical or."""
+
+    def logical_xor(self, other: Any) -> Tensor:
+        """Elementwise logical exclusive or."""
+
+    def logical_not(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Elementwise logical not."""
+
     def nan_to_num(self, *args: Any, **kwargs: Any) -> Any:
         """NaN and ±inf replaced by finite values."""
 
@@ -1188,6 +1240,12 @@ class Tensor:
 
     def sinc(self) -> Tensor:
         """Normalised sinc ``sin(πx)/(πx)``, 1 at 0."""
+
+    def lgamma(self) -> Tensor:
+        """``ln |Γ(x)|``."""
+
+    def digamma(self) -> Tensor:
+        """The digamma function ``ψ(x) = Γ'(x)/Γ(x)``; −∞ at 0, NaN at negative integers."""
 
     def logit(self) -> Tensor:
         """Log-odds ``ln(x / (1 - x))``."""

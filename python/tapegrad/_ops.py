@@ -13,9 +13,9 @@ __all__ = [
     "add",
     "amax",
     "amin",
-    "as_strided",
     "aminmax",
     "argsort",
+    "as_strided",
     "asin",
     "asinh",
     "atan",
@@ -32,6 +32,7 @@ __all__ = [
     "cummax",
     "cummin",
     "detach",
+    "digamma",
     "div",
     "eq",
     "erf",
@@ -51,6 +52,7 @@ __all__ = [
     "hypot",
     "kthvalue",
     "le",
+    "lgamma",
     "log",
     "log10",
     "log1p",
@@ -109,9 +111,9 @@ acosh = Tensor.acosh
 add = Tensor.add
 amax = Tensor.amax
 amin = Tensor.amin
-as_strided = Tensor.as_strided
 aminmax = Tensor.aminmax
 argsort = Tensor.argsort
+as_strided = Tensor.as_strided
 asin = Tensor.asin
 asinh = Tensor.asinh
 atan = Tensor.atan
@@ -128,6 +130,7 @@ cosh = Tensor.cosh
 cummax = Tensor.cummax
 cummin = Tensor.cummin
 detach = Tensor.detach
+digamma = Tensor.digamma
 div = Tensor.div
 eq = Tensor.eq
 erf = Tensor.erf
@@ -147,6 +150,7 @@ heaviside = Tensor.heaviside
 hypot = Tensor.hypot
 kthvalue = Tensor.kthvalue
 le = Tensor.le
+lgamma = Tensor.lgamma
 log = Tensor.log
 log10 = Tensor.log10
 log1p = Tensor.log1p

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from . import _batched, _batched_native
+from . import _batched, _batched_native, _batched_select
 from ._batched import BatchedTensor, _levels
 from ._errors import ArgumentError, GraphError
 from ._native import Tensor
@@ -22,6 +22,7 @@ __all__ = ["vmap"]
 
 _RANDOMNESS = ("error", "different", "same")
 _batched_native.install()
+_batched_select.install()
 
 
 def _name(func: Callable[..., Any]) -> str:
@@ -61,7 +62,10 @@ def _unflatten(leaves: list[Any], spec: Any) -> Any:
         kind, children = s
         if kind is dict:
             return {k: build(c) for k, c in children}
-        return kind(build(c) for c in children)
+        items = [build(c) for c in children]
+        if hasattr(kind, "_fields"):  # a named tuple (sort's values and indices...)
+            return kind(*items)
+        return kind(items)
 
     return build(spec)
 

@@ -6,8 +6,8 @@ use crate::array::{Array, DType, Element};
 use crate::error::{fmt_shape, Error, Result};
 use crate::parallel;
 use crate::tensor::Tensor;
-use std::sync::Arc;
 use ndarray::{ArcArray, IxDyn};
+use std::sync::Arc;
 
 /// Hyper-parameters of an SGD step (`torch.optim.SGD`).
 #[derive(Clone, Copy, Debug)]

@@ -160,7 +160,11 @@ impl Strides {
                     0
                 } else {
                     let (own, s) = (self.shape[i - lead], self.strides[i - lead]);
-                    if own == d { s } else { 0 }
+                    if own == d {
+                        s
+                    } else {
+                        0
+                    }
                 }
             })
             .collect();
@@ -189,9 +193,7 @@ impl Strides {
                 || (self.shape[tensor_d - 1] != 1
                     && self.strides[tensor_d - 1] != tensor_numel * chunk_base_stride);
             if boundary {
-                while view_d >= 0
-                    && (view_numel < tensor_numel || shape[view_d as usize] == 1)
-                {
+                while view_d >= 0 && (view_numel < tensor_numel || shape[view_d as usize] == 1) {
                     new_strides[view_d as usize] = view_numel * chunk_base_stride;
                     view_numel *= shape[view_d as usize];
                     view_d -= 1;

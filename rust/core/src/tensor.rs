@@ -596,7 +596,13 @@ impl Tensor {
         let (storage, layout) = self.data();
         match layout {
             Layout::Natural => Ok(storage),
-            Layout::Strided(s) if s.is_contiguous() && s.offset == 0 && s.numel() == storage.buffer_shape().iter().product::<usize>() => Ok(storage),
+            Layout::Strided(s)
+                if s.is_contiguous()
+                    && s.offset == 0
+                    && s.numel() == storage.buffer_shape().iter().product::<usize>() =>
+            {
+                Ok(storage)
+            }
             Layout::Strided(_) => Err(Error::value(
                 op,
                 "the tensor is a strided view of another tensor's storage; update a contiguous \

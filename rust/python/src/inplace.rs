@@ -11,7 +11,6 @@ use crate::tensor_extra::composite_methods;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
-
 #[pymethods]
 impl PyTensor {
     /// Replaces the value in place by `fn(current)`, the out-of-place result of the op this
@@ -23,9 +22,7 @@ impl PyTensor {
     ) -> Res<Bound<'py, Self>> {
         let py = slf.py();
         slf.get().0.update(op, |current| {
-            let result = function
-                .call1((PyTensor(current.clone()),))
-                .map_err(external)?;
+            let result = function.call1((PyTensor(current.clone()),)).map_err(external)?;
             let tensor = result.cast::<PyTensor>().map_err(|e| external(e.into()))?;
             let _ = py;
             Ok(tensor.get().0.clone())
@@ -50,7 +47,11 @@ impl PyTensor {
 
     /// Copies `src` (broadcast to this tensor's shape, cast to its dtype) into this tensor.
     #[pyo3(signature = (src, non_blocking=false))]
-    fn copy_<'py>(slf: Bound<'py, Self>, src: Operand<'_>, non_blocking: bool) -> Res<Bound<'py, Self>> {
+    fn copy_<'py>(
+        slf: Bound<'py, Self>,
+        src: Operand<'_>,
+        non_blocking: bool,
+    ) -> Res<Bound<'py, Self>> {
         let _ = non_blocking;
         let this = &slf.get().0;
         this.copy_from(&src.to_tensor(this))?;
@@ -137,6 +138,11 @@ impl PyTensor {
         let strides = self.0.stride();
         match dim {
             None => Ok(PyTuple::new(py, strides)?.into_any()),
+            Some(d) if strides.is_empty() => Err(tapegrad_core::Error::Index {
+                op: "stride",
+                message: format!("dimension specified as {d} but tensor has no dimensions"),
+            }
+            .into()),
             Some(d) => {
                 let axis = tapegrad_core::array::normalize_axis("stride", d, strides.len())?;
                 Ok(pyo3::types::PyInt::new(py, strides[axis]).into_any())
@@ -282,7 +288,11 @@ impl PyTensor {
         inplace_composite(slf, "__irshift__", &[other])
     }
     /// `self[index] = value`.
-    fn __setitem__(slf: &Bound<'_, Self>, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn __setitem__(
+        slf: &Bound<'_, Self>,
+        index: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         inplace_composite(slf, "setitem", &[index, value])
     }
 }

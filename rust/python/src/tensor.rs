@@ -1,8 +1,8 @@
 //! The Python `Tensor` class: each method converts, calls the core, and maps errors.
 
 use crate::convert::{
-    array_to_numpy, operand, parse_dims, parse_index, parse_shape_args,
-    to_usize_shape, wrong_type, Operand, PyDType,
+    array_to_numpy, operand, parse_dims, parse_index, parse_shape_args, to_usize_shape, wrong_type,
+    Operand, PyDType,
 };
 use crate::errors::{raise, Res};
 use pyo3::prelude::*;
@@ -90,6 +90,16 @@ macro_rules! py_unary_methods {
 }
 
 tapegrad_core::for_each_unary!(py_unary_methods);
+
+#[pymethods]
+impl PyTensor {
+    /// `ψ⁽ⁿ⁾(self)`, the n-th derivative of `digamma` (`n = 0` is `digamma`).
+    fn polygamma(&self, py: Python<'_>, n: i64) -> Res<PyTensor> {
+        let order = u32::try_from(n).map_err(|_| tapegrad_core::ops::special::negative_order(n))?;
+        let t = &self.0;
+        Ok(wrap(compute(py, t.numel(), || t.polygamma(order))?))
+    }
+}
 
 #[pymethods]
 impl PyTensor {

@@ -1,9 +1,7 @@
 //! More `Tensor` methods (a separate `#[pymethods]` block): NumPy interplay, the binary
 //! elementwise functions beyond the arithmetic operators, and `%` / `//`. Conversion only.
 
-use crate::convert::{
-    operand, parse_dtype, parse_shape_args, to_usize_shape, Operand, PyDType,
-};
+use crate::convert::{operand, parse_dtype, parse_shape_args, to_usize_shape, Operand, PyDType};
 use crate::errors::Res;
 use crate::tensor::{compute, PyTensor};
 use pyo3::prelude::*;
@@ -380,6 +378,39 @@ composite_methods! { "tapegrad._elementwise":
     float_power;
     /// NaN and ±inf replaced by finite values.
     nan_to_num;
+    /// Degrees to radians.
+    deg2rad;
+    /// Radians to degrees.
+    rad2deg;
+}
+
+composite_methods! { "tapegrad._logical":
+    /// True where every element (over `dim`) is nonzero.
+    all;
+    /// True where some element (over `dim`) is nonzero.
+    any;
+    /// Whether every element is close to `other`'s.
+    allclose;
+    /// `|self - other| <= atol + rtol |other|` elementwise.
+    isclose;
+    /// Whether `other` has the same shape and elements.
+    equal;
+    /// The number of nonzero elements (over `dim`).
+    count_nonzero;
+    /// True where the element is finite.
+    isfinite;
+    /// True where the element is ±inf.
+    isinf;
+    /// True where the element is NaN.
+    isnan;
+    /// Elementwise logical and (a bool tensor).
+    logical_and;
+    /// Elementwise logical or.
+    logical_or;
+    /// Elementwise logical exclusive or.
+    logical_xor;
+    /// Elementwise logical not.
+    logical_not;
 }
 
 composite_methods! { "tapegrad._stats":

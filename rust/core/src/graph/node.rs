@@ -313,7 +313,8 @@ pub(crate) fn modified_in_place(
     expected: u64,
     needed_by: &str,
 ) -> Error {
-    let of = output_of.map_or(String::new(), |(name, i)| format!(", which is output {i} of {name},"));
+    let of =
+        output_of.map_or(String::new(), |(name, i)| format!(", which is output {i} of {name},"));
     Error::Graph(format!(
         "one of the variables needed for gradient computation has been modified by an inplace \
          operation: [{} {}]{of} is at version {now}; expected version {expected} instead \

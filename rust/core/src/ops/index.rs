@@ -94,7 +94,11 @@ fn resolve_slice(
 }
 
 /// The strided window an index expression reads from `input` (None for a negative step).
-fn window_strides(input: &Strides, elems: &[SliceInfoElem], out_shape: &[usize]) -> Option<Strides> {
+fn window_strides(
+    input: &Strides,
+    elems: &[SliceInfoElem],
+    out_shape: &[usize],
+) -> Option<Strides> {
     let mut cur = input.clone();
     let mut at = 0; // the output axis the next element acts on
     for elem in elems {
@@ -334,7 +338,8 @@ impl Tensor {
         let input_shape = self.shape();
         let out = map_any!(&self.array(), a => a.clone().slice_move(window.as_ref()));
         let rule_window = window.clone();
-        let out = record(&[self], out, || Box::new(SliceBackward { input_shape, window: rule_window }))?;
+        let out =
+            record(&[self], out, || Box::new(SliceBackward { input_shape, window: rule_window }))?;
         // A view of this tensor's storage, unless a step is negative (PyTorch has none; NumPy's
         // reversed slices are copies here).
         let Some(strides) = window_strides(&self.strides(), window.as_ref().as_ref(), &out.shape())

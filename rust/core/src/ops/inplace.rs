@@ -31,7 +31,8 @@ impl Primitive for CopySlicesBackward {
         family: "inplace",
         api: &["__setitem__"],
         saves: Saves::Metadata,
-        derivative: "∂/∂base = grad with the window zeroed, ∂/∂values = grad read through the window",
+        derivative:
+            "∂/∂base = grad with the window zeroed, ∂/∂values = grad read through the window",
         batch: BatchRule::ShiftAxes,
     };
 }
@@ -163,7 +164,8 @@ impl Tensor {
     /// A handle on the current value with the current history, but storage of its own, so
     /// that the node an in-place op records keeps the value from before the write.
     fn snapshot(&self) -> Tensor {
-        let t = Tensor::rebuild(self.array(), self.requires_grad(), self.history(), self.tangents());
+        let t =
+            Tensor::rebuild(self.array(), self.requires_grad(), self.history(), self.tangents());
         if self.is_leaf() && self.requires_grad() {
             // Gradients for a leaf that requires grad must reach the leaf itself (this only
             // happens with grad mode off, where nothing is recorded).
@@ -377,7 +379,8 @@ fn apply<T: crate::array::Element>(
         Layout::Natural => buffer.zip_mut_with(values, kernel),
         Layout::Strided(s) if s.numel() == 0 => {}
         Layout::Strided(s) => {
-            let slice = buffer.as_slice_mut().expect("a strided view's buffer is in standard order");
+            let slice =
+                buffer.as_slice_mut().expect("a strided view's buffer is in standard order");
             let mut view = ndarray::ArrayViewMut::from_shape(
                 ndarray::IxDyn(&s.shape).strides(ndarray::IxDyn(&s.strides)),
                 &mut slice[s.offset..],
@@ -444,10 +447,7 @@ impl Tensor {
         if self.requires_grad() && !other.dtype().is_floating_point() {
             return Err(Error::DType {
                 op: "data",
-                message: format!(
-                    "a tensor that requires grad cannot hold {} data",
-                    other.dtype()
-                ),
+                message: format!("a tensor that requires grad cannot hold {} data", other.dtype()),
             });
         }
         let (storage, layout) = other.data();
@@ -457,11 +457,20 @@ impl Tensor {
 
     /// A view with the given shape, strides and storage offset (PyTorch's `as_strided`); the
     /// window must lie within this tensor's elements when they are one block.
-    pub fn as_strided(&self, size: &[usize], stride: &[usize], offset: Option<usize>) -> Result<Tensor> {
+    pub fn as_strided(
+        &self,
+        size: &[usize],
+        stride: &[usize],
+        offset: Option<usize>,
+    ) -> Result<Tensor> {
         if size.len() != stride.len() {
             return Err(Error::shape(
                 "as_strided",
-                format!("mismatch in length of strides and shape: {} and {}", stride.len(), size.len()),
+                format!(
+                    "mismatch in length of strides and shape: {} and {}",
+                    stride.len(),
+                    size.len()
+                ),
             ));
         }
         let own = self.strides();
@@ -500,9 +509,7 @@ impl Tensor {
 /// Writes `new` into the window `layout` of the base's storage, recording a
 /// [`CopySlicesBackward`] as the base's new history.
 fn write_view(base: &Tensor, storage: &Arc<Storage>, layout: &Layout, new: &Tensor) -> Result<()> {
-    let Layout::Strided(window) = layout else {
-        unreachable!("a view reads a strided window")
-    };
+    let Layout::Strided(window) = layout else { unreachable!("a view reads a strided window") };
     let window = relative_to_base(base, window)?;
     let base_current = base.snapshot();
     let base_new = base_current.window_written(&window, new)?;
@@ -559,8 +566,15 @@ mod tests {
     use crate::{engine, Tensor};
 
     fn grad(x: &Tensor, y: &Tensor) -> Vec<f64> {
-        let g = engine::grad(&[y.sum(None, false).unwrap()], &[None], &[x.clone()], false, false, false)
-            .unwrap();
+        let g = engine::grad(
+            &[y.sum(None, false).unwrap()],
+            &[None],
+            &[x.clone()],
+            false,
+            false,
+            false,
+        )
+        .unwrap();
         values(g[0].as_ref().unwrap())
     }
 

@@ -100,7 +100,7 @@ fn unary_rule(op: Unary) -> Rule<IntUnary> {
         Frac => Rule::Refuse,
         Exp | Log | Log1p | Erf | Sqrt | Sin | Cos | Tanh | Sigmoid | Reciprocal | Rsqrt | Exp2
         | Expm1 | Log2 | Log10 | Tan | Asin | Acos | Atan | Sinh | Cosh | Asinh | Acosh | Atanh
-        | Erfc | Erfinv | Sinc | Logit => Rule::Float,
+        | Erfc | Erfinv | Sinc | Logit | Lgamma | Digamma => Rule::Float,
     }
 }
 

@@ -39,4 +39,5 @@ pub mod registry;
 pub mod sampling;
 pub mod shape;
 pub mod sort;
+pub mod special;
 pub mod unary;

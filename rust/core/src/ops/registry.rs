@@ -127,6 +127,7 @@ pub fn primitives() -> Vec<PrimitiveInfo> {
         <crate::ops::inplace::OverwriteBackward as Primitive>::INFO,
         <crate::ops::sort::TakeAlongAxisBackward as Primitive>::INFO,
         <crate::ops::sort::PutAlongAxisBackward as Primitive>::INFO,
+        <crate::ops::special::PolygammaBackward as Primitive>::INFO,
     ]);
     all.extend(crate::ops::linalg::PRIMITIVES);
     all.extend(crate::ops::linalg_spectral::PRIMITIVES);

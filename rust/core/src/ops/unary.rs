@@ -291,6 +291,20 @@ macro_rules! for_each_unary {
                 derivative: "d sinc(x)/dx = (cos(πx) - sinc(x))/x, 0 at 0",
                 vjp: |grad, x| grad.mul(&sinc_derivative(x)?),
             }
+            /// `ln |Γ(x)|`.
+            Lgamma lgamma "LgammaBackward" {
+                saves: Input, cost: Heavy,
+                value: |x| via_f64(x, libm::lgamma),
+                derivative: "d ln|Γ(x)|/dx = ψ(x) (digamma)",
+                vjp: |grad, x| grad.mul(&x.digamma()?),
+            }
+            /// The digamma function `ψ(x) = Γ'(x)/Γ(x)`; −∞ at 0, NaN at negative integers.
+            Digamma digamma "DigammaBackward" {
+                saves: Input, cost: Heavy,
+                value: |x| via_f64(x, crate::ops::special::digamma_of),
+                derivative: "d ψ(x)/dx = ψ⁽¹⁾(x) (polygamma(1, x))",
+                vjp: |grad, x| grad.mul(&x.polygamma(1)?),
+            }
             /// Log-odds `ln(x / (1 - x))`.
             Logit logit "LogitBackward" {
                 saves: Input, cost: Heavy,
@@ -519,8 +533,14 @@ fn erfinv_of(y: f64) -> f64 {
         let w = w - 2.5;
         let mut p = 2.810_226_36e-08;
         for c in [
-            3.432_739_39e-07, -3.523_387_7e-06, -4.391_506_54e-06, 0.000_218_580_87,
-            -0.001_253_725_03, -0.004_177_681_64, 0.246_640_727, 1.501_409_41,
+            3.432_739_39e-07,
+            -3.523_387_7e-06,
+            -4.391_506_54e-06,
+            0.000_218_580_87,
+            -0.001_253_725_03,
+            -0.004_177_681_64,
+            0.246_640_727,
+            1.501_409_41,
         ] {
             p = c + p * w;
         }
@@ -529,8 +549,14 @@ fn erfinv_of(y: f64) -> f64 {
         let w = w.sqrt() - 3.0;
         let mut p = -0.000_200_214_257;
         for c in [
-            0.000_100_950_558, 0.001_349_343_22, -0.003_673_428_44, 0.005_739_507_73,
-            -0.007_622_461_3, 0.009_438_870_47, 1.001_674_06, 2.832_976_82,
+            0.000_100_950_558,
+            0.001_349_343_22,
+            -0.003_673_428_44,
+            0.005_739_507_73,
+            -0.007_622_461_3,
+            0.009_438_870_47,
+            1.001_674_06,
+            2.832_976_82,
         ] {
             p = c + p * w;
         }
