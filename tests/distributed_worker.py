@@ -54,14 +54,19 @@ def scenario_collectives() -> None:
             assert t.dtype == dtype and t._version > version
             np.testing.assert_allclose(values(t), want.astype(np_dtype), rtol=1e-6)
             # Non-contiguous: a transposed view and a strided slice.
-            v = tg.tensor(contributions[rank].T.copy(), dtype=dtype).T
+            # The result is written through the view into its base, as in PyTorch.
+            whole = tg.tensor(contributions[rank].T.copy(), dtype=dtype)
+            v = whole.T
             dist.all_reduce(v, op)
             np.testing.assert_allclose(values(v), want.astype(np_dtype), rtol=1e-6)
-            s = tg.tensor(np.repeat(contributions[rank], 2, axis=1), dtype=dtype)[
-                :, ::2
-            ]
+            np.testing.assert_allclose(values(whole), want.T.astype(np_dtype), rtol=1e-6)
+            wide = tg.tensor(np.repeat(contributions[rank], 2, axis=1), dtype=dtype)
+            s = wide[:, ::2]
             dist.all_reduce(s, op)
             np.testing.assert_allclose(values(s), want.astype(np_dtype), rtol=1e-6)
+            untouched = np.repeat(contributions[rank], 2, axis=1)[:, 1::2]
+            np.testing.assert_array_equal(values(wide)[:, 1::2], untouched.astype(np_dtype))
+            np.testing.assert_allclose(values(wide)[:, ::2], want.astype(np_dtype), rtol=1e-6)
 
         mine = tg.tensor(base + rank, dtype=dtype).T  # non-contiguous input
         b = tg.tensor(base.T * 0 + rank, dtype=dtype)

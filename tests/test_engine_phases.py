@@ -130,6 +130,18 @@ def test_detect_anomaly_names_the_node_and_where_it_was_created():
     assert "test_engine_phases.py" in message and "x.sqrt()" in message
 
 
+def test_detect_anomaly_stops_at_the_first_infinite_gradient():
+    x = tg.tensor([0.0, 1.0], dtype=tg.float64, requires_grad=True)
+    y = x.sqrt().sum()  # d sqrt/dx at 0 is +inf: no NaN anywhere, but the gradient blows up
+    with pytest.warns(UserWarning):
+        with tg.autograd.detect_anomaly():
+            with pytest.raises(tg.GraphError, match="'SqrtBackward' returned inf values in its 0th"):
+                y.backward()
+    assert x.grad is None
+    x.sqrt().sum().backward()  # without anomaly mode the infinity goes through
+    assert x.grad.tolist()[0] == float("inf")
+
+
 def test_set_detect_anomaly_with_and_without_nan_checks():
     with tg.autograd.set_detect_anomaly(True, check_nan=False):
         x, y = _nan_backward()

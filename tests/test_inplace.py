@@ -31,10 +31,18 @@ INPLACE_CASES = [
 
 
 def _in_place_call(spec, name, monkeypatch):
-    """The spec's call with ``tg.<op>(x, ...)`` turned into ``x.<op>_(...)``: specs whose op is
-    a wrapper (arguments reordered, indices wrapped) call ``tg.<op>`` inside it."""
+    """The spec's call with its op turned into ``x.<op>_(...)``. A spec whose op calls the
+    method (``lambda a, b: a.xlogy(b)``) is called as the in-place method directly; one
+    that wraps ``tg.<op>(x, ...)`` (arguments reordered, indices wrapped) runs with
+    ``tg.<op>`` replaced by the in-place method."""
+    import inspect
+
     base = INPLACE_SPELLINGS[name]
-    if getattr(spec.op, "__name__", "") != "<lambda>":
+    try:
+        source = inspect.getsource(spec.op)
+    except (OSError, TypeError):
+        source = ""
+    if f"tg.{base}(" not in source:
         return lambda target, *rest, **kwargs: getattr(target, name)(*rest, **kwargs)
 
     def call(*tensors, **kwargs):

@@ -119,6 +119,38 @@ def test_known_faults_raise_a_documented_error(code):
     )
 
 
+def test_a_panic_in_the_core_comes_back_as_internal_error():
+    """The binding's last resort (``#[catch_panics]``): a panic, here a deliberate one in the
+    GIL-free section, is an ``InternalError`` (an ``Exception``) naming the function and the
+    message, and the module keeps working afterwards."""
+    import tapegrad as tg
+
+    with pytest.raises(tg.InternalError) as info:
+        tg._native._panic_for_tests("invariant X broke")
+    message = str(info.value)
+    assert "_panic_for_tests" in message and "invariant X broke" in message
+    assert "bug in tapegrad" in message
+    assert isinstance(info.value, RuntimeError)
+    assert (tg.ones(2) + 1).tolist() == [2.0, 2.0]
+
+
+def test_every_binding_entry_point_catches_panics():
+    """Every ``#[pymethods]`` block and ``#[pyfunction]`` of the binding carries
+    ``#[tapegrad_macros::catch_panics]`` on the line above it."""
+    import pathlib
+    import re
+
+    src = pathlib.Path(__file__).resolve().parents[1] / "rust" / "python" / "src"
+    bare = []
+    for path in sorted(src.glob("*.rs")):
+        lines = path.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if re.match(r"\s*#\[(pymethods|pyfunction)\]", line):
+                if i == 0 or "#[tapegrad_macros::catch_panics]" not in lines[i - 1]:
+                    bare.append(f"{path.name}:{i + 1}: {line.strip()}")
+    assert not bare, "entry points without #[tapegrad_macros::catch_panics]:\n" + "\n".join(bare)
+
+
 # ---------------------------------------------------------------- child process
 
 

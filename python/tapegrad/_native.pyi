@@ -60,6 +60,7 @@ __all__ = [
     "_external_inputs",
     "_eye",
     "_from_numpy",
+    "_panic_for_tests",
     "_full",
     "_grad",
     "_grad_within",
@@ -1428,6 +1429,8 @@ def stack(tensors: Sequence[Tensor], dim: builtins.int = 0) -> Tensor:
     """Stacks equal-shaped tensors along a new dimension ``dim``."""
 
 def _from_numpy(array: _FloatArray, requires_grad: builtins.bool = False) -> Tensor: ...
+def _panic_for_tests(message: str) -> None:
+    """Panics in the core (tests of the binding's panic guard: raises InternalError)."""
 def _full(
     shape: _ShapeLike,
     value: float,

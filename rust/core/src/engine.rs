@@ -545,14 +545,20 @@ fn fit_to_input(node: &Node, i: usize, g: Tensor) -> Result<Tensor> {
     g.to_dtype(meta.dtype)
 }
 
-/// Anomaly mode: fails on a NaN in the gradient a rule returned for input `i`, naming the node
-/// and where it was created (PyTorch's message).
+/// Anomaly mode: fails on a NaN (PyTorch's message) or an infinity (the addition: an
+/// infinite gradient is where most NaNs start) in the gradient a rule returned for input `i`,
+/// naming the node and where it was created.
 fn check_finite(node: &Node, i: usize, g: &Tensor) -> Result<()> {
-    if !g.array().to_f64_vec().iter().any(|v| v.is_nan()) {
+    let values = g.array().to_f64_vec();
+    let what = if values.iter().any(|v| v.is_nan()) {
+        "nan"
+    } else if values.iter().any(|v| v.is_infinite()) {
+        "inf"
+    } else {
         return Ok(());
-    }
+    };
     let mut message =
-        format!("Function '{}' returned nan values in its {i}th output.", node.name());
+        format!("Function '{}' returned {what} values in its {i}th output.", node.name());
     if let Some(context) = node.creation_context() {
         message.push_str(&format!("\nThe node was created by this call (forward):\n{context}"));
     }

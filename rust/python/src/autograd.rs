@@ -17,6 +17,7 @@ pub struct PyHookHandle {
     id: u64,
 }
 
+#[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyHookHandle {
     /// Unregisters the hook (harmless if already removed).
@@ -78,6 +79,7 @@ pub fn register_post_accumulate_grad_hook(tensor: &Tensor, hook: Py<PyAny>) -> R
 
 /// Turns anomaly mode on or off. While on, each recorded node keeps the Python stack that
 /// created it, and backward fails on the first rule that returns NaN (with `check_nan`).
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _set_anomaly_enabled(enabled: bool, check_nan: bool) {
     let provider: tapegrad_core::graph::anomaly::ContextProvider = Arc::new(|| {
@@ -92,12 +94,14 @@ fn _set_anomaly_enabled(enabled: bool, check_nan: bool) {
 }
 
 /// Whether anomaly mode is on.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _is_anomaly_enabled() -> bool {
     tapegrad_core::graph::anomaly::is_anomaly_enabled()
 }
 
 /// Whether anomaly mode checks gradients for NaN.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _is_anomaly_check_nan_enabled() -> bool {
     tapegrad_core::graph::anomaly::is_anomaly_check_nan_enabled()
@@ -228,6 +232,7 @@ impl Backward for PyFunctionRule {
 
 /// Records a custom function application: `outputs` (computed by the Python `forward` without
 /// recording) become the outputs of one node whose rules call `backward`/`jvp`.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (name, backward, jvp, ctx, inputs, outputs, to_save))]
 fn _apply_function<'py>(
@@ -268,30 +273,35 @@ fn _apply_function<'py>(
 }
 
 /// A tensor equal to `primal` that carries `tangent` (forward mode).
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _make_dual(primal: PyRef<'_, PyTensor>, tangent: PyRef<'_, PyTensor>) -> Res<PyTensor> {
     Ok(PyTensor(Tensor::make_dual(&primal.0, &tangent.0)?))
 }
 
 /// Opens a forward-mode level on this thread; returns its id.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _enter_dual_level() -> u64 {
     tapegrad_core::enter_dual_level()
 }
 
 /// Closes the innermost forward-mode level, which must be `level`.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _exit_dual_level(level: u64) -> Res<()> {
     Ok(tapegrad_core::exit_dual_level(level)?)
 }
 
 /// The innermost open forward-mode level, or None.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _current_dual_level() -> Option<u64> {
     tapegrad_core::current_dual_level()
 }
 
 /// Replaces the open forward-mode levels (to suspend them); returns the previous ones.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _swap_dual_levels(levels: Vec<u64>) -> Vec<u64> {
     tapegrad_core::swap_dual_levels(levels)

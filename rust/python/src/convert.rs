@@ -16,6 +16,7 @@ use tapegrad_core::{
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PyDType(pub DType);
 
+#[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyDType {
     fn __repr__(&self) -> String {

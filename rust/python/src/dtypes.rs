@@ -36,6 +36,7 @@ impl PyTensor {
     }
 }
 
+#[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
     /// True for float32 and float64 tensors.
@@ -145,6 +146,7 @@ fn promotion_arg<'py>(obj: &Bound<'py, PyAny>) -> Res<PromotionArg<'py>> {
 }
 
 /// The dtype an op on `tensor` and `other` computes in (PyTorch's `torch.result_type`).
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn result_type(tensor: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> Res<PyDType> {
     let operands = [promotion_arg(tensor)?.operand(), promotion_arg(other)?.operand()];
@@ -152,6 +154,7 @@ fn result_type(tensor: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> Res<PyDTy
 }
 
 /// The smallest dtype both `type1` and `type2` cast to (PyTorch's `torch.promote_types`).
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn promote_types(type1: &Bound<'_, PyAny>, type2: &Bound<'_, PyAny>) -> Res<PyDType> {
     let a = required_dtype("promote_types", type1)?;
@@ -160,6 +163,7 @@ fn promote_types(type1: &Bound<'_, PyAny>, type2: &Bound<'_, PyAny>) -> Res<PyDT
 }
 
 /// Whether PyTorch's casting rules allow `from_` to `to` (`torch.can_cast`).
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(name = "can_cast")]
 fn can_cast(from_: &Bound<'_, PyAny>, to: &Bound<'_, PyAny>) -> Res<bool> {
@@ -167,18 +171,21 @@ fn can_cast(from_: &Bound<'_, PyAny>, to: &Bound<'_, PyAny>) -> Res<bool> {
 }
 
 /// The dtype Python floats give (`float32` unless changed).
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn get_default_dtype() -> PyDType {
     PyDType(tapegrad_core::default_float_dtype())
 }
 
 /// Sets the dtype Python floats give: `float32` or `float64`.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn set_default_dtype(d: &Bound<'_, PyAny>) -> Res<()> {
     Ok(tapegrad_core::set_default_float_dtype(required_dtype("set_default_dtype", d)?)?)
 }
 
 /// A 0-d or filled tensor of a Python number, exact for large ints (`full(..., 2**60)`).
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (shape, value, dtype=None))]
 fn _full_value(

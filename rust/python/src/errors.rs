@@ -73,6 +73,17 @@ impl From<Failure> for PyErr {
     }
 }
 
+/// A panic caught at the binding's edge (`#[catch_panics]`): a tapegrad bug, reported as
+/// `InternalError` naming the binding function and the panic's message.
+pub fn panicked(function: &'static str, payload: Box<dyn std::any::Any + Send>) -> Failure {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string());
+    Failure::Core(Error::internal(function, format!("a panic was caught: {message}")))
+}
+
 /// A Python exception of one of tapegrad's classes with a message built here.
 pub fn raise(kind: ErrorKind, op: &'static str, message: impl Into<String>) -> Failure {
     let message = message.into();

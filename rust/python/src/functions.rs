@@ -26,6 +26,7 @@ fn shape_and_dtype(
 }
 
 /// A leaf tensor from a native-order float32/float64 NumPy array (copied).
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (array, requires_grad=false))]
 fn _from_numpy(array: &Bound<'_, PyAny>, requires_grad: bool) -> Res<PyTensor> {
@@ -33,6 +34,7 @@ fn _from_numpy(array: &Bound<'_, PyAny>, requires_grad: bool) -> Res<PyTensor> {
 }
 
 /// A tensor filled with `value`.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (shape, value, dtype=None, requires_grad=false))]
 fn _full(
@@ -46,6 +48,7 @@ fn _full(
 }
 
 /// Uniform samples in [0, 1).
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (shape, dtype=None, requires_grad=false, generator=None))]
 fn _rand(
@@ -61,6 +64,7 @@ fn _rand(
 }
 
 /// Standard normal samples.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (shape, dtype=None, requires_grad=false, generator=None))]
 fn _randn(
@@ -76,6 +80,7 @@ fn _randn(
 }
 
 /// `start, start + step, ...` below `end`.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (start, end, step, dtype=None, requires_grad=false))]
 fn _arange(
@@ -90,6 +95,7 @@ fn _arange(
 }
 
 /// Identity matrix `n × m`.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (n, m, dtype=None, requires_grad=false))]
 fn _eye(n: i64, m: i64, dtype: Option<&Bound<'_, PyAny>>, requires_grad: bool) -> Res<PyTensor> {
@@ -99,6 +105,7 @@ fn _eye(n: i64, m: i64, dtype: Option<&Bound<'_, PyAny>>, requires_grad: bool) -
 }
 
 /// Seeds the generator behind `rand` and `randn`.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn manual_seed(seed: i128) -> Res<()> {
     let seed = u64::try_from(seed.rem_euclid(1 << 64))
@@ -108,6 +115,7 @@ fn manual_seed(seed: i128) -> Res<()> {
 }
 
 /// Sets the number of threads of tapegrad's pool (matrix products, large elementwise ops).
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn set_num_threads(n: i64) -> Res<()> {
     let n = usize::try_from(n).map_err(|_| {
@@ -121,24 +129,28 @@ fn set_num_threads(n: i64) -> Res<()> {
 }
 
 /// The number of threads of tapegrad's pool.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn get_num_threads() -> usize {
     tapegrad_core::parallel::num_threads()
 }
 
 /// Whether ops record the graph on this thread.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn is_grad_enabled() -> bool {
     tapegrad_core::is_grad_enabled()
 }
 
 /// Turns recording on or off on this thread; returns the previous mode.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _set_grad_enabled(enabled: bool) -> bool {
     tapegrad_core::set_grad_enabled(enabled)
 }
 
 /// Concatenates tensors along `dim`.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (tensors, dim=0))]
 fn cat(tensors: &Bound<'_, PyAny>, dim: i64) -> Res<PyTensor> {
@@ -146,6 +158,7 @@ fn cat(tensors: &Bound<'_, PyAny>, dim: i64) -> Res<PyTensor> {
 }
 
 /// Stacks equal-shaped tensors along a new dimension `dim`.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (tensors, dim=0))]
 fn stack(tensors: &Bound<'_, PyAny>, dim: i64) -> Res<PyTensor> {
@@ -153,6 +166,7 @@ fn stack(tensors: &Bound<'_, PyAny>, dim: i64) -> Res<PyTensor> {
 }
 
 /// `input` where `condition` is nonzero, `other` elsewhere (scalars take the tensor's dtype).
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(name = "_where")]
 fn where_(condition: PyRef<'_, PyTensor>, input: Operand<'_>, other: Operand<'_>) -> Res<PyTensor> {
@@ -164,6 +178,7 @@ fn where_(condition: PyRef<'_, PyTensor>, input: Operand<'_>, other: Operand<'_>
 }
 
 /// `input · weightᵀ + bias` as one recorded op (`nn.functional.linear`).
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (input, weight, bias=None))]
 fn _linear(
@@ -179,6 +194,7 @@ fn _linear(
 /// Softmax cross-entropy of `(N, C)` logits, one loss per row. The target is either `labels`
 /// (int64, one class per row) with per-row `weights` (float64), or a dense `target` tensor;
 /// `nn.functional.cross_entropy` builds them and applies the reduction.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (input, labels=None, weights=None, target=None))]
 fn _cross_entropy(
@@ -215,6 +231,7 @@ fn _cross_entropy(
 }
 
 /// The gradients of `outputs` with respect to `inputs` (`torch.autograd.grad`).
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused))]
 fn _grad<'py>(
@@ -247,8 +264,18 @@ fn _grad<'py>(
     Ok(PyTuple::new(py, grads.into_iter().map(|g| g.map(PyTensor)))?)
 }
 
+/// Panics, inside the GIL-free section as the ops do (tests of `#[catch_panics]` only: the
+/// panic must come back as `InternalError`, not `PanicException`).
+#[tapegrad_macros::catch_panics]
+#[pyfunction]
+fn _panic_for_tests(py: Python<'_>, message: String) -> Res<()> {
+    py.detach(|| -> Result<(), tapegrad_core::Error> { panic!("{message}") })?;
+    Ok(())
+}
+
 /// Adds the functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(_from_numpy, m)?)?;
     m.add_function(wrap_pyfunction!(_full, m)?)?;
     m.add_function(wrap_pyfunction!(_rand, m)?)?;

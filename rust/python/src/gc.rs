@@ -23,9 +23,11 @@ use tapegrad_core::Tensor;
 /// `__clear__`.
 pub type Callable = Arc<Mutex<Option<Py<PyAny>>>>;
 
-/// Each leaf's hooks by the address of its core tensor: hook id and callable.
-static HOOKS: LazyLock<Mutex<HashMap<usize, Vec<(u64, Callable)>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// A leaf's hooks: hook id and callable.
+type Hooks = Vec<(u64, Callable)>;
+
+/// Each leaf's hooks by the address of its core tensor.
+static HOOKS: LazyLock<Mutex<HashMap<usize, Hooks>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// Owned by a hook closure: when the closure is dropped (the hook removed, or the tensor
 /// freed) its registry entry goes too, before the tensor's address can be reused.
@@ -72,6 +74,7 @@ pub fn callable(py: Python<'_>, cell: &Callable) -> Option<Py<PyAny>> {
     cell.lock().unwrap_or_else(PoisonError::into_inner).as_ref().map(|h| h.clone_ref(py))
 }
 
+#[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {

@@ -11,6 +11,7 @@ use crate::tensor_extra::composite_methods;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+#[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
     /// Replaces the value in place by `fn(current)`, the out-of-place result of the op this
@@ -224,11 +225,12 @@ impl PyTensor {
 
 /// A sequence argument as a tuple (for the shape parser).
 fn as_tuple<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
-    Ok(PyTuple::new(obj.py(), [obj.clone()])?)
+    PyTuple::new(obj.py(), [obj.clone()])
 }
 
 /// The augmented operators mutate the tensor (PyTorch's `x += y` is `x.add_(y)`), and
 /// `x[index] = value` writes through a view: Python composites in `tapegrad._inplace`.
+#[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
     /// `self __iadd__` in place.

@@ -8,6 +8,7 @@ use crate::tensor::PyTensor;
 use pyo3::prelude::*;
 
 /// `X` with `A X = B`, `B` of shape `[..., n, k]`.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _linalg_solve(py: Python<'_>, a: PyRef<'_, PyTensor>, b: PyRef<'_, PyTensor>) -> Res<PyTensor> {
     let (a, b) = (a.0.clone(), b.0.clone());
@@ -15,6 +16,7 @@ fn _linalg_solve(py: Python<'_>, a: PyRef<'_, PyTensor>, b: PyRef<'_, PyTensor>)
 }
 
 /// `A⁻¹`.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _linalg_inv(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
     let a = a.0.clone();
@@ -22,6 +24,7 @@ fn _linalg_inv(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
 }
 
 /// `det(A)`.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _linalg_det(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
     let a = a.0.clone();
@@ -29,6 +32,7 @@ fn _linalg_det(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
 }
 
 /// `(sign, log|det A|)`.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _linalg_slogdet(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<(PyTensor, PyTensor)> {
     let a = a.0.clone();
@@ -37,6 +41,7 @@ fn _linalg_slogdet(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<(PyTensor, PyT
 }
 
 /// The Cholesky factor (`upper`: `Lᵀ`).
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _linalg_cholesky(py: Python<'_>, a: PyRef<'_, PyTensor>, upper: bool) -> Res<PyTensor> {
     let a = a.0.clone();
@@ -44,6 +49,7 @@ fn _linalg_cholesky(py: Python<'_>, a: PyRef<'_, PyTensor>, upper: bool) -> Res<
 }
 
 /// Triangular solve, `B` of shape `[..., n, k]` (left) or `[..., k, n]` (right).
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _linalg_solve_triangular(
     py: Python<'_>,
@@ -69,6 +75,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// `[w | V]`, the packed eigendecomposition of symmetric `A`.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _linalg_eigh(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
     let a = a.0.clone();
@@ -76,6 +83,7 @@ fn _linalg_eigh(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
 }
 
 /// `[U | S | Vh]`, the packed thin SVD.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _linalg_svd(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
     let a = a.0.clone();
@@ -83,6 +91,7 @@ fn _linalg_svd(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
 }
 
 /// `[Q | R]`, the packed reduced QR.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _linalg_qr(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
     let a = a.0.clone();

@@ -8,42 +8,49 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use tapegrad_core::{engine, memory, Tensor};
 
 /// Bytes held for backward right now, across all live graphs.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _saved_bytes() -> usize {
     tapegrad_core::saved_bytes()
 }
 
 /// The largest saved-bytes total since the last reset.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _peak_saved_bytes() -> usize {
     tapegrad_core::peak_saved_bytes()
 }
 
 /// Restarts peak tracking from the current total.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _reset_peak_saved_bytes() {
     tapegrad_core::reset_peak_saved_bytes()
 }
 
 /// Labels nodes recorded on this thread (nn modules push their name).
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _push_label(label: &str) {
     tapegrad_core::push_label(label)
 }
 
 /// Ends the innermost label.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _pop_label() {
     tapegrad_core::pop_label()
 }
 
 /// The number the next recorded node gets.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _next_node_seq() -> u64 {
     tapegrad_core::next_node_seq()
 }
 
 /// One dict per node reachable from `outputs`: op, label, and what it saved.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _graph_rows<'py>(py: Python<'py>, outputs: &Bound<'py, PyAny>) -> Res<Bound<'py, PyList>> {
     let roots = tensor_list(outputs, "memory_bill")?;
@@ -64,6 +71,7 @@ fn _graph_rows<'py>(py: Python<'py>, outputs: &Bound<'py, PyAny>) -> Res<Bound<'
 }
 
 /// What a segment recorded since node `since` depends on from outside.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _external_inputs<'py>(
     py: Python<'py>,
@@ -78,6 +86,7 @@ fn _external_inputs<'py>(
 }
 
 /// Gradients of `outputs` w.r.t. `inputs`, sweeping only the graph between them.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _grad_within<'py>(
     py: Python<'py>,
@@ -99,12 +108,14 @@ fn _grad_within<'py>(
 pub struct PyRngState(tapegrad_core::RngState);
 
 /// The random generator's state (for `_set_rng_state`).
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _rng_state() -> PyRngState {
     PyRngState(tapegrad_core::rng_state())
 }
 
 /// Restores a state taken by `_rng_state`.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _set_rng_state(state: PyRef<'_, PyRngState>) {
     tapegrad_core::set_rng_state(&state.0)

@@ -20,6 +20,7 @@ fn wrap_seed(seed: i128) -> u64 {
     seed.rem_euclid(1 << 64) as u64
 }
 
+#[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyGenerator {
     #[new]
@@ -84,12 +85,14 @@ pub fn handle(generator: Option<PyRef<'_, PyGenerator>>) -> Option<SharedGenerat
 }
 
 /// The generator random functions use when given none.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _default_generator() -> PyGenerator {
     PyGenerator(tapegrad_core::default_generator().clone())
 }
 
 /// Integers drawn uniformly from `[low, high)`.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (low, high, shape, dtype=None, generator=None))]
 fn _randint(
@@ -108,6 +111,7 @@ fn _randint(
 }
 
 /// A random permutation of `0..n`.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (n, dtype=None, generator=None))]
 fn _randperm(
@@ -125,6 +129,7 @@ fn _randperm(
 }
 
 /// Normal samples with elementwise `mean` and `std` (broadcast together).
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (mean, std, generator=None))]
 fn _normal(
@@ -138,6 +143,7 @@ fn _normal(
 }
 
 /// Poisson samples with the elementwise rates `input`.
+#[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (input, generator=None))]
 fn _poisson(

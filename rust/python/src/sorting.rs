@@ -55,6 +55,7 @@ impl PyTensor {
     }
 }
 
+#[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
     /// The largest element (a 0-d tensor); with `dim`, the named tuple `(values, indices)`

@@ -21,6 +21,7 @@ pub struct PyGradFn {
     name: String,
 }
 
+#[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyGradFn {
     /// The node's name, e.g. `MulBackward`.
@@ -77,6 +78,7 @@ impl PyTensor {
 /// stanza is a new method, with its doc comment as its docstring.
 macro_rules! py_unary_methods {
     ($($(#[$doc:meta])* $variant:ident $method:ident $node:literal { $($stanza:tt)* })*) => {
+        #[tapegrad_macros::catch_panics]
         #[pymethods]
         impl PyTensor {
             $(
@@ -91,6 +93,7 @@ macro_rules! py_unary_methods {
 
 tapegrad_core::for_each_unary!(py_unary_methods);
 
+#[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
     /// `ψ⁽ⁿ⁾(self)`, the n-th derivative of `digamma` (`n = 0` is `digamma`).
@@ -101,6 +104,7 @@ impl PyTensor {
     }
 }
 
+#[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
     // ---- metadata -------------------------------------------------------------------------

@@ -26,6 +26,7 @@ impl PyTensor {
 /// `Tensor.<name>(other)` for binary primitives whose method is not an operator.
 macro_rules! binary_methods {
     ($($(#[$doc:meta])* $method:ident;)*) => {
+        #[tapegrad_macros::catch_panics]
         #[pymethods]
         impl PyTensor {
             $(
@@ -60,6 +61,7 @@ binary_methods! {
     heaviside;
 }
 
+#[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
     /// NumPy defers every ufunc and operator to the tensor (`np.float64(2) * x`,
@@ -131,6 +133,7 @@ impl PyTensor {
     }
 }
 
+#[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
     /// The device the tensor is on: always the CPU.
@@ -301,6 +304,7 @@ pub(crate) fn composite<'py>(
 /// `Tensor.<name>(*args, **kwargs)` for composites defined in Python `module`.
 macro_rules! composite_methods {
     ($module:literal: $($(#[$doc:meta])* $name:ident;)*) => {
+        #[tapegrad_macros::catch_panics]
         #[pymethods]
         impl PyTensor {
             $(

@@ -164,8 +164,11 @@ pub struct Node {
     pub(crate) hooks: Mutex<Vec<Vec<(u64, GradHook)>>>,
     /// Per output: its storage and the version the rule's saved result matches (an in-place
     /// op on the output afterwards makes a rule that saved it refuse to run).
-    pub(crate) output_versions: Mutex<Vec<Option<(Weak<Storage>, u64)>>>,
+    pub(crate) output_versions: Mutex<Vec<Option<OutputVersion>>>,
 }
+
+/// An output's storage and the version of it that a saved result matches.
+pub(crate) type OutputVersion = (Weak<Storage>, u64);
 
 impl Node {
     /// The rule's name, e.g. `MulBackward` (kept after the rule's buffers are freed).

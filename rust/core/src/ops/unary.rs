@@ -16,6 +16,7 @@ use crate::graph::{
 use crate::map_array;
 use crate::ops::binary::{map_elements, zip_broadcast};
 use crate::ops::registry::{BatchRule, PrimitiveInfo, Saves};
+use crate::ops::special::digamma_of;
 use crate::parallel::Cost;
 use crate::tensor::Tensor;
 use crate::zip_array;
@@ -301,7 +302,7 @@ macro_rules! for_each_unary {
             /// The digamma function `ψ(x) = Γ'(x)/Γ(x)`; −∞ at 0, NaN at negative integers.
             Digamma digamma "DigammaBackward" {
                 saves: Input, cost: Heavy,
-                value: |x| via_f64(x, crate::ops::special::digamma_of),
+                value: |x| via_f64(x, digamma_of),
                 derivative: "d ψ(x)/dx = ψ⁽¹⁾(x) (polygamma(1, x))",
                 vjp: |grad, x| grad.mul(&x.polygamma(1)?),
             }
