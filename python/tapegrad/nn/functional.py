@@ -96,9 +96,9 @@ def linear(
     return _native._linear(input, weight, bias)
 
 
-def relu(input: tg.Tensor) -> tg.Tensor:
-    """``max(input, 0)``."""
-    return input.relu()
+def relu(input: tg.Tensor, inplace: bool = False) -> tg.Tensor:
+    """``max(input, 0)``; with ``inplace=True`` written into ``input`` (``relu_``)."""
+    return input.relu_() if inplace else input.relu()
 
 
 def tanh(input: tg.Tensor) -> tg.Tensor:
@@ -148,19 +148,24 @@ def _normal_cdf(x: tg.Tensor) -> tg.Tensor:
     return 0.5 * (1.0 + (x * _INV_SQRT_2).erf())
 
 
-def dropout(input: tg.Tensor, p: float = 0.5, training: bool = True) -> tg.Tensor:
+def dropout(
+    input: tg.Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> tg.Tensor:
     """Zeroes each element with probability ``p`` and scales the rest by ``1/(1-p)``.
 
     The mask comes from ``tapegrad.rand``, so ``tapegrad.manual_seed`` makes it
     reproducible. Outside training (or with ``p = 0``) the input is returned as is.
+    With ``inplace=True`` the result is written into ``input`` (``mul_`` by the mask).
     """
     if not 0.0 <= p <= 1.0:
         raise ArgumentError(f"dropout probability has to be between 0 and 1, got {p}")
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return input * 0.0
+        return input.mul_(0.0) if inplace else input * 0.0
     keep = tg.rand(*input.shape, dtype=input.dtype) < (1.0 - p)  # a constant mask
+    if inplace:
+        return input.mul_(keep * (1.0 / (1.0 - p)))
     return input * keep * (1.0 / (1.0 - p))
 
 
