@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tapegrad as tg
+import tapegrad.nn.functional as F
 
 A = np.arange(24, dtype=np.float64).reshape(2, 3, 4) / 7.0 - 1.5
 
@@ -51,3 +52,16 @@ def test_reduction_gradients_are_the_same_with_numpy_spellings():
     (x.logsumexp(2, keepdim=True) * x.mean((0, 1), keepdim=True)).sum().backward()
     np.testing.assert_allclose(first, x.grad.numpy(), rtol=0, atol=0)
 
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax"])
+def test_softmax_takes_a_dtype(fn):
+    # F.softmax(att, dim=-1, dtype=torch.float32) raised TypeError
+    x = tg.tensor(A, dtype=tg.float32, requires_grad=True)
+    out = getattr(F, fn)(x, dim=-1, dtype=tg.float64)
+    assert out.dtype == tg.float64
+    np.testing.assert_allclose(
+        out.detach().numpy(), getattr(tg.tensor(A), fn)(-1).numpy(), rtol=1e-6
+    )
+    out.sum().backward()
+    assert x.grad.dtype == tg.float32
+    assert getattr(F, fn)(x, 1).dtype == tg.float32

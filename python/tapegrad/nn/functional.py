@@ -111,14 +111,16 @@ def sigmoid(input: tg.Tensor) -> tg.Tensor:
     return input.sigmoid()
 
 
-def softmax(input: tg.Tensor, dim: int = -1) -> tg.Tensor:
-    """Softmax along ``dim``."""
-    return input.softmax(dim)
+def softmax(input: tg.Tensor, dim: int = -1, *, dtype: Any = None) -> tg.Tensor:
+    """Softmax along ``dim``, computed in ``dtype`` when given (the input is cast
+    first, as PyTorch's ``F.softmax(att, dim=-1, dtype=torch.float32)``)."""
+    return (input if dtype is None else input.to(dtype)).softmax(dim)
 
 
-def log_softmax(input: tg.Tensor, dim: int = -1) -> tg.Tensor:
-    """Log-softmax along ``dim`` (stable: shifted by the maximum)."""
-    return input.log_softmax(dim)
+def log_softmax(input: tg.Tensor, dim: int = -1, *, dtype: Any = None) -> tg.Tensor:
+    """Log-softmax along ``dim`` (stable: shifted by the maximum), in ``dtype`` when
+    given (the input is cast first)."""
+    return (input if dtype is None else input.to(dtype)).log_softmax(dim)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
