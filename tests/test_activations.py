@@ -218,3 +218,82 @@ def test_bad_arguments():
         F.hardtanh(x, 1.0, -1.0)
     with pytest.raises(tg.ArgumentError, match="alpha must not be 0"):
         F.celu(x, alpha=0.0)
+
+
+# The activations PyTorch gives an ``inplace`` flag (functional and module).
+INPLACE = [
+    name
+    for name in CASES
+    if TORCH_NAMES.get(name, name)
+    in (
+        "silu mish elu selu celu leaky_relu hardtanh relu6 hardsigmoid hardswish "
+        "threshold"
+    ).split()
+]
+
+
+@pytest.mark.parametrize("name", INPLACE)
+def test_inplace_writes_the_input_and_keeps_gradients(name):
+    fn, kwargs, ref, _ = CASES[name]
+    x = tg.tensor([-3.7, -1.6, -0.55, 0.2, 0.75, 1.4, 2.2, 3.3, 5.1], dtype=tg.float64)
+    x.requires_grad_(True)
+    hidden = x * 1.5  # in place on a non-leaf, as after a Linear or BatchNorm
+    out = fn(hidden, inplace=True, **kwargs)
+    assert out is hidden and out._version > 0
+    np.testing.assert_allclose(out.detach().numpy(), ref(1.5 * x.detach().numpy()))
+    weights = tg.tensor(np.linspace(-1, 1, 9))
+    (out * weights).sum().backward()
+    (expected,) = tg.grad((fn(x * 1.5, **kwargs) * weights).sum(), x)
+    np.testing.assert_allclose(x.grad.numpy(), expected.numpy(), rtol=1e-12)
+    assert gradcheck(lambda t: fn(t * 1.0, inplace=True, **kwargs), (x,))
+    with pytest.raises(tg.GraphError, match="leaf Variable that requires grad"):
+        fn(x, inplace=True, **kwargs)
+
+
+@pytest.mark.parametrize("name", INPLACE)
+def test_inplace_modules_match_torch_repr(name):
+    torch = pytest.importorskip("torch")
+    _, kwargs, _, _ = CASES[name]
+    cls = type(CASES[name][3]())
+    torch_cls = getattr(torch.nn, cls.__name__)
+    args = tuple(kwargs.values())
+    for inplace in (False, True):
+        module = cls(*args, inplace=inplace)
+        assert module.inplace is inplace
+        assert repr(module) == repr(torch_cls(*args, inplace=inplace))
+        x = tg.tensor(X) * 1.0
+        out = module(x)
+        assert (out is x) is inplace
+
+
+def test_relu_and_dropout_inplace_as_in_a_pytorch_mlp():
+    # nn.ReLU(inplace=True) after BatchNorm1d is the examples' MNIST MLP: it used to
+    # raise TypeError (no inplace argument) in every module and function.
+    x = tg.tensor(np.linspace(-2, 2, 12).reshape(3, 4), requires_grad=True)
+    hidden = x * 2.0
+    assert F.relu(hidden, inplace=True) is hidden
+    np.testing.assert_array_equal(hidden.detach().numpy(), np.maximum(2 * X12, 0))
+    hidden.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 2.0 * (X12 > 0))
+    assert repr(nn.ReLU(inplace=True)) == "ReLU(inplace=True)" and repr(nn.ReLU()) == "ReLU()"
+    assert repr(nn.Dropout(0.25)) == "Dropout(p=0.25, inplace=False)"
+    assert repr(nn.Dropout2d(inplace=True)) == "Dropout2d(p=0.5, inplace=True)"
+
+    _ = tg.manual_seed(0)
+    y = x.detach() * 1.0
+    dropped = nn.Dropout(0.5, inplace=True)(y)
+    assert dropped is y
+    kept = y.numpy() != 0
+    assert 0 < kept.sum() < kept.size
+    np.testing.assert_allclose(y.numpy()[kept], 2 * X12[kept])
+    z = x * 1.0
+    out = F.dropout(z, 0.5, training=True, inplace=True)
+    assert out is z
+    out.sum().backward()
+    assert set(np.unique(x.grad.numpy() - 2.0 * (X12 > 0))) <= {0.0, 2.0}
+    channels = tg.ones(2, 3, 4, 4) * 1.0
+    assert F.dropout2d(channels, 0.5, True, True) is channels
+    assert nn.Dropout(0.5, inplace=True).eval()(y) is y
+
+
+X12 = np.linspace(-2, 2, 12).reshape(3, 4)

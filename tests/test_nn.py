@@ -134,7 +134,7 @@ def test_repr_is_readable():
         "Sequential(\n"
         "  (0): Linear(in_features=2, out_features=3, bias=True)\n"
         "  (1): ReLU()\n"
-        "  (2): Dropout(p=0.25)\n"
+        "  (2): Dropout(p=0.25, inplace=False)\n"  # as PyTorch prints it
         ")"
     )
 

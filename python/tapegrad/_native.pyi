@@ -776,10 +776,24 @@ class Tensor:
     def rad2deg(self, *args: Any, **kwargs: Any) -> Tensor:
         """Radians to degrees."""
 
-    def all(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+    def all(
+        self,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor:
         """True where every element (over ``dim``) is nonzero."""
 
-    def any(self, dim: Any = None, keepdim: builtins.bool = False) -> Tensor:
+    def any(
+        self,
+        dim: Any = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: Any = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor:
         """True where some element (over ``dim``) is nonzero."""
 
     def allclose(
@@ -932,12 +946,22 @@ class Tensor:
         """Bytes per element."""
 
     def argmax(
-        self, dim: builtins.int | None = None, keepdim: builtins.bool = False
+        self,
+        dim: builtins.int | None = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: builtins.int | None = None,
+        keepdims: builtins.bool | None = None,
     ) -> Tensor:
         """The index of the largest element (int64; first on ties, first NaN)."""
 
     def argmin(
-        self, dim: builtins.int | None = None, keepdim: builtins.bool = False
+        self,
+        dim: builtins.int | None = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: builtins.int | None = None,
+        keepdims: builtins.bool | None = None,
     ) -> Tensor:
         """The index of the smallest element (int64; first on ties, first NaN)."""
 
@@ -1253,17 +1277,51 @@ class Tensor:
     # ---- end of the unary primitives
 
     # ---- reductions
+    # ``axis=``/``keepdims=``: NumPy's spellings of ``dim``/``keepdim``, as PyTorch's.
     def sum(
-        self, dim: _Dims = None, keepdim: builtins.bool = False, *, dtype: Any = None
+        self,
+        dim: _Dims = None,
+        keepdim: builtins.bool = False,
+        *,
+        dtype: Any = None,
+        axis: _Dims = None,
+        keepdims: builtins.bool | None = None,
     ) -> Tensor:
         """Sum over ``dim`` (all dims when None); the sum of no elements is 0."""
 
     def mean(
-        self, dim: _Dims = None, keepdim: builtins.bool = False, *, dtype: Any = None
+        self,
+        dim: _Dims = None,
+        keepdim: builtins.bool = False,
+        *,
+        dtype: Any = None,
+        axis: _Dims = None,
+        keepdims: builtins.bool | None = None,
     ) -> Tensor: ...
-    def amax(self, dim: _Dims = None, keepdim: builtins.bool = False) -> Tensor: ...
-    def amin(self, dim: _Dims = None, keepdim: builtins.bool = False) -> Tensor: ...
-    def logsumexp(self, dim: _Dims = None, keepdim: builtins.bool = False) -> Tensor: ...
+    def amax(
+        self,
+        dim: _Dims = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: _Dims = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor: ...
+    def amin(
+        self,
+        dim: _Dims = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: _Dims = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor: ...
+    def logsumexp(
+        self,
+        dim: _Dims = None,
+        keepdim: builtins.bool = False,
+        *,
+        axis: _Dims = None,
+        keepdims: builtins.bool | None = None,
+    ) -> Tensor: ...
     # PyO3 writes negative defaults as `...` in the runtime signature: each is -1 here.
     def softmax(self, dim: builtins.int = ...) -> Tensor:
         """Softmax along ``dim`` (default -1)."""

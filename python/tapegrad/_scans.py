@@ -30,10 +30,20 @@ def _last(input: Tensor, dim: int, op: str) -> tuple[Tensor, int]:
 
 
 def prod(
-    input: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None
+    input: Tensor,
+    dim: int | None = None,
+    keepdim: bool = False,
+    *,
+    dtype: Any = None,
+    axis: int | None = None,
+    keepdims: bool | None = None,
 ) -> Tensor:
-    """Product of all elements, or over ``dim`` (kept as size 1 with ``keepdim``)."""
+    """Product of all elements, or over ``dim`` (kept as size 1 with ``keepdim``;
+    ``axis``/``keepdims`` are NumPy's spellings, as PyTorch accepts)."""
+    from ._logical import _numpy_spellings
     from ._shapes import movedim
+
+    dim, keepdim = _numpy_spellings("prod", dim, keepdim, axis, keepdims)
 
     x = _accumulated(input, dtype)
     if dim is None:

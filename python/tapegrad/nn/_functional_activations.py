@@ -7,6 +7,8 @@ infinite value there would turn its zero gradient into NaN (``0 · inf``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import tapegrad as tg
 from tapegrad._errors import ArgumentError, ShapeError
 
@@ -36,6 +38,20 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
+def _inplace(
+    op: Callable[[tg.Tensor], tg.Tensor], input: tg.Tensor, inplace: bool
+) -> tg.Tensor:
+    """``op(input)``, written into ``input`` when ``inplace`` (PyTorch's ``inplace=True``).
+
+    The op reads a clone, so what it saves for backward is not the value the write
+    overwrites; the write itself (``copy_``) moves ``input``'s history onto the result,
+    so gradients flow as in PyTorch, and in-place on a leaf that requires grad raises.
+    """
+    if not inplace:
+        return op(input)
+    return input.copy_(op(input.clone()))
+
+
 def _negative_part_expm1(
     input: tg.Tensor, alpha: float, scale: float = 1.0
 ) -> tg.Tensor:
@@ -44,9 +60,9 @@ def _negative_part_expm1(
     return tg.where(input > 0, input, alpha * negative.expm1())
 
 
-def silu(input: tg.Tensor) -> tg.Tensor:
+def silu(input: tg.Tensor, inplace: bool = False) -> tg.Tensor:
     """``x · σ(x)`` (also called swish)."""
-    return input * input.sigmoid()
+    return _inplace(lambda x: x * x.sigmoid(), input, inplace)
 
 
 def softplus(input: tg.Tensor, beta: float = 1.0, threshold: float = 20.0) -> tg.Tensor:
@@ -56,57 +72,68 @@ def softplus(input: tg.Tensor, beta: float = 1.0, threshold: float = 20.0) -> tg
     return tg.where(z > threshold, input, smooth)
 
 
-def mish(input: tg.Tensor) -> tg.Tensor:
+def mish(input: tg.Tensor, inplace: bool = False) -> tg.Tensor:
     """``x · tanh(softplus(x))``."""
-    return input * softplus(input).tanh()
+    return _inplace(lambda x: x * softplus(x).tanh(), input, inplace)
 
 
-def elu(input: tg.Tensor, alpha: float = 1.0) -> tg.Tensor:
+def elu(input: tg.Tensor, alpha: float = 1.0, inplace: bool = False) -> tg.Tensor:
     """``x`` for ``x > 0``, ``α (e^x - 1)`` otherwise."""
-    return _negative_part_expm1(input, alpha)
+    return _inplace(lambda x: _negative_part_expm1(x, alpha), input, inplace)
 
 
-def selu(input: tg.Tensor) -> tg.Tensor:
+def selu(input: tg.Tensor, inplace: bool = False) -> tg.Tensor:
     """``scale · elu(x, α)`` with the self-normalising constants."""
-    return _SELU_SCALE * _negative_part_expm1(input, _SELU_ALPHA)
+    return _inplace(
+        lambda x: _SELU_SCALE * _negative_part_expm1(x, _SELU_ALPHA), input, inplace
+    )
 
 
-def celu(input: tg.Tensor, alpha: float = 1.0) -> tg.Tensor:
+def celu(input: tg.Tensor, alpha: float = 1.0, inplace: bool = False) -> tg.Tensor:
     """``x`` for ``x > 0``, ``α (e^(x/α) - 1)`` otherwise."""
     if alpha == 0:
         raise ArgumentError("celu: alpha must not be 0 (it divides x)")
-    return _negative_part_expm1(input, alpha, scale=alpha)
+    return _inplace(
+        lambda x: _negative_part_expm1(x, alpha, scale=alpha), input, inplace
+    )
 
 
-def leaky_relu(input: tg.Tensor, negative_slope: float = 0.01) -> tg.Tensor:
+def leaky_relu(
+    input: tg.Tensor, negative_slope: float = 0.01, inplace: bool = False
+) -> tg.Tensor:
     """``x`` for ``x > 0``, ``negative_slope · x`` otherwise."""
-    return tg.where(input > 0, input, input * negative_slope)
+    return _inplace(
+        lambda x: tg.where(x > 0, x, x * negative_slope), input, inplace
+    )
 
 
 def hardtanh(
-    input: tg.Tensor, min_val: float = -1.0, max_val: float = 1.0
+    input: tg.Tensor,
+    min_val: float = -1.0,
+    max_val: float = 1.0,
+    inplace: bool = False,
 ) -> tg.Tensor:
     """``x`` clamped to ``[min_val, max_val]``."""
     if min_val > max_val:
         raise ArgumentError(
             f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})"
         )
-    return input.clamp(min_val, max_val)
+    return _inplace(lambda x: x.clamp(min_val, max_val), input, inplace)
 
 
-def relu6(input: tg.Tensor) -> tg.Tensor:
+def relu6(input: tg.Tensor, inplace: bool = False) -> tg.Tensor:
     """``min(max(x, 0), 6)``."""
-    return input.clamp(0.0, 6.0)
+    return _inplace(lambda x: x.clamp(0.0, 6.0), input, inplace)
 
 
-def hardsigmoid(input: tg.Tensor) -> tg.Tensor:
+def hardsigmoid(input: tg.Tensor, inplace: bool = False) -> tg.Tensor:
     """``0`` below -3, ``1`` above 3, ``x/6 + 1/2`` between."""
-    return (input * (1.0 / 6.0) + 0.5).clamp(0.0, 1.0)
+    return _inplace(lambda x: (x * (1.0 / 6.0) + 0.5).clamp(0.0, 1.0), input, inplace)
 
 
-def hardswish(input: tg.Tensor) -> tg.Tensor:
+def hardswish(input: tg.Tensor, inplace: bool = False) -> tg.Tensor:
     """``x · hardsigmoid(x)``."""
-    return input * hardsigmoid(input)
+    return _inplace(lambda x: x * hardsigmoid(x), input, inplace)
 
 
 def logsigmoid(input: tg.Tensor) -> tg.Tensor:
@@ -124,9 +151,11 @@ def tanhshrink(input: tg.Tensor) -> tg.Tensor:
     return input - input.tanh()
 
 
-def threshold(input: tg.Tensor, threshold: float, value: float) -> tg.Tensor:
+def threshold(
+    input: tg.Tensor, threshold: float, value: float, inplace: bool = False
+) -> tg.Tensor:
     """``x`` where ``x > threshold``, ``value`` elsewhere."""
-    return tg.where(input > threshold, input, value)
+    return _inplace(lambda x: tg.where(x > threshold, x, value), input, inplace)
 
 
 def glu(input: tg.Tensor, dim: int = -1) -> tg.Tensor:

@@ -224,7 +224,7 @@ def normalize(
 
 
 def _channel_dropout(
-    op: str, input: tg.Tensor, p: float, training: bool, spatial: int
+    op: str, input: tg.Tensor, p: float, training: bool, spatial: int, inplace: bool
 ) -> tg.Tensor:
     if not 0.0 <= p <= 1.0:
         raise ArgumentError(
@@ -238,17 +238,23 @@ def _channel_dropout(
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return input * 0.0
+        return input.mul_(0.0) if inplace else input * 0.0
     channels = input.shape[: input.ndim - spatial]
     keep = tg.rand(*channels, *([1] * spatial), dtype=input.dtype) < (1.0 - p)
+    if inplace:
+        return input.mul_(keep * (1.0 / (1.0 - p)))
     return input * keep * (1.0 / (1.0 - p))
 
 
-def dropout1d(input: tg.Tensor, p: float = 0.5, training: bool = True) -> tg.Tensor:
+def dropout1d(
+    input: tg.Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> tg.Tensor:
     """Zeroes whole channels of (N, C, L) or (C, L) input with probability ``p``."""
-    return _channel_dropout("dropout1d", input, p, training, 1)
+    return _channel_dropout("dropout1d", input, p, training, 1, inplace)
 
 
-def dropout2d(input: tg.Tensor, p: float = 0.5, training: bool = True) -> tg.Tensor:
+def dropout2d(
+    input: tg.Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> tg.Tensor:
     """Zeroes whole channels of (N, C, H, W) or (C, H, W) input with probability ``p``."""
-    return _channel_dropout("dropout2d", input, p, training, 2)
+    return _channel_dropout("dropout2d", input, p, training, 2, inplace)

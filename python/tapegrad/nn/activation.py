@@ -30,53 +30,92 @@ __all__ = [
     "Threshold",
 ]
 
+# The repr suffix PyTorch gives a module built with inplace=True.
+_INPLACE = {False: "", True: ", inplace=True"}
+
 
 class SiLU(Module):
     """``x · σ(x)`` elementwise."""
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, input: tg.Tensor) -> tg.Tensor:
         """Applies SiLU."""
-        return A.silu(input)
+        return A.silu(input, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class Mish(Module):
     """``x · tanh(softplus(x))`` elementwise."""
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, input: tg.Tensor) -> tg.Tensor:
         """Applies Mish."""
-        return A.mish(input)
+        return A.mish(input, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class SELU(Module):
     """Scaled ELU with the self-normalising constants."""
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, input: tg.Tensor) -> tg.Tensor:
         """Applies SELU."""
-        return A.selu(input)
+        return A.selu(input, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class Hardsigmoid(Module):
     """Piecewise-linear sigmoid: ``clamp(x/6 + 1/2, 0, 1)``."""
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, input: tg.Tensor) -> tg.Tensor:
         """Applies hardsigmoid."""
-        return A.hardsigmoid(input)
+        return A.hardsigmoid(input, self.inplace)
 
 
 class Hardswish(Module):
     """``x · hardsigmoid(x)``."""
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, input: tg.Tensor) -> tg.Tensor:
         """Applies hardswish."""
-        return A.hardswish(input)
+        return A.hardswish(input, self.inplace)
 
 
 class ReLU6(Module):
     """``min(max(x, 0), 6)``."""
 
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, input: tg.Tensor) -> tg.Tensor:
         """Applies ReLU6."""
-        return A.relu6(input)
+        return A.relu6(input, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class LogSigmoid(Module):
@@ -106,16 +145,17 @@ class Tanhshrink(Module):
 class ELU(Module):
     """``x`` for ``x > 0``, ``α (e^x - 1)`` otherwise."""
 
-    def __init__(self, alpha: float = 1.0) -> None:
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha = alpha
+        self.inplace = inplace
 
     def forward(self, input: tg.Tensor) -> tg.Tensor:
         """Applies ELU."""
-        return A.elu(input, self.alpha)
+        return A.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}" + _INPLACE[self.inplace]
 
 
 class CELU(ELU):
@@ -123,22 +163,23 @@ class CELU(ELU):
 
     def forward(self, input: tg.Tensor) -> tg.Tensor:
         """Applies CELU."""
-        return A.celu(input, self.alpha)
+        return A.celu(input, self.alpha, self.inplace)
 
 
 class LeakyReLU(Module):
     """``x`` for ``x > 0``, ``negative_slope · x`` otherwise."""
 
-    def __init__(self, negative_slope: float = 0.01) -> None:
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope = negative_slope
+        self.inplace = inplace
 
     def forward(self, input: tg.Tensor) -> tg.Tensor:
         """Applies leaky ReLU."""
-        return A.leaky_relu(input, self.negative_slope)
+        return A.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + _INPLACE[self.inplace]
 
 
 class Softplus(Module):
@@ -159,35 +200,41 @@ class Softplus(Module):
 class Hardtanh(Module):
     """``x`` clamped to ``[min_val, max_val]``."""
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
+    def __init__(
+        self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
+    ) -> None:
         super().__init__()
         if min_val > max_val:
             raise tg.ArgumentError(
                 f"Hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})"
             )
         self.min_val, self.max_val = min_val, max_val
+        self.inplace = inplace
 
     def forward(self, input: tg.Tensor) -> tg.Tensor:
         """Applies hardtanh."""
-        return A.hardtanh(input, self.min_val, self.max_val)
+        return A.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"min_val={self.min_val}, max_val={self.max_val}"
+        bounds = f"min_val={self.min_val}, max_val={self.max_val}"
+        return bounds + _INPLACE[self.inplace]
 
 
 class Threshold(Module):
     """``x`` where ``x > threshold``, ``value`` elsewhere."""
 
-    def __init__(self, threshold: float, value: float) -> None:
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
         super().__init__()
         self.threshold, self.value = threshold, value
+        self.inplace = inplace
 
     def forward(self, input: tg.Tensor) -> tg.Tensor:
         """Applies the threshold."""
-        return A.threshold(input, self.threshold, self.value)
+        return A.threshold(input, self.threshold, self.value, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"threshold={self.threshold}, value={self.value}"
+        limits = f"threshold={self.threshold}, value={self.value}"
+        return limits + _INPLACE[self.inplace]
 
 
 class GLU(Module):

@@ -96,9 +96,9 @@ def linear(
     return _native._linear(input, weight, bias)
 
 
-def relu(input: tg.Tensor) -> tg.Tensor:
-    """``max(input, 0)``."""
-    return input.relu()
+def relu(input: tg.Tensor, inplace: bool = False) -> tg.Tensor:
+    """``max(input, 0)``; with ``inplace=True`` written into ``input`` (``relu_``)."""
+    return input.relu_() if inplace else input.relu()
 
 
 def tanh(input: tg.Tensor) -> tg.Tensor:
@@ -111,14 +111,16 @@ def sigmoid(input: tg.Tensor) -> tg.Tensor:
     return input.sigmoid()
 
 
-def softmax(input: tg.Tensor, dim: int = -1) -> tg.Tensor:
-    """Softmax along ``dim``."""
-    return input.softmax(dim)
+def softmax(input: tg.Tensor, dim: int = -1, *, dtype: Any = None) -> tg.Tensor:
+    """Softmax along ``dim``, computed in ``dtype`` when given (the input is cast
+    first, as PyTorch's ``F.softmax(att, dim=-1, dtype=torch.float32)``)."""
+    return (input if dtype is None else input.to(dtype)).softmax(dim)
 
 
-def log_softmax(input: tg.Tensor, dim: int = -1) -> tg.Tensor:
-    """Log-softmax along ``dim`` (stable: shifted by the maximum)."""
-    return input.log_softmax(dim)
+def log_softmax(input: tg.Tensor, dim: int = -1, *, dtype: Any = None) -> tg.Tensor:
+    """Log-softmax along ``dim`` (stable: shifted by the maximum), in ``dtype`` when
+    given (the input is cast first)."""
+    return (input if dtype is None else input.to(dtype)).log_softmax(dim)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -148,19 +150,24 @@ def _normal_cdf(x: tg.Tensor) -> tg.Tensor:
     return 0.5 * (1.0 + (x * _INV_SQRT_2).erf())
 
 
-def dropout(input: tg.Tensor, p: float = 0.5, training: bool = True) -> tg.Tensor:
+def dropout(
+    input: tg.Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+) -> tg.Tensor:
     """Zeroes each element with probability ``p`` and scales the rest by ``1/(1-p)``.
 
     The mask comes from ``tapegrad.rand``, so ``tapegrad.manual_seed`` makes it
     reproducible. Outside training (or with ``p = 0``) the input is returned as is.
+    With ``inplace=True`` the result is written into ``input`` (``mul_`` by the mask).
     """
     if not 0.0 <= p <= 1.0:
         raise ArgumentError(f"dropout probability has to be between 0 and 1, got {p}")
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        return input * 0.0
+        return input.mul_(0.0) if inplace else input * 0.0
     keep = tg.rand(*input.shape, dtype=input.dtype) < (1.0 - p)  # a constant mask
+    if inplace:
+        return input.mul_(keep * (1.0 / (1.0 - p)))
     return input * keep * (1.0 / (1.0 - p))
 
 

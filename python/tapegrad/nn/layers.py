@@ -91,11 +91,18 @@ class Linear(Module):
 
 
 class ReLU(Module):
-    """``max(x, 0)`` elementwise."""
+    """``max(x, 0)`` elementwise (written into the input with ``inplace=True``)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
 
     def forward(self, input: tg.Tensor) -> tg.Tensor:
         """Applies ReLU."""
-        return input.relu()
+        return F.relu(input, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class Tanh(Module):
@@ -163,18 +170,19 @@ class Dropout(Module):
     ``tapegrad.rand``, so ``tapegrad.manual_seed`` makes it reproducible.
     """
 
-    def __init__(self, p: float = 0.5) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ArgumentError(f"Dropout: p must be between 0 and 1, got {p}")
         self.p = float(p)
+        self.inplace = inplace
 
     def forward(self, input: tg.Tensor) -> tg.Tensor:
         """Applies dropout (only in training mode)."""
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class LayerNorm(Module):

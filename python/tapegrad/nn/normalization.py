@@ -220,20 +220,21 @@ class Dropout1d(Module):
 
     _fn = staticmethod(F.dropout1d)
 
-    def __init__(self, p: float = 0.5) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ArgumentError(
                 f"{type(self).__name__}: p must be between 0 and 1, got {p}"
             )
         self.p = float(p)
+        self.inplace = inplace
 
     def forward(self, input: tg.Tensor) -> tg.Tensor:
         """Applies channel dropout (only in training mode)."""
-        return type(self)._fn(input, self.p, self.training)
+        return type(self)._fn(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Dropout2d(Dropout1d):

@@ -253,6 +253,21 @@ pub fn parse_dims(obj: Option<&Bound<'_, PyAny>>) -> Res<Option<Vec<i64>>> {
     })
 }
 
+/// `dim`/`keepdim` from a reduction's arguments, also spelled NumPy's way (`axis=`,
+/// `keepdims=`), as PyTorch accepts (`P.sum(1, keepdims=True)` in many tutorials).
+pub fn numpy_spellings<T>(
+    op: &'static str,
+    dim: Option<T>,
+    keepdim: bool,
+    axis: Option<T>,
+    keepdims: Option<bool>,
+) -> Res<(Option<T>, bool)> {
+    if dim.is_some() && axis.is_some() {
+        return Err(raise(ErrorKind::Value, op, "give dim or axis, not both"));
+    }
+    Ok((dim.or(axis), keepdims.unwrap_or(keepdim)))
+}
+
 /// Reads a shape given as varargs (`zeros(2, 3)`) or as one sequence (`zeros((2, 3))`).
 pub fn parse_shape_args(args: &Bound<'_, PyTuple>) -> Res<Vec<i64>> {
     if args.len() == 1 {

@@ -2,7 +2,9 @@
 //! `promote_types`, `can_cast`, the default dtype). Conversion only: the rules live in the
 //! core's `promotion` module.
 
-use crate::convert::{parse_dtype, parse_shape, to_usize_shape, PyDType, PyNumber};
+use crate::convert::{
+    numpy_spellings, parse_dtype, parse_shape, to_usize_shape, PyDType, PyNumber,
+};
 use crate::errors::{raise, Res};
 use crate::tensor::PyTensor;
 use pyo3::prelude::*;
@@ -97,13 +99,27 @@ impl PyTensor {
         }
     }
     /// The index of the largest element (over `dim`, or of the flattened tensor), int64.
-    #[pyo3(signature = (dim=None, keepdim=false))]
-    fn argmax(&self, dim: Option<i64>, keepdim: bool) -> Res<PyTensor> {
+    #[pyo3(signature = (dim=None, keepdim=false, *, axis=None, keepdims=None))]
+    fn argmax(
+        &self,
+        dim: Option<i64>,
+        keepdim: bool,
+        axis: Option<i64>,
+        keepdims: Option<bool>,
+    ) -> Res<PyTensor> {
+        let (dim, keepdim) = numpy_spellings("argmax", dim, keepdim, axis, keepdims)?;
         Ok(PyTensor(self.0.arg_extreme(Extreme::Max, dim, keepdim)?))
     }
     /// The index of the smallest element (over `dim`, or of the flattened tensor), int64.
-    #[pyo3(signature = (dim=None, keepdim=false))]
-    fn argmin(&self, dim: Option<i64>, keepdim: bool) -> Res<PyTensor> {
+    #[pyo3(signature = (dim=None, keepdim=false, *, axis=None, keepdims=None))]
+    fn argmin(
+        &self,
+        dim: Option<i64>,
+        keepdim: bool,
+        axis: Option<i64>,
+        keepdims: Option<bool>,
+    ) -> Res<PyTensor> {
+        let (dim, keepdim) = numpy_spellings("argmin", dim, keepdim, axis, keepdims)?;
         Ok(PyTensor(self.0.arg_extreme(Extreme::Min, dim, keepdim)?))
     }
     fn __index__(&self) -> Res<i64> {
