@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._creation import tensor
-from ._errors import ArgumentError, DTypeError, ShapeError
+from ._errors import ArgumentError, AxisError, DTypeError, ShapeError
 from ._native import Tensor, get_default_dtype, result_type
 from ._native import bool as bool_
 from ._native import float64
@@ -267,6 +267,8 @@ def _spacing(
 ) -> tuple[Tensor, Tensor, Any]:
     """``(y, the mean of neighbouring samples, the spacings)`` along ``dim`` (moved last)."""
     y = _to_float(y)
+    if y.ndim == 0:
+        raise AxisError(f"{op}: Dimension specified as {dim} but tensor has no dimensions")
     dim = _dim(y, dim, op)
     y = y.movedim(dim, -1)
     n = y.shape[-1]
@@ -309,9 +311,8 @@ def cumulative_trapezoid(
             "cumulative_trapezoid: received both x and dx; pass only one of them"
         )
     y0 = _to_float(y)
-    d = _dim(y0, dim, "cumulative_trapezoid")
     _, mid, step = _spacing(y0, x, dx, dim, "cumulative_trapezoid")
-    return (mid * step).cumsum(-1).movedim(-1, d)
+    return (mid * step).cumsum(-1).movedim(-1, _dim(y0, dim, "cumulative_trapezoid"))
 
 
 # ---- quantiles -------------------------------------------------------------------------------
@@ -353,7 +354,11 @@ def _quantile(
         if ((qs < 0) | (qs > 1)).any():
             raise ArgumentError(f"{op}() q values must be in the range [0, 1]")
         scalar_q = q.ndim == 0
-    if dim is None:
+    if input.ndim == 0:  # one element: dim 0 or -1, as PyTorch
+        if dim is not None:
+            _dim(input, dim, op)
+        values, out_shape = input.reshape(1), []
+    elif dim is None:
         values, out_shape = input.reshape(-1), [1] * input.ndim if keepdim else []
     else:
         d = _dim(input, dim, op)
@@ -365,8 +370,11 @@ def _quantile(
             del out_shape[d]
     values = values.sort(-1).values  # NaN sorts last
     n = values.shape[-1]
-    nan = values.isnan().detach().numpy()
-    count = (~nan).sum(-1, keepdims=True) if ignore_nan else np.full(nan.shape[:-1] + (1,), n)
+    nan = np.asarray(values.isnan().detach().numpy(), dtype=bool)
+    if ignore_nan:
+        count = np.logical_not(nan).sum(-1, keepdims=True)
+    else:
+        count = np.full(nan.shape[:-1] + (1,), n)
     any_nan = nan.any(-1, keepdims=True) if not ignore_nan else count == 0
     results = []
     for level in qs:
@@ -463,8 +471,8 @@ def histogram(
                 )
         elif data.size:
             lo, hi = float(data.min()), float(data.max())
-        else:
-            lo = hi = 0.0
+        else:  # PyTorch's range for no data
+            lo, hi = 0.0, 1.0
         if lo == hi:
             lo, hi = lo - 0.5, hi + 0.5
         edges = np.linspace(lo, hi, int(bins) + 1)
@@ -485,7 +493,7 @@ def unique_consecutive(
         flat = data.reshape(-1)
         starts = np.ones(flat.size, bool)
         starts[1:] = flat[1:] != flat[:-1]
-        values = flat[starts]
+        values: np.ndarray = flat[starts]
         inverse_shape: tuple[int, ...] = data.shape
     else:
         dim = _dim(input, dim, "unique_consecutive")

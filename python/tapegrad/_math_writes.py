@@ -40,14 +40,16 @@ def masked_scatter(input: Tensor, mask: Any, source: Tensor) -> Tensor:
             f"masked_scatter: expected self and source to have same dtypes but got "
             f"{input.dtype} and {source.dtype}"
         )
-    shape = tuple(input.shape)
     try:
-        chosen = np.broadcast_to(mask.numpy(), shape).reshape(-1)
+        shape = tuple(np.broadcast_shapes(tuple(input.shape), tuple(mask.shape)))
     except ValueError:
         raise ShapeError(
-            f"masked_scatter: the mask of shape {tuple(mask.shape)} does not broadcast to "
-            f"the tensor of shape {shape}"
+            f"masked_scatter: the mask of shape {tuple(mask.shape)} does not broadcast with "
+            f"the tensor of shape {tuple(input.shape)}"
         ) from None
+    if shape != tuple(input.shape):  # out of place, both broadcast (PyTorch's rule)
+        input = input.expand(*shape)
+    chosen = np.broadcast_to(mask.numpy(), shape).reshape(-1)
     count = int(chosen.sum())
     if source.numel() < count:
         raise ShapeError(
@@ -61,7 +63,15 @@ def masked_scatter(input: Tensor, mask: Any, source: Tensor) -> Tensor:
 
 
 def masked_scatter_(self: Tensor, mask: Any, source: Tensor) -> Tensor:
-    """In place ``masked_scatter``."""
+    """In place ``masked_scatter``; ``mask`` must broadcast to this tensor's shape."""
+    mask_shape = tuple(np.shape(mask)) if not isinstance(mask, Tensor) else tuple(mask.shape)
+    if len(mask_shape) > self.ndim or any(
+        m not in (1, s) for m, s in zip(mask_shape[::-1], tuple(self.shape)[::-1])
+    ):
+        raise ShapeError(
+            f"masked_scatter_: the mask of shape {tuple(mask.shape)} does not broadcast to "
+            f"the tensor of shape {tuple(self.shape)}"
+        )
     return _update(self, "masked_scatter_", lambda cur: masked_scatter(cur, mask, source))
 
 
@@ -92,7 +102,8 @@ def put(input: Tensor, index: Any, source: Tensor, accumulate: bool = False) -> 
             f"put: source has dtype {source.dtype} but the tensor has dtype {input.dtype}"
         )
     where_to = tensor(positions)
-    out = scatter_add(flat, 0, where_to, values) if accumulate else scatter(flat, 0, where_to, values)
+    write = scatter_add if accumulate else scatter
+    out = write(flat, 0, where_to, values)
     return out.reshape(*input.shape)
 
 
@@ -174,7 +185,12 @@ def fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
     mask = np.zeros(numel, bool)
     mask[0:end:step] = True
     on_diagonal = tensor(mask.reshape(shape))
-    return _update(self, "fill_diagonal_", lambda cur: where(on_diagonal, fill_value, cur))
+
+    def fill(cur: Tensor) -> Tensor:
+        value = tensor(fill_value).to(cur.dtype)  # cast as PyTorch does (2.7 -> 2 for ints)
+        return where(on_diagonal, value, cur)
+
+    return _update(self, "fill_diagonal_", fill)
 
 
 # ---- random fills ----------------------------------------------------------------------------
