@@ -2512,7 +2512,7 @@ OPS = OPS + (
 SPELLINGS.update({
     "fix": "trunc", "arctan2": "atan2", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
     "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "ger": "outer",
-    "trapz": "trapezoid", "clamp_tensors": "clamp",
+    "trapz": "trapezoid",
 })
 NOT_OPS = NOT_OPS | {
     # masks, integers and counts without gradients (tests/test_surface_math.py)

@@ -538,3 +538,37 @@ def test_random_fill_errors():
     for call, exc, *fragments in cases:
         with raises(exc, *fragments):
             call()
+
+
+# ---- vmap: the elementwise names batch by the elementwise rule -----------------------------
+
+VMAP_CASES = [
+    ("clamp_min", lambda a, b: a.clamp_min(b)),
+    ("clamp_max", lambda a, b: a.clamp_max(0.1)),
+    ("absolute", lambda a, b: a.absolute()),
+    ("multiply", lambda a, b: a.multiply(b)),
+    ("subtract", lambda a, b: a.subtract(b, alpha=2)),
+    ("negative", lambda a, b: a.negative()),
+    ("positive", lambda a, b: a.positive()),
+    ("greater", lambda a, b: a.greater(b)),
+    ("less_equal", lambda a, b: a.less_equal(b)),
+    ("not_equal", lambda a, b: a.not_equal(b)),
+    ("fix", lambda a, b: (a * 3).fix()),
+    ("arctan2", lambda a, b: a.arctan2(b)),
+    ("arcsin", lambda a, b: (a / 4).arcsin()),
+    ("arcsinh", lambda a, b: a.arcsinh()),
+    ("mvlgamma", lambda a, b: (a.abs() + 2).mvlgamma(2)),
+    ("ldexp", lambda a, b: a.ldexp(b)),
+    ("i0", lambda a, b: a.i0()),
+    ("signbit", lambda a, b: a.signbit()),
+    ("nextafter", lambda a, b: a.nextafter(b)),
+    ("gcd", lambda a, b: (a * 10).long().gcd((b * 10).long())),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), VMAP_CASES, ids=[c[0] for c in VMAP_CASES])
+def test_vmap_matches_a_loop(name, fn):
+    a, b = _f64(RNG.normal(size=(4, 3)), False), _f64(RNG.normal(size=(4, 3)), False)
+    batched = tg.func.vmap(fn)(a, b)
+    looped = tg.stack([fn(a[i], b[i]) for i in range(4)])
+    np.testing.assert_array_equal(batched.numpy(), looped.numpy())

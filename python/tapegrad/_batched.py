@@ -372,6 +372,13 @@ _ELEMENTWISE_EXTRA = (
     "__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__",
     "__and__", "__or__", "__xor__", "__invert__",
 )  # fmt: skip
+# PyTorch's other names for elementwise maths (_math_aliases.py, _math_extra.py).
+_ELEMENTWISE_EXTRA += (
+    "clamp_min", "clamp_max", "absolute", "multiply", "subtract", "negative", "positive",
+    "greater", "less", "greater_equal", "less_equal", "not_equal", "fix", "arctan2",
+    "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "mvlgamma", "ldexp", "i0",
+    "signbit", "gcd", "lcm", "nextafter",
+)  # fmt: skip
 
 
 def _method(name: str, rule: Callable[..., Any]) -> Callable[..., Any]:
