@@ -189,10 +189,11 @@ def mvlgamma(input: Tensor, p: int) -> Tensor:
     result is ``lgamma``'s value (``log|Γ|``) or inf."""
     if isinstance(p, bool) or not isinstance(p, int) or p < 1:
         raise ArgumentError(f"mvlgamma: p has to be greater than or equal to 1, got {p!r}")
+    from . import arange
+
     x = input if input.dtype.is_floating_point else input.to(get_default_dtype())
-    total = x.lgamma()
-    for j in range(1, p):
-        total = total + (x - j / 2).lgamma()
+    halves = arange(p, dtype=x.dtype) * 0.5  # one allocation of p terms, no Python loop
+    total = (x.unsqueeze(-1) - halves).lgamma().sum(-1)
     return total + p * (p - 1) / 4 * math.log(math.pi)
 
 
