@@ -363,7 +363,7 @@ _SHAPE_RULES: dict[str, Callable[..., Any]] = {
 }
 # Elementwise methods that are not primitives of their own (composites of elementwise
 # primitives, conversions), batched by the same rule.
-_ELEMENTWISE_EXTRA = (
+_ELEMENTWISE_EXTRA: tuple[str, ...] = (
     "round", "sgn", "int", "long", "bool", "half", "short", "byte", "char",
     "lerp", "nan_to_num", "float_power", "addcmul", "addcdiv",
     "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
