@@ -2352,3 +2352,175 @@ NOT_OPS = NOT_OPS | {
     "addcdiv_", "as_strided", "contiguous", "data", "is_contiguous", "stride",
     "storage_offset", "data_ptr", "t", "mT", "index_put_", "index_put",
 }
+
+# PyTorch's other names for the maths and more maths (python/tapegrad/_math_aliases.py,
+# _math_extra.py, _math_writes.py); values against PyTorch in tests/test_surface_math.py.
+
+
+def _well_conditioned(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """Square matrices near ``n · I``: invertible with a positive determinant."""
+    return rng.uniform(-1.0, 1.0, size=shape) + shape[-1] * np.eye(shape[-1])
+
+
+def _np_mvlgamma(x, p):
+    from math import lgamma, log, pi
+
+    lg = np.vectorize(lgamma)
+    return sum(lg(x - j / 2) for j in range(p)) + p * (p - 1) / 4 * log(pi)
+
+
+def _np_renorm(x, p, dim, maxnorm):
+    others = tuple(d for d in range(x.ndim) if d != dim % x.ndim)
+    norm = np.sum(np.abs(x) ** p, axis=others, keepdims=True) ** (1 / p)
+    return x * np.where(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0)
+
+
+def _np_cumulative_trapezoid(y, x=None, dx=1.0, dim=-1):
+    y = np.moveaxis(y, dim, -1)
+    step = dx if x is None else np.diff(x)
+    return np.moveaxis(np.cumsum((y[..., 1:] + y[..., :-1]) / 2 * step, -1), -1, dim)
+
+
+def _np_masked_scatter(x, src, mask):
+    out = x.copy()
+    chosen = np.broadcast_to(mask, x.shape)
+    out[chosen] = src.reshape(-1)[: int(chosen.sum())]
+    return out
+
+
+def _np_put(x, src, index, accumulate=False):
+    out = x.copy().reshape(-1)
+    if accumulate:
+        np.add.at(out, index.reshape(-1), src.reshape(-1))
+    else:
+        out[index.reshape(-1)] = src.reshape(-1)
+    return out.reshape(x.shape)
+
+
+MASK_2x3 = np.array([[True, False, True], [False, True, True]])
+OPS = OPS + (
+    OpSpec("clamp_min", lambda x, min=0.3: x.clamp_min(min), lambda x, min=0.3: np.maximum(x, min),
+           (S((2, 3)), S((4,), min=-1.0), S((0, 2))), avoiding(0.3, -1.0),
+           alternates=(lambda x, min=0.3: tg.clamp_min(x, min),)),
+    OpSpec("clamp_max", lambda x, max=0.3: x.clamp_max(max), lambda x, max=0.3: np.minimum(x, max),
+           (S((2, 3)), S((4,), max=-1.0), S((0, 2))), avoiding(0.3, -1.0),
+           alternates=(lambda x, max=0.3: tg.clamp_max(x, max),)),
+    OpSpec("clamp", lambda x, lo, hi: x.clamp(lo, hi),
+           lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
+           (S((2, 3), (2, 3), (2, 3)), S((2, 3), (3,), ()), S((4,), (1,), (4,)),
+            S((2, 3), (2, 3), (2, 3), layout="transposed")),
+           (REAL, real(-2.0, 0.0), real(0.0, 2.0)), variant="tensor-bounds",
+           alternates=(lambda x, lo, hi: tg.clamp(x, lo, hi), lambda x, lo, hi: x.clip(lo, hi),
+                       lambda x, lo, hi: tg.clamp_max(tg.clamp_min(x, lo), hi))),
+    OpSpec("positive", lambda x: x.positive(), lambda x: x, (S((2, 3)), S(())),
+           alternates=(lambda x: tg.positive(x),)),
+    OpSpec("mvlgamma", lambda x, p=2: x.mvlgamma(p), _np_mvlgamma,
+           (S((2, 3), p=1), S((4,), p=2), S((2, 2), p=3)), positive(1.2, 4.0),
+           alternates=(lambda x, p=2: tg.mvlgamma(x, p),)),
+    OpSpec("det", lambda a: a.det(), np.linalg.det, (S((3, 3)), S((2, 2, 2))),
+           _well_conditioned, alternates=(lambda a: tg.det(a),)),
+    OpSpec("logdet", lambda a: a.logdet(), lambda a: np.log(np.linalg.det(a)),
+           (S((3, 3)), S((2, 2, 2))), _well_conditioned, alternates=(lambda a: tg.logdet(a),)),
+    OpSpec("inverse", lambda a: a.inverse(), np.linalg.inv, (S((3, 3)), S((2, 2, 2))),
+           _well_conditioned, alternates=(lambda a: tg.inverse(a),)),
+    OpSpec("matrix_power", lambda a, n=2: a.matrix_power(n),
+           lambda a, n=2: np.linalg.matrix_power(a, n),
+           (S((3, 3)), S((2, 2, 2), n=3), S((3, 3), n=-1)), _well_conditioned,
+           alternates=(lambda a, n=2: tg.matrix_power(a, n),)),
+    OpSpec("matrix_exp", lambda a: a.matrix_exp(),
+           lambda a: sum(np.linalg.matrix_power(a, k) / math.factorial(k) for k in range(40)),
+           (S((3, 3)), S((2, 2, 2))), real(-0.5, 0.5), alternates=(lambda a: tg.matrix_exp(a),)),
+    OpSpec("ldexp", lambda x, e: x.ldexp(e), lambda x, e: x * 2.0**e,
+           (S((2, 3), (2, 3)), S((2, 3), (3,)), S((4,), ())), (REAL, real(-2.0, 2.0)),
+           alternates=(lambda x, e: tg.ldexp(x, e),)),
+    OpSpec("i0", lambda x: x.i0(), np.i0, (S((2, 3)), S((5,)), S((0,))), real(-12.0, 12.0),
+           alternates=(lambda x: tg.i0(x),)),
+    OpSpec("inner", lambda a, b: a.inner(b), np.inner,
+           (S((3,), (3,)), S((2, 3), (4, 3)), S((), (3,)), S((2, 2, 3), (3,))),
+           errors=(E([(2, 3), (4, 2)], tg.ShapeError, "[2, 3]", "[4, 2]"),),
+           alternates=(lambda a, b: tg.inner(a, b),)),
+    OpSpec("addr", lambda c, a, b, **kw: c.addr(a, b, **kw),
+           lambda c, a, b, beta=1, alpha=1: beta * c + alpha * np.outer(a, b),
+           (S((2, 3), (2,), (3,)), S((3,), (2,), (3,), beta=0.5, alpha=-2.0)),
+           errors=(E([(2, 3), (2, 1), (3,)], tg.ShapeError, "1-D"),),
+           alternates=(lambda c, a, b, **kw: tg.addr(c, a, b, **kw),)),
+    OpSpec("addbmm", lambda c, a, b, **kw: c.addbmm(a, b, **kw),
+           lambda c, a, b, beta=1, alpha=1: beta * c + alpha * (a @ b).sum(0),
+           (S((2, 4), (3, 2, 3), (3, 3, 4)), S((4,), (2, 2, 3), (2, 3, 4), beta=2.0, alpha=0.5)),
+           errors=(E([(2, 4), (2, 3), (3, 4)], tg.ShapeError, "3-D"),),
+           alternates=(lambda c, a, b, **kw: tg.addbmm(c, a, b, **kw),)),
+    OpSpec("renorm", lambda x, p, dim, maxnorm: x.renorm(p, dim, maxnorm), _np_renorm,
+           (S((3, 4), p=2, dim=0, maxnorm=1.5), S((2, 3, 2), p=1, dim=1, maxnorm=2.0),
+            S((3, 4), p=3, dim=-1, maxnorm=100.0)),
+           errors=(E([(3,)], tg.ShapeError, "2 dimensions", p=2, dim=0, maxnorm=1.0),
+                   E([(2, 3)], tg.ArgumentError, "maxnorm", p=2, dim=0, maxnorm=-1.0)),
+           alternates=(lambda x, p, dim, maxnorm: tg.renorm(x, p, dim, maxnorm),)),
+    OpSpec("trapezoid", lambda y, **kw: tg.trapezoid(y, **kw),
+           lambda y, dx=1.0, dim=-1: np.trapezoid(y, dx=dx, axis=dim),
+           (S((5,)), S((2, 4), dim=0), S((3, 4), dx=0.5), S((1,))),
+           alternates=(lambda y, **kw: tg.trapz(y, **kw),)),
+    OpSpec("trapezoid", lambda y, x: tg.trapezoid(y, x), lambda y, x: np.trapezoid(y, x),
+           (S((5,), (5,)), S((2, 4), (4,)), S((2, 4), (2, 4))), variant="x",
+           errors=(E([(3,), (2,)], tg.ShapeError, "one `x` value"),),
+           alternates=(lambda y, x: tg.trapz(y, x),)),
+    OpSpec("cumulative_trapezoid", lambda y, **kw: tg.cumulative_trapezoid(y, **kw),
+           _np_cumulative_trapezoid, (S((5,)), S((2, 4), dim=0), S((3, 4), dx=0.5), S((1,)))),
+    OpSpec("quantile", lambda x, q=0.3, **kw: x.quantile(q, **kw),
+           lambda x, q=0.3, dim=None, keepdim=False, interpolation="linear": np.quantile(
+               x, q, axis=dim, keepdims=keepdim, method=interpolation),
+           (S((7,)), S((3, 4), q=0.5, dim=1), S((3, 4), dim=0, keepdim=True),
+            S((2, 5), dim=-1, interpolation="lower"), S((2, 5), dim=1, interpolation="higher"),
+            S((2, 5), dim=1, interpolation="midpoint"), S((2, 5), dim=1, interpolation="nearest"),
+            S((3, 4), q=1.0), S((3, 4), layout="transposed", dim=1)),
+           errors=(E([(3,)], tg.ArgumentError, "range [0, 1]", q=1.5),
+                   E([(0,)], tg.ArgumentError, "non-empty"),
+                   E([(3,)], tg.ArgumentError, "interpolation", interpolation="foo")),
+           alternates=(lambda x, q=0.3, **kw: tg.quantile(x, q, **kw),
+                       lambda x, q=0.3, **kw: tg.nanquantile(x, q, **kw))),
+    OpSpec("nanquantile", lambda x, q=0.3, **kw: x.nanquantile(q, **kw),
+           lambda x, q=0.3, dim=None, keepdim=False: np.nanquantile(
+               x, q, axis=dim, keepdims=keepdim),
+           (S((7,)), S((3, 4), q=0.5, dim=1), S((3, 4), dim=0, keepdim=True)),
+           alternates=(lambda x, q=0.3, **kw: tg.nanquantile(x, q, **kw),)),
+    OpSpec("masked_scatter", lambda x, src, mask: x.masked_scatter(T(mask), src),
+           _np_masked_scatter,
+           (S((2, 3), (2, 3), mask=MASK_2x3), S((2, 3), (5,), mask=np.array([True, False, True])),
+            S((2, 3), (4,), mask=np.zeros((2, 3), bool))),
+           errors=(E([(2, 3), (2,)], tg.ShapeError, "number of elements", mask=MASK_2x3),),
+           alternates=(lambda x, src, mask: tg.masked_scatter(x, T(mask), src),)),
+    OpSpec("put", lambda x, src, index, **kw: x.put(T(index), src, **kw), _np_put,
+           (S((2, 3), (3,), index=np.array([0, 5, 3])),
+            S((2, 3), (2, 2), index=np.array([[1, 1], [-1, 1]]), accumulate=True),
+            S((2, 3), (2,), index=np.array([4, 2]), layout="transposed")),
+           errors=(E([(2, 3), (2,)], tg.AxisError, "out of range", index=np.array([0, 6])),
+                   E([(2, 3), (2,)], tg.ShapeError, "same number", index=np.array([0]))),
+           alternates=(lambda x, src, index, **kw: tg.put(x, T(index), src, **kw),)),
+    OpSpec("index_reduce", lambda x, src, dim, index, reduce, **kw:
+           x.index_reduce(dim, T(index), src, reduce, **kw),
+           lambda x, src, dim, index, reduce, include_self=True: _scatter_ref(
+               x, src, dim, _along_index(src.shape, dim, index), reduce, include_self),
+           (S((4, 3), (4, 3), dim=0, index=ROWS, reduce="prod"),
+            S((4, 3), (4, 2), dim=1, index=np.array([2, 0]), reduce="mean"),
+            S((4, 3), (4, 3), dim=0, index=ROWS, reduce="amax", include_self=False),
+            S((4, 3), (4, 3), dim=0, index=ROWS, reduce="amin")),
+           nonzero(0.5, 1.5),
+           errors=(E([(4, 3), (4, 3)], tg.ArgumentError, "prod, mean, amax or amin", dim=0,
+                     index=ROWS, reduce="sum"),),
+           alternates=(lambda x, src, dim, index, reduce, **kw:
+                       tg.index_reduce(x, dim, T(index), src, reduce, **kw),)),
+)
+SPELLINGS.update({
+    "fix": "trunc", "arctan2": "atan2", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
+    "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "ger": "outer",
+    "trapz": "trapezoid",
+})
+NOT_OPS = NOT_OPS | {
+    # masks, integers and counts without gradients (tests/test_surface_math.py)
+    "greater", "less", "greater_equal", "less_equal", "not_equal", "signbit", "frexp",
+    "gcd", "lcm", "nextafter", "histogram", "unique_consecutive",
+    # tuples or factorisations: checked against tapegrad.linalg with gradcheck there
+    "slogdet", "qr", "svd", "cholesky", "pinverse",
+    # in-place writes and random fills (tests/test_surface_math.py)
+    "masked_scatter_", "put_", "index_reduce_", "fill_diagonal_", "cauchy_", "geometric_",
+    "log_normal_",
+}

@@ -265,3 +265,16 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     """Public names only (no ``np``, ``math``, ``Any``, ``annotations``...)."""
     return sorted(__all__)
+
+# PyTorch's other names for the maths (aliases, torch.<linalg> forms), more maths
+# (integers, quantiles, histograms, integrals) and scattered writes: Python composites.
+from . import _math_aliases, _math_extra, _math_writes  # noqa: E402
+from ._math_aliases import *  # noqa: E402, F403
+from ._math_extra import *  # noqa: E402, F403
+from ._math_writes import *  # noqa: E402, F403
+
+__all__ += [
+    n
+    for n in _math_aliases.__all__ + _math_extra.__all__ + _math_writes.__all__
+    if n not in __all__
+]

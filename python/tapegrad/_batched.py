@@ -363,7 +363,7 @@ _SHAPE_RULES: dict[str, Callable[..., Any]] = {
 }
 # Elementwise methods that are not primitives of their own (composites of elementwise
 # primitives, conversions), batched by the same rule.
-_ELEMENTWISE_EXTRA = (
+_ELEMENTWISE_EXTRA: tuple[str, ...] = (
     "round", "sgn", "int", "long", "bool", "half", "short", "byte", "char",
     "lerp", "nan_to_num", "float_power", "addcmul", "addcdiv",
     "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
@@ -371,6 +371,13 @@ _ELEMENTWISE_EXTRA = (
     "__pos__", "__mod__", "__rmod__", "__floordiv__", "__rfloordiv__",
     "__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__",
     "__and__", "__or__", "__xor__", "__invert__",
+)  # fmt: skip
+# PyTorch's other names for elementwise maths (_math_aliases.py, _math_extra.py).
+_ELEMENTWISE_EXTRA += (
+    "clamp_min", "clamp_max", "absolute", "multiply", "subtract", "negative", "positive",
+    "greater", "less", "greater_equal", "less_equal", "not_equal", "fix", "arctan2",
+    "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "mvlgamma", "ldexp", "i0",
+    "signbit", "gcd", "lcm", "nextafter",
 )  # fmt: skip
 
 

@@ -965,6 +965,179 @@ class Tensor:
     ) -> Tensor:
         """The index of the smallest element (int64; first on ties, first NaN)."""
 
+    # ---- PyTorch's other maths names (tapegrad/_math_aliases.py, _math_extra.py,
+    # _math_writes.py)
+    def clamp_min(self, *args: Any, **kwargs: Any) -> Any:
+        """``clamp(min=min)``."""
+
+    def clamp_max(self, *args: Any, **kwargs: Any) -> Any:
+        """``clamp(max=max)``."""
+
+    def absolute(self, *args: Any, **kwargs: Any) -> Any:
+        """Alias of ``abs``."""
+
+    def multiply(self, *args: Any, **kwargs: Any) -> Any:
+        """Alias of ``mul``."""
+
+    def subtract(self, *args: Any, **kwargs: Any) -> Any:
+        """Alias of ``sub`` (with ``alpha``)."""
+
+    def negative(self, *args: Any, **kwargs: Any) -> Any:
+        """Alias of ``neg``."""
+
+    def positive(self, *args: Any, **kwargs: Any) -> Any:
+        """The tensor itself (an error for bool)."""
+
+    def greater(self, *args: Any, **kwargs: Any) -> Any:
+        """Alias of ``gt``."""
+
+    def less(self, *args: Any, **kwargs: Any) -> Any:
+        """Alias of ``lt``."""
+
+    def greater_equal(self, *args: Any, **kwargs: Any) -> Any:
+        """Alias of ``ge``."""
+
+    def less_equal(self, *args: Any, **kwargs: Any) -> Any:
+        """Alias of ``le``."""
+
+    def not_equal(self, *args: Any, **kwargs: Any) -> Any:
+        """Alias of ``ne``."""
+
+    def fix(self, *args: Any, **kwargs: Any) -> Any:
+        """Alias of ``trunc``."""
+
+    def arctan2(self, *args: Any, **kwargs: Any) -> Any:
+        """Alias of ``atan2``."""
+
+    def arcsin(self, *args: Any, **kwargs: Any) -> Any:
+        """Alias of ``asin``."""
+
+    def arccos(self, *args: Any, **kwargs: Any) -> Any:
+        """Alias of ``acos``."""
+
+    def arctan(self, *args: Any, **kwargs: Any) -> Any:
+        """Alias of ``atan``."""
+
+    def arcsinh(self, *args: Any, **kwargs: Any) -> Any:
+        """Alias of ``asinh``."""
+
+    def arccosh(self, *args: Any, **kwargs: Any) -> Any:
+        """Alias of ``acosh``."""
+
+    def arctanh(self, *args: Any, **kwargs: Any) -> Any:
+        """Alias of ``atanh``."""
+
+    def mvlgamma(self, *args: Any, **kwargs: Any) -> Any:
+        """Multivariate log-gamma of dimension ``p``."""
+
+    def det(self, *args: Any, **kwargs: Any) -> Any:
+        """Determinant (``linalg.det``)."""
+
+    def logdet(self, *args: Any, **kwargs: Any) -> Any:
+        """Log of the determinant (NaN for a negative one)."""
+
+    def slogdet(self, *args: Any, **kwargs: Any) -> Any:
+        """``(sign, logabsdet)`` (``linalg.slogdet``)."""
+
+    def inverse(self, *args: Any, **kwargs: Any) -> Any:
+        """Matrix inverse (``linalg.inv``)."""
+
+    def cholesky(self, *args: Any, **kwargs: Any) -> Any:
+        """Cholesky factor, lower or ``upper``."""
+
+    def qr(self, *args: Any, **kwargs: Any) -> Any:
+        """``(Q, R)`` (``some=True`` is the reduced form)."""
+
+    def svd(self, *args: Any, **kwargs: Any) -> Any:
+        """``(U, S, V)`` with V, not Vh (``some=True`` is the reduced form)."""
+
+    def pinverse(self, *args: Any, **kwargs: Any) -> Any:
+        """Pseudo-inverse (``linalg.pinv``)."""
+
+    def matrix_power(self, *args: Any, **kwargs: Any) -> Any:
+        """Integer matrix power (``linalg.matrix_power``)."""
+
+    def matrix_exp(self, *args: Any, **kwargs: Any) -> Any:
+        """Matrix exponential (``linalg.matrix_exp``)."""
+
+    def signbit(self, *args: Any, **kwargs: Any) -> Any:
+        """True where the sign bit is set (``-0.0`` included)."""
+
+    def frexp(self, *args: Any, **kwargs: Any) -> Any:
+        """``(mantissa, exponent)`` with ``self = mantissa · 2**exponent``."""
+
+    def ldexp(self, *args: Any, **kwargs: Any) -> Any:
+        """``self · 2**other``."""
+
+    def gcd(self, *args: Any, **kwargs: Any) -> Any:
+        """Greatest common divisor of integers."""
+
+    def lcm(self, *args: Any, **kwargs: Any) -> Any:
+        """Least common multiple of integers."""
+
+    def nextafter(self, *args: Any, **kwargs: Any) -> Any:
+        """The next representable float after ``self`` towards ``other``."""
+
+    def i0(self, *args: Any, **kwargs: Any) -> Any:
+        """Modified Bessel function of the first kind, order 0."""
+
+    def inner(self, *args: Any, **kwargs: Any) -> Any:
+        """Inner product over the last dimensions."""
+
+    def ger(self, *args: Any, **kwargs: Any) -> Any:
+        """Outer product (alias of ``outer``)."""
+
+    def addr(self, *args: Any, **kwargs: Any) -> Any:
+        """``beta · self + alpha · outer(vec1, vec2)``."""
+
+    def addbmm(self, *args: Any, **kwargs: Any) -> Any:
+        """``beta · self + alpha · Σ_b batch1[b] @ batch2[b]``."""
+
+    def renorm(self, *args: Any, **kwargs: Any) -> Any:
+        """Sub-tensors along ``dim`` rescaled to ``p``-norm at most ``maxnorm``."""
+
+    def quantile(self, *args: Any, **kwargs: Any) -> Any:
+        """The ``q``-th quantiles over ``dim``."""
+
+    def nanquantile(self, *args: Any, **kwargs: Any) -> Any:
+        """The ``q``-th quantiles over ``dim``, ignoring NaN."""
+
+    def histogram(self, *args: Any, **kwargs: Any) -> Any:
+        """``(hist, bin_edges)`` of the values."""
+
+    def unique_consecutive(self, *args: Any, **kwargs: Any) -> Any:
+        """Unique elements of consecutive runs."""
+
+    def masked_scatter(self, *args: Any, **kwargs: Any) -> Any:
+        """Copies ``source`` elements, in order, where ``mask`` is True."""
+
+    def masked_scatter_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``masked_scatter``."""
+
+    def fill_diagonal_(self, *args: Any, **kwargs: Any) -> Any:
+        """Fills the main diagonal (wrapping for tall matrices with ``wrap=True``)."""
+
+    def put(self, *args: Any, **kwargs: Any) -> Any:
+        """Writes ``source`` at flat ``index`` positions (summing with ``accumulate=True``)."""
+
+    def put_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``put``."""
+
+    def index_reduce(self, *args: Any, **kwargs: Any) -> Any:
+        """Reduces ``source`` slices into ``self`` along ``dim`` at ``index`` ("prod", "mean", "amax", "amin")."""
+
+    def index_reduce_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``index_reduce``."""
+
+    def cauchy_(self, *args: Any, **kwargs: Any) -> Any:
+        """Fills with draws from the Cauchy distribution."""
+
+    def geometric_(self, *args: Any, **kwargs: Any) -> Any:
+        """Fills with draws from the geometric distribution (trials to the first success)."""
+
+    def log_normal_(self, *args: Any, **kwargs: Any) -> Any:
+        """Fills with draws from the log-normal distribution."""
+
     # ---- selections by index (tapegrad/_selection.py composes all but gather)
     def gather(
         self, dim: builtins.int, index: Tensor, *, sparse_grad: builtins.bool = False
@@ -1145,12 +1318,17 @@ class Tensor:
         """``self`` where ``condition`` is nonzero, ``other`` elsewhere."""
 
     def clamp(
-        self, min: builtins.float | None = None, max: builtins.float | None = None
+        self,
+        min: builtins.float | Tensor | None = None,
+        max: builtins.float | Tensor | None = None,
     ) -> Tensor:
-        """Clamps into ``[min, max]``; the gradient passes on the closed interval."""
+        """Clamps into ``[min, max]``; the gradient passes on the closed interval (tensor
+        bounds share it at ties, as PyTorch's)."""
 
     def clip(
-        self, min: builtins.float | None = None, max: builtins.float | None = None
+        self,
+        min: builtins.float | Tensor | None = None,
+        max: builtins.float | Tensor | None = None,
     ) -> Tensor:
         """Clamps into ``[min, max]`` (``clip`` is PyTorch's alias of ``clamp``)."""
 

@@ -102,3 +102,37 @@ class aminmax(NamedTuple):
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+# torch.frexp / histogram / svd / qr (the maths added with the aliases of _math_aliases and
+# _math_extra).
+__all__ += ["frexp", "histogram", "qr", "svd"]
+
+
+class frexp(NamedTuple):
+    """``frexp(x)``: ``x = mantissa · 2**exponent`` (the exponent int32)."""
+
+    mantissa: Tensor
+    exponent: Tensor
+
+
+class histogram(NamedTuple):
+    """``histogram(x, bins)``: the counts (or weights, or density) and the bin edges."""
+
+    hist: Tensor
+    bin_edges: Tensor
+
+
+class svd(NamedTuple):
+    """``torch.svd(A)``: ``A = U diag(S) Vᵀ`` (``V``, not ``linalg.svd``'s ``Vh``)."""
+
+    U: Tensor
+    S: Tensor
+    V: Tensor
+
+
+class qr(NamedTuple):
+    """``torch.qr(A)``: ``A = Q R``."""
+
+    Q: Tensor
+    R: Tensor

@@ -119,13 +119,35 @@ impl PyTensor {
     }
     /// Clamps into `[min, max]` (`clip` is PyTorch's alias of `clamp`).
     #[pyo3(signature = (min=None, max=None))]
-    fn clip(
-        &self,
-        min: Option<&Bound<'_, PyAny>>,
-        max: Option<&Bound<'_, PyAny>>,
-    ) -> Res<PyTensor> {
-        self.clamp_bounds(min, max)
+    fn clip<'py>(
+        slf: &Bound<'py, Self>,
+        min: Option<&Bound<'py, PyAny>>,
+        max: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        clamp_any(slf, min, max)
     }
+}
+
+/// `clamp(min, max)`: number bounds go to the core kernel; a tensor bound goes to the Python
+/// composite `tapegrad._math_aliases.clamp_tensors` (broadcasting and a gradient for the bounds).
+pub fn clamp_any<'py>(
+    slf: &Bound<'py, PyTensor>,
+    min: Option<&Bound<'py, PyAny>>,
+    max: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = slf.py();
+    let is_tensor =
+        |b: Option<&Bound<'py, PyAny>>| b.is_some_and(|b| b.is_instance_of::<PyTensor>());
+    if is_tensor(min) || is_tensor(max) {
+        let kwargs = pyo3::types::PyDict::new(py);
+        kwargs.set_item("min", min)?;
+        kwargs.set_item("max", max)?;
+        let args = pyo3::types::PyTuple::empty(py);
+        let module = "tapegrad._math_aliases";
+        return crate::tensor_extra::composite(slf, module, "clamp_tensors", &args, Some(&kwargs));
+    }
+    let out = slf.borrow().clamp_bounds(min, max)?;
+    Ok(Bound::new(py, out)?.into_any())
 }
 
 impl PyTensor {

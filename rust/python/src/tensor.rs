@@ -518,14 +518,14 @@ impl PyTensor {
         let cond = operand("where", condition)?.to_tensor(&self.0);
         Ok(wrap(self.0.where_cond(&cond, &operand("where", other)?.to_tensor(&self.0))?))
     }
-    /// Clamps into `[min, max]`.
+    /// Clamps into `[min, max]` (numbers or tensors).
     #[pyo3(signature = (min=None, max=None))]
-    fn clamp(
-        &self,
-        min: Option<&Bound<'_, PyAny>>,
-        max: Option<&Bound<'_, PyAny>>,
-    ) -> Res<PyTensor> {
-        self.clamp_bounds(min, max)
+    fn clamp<'py>(
+        slf: &Bound<'py, Self>,
+        min: Option<&Bound<'py, PyAny>>,
+        max: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::int_ops::clamp_any(slf, min, max)
     }
 
     /// Sum over `dim` (all dims when None), in `dtype` when given (the input is cast first).

@@ -473,3 +473,126 @@ composite_methods! { "tapegrad._products":
     /// Cross product of 3-vectors along `dim`.
     cross;
 }
+
+composite_methods! { "tapegrad._math_aliases":
+    /// `clamp(min=min)`.
+    clamp_min;
+    /// `clamp(max=max)`.
+    clamp_max;
+    /// Alias of `abs`.
+    absolute;
+    /// Alias of `mul`.
+    multiply;
+    /// Alias of `sub` (with `alpha`).
+    subtract;
+    /// Alias of `neg`.
+    negative;
+    /// The tensor itself (an error for bool).
+    positive;
+    /// Alias of `gt`.
+    greater;
+    /// Alias of `lt`.
+    less;
+    /// Alias of `ge`.
+    greater_equal;
+    /// Alias of `le`.
+    less_equal;
+    /// Alias of `ne`.
+    not_equal;
+    /// Alias of `trunc`.
+    fix;
+    /// Alias of `atan2`.
+    arctan2;
+    /// Alias of `asin`.
+    arcsin;
+    /// Alias of `acos`.
+    arccos;
+    /// Alias of `atan`.
+    arctan;
+    /// Alias of `asinh`.
+    arcsinh;
+    /// Alias of `acosh`.
+    arccosh;
+    /// Alias of `atanh`.
+    arctanh;
+    /// Multivariate log-gamma of dimension `p`.
+    mvlgamma;
+    /// Determinant (`linalg.det`).
+    det;
+    /// Log of the determinant (NaN for a negative one).
+    logdet;
+    /// `(sign, logabsdet)` (`linalg.slogdet`).
+    slogdet;
+    /// Matrix inverse (`linalg.inv`).
+    inverse;
+    /// Cholesky factor, lower or `upper`.
+    cholesky;
+    /// `(Q, R)` (`some=True` is the reduced form).
+    qr;
+    /// `(U, S, V)` with V, not Vh (`some=True` is the reduced form).
+    svd;
+    /// Pseudo-inverse (`linalg.pinv`).
+    pinverse;
+    /// Integer matrix power (`linalg.matrix_power`).
+    matrix_power;
+    /// Matrix exponential (`linalg.matrix_exp`).
+    matrix_exp;
+}
+
+composite_methods! { "tapegrad._math_extra":
+    /// True where the sign bit is set (`-0.0` included).
+    signbit;
+    /// `(mantissa, exponent)` with `self = mantissa · 2**exponent`.
+    frexp;
+    /// `self · 2**other`.
+    ldexp;
+    /// Greatest common divisor of integers.
+    gcd;
+    /// Least common multiple of integers.
+    lcm;
+    /// The next representable float after `self` towards `other`.
+    nextafter;
+    /// Modified Bessel function of the first kind, order 0.
+    i0;
+    /// Inner product over the last dimensions.
+    inner;
+    /// Outer product (alias of `outer`).
+    ger;
+    /// `beta · self + alpha · outer(vec1, vec2)`.
+    addr;
+    /// `beta · self + alpha · Σ_b batch1[b] @ batch2[b]`.
+    addbmm;
+    /// Sub-tensors along `dim` rescaled to `p`-norm at most `maxnorm`.
+    renorm;
+    /// The `q`-th quantiles over `dim`.
+    quantile;
+    /// The `q`-th quantiles over `dim`, ignoring NaN.
+    nanquantile;
+    /// `(hist, bin_edges)` of the values.
+    histogram;
+    /// Unique elements of consecutive runs.
+    unique_consecutive;
+}
+
+composite_methods! { "tapegrad._math_writes":
+    /// Copies `source` elements, in order, where `mask` is True.
+    masked_scatter;
+    /// In place `masked_scatter`.
+    masked_scatter_;
+    /// Fills the main diagonal (wrapping for tall matrices with `wrap=True`).
+    fill_diagonal_;
+    /// Writes `source` at flat `index` positions (summing with `accumulate=True`).
+    put;
+    /// In place `put`.
+    put_;
+    /// Reduces `source` slices into `self` along `dim` at `index` ("prod", "mean", "amax", "amin").
+    index_reduce;
+    /// In place `index_reduce`.
+    index_reduce_;
+    /// Fills with draws from the Cauchy distribution.
+    cauchy_;
+    /// Fills with draws from the geometric distribution (trials to the first success).
+    geometric_;
+    /// Fills with draws from the log-normal distribution.
+    log_normal_;
+}
