@@ -257,8 +257,7 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple[Tensor, ...]:
         shape = [1] * len(inputs)
         shape[k] = sizes[k]
         grids.append(t.reshape(*shape).expand(*sizes))
-    if swap:
-        grids = [g.transpose(0, 1) for g in grids]
+    if swap:  # the grid of (b, a, ...) in "ij" order, outputs back in (a, b, ...) order
         grids[0], grids[1] = grids[1], grids[0]
     return tuple(grids)
 
