@@ -2537,7 +2537,10 @@ SURFACE_SPECS = (
     ),
 )
 OPS = OPS + SURFACE_SPECS
-PUBLIC_OPS += [spec.name for spec in SURFACE_SPECS]
+# Tensor methods (vander, meshgrid, cartesian_prod, combinations, block_diag and
+# broadcast_tensors are functions only, as in PyTorch).
+PUBLIC_OPS += ["select", "unfold", "ravel", "hsplit", "vsplit", "dsplit", "sum_to_size"]
+PUBLIC_OPS += ["H", "mH", "conj"]
 SPELLINGS.update(moveaxis="movedim", row_stack="vstack", resolve_conj="conj", real="conj")
 SPELLINGS.update(resolve_neg="conj")
 NOT_OPS = NOT_OPS | {
