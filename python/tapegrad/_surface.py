@@ -158,7 +158,7 @@ def _triangle_indices(
 ) -> Tensor:
     for name, value in (("row", row), ("col", col)):
         if value < 0:
-            raise ArgumentError(f"{name} must be non-negative, got{value}")
+            raise ArgumentError(f"{name} must be non-negative, got {value}")
     name = _creation._dtype_name(dtype) or "int64"
     if name not in ("int32", "int64"):
         raise DTypeError(f'"{op}" not implemented for {name}: use int32 or int64')

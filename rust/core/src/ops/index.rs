@@ -623,6 +623,20 @@ mod tests {
     }
 
     #[test]
+    fn unfold_is_a_view_whose_overlapping_windows_add_their_gradients() {
+        let x = leaf(&[5], &[0.0, 1.0, 2.0, 3.0, 4.0], true);
+        let y = x.unfold(0, 3, 1).unwrap();
+        assert_eq!(y.shape(), vec![3, 3]);
+        assert_eq!(values(&y), vec![0.0, 1.0, 2.0, 1.0, 2.0, 3.0, 2.0, 3.0, 4.0]);
+        assert!(y.shares_storage(&x));
+        // d(sum of windows)/dx_i = the number of windows that hold x_i.
+        let g = grad_of_sum(&x, |t| t.unfold(0, 3, 1));
+        assert_close(&g, &[1.0, 2.0, 3.0, 2.0, 1.0], 0.0);
+        assert!(x.unfold(0, 6, 1).is_err());
+        assert!(x.unfold(0, 2, 0).is_err());
+    }
+
+    #[test]
     fn cat_splits_the_gradient_back() {
         let a = leaf(&[2, 1], &[1.0, 2.0], true);
         let b = leaf(&[2, 2], &[3.0, 4.0, 5.0, 6.0], true);
