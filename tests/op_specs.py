@@ -2523,4 +2523,203 @@ NOT_OPS = NOT_OPS | {
     # in-place writes and random fills (tests/test_surface_math.py)
     "masked_scatter_", "put_", "index_reduce_", "fill_diagonal_", "cauchy_", "geometric_",
     "log_normal_",
+
+# ---------------------------------------------------------------- surface names
+# Creation, shape and real-tensor names of tapegrad/_surface.py (tests/test_surface_create.py
+# checks views, dtypes and PyTorch parity).
+
+
+def _np_unfold(x, dimension, size, step):
+    moved = np.moveaxis(x, dimension, -1)
+    count = (moved.shape[-1] - size) // step + 1
+    windows = np.stack([moved[..., w * step : w * step + size] for w in range(count)], -2)
+    return np.moveaxis(windows, -2, dimension % x.ndim)
+
+
+def _np_sum_to_size(x, size):
+    lead = x.ndim - len(size)
+    out = x.sum(axis=tuple(range(lead)))
+    axes = tuple(k for k, s in enumerate(size) if s == 1 and out.shape[k] != 1)
+    return out.sum(axis=axes, keepdims=True) if axes else out
+
+
+def _np_block_diag(*blocks):
+    blocks = [b.reshape(1, -1) if b.ndim < 2 else b for b in blocks]
+    out = np.zeros((sum(b.shape[0] for b in blocks), sum(b.shape[1] for b in blocks)))
+    r = c = 0
+    for b in blocks:
+        out[r : r + b.shape[0], c : c + b.shape[1]] = b
+        r, c = r + b.shape[0], c + b.shape[1]
+    return out
+
+
+def _np_combinations(x, r=2, with_replacement=False):
+    import itertools
+
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    return np.array([[x[i] for i in row] for row in pick(range(len(x)), r)])
+
+
+SURFACE_SPECS = (
+    OpSpec(
+        "select",
+        lambda x, dim, index: x.select(dim, index),
+        lambda x, dim, index: np.take(x, index, dim),
+        (
+            S((4, 3), dim=0, index=1),
+            S((4, 3), dim=-1, index=-1),
+            S((2, 3, 2), dim=1, index=2, layout="transposed"),
+        ),
+        errors=(
+            E([(3,)], tg.AxisError, "index 5 out of range", dim=0, index=5),
+            E([()], tg.AxisError, "0-dim", dim=0, index=0),
+            E([(3,)], tg.AxisError, "dim 2", dim=2, index=0),
+        ),
+        alternates=(lambda x, dim, index: tg.select(x, dim, index),),
+    ),
+    OpSpec(
+        "unfold",
+        lambda x, dimension, size, step: x.unfold(dimension, size, step),
+        _np_unfold,
+        (
+            S((7,), dimension=0, size=3, step=2),
+            S((7,), dimension=0, size=3, step=1, note="overlapping"),
+            S((3, 5), dimension=1, size=2, step=3),
+            S((4, 3), dimension=-2, size=4, step=1, layout="transposed"),
+            S((2, 6), dimension=1, size=0, step=1),
+        ),
+        errors=(
+            E([(5,)], tg.ShapeError, "maximum size for tensor at dimension 0 is 5", dimension=0, size=6, step=1),
+            E([(5,)], ValueError, "step is 0 but must be > 0", dimension=0, size=2, step=0),
+            E([(5,)], ValueError, "size is -1 but must be >= 0", dimension=0, size=-1, step=1),
+            E([(5,)], tg.AxisError, "dim", dimension=1, size=1, step=1),
+        ),
+    ),
+    OpSpec(
+        "ravel",
+        lambda x: x.ravel(),
+        lambda x: x.ravel(),
+        (S(()), S((2, 3)), S((2, 3), layout="transposed"), S((0, 2))),
+        alternates=(lambda x: tg.ravel(x),),
+    ),
+    OpSpec(
+        "hsplit",
+        lambda x, s: _weighted(x.hsplit(s)),
+        lambda x, s: _np_weighted(np.hsplit(x, s)),
+        (S((6,), s=3), S((2, 6), s=2), S((2, 6), s=[1, 4])),
+        errors=(
+            E([(2, 5)], tg.ShapeError, "not divisible by the split_size 2", s=2),
+            E([()], tg.ShapeError, "at least 1 dimension", s=2),
+        ),
+        alternates=(lambda x, s: _weighted(tg.hsplit(x, s)),),
+    ),
+    OpSpec(
+        "vsplit",
+        lambda x, s: _weighted(x.vsplit(s)),
+        lambda x, s: _np_weighted(np.vsplit(x, s)),
+        (S((4, 2), s=2), S((5, 2), s=[2, 3])),
+        errors=(E([(5,)], tg.ShapeError, "at least 2 dimension", s=2),),
+        alternates=(lambda x, s: _weighted(tg.vsplit(x, s)),),
+    ),
+    OpSpec(
+        "dsplit",
+        lambda x, s: _weighted(x.dsplit(s)),
+        lambda x, s: _np_weighted(np.dsplit(x, s)),
+        (S((2, 2, 4), s=2), S((1, 2, 5), s=[1, 3])),
+        errors=(E([(5, 5)], tg.ShapeError, "at least 3 dimension", s=2),),
+        alternates=(lambda x, s: _weighted(tg.dsplit(x, s)),),
+    ),
+    OpSpec(
+        "sum_to_size",
+        lambda x, size: x.sum_to_size(size),
+        _np_sum_to_size,
+        (S((2, 3), size=(1, 3)), S((2, 3), size=(3,)), S((2, 3), size=(1, 1)), S((4, 2, 3), size=(2, 1))),
+        errors=(E([(2, 3)], tg.ShapeError, "is not expandable to size", size=(4, 3)),),
+        alternates=(lambda x, size: x.sum_to_size(*size),),
+    ),
+    OpSpec(
+        "vander",
+        lambda x, **kw: tg.vander(x, **kw),
+        lambda x, N=None, increasing=False: np.vander(x, N, increasing),
+        (S((3,)), S((4,), N=2), S((3,), N=5, increasing=True), S((0,))),
+        errors=(
+            E([(2, 2)], tg.ShapeError, "one-dimensional"),
+            E([(2,)], tg.ArgumentError, "N must be non-negative", N=-1),
+        ),
+    ),
+    OpSpec(
+        "meshgrid",
+        lambda a, b, indexing: _weighted(tg.meshgrid(a, b, indexing=indexing)),
+        lambda a, b, indexing: _np_weighted(np.meshgrid(a, b, indexing=indexing)),
+        (S((2,), (3,), indexing="ij"), S((2,), (3,), indexing="xy"), S((), (3,), indexing="ij")),
+        errors=(E([(2,), (3,)], tg.ArgumentError, "indexing must be one of", indexing="foo"),),
+    ),
+    OpSpec(
+        "cartesian_prod",
+        lambda a, b: tg.cartesian_prod(a, b),
+        lambda a, b: np.array([[x, y] for x in a for y in b]),
+        (S((2,), (3,)), S((1,), (2,))),
+        errors=(E([(2, 2), (2,)], tg.ShapeError, "Expect a 1D vector"),),
+    ),
+    OpSpec(
+        "combinations",
+        lambda x, **kw: tg.combinations(x, **kw),
+        _np_combinations,
+        (S((4,)), S((3,), r=3), S((3,), r=2, with_replacement=True)),
+        errors=(
+            E([(2, 2)], tg.ShapeError, "Expect a 1D vector"),
+            E([(3,)], tg.ArgumentError, "non-negative", r=-1),
+        ),
+    ),
+    OpSpec(
+        "block_diag",
+        lambda a, b, c: tg.block_diag(a, b, c),
+        _np_block_diag,
+        (S((2, 2), (), (3,)), S((1, 3), (2, 1), (0, 2))),
+        errors=(E([(2, 2, 2), (2,), (2,)], tg.ShapeError, "2 or fewer dimensions"),),
+    ),
+    OpSpec(
+        "broadcast_tensors",
+        lambda a, b: _weighted(tg.broadcast_tensors(a, b)),
+        lambda a, b: _np_weighted(np.broadcast_arrays(a, b)),
+        (S((2, 1), (3,)), S((), (2, 2)), S((2, 3), (2, 3))),
+        errors=(E([(2,), (3,)], tg.ShapeError, "broadcast"),),
+    ),
+    OpSpec(
+        "H",
+        lambda x: x.H,
+        lambda x: x.T,
+        (S((2, 3)), S((3, 3), layout="transposed")),
+        errors=(E([(2,)], tg.ShapeError, "only supported on matrices"),),
+    ),
+    OpSpec(
+        "mH",
+        lambda x: x.mH,
+        lambda x: np.swapaxes(x, -1, -2),
+        (S((2, 3)), S((2, 3, 4))),
+        errors=(E([(2,)], tg.ShapeError, "matrices or batches of matrices"),),
+    ),
+    OpSpec(
+        "conj",
+        lambda x: x.conj(),
+        lambda x: np.conj(x),
+        (S(()), S((2, 3))),
+        alternates=(lambda x: x.resolve_conj(), lambda x: x.real, lambda x: x.resolve_neg()),
+    ),
+)
+OPS = OPS + SURFACE_SPECS
+# Tensor methods (vander, meshgrid, cartesian_prod, combinations, block_diag and
+# broadcast_tensors are functions only, as in PyTorch).
+PUBLIC_OPS += ["select", "unfold", "ravel", "hsplit", "vsplit", "dsplit", "sum_to_size"]
+PUBLIC_OPS += ["H", "mH", "conj"]
+SPELLINGS.update(moveaxis="movedim", row_stack="vstack", resolve_conj="conj", real="conj")
+SPELLINGS.update(resolve_neg="conj")
+NOT_OPS = NOT_OPS | {
+    # creation and index tables: no gradient to their arguments (test_surface_create.py)
+    *("linspace", "logspace", "as_tensor", "tril_indices", "triu_indices"),
+    *("broadcast_shapes", "ndimension", "is_nonzero", "is_complex", "is_shared"),
+    *("share_memory_", "pin_memory", "is_pinned", "is_conj", "is_neg", "imag"),
+    *("set_printoptions", "get_printoptions", "use_deterministic_algorithms"),
+    *("are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled"),
+    "compile",
 }

@@ -253,6 +253,14 @@ from ._random import *  # noqa: E402, F403
 __all__ += [n for n in _random.__all__ if n not in __all__]
 __all__ += ["return_types"]
 
+# PyTorch names scripts call: ranges, grids, shape aliases, switches (`_surface`), and
+# `set_printoptions` (`_printing`).
+from . import _printing, _surface  # noqa: E402
+from ._printing import *  # noqa: E402, F403
+from ._surface import *  # noqa: E402, F403
+
+__all__ += [n for n in _surface.__all__ + _printing.__all__ if n not in __all__]
+
 
 def __getattr__(name: str) -> Any:
     # PyTorch dtypes tapegrad does not have (float16, bfloat16, complex64...) raise a clear

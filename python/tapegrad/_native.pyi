@@ -755,6 +755,85 @@ class Tensor:
     def unflatten(self, *args: Any, **kwargs: Any) -> Any:
         """Splits dimension ``dim`` into ``sizes``."""
 
+    # ---- surface names (tapegrad/_surface.py)
+    def select(self, *args: Any, **kwargs: Any) -> Any:
+        """The slice at ``index`` along ``dim``, that dimension removed (a view)."""
+
+    def ravel(self, *args: Any, **kwargs: Any) -> Any:
+        """The elements as a 1-d tensor (a view when the strides allow it)."""
+
+    def moveaxis(self, *args: Any, **kwargs: Any) -> Any:
+        """Moves dimensions to new positions (an alias of ``movedim``)."""
+
+    def hsplit(self, *args: Any, **kwargs: Any) -> Any:
+        """Splits along dimension 1 (0 for 1-d tensors)."""
+
+    def vsplit(self, *args: Any, **kwargs: Any) -> Any:
+        """Splits along dimension 0."""
+
+    def dsplit(self, *args: Any, **kwargs: Any) -> Any:
+        """Splits along dimension 2."""
+
+    def ndimension(self, *args: Any, **kwargs: Any) -> Any:
+        """The number of dimensions."""
+
+    def sum_to_size(self, *args: Any, **kwargs: Any) -> Any:
+        """Sums broadcast dimensions away to reach ``size``."""
+
+    def is_nonzero(self, *args: Any, **kwargs: Any) -> Any:
+        """Whether the single element is nonzero."""
+
+    def is_complex(self, *args: Any, **kwargs: Any) -> Any:
+        """False: tapegrad has no complex dtypes."""
+
+    def is_shared(self, *args: Any, **kwargs: Any) -> Any:
+        """False: tensors are not in shared memory."""
+
+    def share_memory_(self, *args: Any, **kwargs: Any) -> Any:
+        """The tensor itself (a no-op on the CPU)."""
+
+    def pin_memory(self, *args: Any, **kwargs: Any) -> Any:
+        """The tensor itself: no pinned memory without an accelerator."""
+
+    def is_pinned(self, *args: Any, **kwargs: Any) -> Any:
+        """False: no pinned memory without an accelerator."""
+
+    def conj(self, *args: Any, **kwargs: Any) -> Any:
+        """The tensor itself: the conjugate of a real tensor."""
+
+    def resolve_conj(self, *args: Any, **kwargs: Any) -> Any:
+        """The tensor itself."""
+
+    def is_conj(self, *args: Any, **kwargs: Any) -> Any:
+        """False: no lazy conjugation."""
+
+    def resolve_neg(self, *args: Any, **kwargs: Any) -> Any:
+        """The tensor itself."""
+
+    def is_neg(self, *args: Any, **kwargs: Any) -> Any:
+        """False: no lazy negation."""
+
+    def unfold(self, dimension: builtins.int, size: builtins.int, step: builtins.int) -> Tensor:
+        """Windows of ``size`` every ``step`` along ``dimension`` as a new last dimension (a view)."""
+
+    @property
+    def H(self) -> Tensor:
+        """The conjugate transpose of a matrix: its transpose (a view)."""
+
+    @property
+    def mH(self) -> Tensor:
+        """The conjugate transpose of the last two dimensions (a view)."""
+
+    @property
+    def real(self) -> Tensor:
+        """The real part: the tensor itself."""
+
+    @property
+    def imag(self) -> Tensor:
+        """Raises: a real tensor has no imaginary part."""
+
+    def __new__(cls, *args: Any, device: Any = None) -> Tensor: ...
+
     def lerp(self, *args: Any, **kwargs: Any) -> Any:
         """``self + weight · (end - self)``."""
 

@@ -152,12 +152,10 @@ impl PyTensor {
         slf.as_ptr() as isize
     }
     fn __repr__(&self, py: Python<'_>) -> Res<String> {
-        let np = py.import("numpy")?;
-        let body: String = np
-            .call_method1(
-                "array2string",
-                (array_to_numpy(py, &self.0.array())?, py.None(), py.None(), py.None(), ", "),
-            )?
+        // The body follows `tapegrad.set_printoptions` (kept in `tapegrad/_printing.py`).
+        let body: String = py
+            .import("tapegrad._printing")?
+            .call_method1("format_body", (array_to_numpy(py, &self.0.array())?,))?
             .extract()?;
         let body = body.replace('\n', "\n       ");
         let mut extras = Vec::new();

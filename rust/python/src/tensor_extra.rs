@@ -596,3 +596,90 @@ composite_methods! { "tapegrad._math_writes":
     /// Fills with draws from the log-normal distribution.
     log_normal_;
 }
+
+/// The module of the surface composites below (`tapegrad/_surface.py`).
+const SURFACE: &str = "tapegrad._surface";
+
+composite_methods! { "tapegrad._surface":
+    /// The slice at `index` along `dim`, with that dimension removed (a view).
+    select;
+    /// The elements as a 1-d tensor (a view when the strides allow it).
+    ravel;
+    /// Moves dimensions to new positions (an alias of `movedim`).
+    moveaxis;
+    /// Splits along dimension 1 (0 for 1-d tensors), NumPy's `hsplit`.
+    hsplit;
+    /// Splits along dimension 0, NumPy's `vsplit`.
+    vsplit;
+    /// Splits along dimension 2, NumPy's `dsplit`.
+    dsplit;
+    /// The number of dimensions (as `dim()`).
+    ndimension;
+    /// Sums broadcast dimensions away to reach `size`.
+    sum_to_size;
+    /// Whether the single element is nonzero.
+    is_nonzero;
+    /// False: tapegrad has no complex dtypes.
+    is_complex;
+    /// False: tapegrad's tensors are not in shared memory.
+    is_shared;
+    /// The tensor itself (a no-op on the CPU).
+    share_memory_;
+    /// The tensor itself: there is no pinned memory without an accelerator.
+    pin_memory;
+    /// False: there is no pinned memory without an accelerator.
+    is_pinned;
+    /// The tensor itself: the conjugate of a real tensor.
+    conj;
+    /// The tensor itself: the conjugate of a real tensor.
+    resolve_conj;
+    /// False: a real tensor has no lazy conjugation.
+    is_conj;
+    /// The tensor itself: there is no lazy negation.
+    resolve_neg;
+    /// False: there is no lazy negation.
+    is_neg;
+}
+
+#[pymethods]
+impl PyTensor {
+    /// `Tensor(data)` copies `data` into a float32 tensor (the default dtype); `Tensor(*sizes)`
+    /// makes a tensor of that shape (zero-filled); `Tensor()` an empty one (PyTorch's
+    /// legacy constructor, made in `tapegrad/_surface.py`).
+    #[new]
+    #[pyo3(signature = (*args, device=None))]
+    fn legacy_new(
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
+        device: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyTensor> {
+        let made = py.import(SURFACE)?.call_method1("legacy_new", (args, device))?;
+        let made: PyRef<'_, PyTensor> = made.extract()?;
+        Ok(PyTensor(made.0.clone()))
+    }
+    /// Windows of `size` elements every `step` along `dimension`, as a new last dimension
+    /// (a view).
+    fn unfold(&self, dimension: i64, size: i64, step: i64) -> Res<PyTensor> {
+        Ok(PyTensor(self.0.unfold(dimension, size, step)?))
+    }
+    /// The conjugate transpose of a matrix: its transpose for a real tensor (a view).
+    #[getter(H)]
+    fn conjugate_transpose<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        composite(slf, SURFACE, "adjoint_of_matrix", &PyTuple::empty(slf.py()), None)
+    }
+    /// The conjugate transpose of the last two dimensions: `mT` for a real tensor (a view).
+    #[getter(mH)]
+    fn matrix_conjugate_transpose<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        composite(slf, SURFACE, "adjoint", &PyTuple::empty(slf.py()), None)
+    }
+    /// The real part: the tensor itself for a real tensor.
+    #[getter]
+    fn real<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        composite(slf, SURFACE, "real", &PyTuple::empty(slf.py()), None)
+    }
+    /// The imaginary part: a real tensor has none (PyTorch's error).
+    #[getter]
+    fn imag<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        composite(slf, SURFACE, "imag", &PyTuple::empty(slf.py()), None)
+    }
+}

@@ -390,6 +390,56 @@ impl Tensor {
         self.slice_window(&window(elems)?)
     }
 
+    /// The windows of `size` elements every `step` along `dim`, as a new last axis
+    /// (PyTorch's `unfold`): a view of this tensor's storage. The value is gathered with
+    /// `index_select`, so overlapping windows (`step < size`) add up their gradients.
+    pub fn unfold(&self, dim: i64, size: i64, step: i64) -> Result<Tensor> {
+        let shape = self.shape();
+        let axis = normalize_axis("unfold", dim, shape.len())?;
+        if size < 0 {
+            return Err(Error::value("unfold", format!("size is {size} but must be >= 0")));
+        }
+        if step <= 0 {
+            return Err(Error::value("unfold", format!("step is {step} but must be > 0")));
+        }
+        let (size_u, step_u) = (size as usize, step as usize);
+        let n = shape.get(axis).copied().unwrap_or(1);
+        if size_u > n {
+            return Err(Error::shape(
+                "unfold",
+                format!("maximum size for tensor at dimension {axis} is {n} but size is {size}"),
+            ));
+        }
+        if shape.is_empty() {
+            // A 0-d tensor unfolds as one element: `unfold(0, 1, step)` has shape (1,).
+            return self.reshape(&[1])?.unfold(0, size, step)?.reshape(&[size_u]);
+        }
+        let count = (n - size_u) / step_u + 1;
+        let total = count.checked_mul(size_u).ok_or_else(|| {
+            Error::shape("unfold", format!("{count} windows of size {size} are too many"))
+        })?;
+        let positions = crate::alloc::try_collect(
+            "unfold",
+            total,
+            (0..count).flat_map(|w| (0..size_u).map(move |k| (w * step_u + k) as i64)),
+        )?;
+        // (.., count·size, ..) -> (.., count, size, ..) -> size moved last, then a copy of its
+        // own so that the result can become a view of this tensor's storage.
+        let mut grouped = shape.clone();
+        grouped[axis] = count;
+        grouped.insert(axis + 1, size_u);
+        let mut perm: Vec<i64> =
+            (0..grouped.len() as i64).filter(|&d| d != axis as i64 + 1).collect();
+        perm.push(axis as i64 + 1);
+        let out = self
+            .index_select(axis as i64, &positions)?
+            .reshape(&grouped)?
+            .permute(&perm)?
+            .copy()?;
+        let window = self.strides().unfold(axis, size_u, step_u);
+        Ok(out.become_view(self, window, Arc::new(move |b: &Tensor| b.unfold(dim, size, step))))
+    }
+
     /// Gathers positions along `axis` (negative indices count from the end).
     pub fn index_select(&self, axis: i64, indices: &[i64]) -> Result<Tensor> {
         let shape = self.shape();
@@ -570,6 +620,20 @@ mod tests {
         assert_eq!(x.index(&[pick.clone()]).unwrap().shape(), vec![2, 2]);
         let g = grad_of_sum(&x, |t| t.index(&[pick.clone()]));
         assert_close(&g, &[1.0, 0.0, 0.0, 2.0, 1.0], 0.0);
+    }
+
+    #[test]
+    fn unfold_is_a_view_whose_overlapping_windows_add_their_gradients() {
+        let x = leaf(&[5], &[0.0, 1.0, 2.0, 3.0, 4.0], true);
+        let y = x.unfold(0, 3, 1).unwrap();
+        assert_eq!(y.shape(), vec![3, 3]);
+        assert_eq!(values(&y), vec![0.0, 1.0, 2.0, 1.0, 2.0, 3.0, 2.0, 3.0, 4.0]);
+        assert!(y.shares_storage(&x));
+        // d(sum of windows)/dx_i = the number of windows that hold x_i.
+        let g = grad_of_sum(&x, |t| t.unfold(0, 3, 1));
+        assert_close(&g, &[1.0, 2.0, 3.0, 2.0, 1.0], 0.0);
+        assert!(x.unfold(0, 6, 1).is_err());
+        assert!(x.unfold(0, 2, 0).is_err());
     }
 
     #[test]
