@@ -2523,6 +2523,7 @@ NOT_OPS = NOT_OPS | {
     # in-place writes and random fills (tests/test_surface_math.py)
     "masked_scatter_", "put_", "index_reduce_", "fill_diagonal_", "cauchy_", "geometric_",
     "log_normal_",
+}
 
 # ---------------------------------------------------------------- surface names
 # Creation, shape and real-tensor names of tapegrad/_surface.py (tests/test_surface_create.py

@@ -641,6 +641,7 @@ composite_methods! { "tapegrad._surface":
     is_neg;
 }
 
+#[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
     /// `Tensor(data)` copies `data` into a float32 tensor (the default dtype); `Tensor(*sizes)`
