@@ -1154,6 +1154,8 @@ NOT_OPS = frozenset(
         *("argmax", "argmin"),
         "tensor",
         "from_numpy",
+        # zero-copy interop, not an op (shares memory): tests/test_zero_copy.py
+        "from_dlpack",
         "zeros",
         "ones",
         "full",

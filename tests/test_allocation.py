@@ -77,7 +77,8 @@ CASES = {
         True,
         r"tensor: could not allocate 200000000 bytes",
     ),
-    "numpy": ("x.numpy()", True, r"numpy: could not allocate 200000000 bytes"),
+    # numpy() shares memory (no allocation); a copy out allocates
+    "numpy": ("x.__array__(copy=True)", True, r"numpy: could not allocate 200000000 bytes"),
 }
 
 

@@ -21,6 +21,7 @@ from . import _batched, _native
 from ._creation import (
     arange,
     eye,
+    from_dlpack,
     from_numpy,
     full,
     ones,
@@ -156,6 +157,7 @@ __all__ = [
     "eye",
     "float32",
     "float64",
+    "from_dlpack",
     "from_numpy",
     "full",
     "func",

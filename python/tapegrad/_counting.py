@@ -22,7 +22,7 @@ __all__ = ["bincount", "bucketize", "histc", "nonzero", "searchsorted", "unique"
 def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
     """Indices of the non-zero elements: an ``(n, ndim)`` int64 tensor, or with
     ``as_tuple=True`` one 1-d int64 tensor per dimension."""
-    data = input.detach().numpy()
+    data = input.detach().__array__(copy=True)
     if data.ndim == 0:
         count = int(data != 0)
         if as_tuple:
@@ -43,7 +43,7 @@ def unique(
 ) -> Any:
     """The distinct elements (or slices along ``dim``), sorted; optionally the inverse
     indices (int64, ``input``'s shape) and the counts (int64). No gradient."""
-    data = input.detach().numpy()
+    data = input.detach().__array__(copy=True)
     if dim is not None:
         dim = _dim(input, dim, "unique")
     values, inverse, counts = np.unique(
@@ -87,7 +87,7 @@ def histc(input: Tensor, bins: int = 100, min: float = 0, max: float = 0) -> Ten
     are 0); elements outside are ignored. Same dtype as ``input``, no gradient."""
     if bins <= 0:
         raise ArgumentError(f"histc: bins must be positive, got {bins}")
-    data = input.detach().numpy().reshape(-1).astype(np.float64)
+    data = input.detach().__array__(copy=True).reshape(-1).astype(np.float64)
     lo, hi = float(min), float(max)
     if lo == hi == 0 and data.size:
         lo, hi = float(data.min()), float(data.max())
@@ -118,12 +118,12 @@ def searchsorted(
         if right and side == "left":
             raise ArgumentError("searchsorted: right=True contradicts side='left'")
         right = side == "right"
-    sequence: Any = sorted_sequence.detach().numpy()
+    sequence: Any = sorted_sequence.detach().__array__(copy=True)
     if sorter is not None:
         order = _numpy_index(_index(sorter, "searchsorted"))
         sequence = np.take_along_axis(sequence, order, axis=-1)
     values: Any = (
-        input.detach().numpy() if isinstance(input, Tensor) else np.asarray(input)
+        input.detach().__array__(copy=True) if isinstance(input, Tensor) else np.asarray(input)
     )
     how: Any = "right" if right else "left"
     if sequence.ndim <= 1:

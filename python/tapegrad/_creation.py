@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import _native
-from ._errors import DTypeError, ShapeError
+from ._errors import ArgumentError, DTypeError, ShapeError
 from ._native import Tensor
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "empty",
     "empty_like",
     "eye",
+    "from_dlpack",
     "from_numpy",
     "full",
     "full_like",
@@ -91,7 +92,7 @@ def _inferred_name(data: Any, arr: np.ndarray) -> str:
 def _as_array(data: Any, dtype: str | None) -> np.ndarray:
     """Converts data to a native-order, C-contiguous NumPy array of a supported dtype."""
     if isinstance(data, Tensor):
-        data = data.detach().numpy()
+        data = data.detach().__array__(copy=True)
     try:
         arr = np.asarray(data)
     except (ValueError, OverflowError) as exc:  # ragged nested lists, huge ints
@@ -130,12 +131,91 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 
 def from_numpy(array: np.ndarray, requires_grad: bool = False) -> Tensor:
-    """Copies a NumPy array into a tensor, keeping its dtype."""
+    """Makes a tensor that shares memory with a NumPy array (PyTorch's ``from_numpy``).
+
+    Writes through either are seen by the other, and the memory lives as long as the
+    tensor or the array does. Use :func:`tensor` for a copy.
+
+    Raises:
+        DTypeError: ``array`` is not an ndarray, or its dtype is not a tapegrad dtype.
+        ArgumentError: the array is read-only, misaligned, in non-native byte order or has
+            negative strides (tapegrad cannot share such memory; ``tg.tensor(a)`` copies).
+    """
     if not isinstance(array, np.ndarray):
         raise DTypeError(
             f"from_numpy expects a numpy.ndarray, got {type(array).__name__}"
         )
-    return _native._from_numpy(_as_array(array, None), requires_grad)
+    if array.dtype.newbyteorder("=") not in _SHAREABLE:
+        raise DTypeError(
+            f"can't convert np.ndarray of type numpy.{array.dtype}. The only supported "
+            "types are: float64, float32, int64, int32, int16, int8, uint8, and bool."
+        )
+    if not array.dtype.isnative:
+        raise ArgumentError(
+            "given numpy array has byte order different from the native byte order. "
+            "Conversion between byte orders is currently not supported (use tg.tensor(a) "
+            "to copy)."
+        )
+    if not array.flags.writeable:
+        raise ArgumentError(
+            "the given NumPy array is not writable: tapegrad tensors share memory for "
+            "reading and writing, so from_numpy refuses read-only arrays (PyTorch warns and "
+            "shares); copy it with tg.tensor(a) or a.copy()"
+        )
+    if any(s < 0 for s in array.strides):
+        raise ArgumentError(
+            "At least one stride in the given numpy array is negative, and tensors with "
+            "negative strides are not currently supported. (You can probably work around "
+            "this by making a copy of your array with array.copy().)"
+        )
+    if not array.flags.aligned or any(s % array.itemsize for s in array.strides):
+        raise ArgumentError(
+            "given numpy array is not aligned for its dtype (or its strides are not a "
+            "multiple of the element byte size). Copy the numpy array to reallocate the "
+            "memory."
+        )
+    return _native._share_numpy(array, requires_grad)
+
+
+_SHAREABLE = tuple(
+    np.dtype(n)
+    for n in ("bool", "uint8", "int8", "int16", "int32", "int64", "float32", "float64")
+)
+
+
+def from_dlpack(ext_tensor: Any) -> Tensor:
+    """Makes a tensor that shares memory with a DLPack-capable object (PyTorch's
+    ``from_dlpack``): NumPy arrays, torch tensors, or a DLPack capsule.
+
+    Writes through either side are seen by the other. CPU memory only; the dtype must be
+    a tapegrad dtype, and read-only tensors are refused.
+
+    Raises:
+        DTypeError: the dtype is not a tapegrad dtype.
+        ArgumentError: the memory is not on the CPU, is read-only, has negative strides or
+            the object has no ``__dlpack__``.
+    """
+    if isinstance(ext_tensor, Tensor):
+        return ext_tensor.detach()
+    if type(ext_tensor).__name__ == "PyCapsule":
+        return _native._from_dlpack_capsule(ext_tensor)
+    if not hasattr(ext_tensor, "__dlpack__"):
+        raise ArgumentError(
+            "from_dlpack expects an object with __dlpack__ (a NumPy array, a torch "
+            f"tensor...) or a DLPack capsule, got {type(ext_tensor).__name__}"
+        )
+    device = getattr(ext_tensor, "__dlpack_device__", lambda: (1, 0))()
+    if int(device[0]) != 1:
+        raise ArgumentError(
+            f"from_dlpack: only CPU memory can be shared (DLPack device {tuple(device)})"
+        )
+    try:
+        capsule = ext_tensor.__dlpack__(max_version=(1, 0))
+    except TypeError:  # producers from before DLPack 1.0 take no max_version
+        capsule = ext_tensor.__dlpack__()
+    except BufferError as e:
+        raise ArgumentError(f"from_dlpack: {e}") from e
+    return _native._from_dlpack_capsule(capsule)
 
 
 def _shape(size: Sequence[Any]) -> Any:

@@ -63,11 +63,11 @@ Measured = tuple[float | None, float, int, bool]
 
 def measure(grad: Tensor | None, weight: Tensor) -> Measured:
     """Norms of one gradient and its weight, in float64."""
-    w = weight.detach().numpy().astype(np.float64, copy=False)
+    w = weight.detach().__array__(copy=True).astype(np.float64, copy=False)
     weight_norm = float(np.linalg.norm(w.ravel()))
     if grad is None:
         return None, weight_norm, w.size, False
-    g = grad.detach().numpy().astype(np.float64, copy=False).ravel()
+    g = grad.detach().__array__(copy=True).astype(np.float64, copy=False).ravel()
     finite = bool(np.isfinite(g).all())
     return float(np.linalg.norm(g)), weight_norm, w.size, not finite
 

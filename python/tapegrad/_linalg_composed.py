@@ -188,7 +188,7 @@ def matrix_exp(A: Tensor) -> Tensor:
     n = _square("linalg.matrix_exp", A)
     if A.numel() == 0:
         return A.mul(0.0)
-    norm1 = float(np.abs(A.detach().numpy()).sum(-2).max())
+    norm1 = float(np.abs(A.detach().__array__(copy=True)).sum(-2).max())
     s = max(0, math.ceil(math.log2(norm1 / _THETA13))) if norm1 > 0 else 0
     X = A.mul(1.0 / 2**s) if s else A
     eye = _eye_like(n, A)

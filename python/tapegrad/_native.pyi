@@ -48,6 +48,8 @@ __all__ = [
     "GradFn",
     "RemovableHandle",
     "RngState",
+    "_DLPackOwner",
+    "_SharedMemory",
     "Tensor",
     "_adam_step",
     "_apply_function",
@@ -59,6 +61,7 @@ __all__ = [
     "_exit_dual_level",
     "_external_inputs",
     "_eye",
+    "_from_dlpack_capsule",
     "_from_numpy",
     "_panic_for_tests",
     "_full",
@@ -94,6 +97,7 @@ __all__ = [
     "_saved_bytes",
     "_scaled_dot_product_attention",
     "_set_grad_enabled",
+    "_share_numpy",
     "_set_rng_state",
     "_sgd_step",
     "_swap_dual_levels",
@@ -607,11 +611,25 @@ class Tensor:
 
     # ---- out to Python
     def numpy(self) -> _FloatArray:
-        """A NumPy copy of the data (refused while the tensor requires grad)."""
+        """A NumPy array sharing the tensor's memory (refused while the tensor requires
+        grad: use ``detach()``)."""
 
     def __array__(
         self, dtype: npt.DTypeLike | None = None, copy: builtins.bool | None = None
     ) -> npt.NDArray[Any]: ...
+    def __dlpack__(
+        self,
+        *,
+        stream: Any | None = None,
+        max_version: tuple[builtins.int, builtins.int] | None = None,
+        dl_device: tuple[builtins.int, builtins.int] | None = None,
+        copy: builtins.bool | None = None,
+    ) -> Any:
+        """DLPack export: a capsule viewing the tensor's memory (CPU only; the versioned
+        DLPack 1.0 struct when ``max_version >= (1, 0)``, else the legacy one)."""
+
+    def __dlpack_device__(self) -> tuple[builtins.int, builtins.int]:
+        """``(1, 0)``: DLPack's kDLCPU, device 0."""
     def item(self) -> builtins.bool | builtins.int | builtins.float:
         """The value of a one-element tensor as a Python number (bool, int or float,
         after the dtype)."""
@@ -1746,6 +1764,16 @@ def stack(tensors: Sequence[Tensor], dim: builtins.int = 0) -> Tensor:
 def _from_numpy(array: _FloatArray, requires_grad: builtins.bool = False) -> Tensor: ...
 def _panic_for_tests(message: str) -> None:
     """Panics in the core (tests of the binding's panic guard: raises InternalError)."""
+def _share_numpy(array: npt.NDArray[Any], requires_grad: builtins.bool = False) -> Tensor: ...
+def _from_dlpack_capsule(capsule: Any) -> Tensor: ...
+
+@final
+class _SharedMemory:
+    """The ``base`` of a NumPy array viewing a tensor's memory (keeps it alive)."""
+
+@final
+class _DLPackOwner:
+    """Keeps an imported DLPack tensor alive (calls its deleter when collected)."""
 def _full(
     shape: _ShapeLike,
     value: float,

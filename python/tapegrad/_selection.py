@@ -83,7 +83,7 @@ def _mask(input: Tensor, mask: Any, op: str) -> Tensor:
 
 
 def _numpy_index(index: Tensor) -> np.ndarray:
-    return index.numpy().astype(np.int64, copy=False)
+    return index.__array__(copy=True).astype(np.int64, copy=False)
 
 
 def gather(input: Tensor, dim: int, index: Any, *, sparse_grad: bool = False) -> Tensor:
@@ -329,8 +329,8 @@ def _scatter_extreme(
     # Elsewhere the result is `input` itself.
     shape = list(input.shape)
     ufunc = np.maximum if reduce == "amax" else np.minimum
-    base = input.detach().numpy().reshape(-1).astype(np.float64)
-    picked = values.detach().numpy().reshape(-1).astype(np.float64)
+    base = input.detach().__array__(copy=True).reshape(-1).astype(np.float64)
+    picked = values.detach().__array__(copy=True).reshape(-1).astype(np.float64)
     hit = counts > 0
     extreme = base.copy()
     if not include_self:

@@ -303,7 +303,7 @@ def _is_array(value: Any) -> bool:
 
 def _as_array(value: Any) -> np.ndarray:
     if isinstance(value, tg.Tensor):
-        return value.detach().numpy()
+        return value.detach().__array__(copy=True)
     array = np.ascontiguousarray(value)
     if array.dtype.byteorder == ">":  # safetensors stores little-endian data
         array = array.astype(array.dtype.newbyteorder("<"))
@@ -361,7 +361,7 @@ def _unflatten(node: Any, tensors: dict[str, Any]) -> Any:
         return tensors[node["tensor"]]
     if "array" in node:
         stored = tensors[node["array"]]
-        return stored.numpy() if isinstance(stored, tg.Tensor) else stored
+        return stored.__array__(copy=True) if isinstance(stored, tg.Tensor) else stored
     if "dict" in node:
         return {key: _unflatten(item, tensors) for key, item in node["dict"]}
     if "list" in node:

@@ -333,7 +333,7 @@ def _with_values(like: Any, values: np.ndarray) -> Any:
 
 
 def _to_numpy(x: Any) -> np.ndarray:
-    return np.asarray(x.detach().numpy(), dtype=np.float64)
+    return np.asarray(x.detach().__array__(copy=True), dtype=np.float64)
 
 
 def _numel(x: Any) -> int:

@@ -32,7 +32,7 @@ def _to_buffer(
     Returns:
         ``out`` (flattened the caller's way), or the new array shaped like the tensor.
     """
-    data = tensor.detach().numpy()
+    data = tensor.detach().__array__(copy=True)
     if out is None:
         return np.ascontiguousarray(data)
     np.multiply(data, scale, out=out.reshape(data.shape), casting="same_kind")

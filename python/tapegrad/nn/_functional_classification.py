@@ -38,7 +38,7 @@ def as_class_indices(data: Any, caller: str, what: str = "target") -> np.ndarray
     tensors or arrays whose values are whole numbers.
     """
     if isinstance(data, tg.Tensor):
-        data = data.detach().numpy()
+        data = data.detach().__array__(copy=True)
     array = np.asarray(data)
     if array.dtype.kind in "iu":
         return array.astype(np.int64)
@@ -108,7 +108,7 @@ def binary_cross_entropy(
     """
     _check_reduction(reduction, "binary_cross_entropy")
     target = _as_target(target, input, "binary_cross_entropy")
-    probabilities = input.detach().numpy()
+    probabilities = input.detach().__array__(copy=True)
     if ((probabilities < 0) | (probabilities > 1)).any():
         raise ArgumentError(
             "binary_cross_entropy: all elements of input should be between 0 and 1"
@@ -315,7 +315,7 @@ def cross_entropy(
         if probs.requires_grad:  # the fused op treats its target as a constant
             loss = -(input.log_softmax(class_dim) * probs).sum(class_dim)
         else:
-            loss = _fused_cross_entropy(input, class_dim, dense=probs.numpy())
+            loss = _fused_cross_entropy(input, class_dim, dense=probs.__array__(copy=True))
         return _reduce(loss, reduction)
 
     safe, valid = _checked_labels(input, target, ignore_index, "cross_entropy")

@@ -162,7 +162,7 @@ def _normal_quantile(p: np.ndarray) -> np.ndarray:
     low, high = np.full(p.shape, -10.0), np.full(p.shape, 10.0)
     for _ in range(64):
         middle = (low + high) / 2
-        cdf = 0.5 * (1.0 + tg.tensor(middle / math.sqrt(2.0)).erf().numpy())
+        cdf = 0.5 * (1.0 + tg.tensor(middle / math.sqrt(2.0)).erf().__array__(copy=True))
         below = cdf < p
         low, high = np.where(below, middle, low), np.where(below, high, middle)
     return (low + high) / 2
@@ -183,7 +183,7 @@ def trunc_normal_(
         )
     low = 0.5 * (1.0 + math.erf((a - mean) / std / math.sqrt(2.0)))
     high = 0.5 * (1.0 + math.erf((b - mean) / std / math.sqrt(2.0)))
-    uniform = tg.rand(*tensor.shape, dtype=tg.float64).numpy()
+    uniform = tg.rand(*tensor.shape, dtype=tg.float64).__array__(copy=True)
     z = _normal_quantile(low + (high - low) * uniform)
     return _fill(tensor, tg.tensor(np.clip(mean + std * z, a, b)))
 
@@ -201,7 +201,7 @@ def orthogonal_(tensor: tg.Tensor, gain: float = 1.0) -> tg.Tensor:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    draws = tg.randn(rows, cols, dtype=tg.float64).numpy()
+    draws = tg.randn(rows, cols, dtype=tg.float64).__array__(copy=True)
     flat = draws.T if rows < cols else draws
     q, r = np.linalg.qr(flat)
     q = q * np.sign(np.diag(r))

@@ -178,16 +178,16 @@ class _RNNBase(Module):
                 f"{name}: expected packed data of shape (total, {self.input_size}), "
                 f"got {tuple(data.shape)}"
             )
-        sizes = [int(b) for b in packed.batch_sizes.numpy()]
+        sizes = [int(b) for b in packed.batch_sizes.__array__(copy=True)]
         batch = sizes[0] if sizes else 0
         h0, c0 = self._initial_states(hx, False, self._state_shape(batch), data.dtype)
         if packed.sorted_indices is not None:  # hx is in the caller's batch order
-            order = packed.sorted_indices.numpy()
+            order = packed.sorted_indices.__array__(copy=True)
             h0 = h0[:, order]
             c0 = c0[:, order] if c0 is not None else None
         out, hidden, cell = self._run(data, sizes, h0, c0)
         if packed.unsorted_indices is not None:
-            order = packed.unsorted_indices.numpy()
+            order = packed.unsorted_indices.__array__(copy=True)
             hidden = hidden[:, order]
             cell = cell[:, order] if cell is not None else None
         output = PackedSequence(

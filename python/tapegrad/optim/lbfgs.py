@@ -98,14 +98,14 @@ class LBFGS(Optimizer):
             [
                 np.zeros(p.numel(), self._dtype())
                 if p.grad is None
-                else p.grad.detach().numpy().reshape(-1).astype(self._dtype())
+                else p.grad.detach().__array__(copy=True).reshape(-1).astype(self._dtype())
                 for p in self._params
             ]
         )
 
     def _flat_params(self) -> np.ndarray:
         return np.concatenate(
-            [p.detach().numpy().reshape(-1).astype(self._dtype()) for p in self._params]
+            [p.detach().__array__(copy=True).reshape(-1).astype(self._dtype()) for p in self._params]
         )
 
     def _set_params(self, flat: np.ndarray) -> None:
@@ -265,7 +265,7 @@ def _numpy_dtype(param: tg.Tensor) -> np.dtype:
 
 
 def _array(value: Any) -> Any:
-    return value.detach().numpy() if isinstance(value, tg.Tensor) else value
+    return value.detach().__array__(copy=True) if isinstance(value, tg.Tensor) else value
 
 
 def _as_tensor(value: Any, param: tg.Tensor) -> tg.Tensor:

@@ -27,6 +27,10 @@ pub mod alloc;
 pub mod array;
 pub mod engine;
 pub mod error;
+// Memory shared with NumPy/DLPack: raw pointers behind a copying API (issue 12), each block
+// with a `// SAFETY:` comment.
+#[allow(unsafe_code)]
+pub mod foreign;
 pub mod graph;
 pub mod interrupt;
 // The workspace denies `unsafe`; the kernels module alone may use it (target-feature calls,

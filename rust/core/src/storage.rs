@@ -11,22 +11,76 @@
 //! and a write first makes it unique (copy-on-write when an earlier read or a saved tensor
 //! still shares it). Sharing between tensors is therefore exactly "same `Storage`", and the
 //! whole module is safe Rust.
+//!
+//! A storage whose memory is shared with another library (NumPy, DLPack: a tensor made by
+//! `from_numpy`/`from_dlpack`, or one whose `numpy()`/`__dlpack__` was taken) holds a
+//! [`ForeignBuffer`] instead: its address never changes, reads copy out of it (so an `Array`
+//! handed out is still never changed by a later write) and writes copy into it in place.
 
 use crate::array::{Array, DType};
 use crate::error::{fmt_shape, Error, Result};
+use crate::foreign::ForeignBuffer;
 use ndarray::{ArrayView, ArrayViewMut, IxDyn, ShapeBuilder};
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockWriteGuard};
 
 /// The memory one or more tensors view, with the count of writes to it.
 pub struct Storage {
-    buffer: RwLock<Array>,
+    buffer: RwLock<Buffer>,
     version: AtomicU64,
     dtype: DType,
     /// The elements of recently read non-contiguous windows (a transpose read by a matrix
     /// product keeps its zero-copy strided array here). Emptied by every write, so that a
     /// cached array never makes the write copy the buffer.
     reads: Mutex<Vec<(Strides, Array)>>,
+}
+
+/// Where a storage's elements live.
+enum Buffer {
+    /// A tapegrad array (copy-on-write).
+    Native(Array),
+    /// Memory shared with another library (fixed address; reads and writes copy).
+    Shared(Arc<ForeignBuffer>),
+}
+
+/// Write access to a storage's elements as an [`Array`] (see [`Storage::write`]). For shared
+/// memory it holds a copy, copied back into the memory when the guard is dropped.
+pub struct BufferWrite<'a> {
+    guard: RwLockWriteGuard<'a, Buffer>,
+    copy: Option<Array>,
+}
+
+impl Deref for BufferWrite<'_> {
+    type Target = Array;
+    fn deref(&self) -> &Array {
+        match (&self.copy, &*self.guard) {
+            (Some(copy), _) => copy,
+            (None, Buffer::Native(a)) => a,
+            (None, Buffer::Shared(_)) => unreachable!("a shared buffer is written through a copy"),
+        }
+    }
+}
+
+impl DerefMut for BufferWrite<'_> {
+    fn deref_mut(&mut self) -> &mut Array {
+        match (&mut self.copy, &mut *self.guard) {
+            (Some(copy), _) => copy,
+            (None, Buffer::Native(a)) => a,
+            (None, Buffer::Shared(_)) => unreachable!("a shared buffer is written through a copy"),
+        }
+    }
+}
+
+impl Drop for BufferWrite<'_> {
+    fn drop(&mut self) {
+        if let (Some(copy), Buffer::Shared(foreign)) = (&self.copy, &*self.guard) {
+            // The kernels update the copy in place and keep its shape and dtype.
+            if copy.shape() == foreign.shape() && copy.dtype() == foreign.dtype() {
+                foreign.write(&Strides::contiguous(foreign.shape()), copy);
+            }
+        }
+    }
 }
 
 /// How many non-contiguous windows a storage remembers the elements of.
@@ -280,10 +334,45 @@ impl Storage {
     pub fn new(buffer: Array) -> Arc<Storage> {
         Arc::new(Storage {
             dtype: buffer.dtype(),
-            buffer: RwLock::new(buffer),
+            buffer: RwLock::new(Buffer::Native(buffer)),
             version: AtomicU64::new(0),
             reads: Mutex::new(Vec::new()),
         })
+    }
+
+    /// A storage over memory shared with another library.
+    pub fn foreign(buffer: Arc<ForeignBuffer>) -> Arc<Storage> {
+        Arc::new(Storage {
+            dtype: buffer.dtype(),
+            buffer: RwLock::new(Buffer::Shared(buffer)),
+            version: AtomicU64::new(0),
+            reads: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The memory of this storage, to share with another library: the first call turns the
+    /// buffer into a [`ForeignBuffer`] (no copy when no earlier read shares the `ArcArray`,
+    /// which is then put in standard order), after which reads and writes copy (see the
+    /// module documentation). Values and version are unchanged.
+    pub fn share(&self) -> Arc<ForeignBuffer> {
+        let mut buffer = self.buffer.write().unwrap_or_else(|e| e.into_inner());
+        if let Buffer::Shared(foreign) = &*buffer {
+            return foreign.clone();
+        }
+        let placeholder = Buffer::Native(Array::scalar(0.0, self.dtype));
+        let Buffer::Native(array) = std::mem::replace(&mut *buffer, placeholder) else {
+            unreachable!("checked above")
+        };
+        let foreign = Arc::new(ForeignBuffer::from_array(array));
+        *buffer = Buffer::Shared(foreign.clone());
+        // Cached windows would miss writes made by the other library.
+        self.reads.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        foreign
+    }
+
+    /// Whether the memory is shared with another library.
+    pub fn is_shared(&self) -> bool {
+        matches!(&*self.buffer.read().unwrap_or_else(|e| e.into_inner()), Buffer::Shared(_))
     }
 
     /// The element type.
@@ -303,43 +392,65 @@ impl Storage {
 
     /// Shape of the buffer.
     pub fn buffer_shape(&self) -> Vec<usize> {
-        self.buffer.read().unwrap_or_else(|e| e.into_inner()).shape().to_vec()
+        match &*self.buffer.read().unwrap_or_else(|e| e.into_inner()) {
+            Buffer::Native(a) => a.shape().to_vec(),
+            Buffer::Shared(f) => f.shape().to_vec(),
+        }
     }
 
     /// Address of the buffer's first element (PyTorch's `data_ptr` of the storage).
     pub fn address(&self) -> usize {
-        let buffer = self.buffer.read().unwrap_or_else(|e| e.into_inner());
-        crate::dispatch_any!(&*buffer, a => a.as_ptr() as usize)
+        match &*self.buffer.read().unwrap_or_else(|e| e.into_inner()) {
+            Buffer::Native(a) => crate::dispatch_any!(a, x => x.as_ptr() as usize),
+            Buffer::Shared(f) => f.address(),
+        }
     }
 
     /// Bytes of the buffer.
     pub fn nbytes(&self) -> usize {
-        self.buffer.read().unwrap_or_else(|e| e.into_inner()).nbytes()
+        match &*self.buffer.read().unwrap_or_else(|e| e.into_inner()) {
+            Buffer::Native(a) => a.nbytes(),
+            Buffer::Shared(f) => f.nbytes(),
+        }
     }
 
     /// The whole buffer as the strided window a view starts from: the buffer is put in
     /// standard order first if it is not (same values, so no version change).
     pub fn strided_whole(&self) -> Strides {
         let mut buffer = self.buffer.write().unwrap_or_else(|e| e.into_inner());
-        if !is_standard(&buffer) {
-            *buffer = buffer.to_contiguous();
+        match &mut *buffer {
+            Buffer::Native(a) => {
+                if !is_standard(a) {
+                    *a = a.to_contiguous();
+                }
+                Strides::contiguous(a.shape())
+            }
+            Buffer::Shared(f) => Strides::contiguous(f.shape()),
         }
-        Strides::contiguous(buffer.shape())
     }
 
     /// The elements `layout` reads (zero-copy for the natural layout and contiguous windows;
     /// other windows are copied once and remembered until the next write).
     pub fn read(&self, layout: &Layout) -> Array {
         let buffer = self.buffer.read().unwrap_or_else(|e| e.into_inner());
+        let buffer = match &*buffer {
+            Buffer::Native(a) => a,
+            Buffer::Shared(f) => {
+                return match layout {
+                    Layout::Natural => f.read_all(),
+                    Layout::Strided(s) => f.read(s),
+                }
+            }
+        };
         match layout {
             Layout::Natural => buffer.clone(),
-            Layout::Strided(s) if s.is_contiguous() => read_strided(&buffer, s),
+            Layout::Strided(s) if s.is_contiguous() => read_strided(buffer, s),
             Layout::Strided(s) => {
                 let mut reads = self.reads.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some((_, a)) = reads.iter().find(|(w, _)| w == s) {
                     return a.clone();
                 }
-                let a = read_strided(&buffer, s);
+                let a = read_strided(buffer, s);
                 remember(&mut reads, s.clone(), a.clone());
                 a
             }
@@ -348,7 +459,10 @@ impl Storage {
 
     /// Remembers the elements of a window an op has just computed (a view op's output).
     pub fn remember_read(&self, window: &Strides, elements: Array) {
-        let _buffer = self.buffer.read().unwrap_or_else(|e| e.into_inner());
+        let buffer = self.buffer.read().unwrap_or_else(|e| e.into_inner());
+        if let Buffer::Shared(_) = &*buffer {
+            return; // the other library may change the elements without telling
+        }
         let mut reads = self.reads.lock().unwrap_or_else(|e| e.into_inner());
         if !reads.iter().any(|(w, _)| w == window) {
             remember(&mut reads, window.clone(), elements);
@@ -356,13 +470,20 @@ impl Storage {
     }
 
     /// Write access to the buffer, unique (copied first if a reader still shares it), with
-    /// the version bumped: for kernels that update it in place.
-    pub fn write(&self) -> RwLockWriteGuard<'_, Array> {
+    /// the version bumped: for kernels that update it in place. Shared memory is copied out
+    /// and copied back when the guard is dropped (the kernels need an `ArcArray`).
+    pub fn write(&self) -> BufferWrite<'_> {
         let mut buffer = self.buffer.write().unwrap_or_else(|e| e.into_inner());
         self.reads.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        make_unique(&mut buffer);
+        let copy = match &mut *buffer {
+            Buffer::Native(a) => {
+                make_unique(a);
+                None
+            }
+            Buffer::Shared(f) => Some(f.read_all()),
+        };
         self.bump();
-        buffer
+        BufferWrite { guard: buffer, copy }
     }
 
     /// Stores `values` (of the layout's shape and the storage's dtype) where `layout` reads.
@@ -370,21 +491,33 @@ impl Storage {
         debug_assert_eq!(values.dtype(), self.dtype);
         match layout {
             Layout::Natural => {
-                let mut buffer = self.buffer.write().unwrap_or_else(|e| e.into_inner());
-                if values.shape() != buffer.shape() {
+                let mut guard = self.buffer.write().unwrap_or_else(|e| e.into_inner());
+                let shape = match &*guard {
+                    Buffer::Native(a) => a.shape().to_vec(),
+                    Buffer::Shared(f) => f.shape().to_vec(),
+                };
+                if values.shape() != shape {
                     return Err(Error::shape(
                         "copy_",
                         format!(
                             "values of shape {} for a tensor of shape {}",
                             fmt_shape(values.shape()),
-                            fmt_shape(buffer.shape())
+                            fmt_shape(&shape)
                         ),
                     ));
                 }
+                self.reads.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                let buffer = match &mut *guard {
+                    Buffer::Native(a) => a,
+                    Buffer::Shared(f) => {
+                        f.write(&Strides::contiguous(&shape), values);
+                        self.bump();
+                        return Ok(());
+                    }
+                };
                 // The buffer is replaced by the values (no copy); it stays in standard order
                 // if it was, as strided views of it may exist.
-                self.reads.lock().unwrap_or_else(|e| e.into_inner()).clear();
-                *buffer = if is_standard(&buffer) && !is_standard(values) {
+                *buffer = if is_standard(buffer) && !is_standard(values) {
                     values.to_contiguous()
                 } else {
                     values.clone()
@@ -394,8 +527,16 @@ impl Storage {
             }
             Layout::Strided(s) => {
                 check_writable(s)?;
-                let mut buffer = self.write();
-                write_strided(&mut buffer, s, values);
+                let mut guard = self.buffer.write().unwrap_or_else(|e| e.into_inner());
+                self.reads.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                match &mut *guard {
+                    Buffer::Native(buffer) => {
+                        make_unique(buffer);
+                        write_strided(buffer, s, values);
+                    }
+                    Buffer::Shared(f) => f.write(s, values),
+                }
+                self.bump();
                 Ok(())
             }
         }
@@ -523,4 +664,56 @@ mod tests {
         let diag = whole.view(&[6]).unwrap().slice(0, 0, 2, 4); // positions 0 and 4
         assert_eq!(values(&storage.read(&Layout::Strided(diag))), vec![0.0, 8.0]);
     }
+
+    #[test]
+    fn a_shared_storage_writes_in_place_and_reads_copies() {
+        let six = (0..6).map(f64::from).collect::<Vec<_>>();
+        let storage = Storage::new(Array::from_f64_vec(&[2, 3], six.clone(), DType::F64).unwrap());
+        let earlier = storage.read(&Layout::Natural);
+        let shared = storage.share();
+        assert!(storage.is_shared() && Arc::ptr_eq(&shared, &storage.share()));
+        // `earlier` still shared the ArcArray, so the shared memory is a copy.
+        assert_ne!(shared.address(), crate::dispatch_any!(&earlier, x => x.as_ptr() as usize));
+        assert_eq!(storage.address(), shared.address());
+        let column = storage.strided_whole().select(1, 1);
+        let v = Array::from_f64_vec(&[2], vec![7.0, 8.0], DType::F64).unwrap();
+        storage.store(&Layout::Strided(column), &v).unwrap();
+        {
+            let mut buffer = storage.write(); // a copy, written back when dropped
+            if let Array::F64(a) = &mut *buffer {
+                a.mapv_inplace(|x| x + 1.0);
+            }
+        }
+        assert_eq!(shared.read_all().to_f64_vec(), vec![1.0, 8.0, 3.0, 4.0, 9.0, 6.0]);
+        assert_eq!(values(&storage.read(&Layout::Natural)), vec![1.0, 8.0, 3.0, 4.0, 9.0, 6.0]);
+        assert_eq!(values(&earlier), six);
+        assert_eq!(storage.version(), 2);
+        let whole = Array::from_f64_vec(&[2, 3], vec![0.0; 6], DType::F64).unwrap();
+        storage.store(&Layout::Natural, &whole).unwrap();
+        assert_eq!(shared.read_all().to_f64_vec(), vec![0.0; 6]);
+        assert_eq!(storage.address(), shared.address());
+    }
+
+    #[test]
+    fn four_threads_writing_a_shared_storage_keep_its_shape() {
+        let storage = Storage::new(Array::full(&[16, 16], 0.0, DType::F32).unwrap());
+        let shared = storage.share();
+        std::thread::scope(|s| {
+            for k in 0..4 {
+                let storage = &storage;
+                s.spawn(move || {
+                    let whole = storage.strided_whole();
+                    let window = if k % 2 == 0 { whole } else { whole.permute(&[1, 0]) };
+                    let v = Array::full(&[16, 16], f64::from(k), DType::F32).unwrap();
+                    for _ in 0..200 {
+                        storage.store(&Layout::Strided(window.clone()), &v).unwrap();
+                        assert_eq!(storage.read(&Layout::Natural).shape(), &[16, 16]);
+                    }
+                });
+            }
+        });
+        assert_eq!(storage.version(), 800);
+        assert_eq!(storage.address(), shared.address());
+    }
+
 }

@@ -347,6 +347,51 @@ impl Tensor {
         Ok(self.array())
     }
 
+    /// The memory of this tensor's storage, shared from now on with another library (NumPy's
+    /// `numpy()`, `__dlpack__`), and the window of it this tensor reads (in elements). Refused
+    /// while the tensor requires grad, as `numpy()` is. Writes through the tensor (or any view
+    /// of its storage) land in that memory, and writes to the memory are seen by the tensor.
+    pub fn share_memory(
+        &self,
+        op: &'static str,
+    ) -> Result<(Arc<crate::foreign::ForeignBuffer>, Strides)> {
+        if self.requires_grad() {
+            return Err(Error::Graph(format!(
+                "can't call {op}() on a tensor that requires grad; use tensor.detach().{op}()"
+            )));
+        }
+        let (storage, layout) = self.data();
+        let buffer = storage.share();
+        let window = match layout {
+            Layout::Natural => Strides::contiguous(buffer.shape()),
+            Layout::Strided(s) => s,
+        };
+        Ok((buffer, window))
+    }
+
+    /// A leaf tensor reading `window` of memory shared with another library (`from_numpy`,
+    /// `from_dlpack`): writes through either side are seen by the other.
+    pub fn from_foreign(
+        buffer: Arc<crate::foreign::ForeignBuffer>,
+        window: Strides,
+    ) -> Result<Tensor> {
+        if !buffer.contains(&window) {
+            return Err(Error::value(
+                "from_numpy",
+                format!(
+                    "a window of shape {} lies outside the shared memory",
+                    fmt_shape(&window.shape)
+                ),
+            ));
+        }
+        let layout = if window == Strides::contiguous(buffer.shape()) {
+            Layout::Natural
+        } else {
+            Layout::Strided(window)
+        };
+        Ok(Tensor::on_storage(Storage::foreign(buffer), layout, false, None))
+    }
+
     /// Number of axes.
     pub fn ndim(&self) -> usize {
         self.shape().len()

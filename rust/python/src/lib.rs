@@ -6,6 +6,10 @@
 
 mod autograd;
 mod convert;
+// Raw NumPy arrays and DLPack capsules over shared memory (issue 12): the binding's one
+// module with `unsafe`, each block with a `// SAFETY:` comment.
+#[allow(unsafe_code)]
+mod dlpack;
 mod dtypes;
 mod errors;
 mod functions;
@@ -49,5 +53,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     selection::register(m)?;
     interrupt::register(m)?;
     sampling::register(m)?;
+    dlpack::register(m)?;
     Ok(())
 }

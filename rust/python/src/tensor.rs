@@ -279,10 +279,13 @@ impl PyTensor {
 
     // ---- out to Python --------------------------------------------------------------------
 
-    /// A NumPy copy of the data (refused while the tensor requires grad: use `detach()`).
+    /// A NumPy array sharing the tensor's memory (refused while the tensor requires grad: use
+    /// `detach()`).
     fn numpy<'py>(&self, py: Python<'py>) -> Res<Bound<'py, PyAny>> {
-        array_to_numpy(py, &self.0.data_for_export()?)
+        crate::dlpack::tensor_to_numpy(py, &self.0, "numpy")
     }
+    /// `np.asarray(t)`: shares memory (as `numpy()`), except with a `dtype` to convert to or
+    /// `copy=True`, which copy.
     #[pyo3(signature = (dtype=None, copy=None))]
     fn __array__<'py>(
         &self,
@@ -290,18 +293,74 @@ impl PyTensor {
         dtype: Option<&Bound<'py, PyAny>>,
         copy: Option<bool>,
     ) -> Res<Bound<'py, PyAny>> {
-        if copy == Some(false) {
+        let dtype = dtype.filter(|d| !d.is_none());
+        if copy == Some(true) || (self.0.requires_grad() && copy.is_none()) {
+            // A tensor that requires grad cannot share (PyTorch refuses `numpy()` on it too):
+            // np.asarray copies it, as torch does.
+            let arr = array_to_numpy(py, &self.0.array())?;
+            return Ok(match dtype {
+                None => arr,
+                Some(d) => arr.call_method1("astype", (d,))?,
+            });
+        }
+        let arr = crate::dlpack::tensor_to_numpy(py, &self.0, "numpy")?;
+        match dtype {
+            None => Ok(arr),
+            Some(d) => {
+                let same =
+                    arr.getattr("dtype")?.eq(py.import("numpy")?.call_method1("dtype", (d,))?)?;
+                if same {
+                    Ok(arr)
+                } else if copy == Some(false) {
+                    Err(raise(
+                        ErrorKind::Value,
+                        "__array__",
+                        "converting to another dtype needs a copy, but copy=False was given",
+                    ))
+                } else {
+                    Ok(arr.call_method1("astype", (d,))?)
+                }
+            }
+        }
+    }
+    /// DLPack export: a capsule viewing the tensor's memory (CPU only; the versioned DLPack
+    /// 1.0 struct when `max_version >= (1, 0)`, else the legacy one).
+    #[pyo3(signature = (*, stream=None, max_version=None, dl_device=None, copy=None))]
+    fn __dlpack__<'py>(
+        &self,
+        py: Python<'py>,
+        stream: Option<&Bound<'py, PyAny>>,
+        max_version: Option<&Bound<'py, PyAny>>,
+        dl_device: Option<&Bound<'py, PyAny>>,
+        copy: Option<bool>,
+    ) -> Res<Bound<'py, PyAny>> {
+        if stream.is_some_and(|s| !s.is_none()) {
             return Err(raise(
                 ErrorKind::Value,
-                "__array__",
-                "a tapegrad tensor cannot be viewed without a copy; use copy=None or True",
+                "__dlpack__",
+                "stream must be None for a CPU tensor",
             ));
         }
-        let arr = array_to_numpy(py, &self.0.array())?;
-        match dtype.filter(|d| !d.is_none()) {
-            None => Ok(arr),
-            Some(d) => Ok(arr.call_method1("astype", (d,))?),
+        if let Some(device) = dl_device.filter(|d| !d.is_none()) {
+            let (kind, _): (i64, i64) = device.extract()?;
+            if kind != 1 {
+                return Err(raise(
+                    ErrorKind::Value,
+                    "__dlpack__",
+                    format!("tapegrad tensors are on the CPU (device type 1), not {kind}"),
+                ));
+            }
         }
+        let versioned = crate::dlpack::wants_versioned(max_version)?;
+        if copy == Some(true) {
+            let t = tapegrad_core::Tensor::from_array(self.0.array().to_contiguous());
+            return crate::dlpack::tensor_to_dlpack(py, &t, versioned);
+        }
+        crate::dlpack::tensor_to_dlpack(py, &self.0, versioned)
+    }
+    /// `(1, 0)`: DLPack's kDLCPU, device 0.
+    fn __dlpack_device__(&self) -> (i32, i32) {
+        (1, 0)
     }
     /// The value of a one-element tensor as a Python number (bool, int or float, after the
     /// dtype).

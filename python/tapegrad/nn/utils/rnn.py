@@ -46,7 +46,7 @@ class PackedSequence(NamedTuple):
 
 def _lengths(lengths: Any, batch: int) -> np.ndarray:
     values = np.asarray(
-        lengths.numpy() if isinstance(lengths, tg.Tensor) else lengths
+        lengths.__array__(copy=True) if isinstance(lengths, tg.Tensor) else lengths
     ).reshape(-1)
     if values.shape != (batch,) or (values.size and values.dtype.kind not in "iu"):
         raise ShapeError(
@@ -131,7 +131,7 @@ def pad_packed_sequence(
             f"pad_packed_sequence: expected a PackedSequence, got {type(sequence)}"
         )
     data = sequence.data
-    sizes = [int(b) for b in sequence.batch_sizes.numpy()]
+    sizes = [int(b) for b in sequence.batch_sizes.__array__(copy=True)]
     batch, steps = (sizes[0] if sizes else 0), len(sizes)
     if total_length is not None and total_length < steps:
         raise ArgumentError(
@@ -154,7 +154,7 @@ def pad_packed_sequence(
     padded = tg.stack(rows) if rows else tg.zeros(0, batch, *feature, dtype=data.dtype)
     lengths = np.array([sum(b > i for b in sizes) for i in range(batch)])
     if sequence.unsorted_indices is not None:
-        order = sequence.unsorted_indices.numpy()
+        order = sequence.unsorted_indices.__array__(copy=True)
         padded, lengths = padded[:, order], lengths[order]
     if batch_first:
         padded = padded.transpose(0, 1)

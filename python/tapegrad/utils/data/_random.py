@@ -51,6 +51,6 @@ def draw_seed(generator: Any = None) -> int:
     default one when None)."""
     import tapegrad as tg
 
-    halves = tg.rand(2, dtype=tg.float64, generator=generator).numpy()
+    halves = tg.rand(2, dtype=tg.float64, generator=generator).__array__(copy=True)
     high, low = (int(h * 2.0**32) for h in halves)
     return (high << 32) | low
