@@ -75,6 +75,23 @@ impl ForeignBuffer {
         ForeignBuffer { address, len, dtype, shape, _owner: owner }
     }
 
+    /// The tapegrad array this buffer was made from by [`from_array`](Self::from_array), back
+    /// as an [`Array`] (no copy: the elements never moved), or the buffer itself when its
+    /// memory belongs to another library (an imported NumPy array or DLPack capsule).
+    pub fn into_native(self) -> Result<Array, ForeignBuffer> {
+        macro_rules! back {
+            ($($v:ident: $t:ty),*) => {
+                match self.dtype {
+                    $(DType::$v => match self._owner.downcast::<ndarray::ArrayD<$t>>() {
+                        Ok(owned) => Ok(Array::$v((*owned).into_shared())),
+                        Err(owner) => Err(ForeignBuffer { _owner: owner, ..self }),
+                    },)*
+                }
+            };
+        }
+        back!(Bool: bool, U8: u8, I8: i8, I16: i16, I32: i32, I64: i64, F32: f32, F64: f64)
+    }
+
     /// Takes `array` over as the shared buffer: no copy when nothing else shares it and it is
     /// in standard order (else one copy, so that earlier readers keep their values).
     pub fn from_array(array: Array) -> ForeignBuffer {
@@ -225,6 +242,18 @@ mod tests {
         let buffer =
             unsafe { ForeignBuffer::new(address, vec![values.len()], DType::F64, Box::new(boxed)) };
         (buffer, address as *const f64)
+    }
+
+    #[test]
+    fn only_a_buffer_made_from_a_tapegrad_array_turns_back_into_one() {
+        let (imported, _) = foreign_f64(&[1.0, 2.0]);
+        assert!(imported.into_native().is_err(), "another library's memory stays foreign");
+        let array = Array::from_f64_vec(&[2], vec![1.0, 2.0], DType::F64).unwrap();
+        let exported = ForeignBuffer::from_array(array);
+        let address = exported.address();
+        let back = exported.into_native().expect("a tapegrad array");
+        assert_eq!(back.to_f64_vec(), vec![1.0, 2.0]);
+        assert_eq!(crate::dispatch_any!(&back, a => a.as_ptr() as usize), address);
     }
 
     #[test]

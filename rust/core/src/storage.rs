@@ -370,6 +370,41 @@ impl Storage {
         foreign
     }
 
+    /// Makes an exported buffer native again once no other library holds it: when the last
+    /// NumPy array or DLPack capsule viewing a tensor's memory is gone, the storage's `Arc`
+    /// is the only one left and nobody outside can see the memory, so the copy-free reads of
+    /// a native buffer come back (a `t.numpy()` for a plot must not slow `t` down for good).
+    /// Imported memory (owned by the other library) stays shared.
+    fn reclaim(&self) {
+        let exported_alone = matches!(
+            &*self.buffer.read().unwrap_or_else(|e| e.into_inner()),
+            Buffer::Shared(f) if Arc::strong_count(f) == 1
+        );
+        if !exported_alone {
+            return;
+        }
+        let mut buffer = self.buffer.write().unwrap_or_else(|e| e.into_inner());
+        // Checked again under the write lock: `share` (the only way to a new `Arc`) needs it.
+        if !matches!(&*buffer, Buffer::Shared(f) if Arc::strong_count(f) == 1) {
+            return;
+        }
+        let placeholder = Buffer::Native(Array::scalar(0.0, self.dtype));
+        let foreign = match std::mem::replace(&mut *buffer, placeholder) {
+            Buffer::Shared(foreign) => foreign,
+            native => {
+                *buffer = native;
+                return;
+            }
+        };
+        *buffer = match Arc::try_unwrap(foreign) {
+            Ok(foreign) => match foreign.into_native() {
+                Ok(array) => Buffer::Native(array),
+                Err(foreign) => Buffer::Shared(Arc::new(foreign)),
+            },
+            Err(foreign) => Buffer::Shared(foreign),
+        };
+    }
+
     /// Whether the memory is shared with another library.
     pub fn is_shared(&self) -> bool {
         matches!(&*self.buffer.read().unwrap_or_else(|e| e.into_inner()), Buffer::Shared(_))
@@ -432,6 +467,7 @@ impl Storage {
     /// The elements `layout` reads (zero-copy for the natural layout and contiguous windows;
     /// other windows are copied once and remembered until the next write).
     pub fn read(&self, layout: &Layout) -> Array {
+        self.reclaim();
         let buffer = self.buffer.read().unwrap_or_else(|e| e.into_inner());
         let buffer = match &*buffer {
             Buffer::Native(a) => a,
@@ -473,6 +509,7 @@ impl Storage {
     /// the version bumped: for kernels that update it in place. Shared memory is copied out
     /// and copied back when the guard is dropped (the kernels need an `ArcArray`).
     pub fn write(&self) -> BufferWrite<'_> {
+        self.reclaim();
         let mut buffer = self.buffer.write().unwrap_or_else(|e| e.into_inner());
         self.reads.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let copy = match &mut *buffer {
@@ -630,6 +667,26 @@ mod tests {
     }
 
     #[test]
+    fn an_exported_buffer_turns_native_again_when_no_one_else_holds_it() {
+        let array =
+            Array::from_f64_vec(&[2, 3], (0..6).map(f64::from).collect(), DType::F32).unwrap();
+        let storage = Storage::new(array);
+        let address = storage.address();
+        let exported = storage.share(); // what a NumPy array's base holds
+        assert!(storage.is_shared());
+        assert_eq!(
+            values(&storage.read(&Layout::Natural)),
+            (0..6).map(f64::from).collect::<Vec<_>>()
+        );
+        assert!(storage.is_shared(), "still viewed from outside: reads must stay current");
+        drop(exported);
+        let back = storage.read(&Layout::Natural);
+        assert!(!storage.is_shared(), "the last outside holder is gone");
+        assert_eq!(storage.address(), address, "the elements did not move");
+        assert_eq!(values(&back), (0..6).map(f64::from).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn view_follows_pytorch_compute_stride() {
         let s = Strides::contiguous(&[2, 3, 4]);
         assert_eq!(s.view(&[6, 4]).unwrap().strides, vec![4, 1]);
@@ -715,5 +772,4 @@ mod tests {
         assert_eq!(storage.version(), 800);
         assert_eq!(storage.address(), shared.address());
     }
-
 }
