@@ -33,6 +33,8 @@ pub struct ForeignBuffer {
     len: usize,
     dtype: DType,
     shape: Vec<usize>,
+    /// Made by [`from_array`](Self::from_array): the owner is a tapegrad array.
+    native: bool,
     _owner: Box<dyn Any + Send + Sync>,
 }
 
@@ -72,7 +74,12 @@ impl ForeignBuffer {
         let len = shape.iter().product();
         let address = NonNull::new(address).expect("a foreign buffer's address is not null");
         assert_eq!(address.as_ptr() as usize % dtype.itemsize(), 0, "aligned foreign buffer");
-        ForeignBuffer { address, len, dtype, shape, _owner: owner }
+        ForeignBuffer { address, len, dtype, shape, native: false, _owner: owner }
+    }
+
+    /// Whether the memory is a tapegrad array (exported), not another library's (imported).
+    pub fn is_native(&self) -> bool {
+        self.native
     }
 
     /// The tapegrad array this buffer was made from by [`from_array`](Self::from_array), back
@@ -114,6 +121,7 @@ impl ForeignBuffer {
                             len,
                             dtype: DType::$v,
                             shape,
+                            native: true,
                             _owner: Box::new(owned),
                         }
                     })*

@@ -374,22 +374,14 @@ impl Storage {
     /// NumPy array or DLPack capsule viewing a tensor's memory is gone, the storage's `Arc`
     /// is the only one left and nobody outside can see the memory, so the copy-free reads of
     /// a native buffer come back (a `t.numpy()` for a plot must not slow `t` down for good).
-    /// Imported memory (owned by the other library) stays shared.
-    fn reclaim(&self) {
-        let exported_alone = matches!(
-            &*self.buffer.read().unwrap_or_else(|e| e.into_inner()),
-            Buffer::Shared(f) if Arc::strong_count(f) == 1
-        );
-        if !exported_alone {
+    /// Imported memory (owned by the other library) stays shared. Called with the write
+    /// lock held (`share`, the only way to a new `Arc`, needs it too).
+    fn reclaim(buffer: &mut Buffer) {
+        if !matches!(&*buffer, Buffer::Shared(f) if Self::reclaimable(f)) {
             return;
         }
-        let mut buffer = self.buffer.write().unwrap_or_else(|e| e.into_inner());
-        // Checked again under the write lock: `share` (the only way to a new `Arc`) needs it.
-        if !matches!(&*buffer, Buffer::Shared(f) if Arc::strong_count(f) == 1) {
-            return;
-        }
-        let placeholder = Buffer::Native(Array::scalar(0.0, self.dtype));
-        let foreign = match std::mem::replace(&mut *buffer, placeholder) {
+        let placeholder = Buffer::Native(Array::scalar(0.0, DType::Bool));
+        let foreign = match std::mem::replace(buffer, placeholder) {
             Buffer::Shared(foreign) => foreign,
             native => {
                 *buffer = native;
@@ -403,6 +395,11 @@ impl Storage {
             },
             Err(foreign) => Buffer::Shared(foreign),
         };
+    }
+
+    /// An exported buffer that no NumPy array or capsule holds any more.
+    fn reclaimable(foreign: &Arc<ForeignBuffer>) -> bool {
+        foreign.is_native() && Arc::strong_count(foreign) == 1
     }
 
     /// Whether the memory is shared with another library.
@@ -467,8 +464,12 @@ impl Storage {
     /// The elements `layout` reads (zero-copy for the natural layout and contiguous windows;
     /// other windows are copied once and remembered until the next write).
     pub fn read(&self, layout: &Layout) -> Array {
-        self.reclaim();
-        let buffer = self.buffer.read().unwrap_or_else(|e| e.into_inner());
+        let mut buffer = self.buffer.read().unwrap_or_else(|e| e.into_inner());
+        if matches!(&*buffer, Buffer::Shared(f) if Self::reclaimable(f)) {
+            drop(buffer);
+            Self::reclaim(&mut self.buffer.write().unwrap_or_else(|e| e.into_inner()));
+            buffer = self.buffer.read().unwrap_or_else(|e| e.into_inner());
+        }
         let buffer = match &*buffer {
             Buffer::Native(a) => a,
             Buffer::Shared(f) => {
@@ -509,8 +510,8 @@ impl Storage {
     /// the version bumped: for kernels that update it in place. Shared memory is copied out
     /// and copied back when the guard is dropped (the kernels need an `ArcArray`).
     pub fn write(&self) -> BufferWrite<'_> {
-        self.reclaim();
         let mut buffer = self.buffer.write().unwrap_or_else(|e| e.into_inner());
+        Self::reclaim(&mut buffer);
         self.reads.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let copy = match &mut *buffer {
             Buffer::Native(a) => {
