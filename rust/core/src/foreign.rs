@@ -57,6 +57,15 @@ impl std::fmt::Debug for ForeignBuffer {
     }
 }
 
+/// `values` (one per element of `shape`, in row-major order) as a standard-layout array. The
+/// copy out of a window is built element by element, never with ndarray's memory-order fast
+/// path, which would keep a permuted or empty window's strides.
+fn standard<T: Clone>(shape: &[usize], values: Vec<T>) -> ndarray::ArcArray<T, IxDyn> {
+    ndarray::ArrayD::from_shape_vec(IxDyn(shape), values)
+        .expect("a window's iterator yields one value per element of its shape")
+        .into_shared()
+}
+
 impl ForeignBuffer {
     /// Memory that someone else allocated, seen as a standard-order array of `shape`.
     ///
@@ -172,7 +181,7 @@ impl ForeignBuffer {
                         (self.address.as_ptr() as *const $t).add(window.offset),
                     )
                 };
-                Array::$variant(view.to_owned().into_shared())
+                Array::$variant(standard(&window.shape, view.iter().copied().collect()))
             }};
         }
         match self.dtype {
@@ -185,7 +194,7 @@ impl ForeignBuffer {
                         self.address.as_ptr().add(window.offset),
                     )
                 };
-                Array::Bool(view.mapv(|b| b != 0).into_shared())
+                Array::Bool(standard(&window.shape, view.iter().map(|&b| b != 0).collect()))
             }
             DType::U8 => copy!(u8, U8),
             DType::I8 => copy!(i8, I8),
