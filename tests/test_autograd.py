@@ -373,3 +373,20 @@ def test_grad_with_respect_to_an_intermediate_leaves_upstream_rules_unrun():
     gx, gw = tg.grad(y, [x, w])
     assert_close(gx, values(g_h) @ values(w).T, rtol=1e-5, atol=1e-6)
     assert_close(gw, values(x).T @ values(g_h), rtol=1e-5, atol=1e-6)
+
+
+def test_leaves_never_share_a_grad_and_broadcast_grads_are_writable():
+    # (a + b) hands both leaves one gradient tensor; PyTorch's AccumulateGrad copies it
+    # unless nothing else holds it, so updating a.grad in place leaves b.grad alone.
+    a = tg.zeros(3, requires_grad=True)
+    b = tg.zeros(3, requires_grad=True)
+    (a + b).sum().backward()
+    assert not a.grad._shares_storage(b.grad)
+    a.grad.add_(1.0)
+    assert b.grad.tolist() == [1.0, 1.0, 1.0] and a.grad.tolist() == [2.0, 2.0, 2.0]
+    # x.sum()'s gradient is a broadcast 1 (stride 0): .grad is a contiguous tensor
+    x = tg.zeros(2, 3, requires_grad=True)
+    x.sum().backward()
+    assert x.grad.is_contiguous() and x.grad.stride() == (3, 1)
+    x.grad.mul_(2.0)
+    assert x.grad.tolist() == [[2.0] * 3] * 2

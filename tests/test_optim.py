@@ -360,3 +360,17 @@ def test_functional_call_swaps_and_restores():
     assert model.weight is original  # restored after the error too
     with raises(nn.StateDictError, "['nope']"):
         nn.utils.functional_call(model, {"nope": tg.ones(1)}, tg.ones(1, 2))
+
+
+def test_zero_grad_without_set_to_none_zeroes_the_same_grad_tensor_in_place():
+    w = tg.nn.Parameter(tg.ones(3))
+    (w * 2.0).sum().backward()
+    grad = w.grad
+    tg.optim.SGD([w], lr=0.1).zero_grad(set_to_none=False)
+    assert w.grad is grad or w.grad._shares_storage(grad)
+    assert grad.tolist() == [0.0, 0.0, 0.0]
+    model = tg.nn.Linear(2, 1)
+    model(tg.ones(1, 2)).sum().backward()
+    held = model.weight.grad
+    model.zero_grad(set_to_none=False)
+    assert held.tolist() == [[0.0, 0.0]] and model.weight.grad._shares_storage(held)

@@ -363,7 +363,12 @@ class Module(_StateDict):
         """Resets the parameters' ``.grad``: to None (default) or to zeros."""
         for param in self.parameters():
             if param.grad is not None:
-                param.grad = None if set_to_none else tg.zeros_like(param)
+                if set_to_none:
+                    param.grad = None
+                else:  # in place, as PyTorch: views of .grad (DDP buckets) stay valid
+                    if param.grad.grad_fn is not None:
+                        param.grad = param.grad.detach()
+                    param.grad.zero_()
 
     # ---- dtype
 

@@ -187,7 +187,13 @@ class Optimizer:
         for group in self.param_groups:
             for param in group["params"]:
                 if param.grad is not None:
-                    param.grad = None if set_to_none else tg.zeros_like(param)
+                    if set_to_none:
+                        param.grad = None
+                        continue
+                    # In place, as PyTorch: views of .grad (DDP buckets) stay valid.
+                    if param.grad.grad_fn is not None:
+                        param.grad = param.grad.detach()
+                    param.grad.zero_()
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Updates every parameter that has a gradient (others are skipped).

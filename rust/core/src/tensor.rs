@@ -565,13 +565,27 @@ impl Tensor {
     }
 
     /// Adds `g` to the stored gradient (or stores it when there is none).
+    ///
+    /// As PyTorch's `AccumulateGrad`, the first gradient is stored as it is only when nothing
+    /// else holds it and it is laid out as a fresh tensor; otherwise `.grad` gets a copy. So two
+    /// leaves never share one `.grad` (`(a + b).sum()` hands both the same tensor: an in-place
+    /// update of `a.grad` must not change `b.grad`), and a broadcast gradient (stride 0, as
+    /// `x.sum()` gives) becomes a tensor of its own that in-place updates can write.
     pub(crate) fn accumulate_grad(&self, g: Tensor) -> Result<()> {
         let mut slot = self.0.grad.lock().unwrap_or_else(|e| e.into_inner());
         *slot = Some(match slot.take() {
-            None => g,
+            None if g.is_sole_owner() && g.is_contiguous() => g,
+            None => g.copy()?,
             Some(old) => old.add(&g)?,
         });
         Ok(())
+    }
+
+    /// Whether no other tensor handle, view or buffer holds this tensor or its storage.
+    fn is_sole_owner(&self) -> bool {
+        let (storage, _) = self.data();
+        // Two references to the storage: this tensor's and the clone just taken.
+        Arc::strong_count(&self.0) == 1 && Arc::strong_count(&storage) == 2
     }
 
     /// Asks a non-leaf to keep its gradient in `.grad` during backward (no-op on leaves).
