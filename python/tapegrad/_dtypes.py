@@ -122,3 +122,23 @@ __all__ = [
     "short",
     "uint8",
 ]
+
+
+def require_floating(op: str, *tensors: Any) -> None:
+    """Refuses bool and integer inputs of an op that PyTorch defines for floats only
+    (norms, distances, ``nanmean``), naming the op and the dtype."""
+    for t in tensors:
+        if not t.dtype.is_floating_point:
+            raise DTypeError(
+                f"{op}: expected a floating point tensor (float32 or float64), got dtype "
+                f"{str(t.dtype).removeprefix('tapegrad.')}; cast it with .float() or "
+                ".double()"
+            )
+
+
+def refuse_bool(op: str, *tensors: Any) -> None:
+    """Refuses bool inputs of an op that PyTorch has no bool kernel for (``median``,
+    ``topk``, ``trace``, ``clamp``...), naming the op."""
+    for t in tensors:
+        if t.dtype == bool:
+            raise DTypeError(f"{op}: not implemented for dtype bool")

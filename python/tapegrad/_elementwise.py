@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from ._dtypes import refuse_bool, require_floating
+from ._errors import DTypeError
 from ._native import Tensor, float64, get_default_dtype
 
 __all__ = [
@@ -34,6 +36,7 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     """
     if decimals == 0:
         return input.round()
+    require_floating("round(decimals)", input)
     scale = 10.0**decimals
     return (input * scale).round() / scale
 
@@ -68,18 +71,46 @@ def rad2deg(input: Tensor) -> Tensor:
 
 
 def lerp(input: Tensor, end: Any, weight: Any) -> Tensor:
-    """``input + weight · (end - input)``."""
+    """``input + weight · (end - input)``, for floating tensors (as PyTorch)."""
+    require_floating("lerp", *(t for t in (input, end, weight) if isinstance(t, Tensor)))
     return input + weight * (end - input)
 
 
-def addcmul(input: Tensor, tensor1: Any, tensor2: Any, *, value: float = 1.0) -> Tensor:
-    """``input + value · tensor1 · tensor2``."""
-    return input + value * (tensor1 * tensor2)
+def addcmul(input: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """``input + value · tensor1 · tensor2``; integer tensors stay integer (with an integer
+    ``value``, as PyTorch requires)."""
+    value = _integral_value("addcmul", value, input, tensor1, tensor2)
+    product = tensor1 * tensor2
+    unit = isinstance(value, (int, float)) and value == 1
+    return input + (product if unit else value * product)
 
 
-def addcdiv(input: Tensor, tensor1: Any, tensor2: Any, *, value: float = 1.0) -> Tensor:
-    """``input + value · tensor1 / tensor2``."""
+def addcdiv(input: Tensor, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Tensor:
+    """``input + value · tensor1 / tensor2``. Integer ``tensor1`` and ``tensor2`` are
+    refused, as PyTorch refuses them (its integer ``addcdiv`` used to floor)."""
+    tensors = [t for t in (tensor1, tensor2) if isinstance(t, Tensor)]
+    if tensors and not any(t.dtype.is_floating_point for t in tensors):
+        raise DTypeError(
+            "addcdiv: integer division is not supported (tensor1 and tensor2 have dtype "
+            f"{_short(tensors[0].dtype)}); use addcmul(input, tensor1, 1 / tensor2) or "
+            "cast them to floats"
+        )
     return input + value * (tensor1 / tensor2)
+
+
+def _short(dtype: Any) -> str:
+    return str(dtype).removeprefix("tapegrad.")
+
+
+def _integral_value(op: str, value: Any, *operands: Any) -> Any:
+    """``value`` as the integer operands take it: truncated into their dtype (PyTorch)."""
+    tensors = [t for t in operands if isinstance(t, Tensor)]
+    if any(t.dtype.is_floating_point for t in tensors) or isinstance(value, Tensor):
+        return value
+    from ._selection import _fits
+
+    refuse_bool(op, *tensors)
+    return _fits(value, tensors[0].dtype, op, wrap_ints=True)
 
 
 def nan_to_num(
@@ -90,6 +121,8 @@ def nan_to_num(
 ) -> Tensor:
     """Replaces NaN by ``nan`` and ±inf by ``posinf``/``neginf`` (default: the dtype's
     largest/lowest finite value). The gradient flows where the input is finite."""
+    if not input.dtype.is_floating_point:
+        return input.clone()  # integers and bools have no NaN or inf
     info = np.finfo(np.float64 if input.dtype == float64 else np.float32)
     high = float(info.max) if posinf is None else posinf
     low = float(info.min) if neginf is None else neginf

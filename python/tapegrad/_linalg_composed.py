@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _native
+from ._dtypes import require_floating
 from ._errors import ArgumentError, ShapeError
 from ._native import Tensor
 
@@ -186,6 +187,7 @@ def matrix_exp(A: Tensor) -> Tensor:
     from .linalg import solve
 
     n = _square("linalg.matrix_exp", A)
+    require_floating("linalg.matrix_exp", A)
     if A.numel() == 0:
         return A.mul(0.0)
     norm1 = float(np.abs(A.detach().__array__(copy=True)).sum(-2).max())
@@ -273,6 +275,7 @@ def norm(
     vector norm; with ``dim`` a pair, or ``dim=None`` on a 2-D input, a matrix norm
     (``ord=None`` is Frobenius; 2 and -2 use the singular values).
     """
+    require_floating("linalg.norm", A)
     if isinstance(dim, int):
         dims: tuple[int, ...] | None = (dim,)
     else:
@@ -362,6 +365,7 @@ def vector_norm(
     ``x`` first."""
     if dtype is not None:
         x = x.to(dtype)
+    require_floating("linalg.vector_norm", x)
     if dim is None:
         out = _vector_norm(x.reshape((-1,)), float(ord), (0,), False)
         return out.reshape((1,) * x.ndim) if keepdim else out
@@ -383,4 +387,5 @@ def matrix_norm(
         raise ShapeError(f"linalg.matrix_norm: A must be at least 2-D, got shape {tuple(A.shape)}")
     if dtype is not None:
         A = A.to(dtype)
+    require_floating("linalg.matrix_norm", A)
     return norm(A, ord, dim, keepdim)

@@ -60,6 +60,9 @@ def clamp_tensors(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
 
     if min is None and max is None:
         raise ArgumentError("clamp: at least one of min and max must be given")
+    from ._dtypes import refuse_bool
+
+    refuse_bool("clamp", input)
     out = input
     if isinstance(min, Tensor):
         out = maximum(out, min)
@@ -190,7 +193,9 @@ def mvlgamma(input: Tensor, p: int) -> Tensor:
     if isinstance(p, bool) or not isinstance(p, int) or p < 1:
         raise ArgumentError(f"mvlgamma: p has to be greater than or equal to 1, got {p!r}")
     from . import arange
+    from ._dtypes import refuse_bool
 
+    refuse_bool("mvlgamma", input)
     x = input if input.dtype.is_floating_point else input.to(get_default_dtype())
     halves = arange(p, dtype=x.dtype) * 0.5  # one allocation of p terms, no Python loop
     total = (x.unsqueeze(-1) - halves).lgamma().sum(-1)

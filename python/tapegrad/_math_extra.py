@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._creation import tensor
+from ._dtypes import refuse_bool
 from ._errors import ArgumentError, AxisError, DTypeError, ShapeError
 from ._native import Tensor, get_default_dtype, result_type
 from ._native import bool as bool_
@@ -181,11 +182,7 @@ def inner(input: Tensor, other: Tensor) -> Tensor:
             f"{list(input.shape)} and {list(other.shape)}"
         )
     k = input.shape[-1]
-    left, right = input.reshape(-1, k), other.reshape(-1, k)
-    if input.dtype.is_floating_point or other.dtype.is_floating_point:
-        flat = left @ right.transpose(0, 1)
-    else:  # matmul is for floats; integers multiply and sum (no rounding either way)
-        flat = (left.unsqueeze(1) * right.unsqueeze(0)).sum(-1)
+    flat = input.reshape(-1, k) @ other.reshape(-1, k).transpose(0, 1)
     return flat.reshape(*input.shape[:-1], *other.shape[:-1])
 
 
@@ -198,6 +195,20 @@ def ger(input: Tensor, vec2: Tensor) -> Tensor:
 
 def _scaled_sum(input: Tensor, product: Tensor, beta: Any, alpha: Any, op: str) -> Tensor:
     shape = tuple(product.shape)
+    if not (input.dtype.is_floating_point or product.dtype.is_floating_point):
+        from ._selection import _fits
+
+        for name, factor in (("beta", beta), ("alpha", alpha)):
+            if op != "addr":  # addbmm truncates the factors to the dtype, as PyTorch
+                continue
+            if isinstance(factor, float):
+                raise DTypeError(
+                    f"{op}: for integer tensors (dtype "
+                    f"{str(product.dtype).removeprefix('tapegrad.')}) {name} must be an "
+                    f"integer, got {factor!r}"
+                )
+        if op != "addr":
+            beta, alpha = (_fits(f, product.dtype, op, wrap_ints=True) for f in (beta, alpha))
     try:
         np.broadcast_shapes(tuple(input.shape), shape)
     except ValueError:
@@ -233,7 +244,11 @@ def addbmm(
             f"addbmm: batch1 and batch2 must be 3-D, got shapes {tuple(batch1.shape)} "
             f"and {tuple(batch2.shape)}"
         )
-    return _scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha, "addbmm")
+    products = bmm(batch1, batch2)
+    total = products.sum(0) if products.dtype.is_floating_point else products.sum(
+        0, dtype=products.dtype  # integers stay in their dtype, as PyTorch's addbmm
+    )
+    return _scaled_sum(input, total, beta, alpha, "addbmm")
 
 
 def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
@@ -264,16 +279,21 @@ def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
 def _spacing(
     y: Tensor, x: Any, dx: Any, dim: int, op: str
 ) -> tuple[Tensor, Tensor, Any]:
-    """``(y, the mean of neighbouring samples, the spacings)`` along ``dim`` (moved last)."""
-    y = _to_float(y)
+    """``(y, the sums of neighbouring samples, the spacings)`` along ``dim`` (moved last).
+
+    As PyTorch, with sample points ``x`` the sums are taken in ``y``'s dtype (integers
+    wrap); with a constant spacing ``y`` is summed in floats."""
+    refuse_bool(op, y)
     if y.ndim == 0:
         raise AxisError(f"{op}: Dimension specified as {dim} but tensor has no dimensions")
     dim = _dim(y, dim, op)
+    if x is None:
+        y = _to_float(y)
     y = y.movedim(dim, -1)
     n = y.shape[-1]
-    mid = (y[..., 1:] + y[..., :-1]) * 0.5
+    pairs = y[..., 1:] + y[..., :-1]
     if x is None:
-        return y, mid, 1.0 if dx is None else dx
+        return y, pairs, 1.0 if dx is None else dx
     if not isinstance(x, Tensor):
         x = tensor(x)
     if x.ndim == 1:
@@ -282,9 +302,9 @@ def _spacing(
                 f"{op}: There must be one `x` value for each sample point, got "
                 f"{x.shape[0]} values for {n} samples"
             )
-        return y, mid, x[1:] - x[:-1]
+        return y, pairs, x[1:] - x[:-1]
     x = x.movedim(dim, -1)
-    return y, mid, x[..., 1:] - x[..., :-1]
+    return y, pairs, x[..., 1:] - x[..., :-1]
 
 
 def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
@@ -292,8 +312,8 @@ def trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Ten
     ``dx`` (1 by default)."""
     if x is not None and dx is not None:
         raise ArgumentError("trapezoid: received both x and dx; pass only one of them")
-    _, mid, step = _spacing(y, x, dx, dim, "trapezoid")
-    return (mid * step).sum(-1)
+    _, pairs, step = _spacing(y, x, dx, dim, "trapezoid")
+    return (pairs * step).sum(-1) / 2
 
 
 def trapz(y: Tensor, x: Any = None, *, dx: Any = None, dim: int = -1) -> Tensor:
@@ -309,9 +329,8 @@ def cumulative_trapezoid(
         raise ArgumentError(
             "cumulative_trapezoid: received both x and dx; pass only one of them"
         )
-    y0 = _to_float(y)
-    _, mid, step = _spacing(y0, x, dx, dim, "cumulative_trapezoid")
-    return (mid * step).cumsum(-1).movedim(-1, _dim(y0, dim, "cumulative_trapezoid"))
+    y0, pairs, step = _spacing(y, x, dx, dim, "cumulative_trapezoid")
+    return ((pairs * step).cumsum(-1) / 2).movedim(-1, _dim(y0, dim, "cumulative_trapezoid"))
 
 
 # Quantiles, histogram and unique_consecutive live in _quantiles.py; imported here so that

@@ -134,6 +134,12 @@ def index_reduce(
             "index_reduce: expected reduce to be one of prod, mean, amax or amin but got "
             f"{reduce!r}"
         )
+    if input.dtype == _native.bool and reduce in ("amax", "amin") and not include_self:
+        # PyTorch starts these from the dtype's lowest/highest value, which bool lacks.
+        raise DTypeError(
+            f"index_reduce: reduce={reduce!r} with include_self=False is not implemented "
+            "for dtype bool"
+        )
     index = _index(index, "index_reduce")
     dim = _dim(input, dim, "index_reduce")
     full = _along(input, dim, index, source, "index_reduce")

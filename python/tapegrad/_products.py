@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ._dtypes import refuse_bool, require_floating
 from ._errors import ArgumentError, ShapeError
 from ._native import Tensor, stack
 
@@ -82,6 +83,13 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
 
 
 def _scaled_sum(input: Tensor, product: Tensor, beta: float, alpha: float) -> Tensor:
+    if not (input.dtype.is_floating_point or product.dtype.is_floating_point):
+        # Integer tensors take the factors in their dtype (truncated, as PyTorch).
+        from ._selection import _fits
+
+        beta, alpha = (
+            _fits(f, product.dtype, "addmm", wrap_ints=True) for f in (beta, alpha)
+        )
     scaled = product if alpha == 1 else product * alpha
     if beta == 0:  # PyTorch ignores input then (NaN in it does not propagate)
         return scaled
@@ -126,6 +134,7 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
     as ``torch.cross`` without ``dim``)."""
     from ._shapes import _dim
 
+    refuse_bool("cross", input, other)
     shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
     a, b = input.broadcast_to(shape), other.broadcast_to(shape)
     if dim is None:
@@ -146,6 +155,7 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
 def tensordot(a: Tensor, b: Tensor, dims: int | Sequence[Any] = 2) -> Tensor:
     """Contracts the last ``dims`` dimensions of ``a`` with the first of ``b``, or the
     listed pairs ``(dims_a, dims_b)``: one ``matmul`` after moving them together."""
+    refuse_bool("tensordot", a, b)
     if isinstance(dims, (int, np.integer)):
         if dims < 0:
             raise ArgumentError(f"tensordot: dims must be >= 0, got {dims}")
@@ -179,6 +189,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, **_: Any) -> Tensor:
             f"cdist: x1 {tuple(x1.shape)} and x2 {tuple(x2.shape)} must be >= 2-d with "
             "the same last dimension"
         )
+    require_floating("cdist", x1, x2)
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     from ._stats import vector_norm
 
@@ -296,6 +307,7 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         operands = tuple(operands[0])
     if not operands:
         raise ArgumentError("einsum: needs at least one operand")
+    refuse_bool("einsum", *(t for t in operands if isinstance(t, Tensor)))
     terms, out = _parse_einsum(equation, operands)
     items = [_take_repeated(term, t) for term, t in zip(terms, operands)]
 

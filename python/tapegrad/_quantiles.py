@@ -34,7 +34,10 @@ def _quantile(
     from . import where
 
     if not input.dtype.is_floating_point:
-        raise DTypeError(f"{op}() input tensor must be either float or double dtype")
+        raise DTypeError(
+            f"{op}() input tensor must be either float or double dtype, got "
+            f"{str(input.dtype).removeprefix('tapegrad.')}"
+        )
     if interpolation not in _INTERPOLATIONS:
         raise ArgumentError(
             f"{op}() interpolation must be one of linear, lower, higher, midpoint or "

@@ -150,7 +150,33 @@ def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
                 f"{tuple(value.shape)}"
             )
         value = value.to(input.dtype)
+    elif not input.dtype.is_floating_point:
+        value = tensor(_fits(value, input.dtype, "masked_fill"), dtype=input.dtype)
     return _native._where(mask, value, input)
+
+
+def _fits(value: Any, dtype: Any, op: str, *, wrap_ints: bool = False) -> Any:
+    """``value`` as an element of the integer or bool ``dtype``, as PyTorch converts a
+    scalar: a float must lie within the dtype's range and is truncated toward zero; an int
+    must too, unless ``wrap_ints`` (the factors of arithmetic, which wrap)."""
+    if dtype == _native.bool:
+        return bool(value)
+    name = str(dtype).removeprefix("tapegrad.")
+    info = np.iinfo(np.dtype(name))
+    if isinstance(value, (bool, int, np.integer)):
+        whole = int(value)
+        if wrap_ints:
+            return int(np.array(whole & 0xFFFF_FFFF_FFFF_FFFF, np.uint64).astype(name))
+        fits = info.min <= whole <= info.max
+        number: float = whole
+    else:
+        number = float(value)
+        fits = bool(np.isfinite(number)) and info.min <= number <= info.max
+    if not fits:
+        raise ArgumentError(
+            f"{op}: value {value!r} cannot be converted to dtype {name} without overflow"
+        )
+    return int(number)
 
 
 def masked_select(input: Tensor, mask: Any) -> Tensor:
@@ -273,6 +299,10 @@ def scatter_reduce(
     shape = list(input.shape)
     numel = int(np.prod(shape, dtype=np.int64))
     counts = np.bincount(targets, minlength=numel)
+    if not input.dtype.is_floating_point:
+        if reduce == "mean" and input.dtype == _native.bool:
+            raise DTypeError("scatter_reduce: reduce='mean' is not implemented for dtype bool")
+        return _scatter_reduce_exact(input, targets, values, counts, reduce, include_self)
     hit = tensor((counts > 0).reshape(shape))
     flat_values = values.reshape(-1)
     if reduce in ("sum", "mean"):
@@ -288,6 +318,42 @@ def scatter_reduce(
     if reduce == "prod":
         return _scatter_prod(input, targets, flat_values, hit, include_self)
     return _scatter_extreme(input, targets, flat_values, counts, reduce, include_self)
+
+
+# NumPy's unbuffered `ufunc.at` per reduction; bools reduce logically, as PyTorch's.
+_EXACT = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum,
+          "amin": np.minimum}
+_LOGICAL = {"sum": np.logical_or, "mean": np.logical_or, "prod": np.logical_and,
+            "amax": np.logical_or, "amin": np.logical_and}
+
+
+def _scatter_reduce_exact(
+    input: Tensor,
+    targets: np.ndarray,
+    values: Tensor,
+    counts: np.ndarray,
+    reduce: str,
+    include_self: bool,
+) -> Tensor:
+    # Integers and bools carry no gradient: reduce in NumPy, exactly (integers wrap as
+    # PyTorch's do; the integer mean rounds down, as PyTorch's).
+    out = np.array(input.numpy(), copy=True).reshape(-1)
+    src = np.asarray(values.numpy()).reshape(-1)
+    is_bool = out.dtype == np.bool_
+    ufunc = (_LOGICAL if is_bool else _EXACT)[reduce]
+    hit = counts > 0
+    if not include_self:
+        out[hit] = ufunc.identity if ufunc.identity is not None else (
+            np.iinfo(out.dtype.type).min  # type: ignore[type-var]
+            if reduce == "amax"
+            else np.iinfo(out.dtype.type).max  # type: ignore[type-var]
+        )
+    with np.errstate(over="ignore"):
+        ufunc.at(out, targets, src)
+        if reduce == "mean" and not is_bool:
+            divisor = counts + include_self
+            out[hit] = np.floor_divide(out[hit], divisor[hit].astype(out.dtype))
+    return tensor(out.reshape(input.shape), dtype=input.dtype)
 
 
 def _scatter_prod(
@@ -391,6 +457,8 @@ def index_add(
     index = _index(index, "index_add")
     dim = _dim(input, dim, "index_add")
     full = _along(input, dim, index, source, "index_add")
+    if not input.dtype.is_floating_point:
+        alpha = _fits(alpha, input.dtype, "index_add", wrap_ints=True)
     return scatter_add(input, dim, full, source * alpha if alpha != 1 else source)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ._dtypes import refuse_bool
 from ._errors import ArgumentError, AxisError, ShapeError
 from ._native import Tensor, cat
 
@@ -343,6 +344,7 @@ def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a 2-d tensor."""
     if input.ndim != 2:
         raise ShapeError(f"trace: input must be 2-d, got shape {tuple(input.shape)}")
+    refuse_bool("trace", input)
     return diagonal(input).sum()
 
 
@@ -354,12 +356,18 @@ def diag_embed(
     n = input.shape[-1] if input.ndim else 1
     size = n + abs(offset)
     # A constant (n, size*size) one-hot placement matrix: result = input @ placement.
-    placement = np.zeros((n, size * size))
-    placement[np.arange(n), _diagonal_index(size, size, offset)] = 1.0
     from . import tensor as _tensor
 
-    place = _tensor(placement, dtype=input.dtype)
-    flat = (input.unsqueeze(-1) if input.ndim == 0 else input).unsqueeze(-2) @ place
+    if input.dtype.is_floating_point:
+        placement = np.zeros((n, size * size))
+        placement[np.arange(n), _diagonal_index(size, size, offset)] = 1.0
+        place = _tensor(placement, dtype=input.dtype)
+        flat = (input.unsqueeze(-1) if input.ndim == 0 else input).unsqueeze(-2) @ place
+    else:  # no gradient to carry: write the values in place (bools have no product)
+        from . import zeros
+
+        flat = zeros(*input.shape[:-1], size * size, dtype=input.dtype)
+        flat[..., _tensor(_diagonal_index(size, size, offset))] = input
     out = flat.reshape(*input.shape[:-1], size, size)
     ndim = out.ndim
     a = dim1 % ndim if -ndim <= dim1 < ndim else None
@@ -387,14 +395,14 @@ def _triangle(input: Tensor, diagonal: int, lower: bool, op: str) -> Tensor:
         raise ShapeError(f"{op}: input must be >= 2-d, got shape {tuple(input.shape)}")
     rows, cols = input.shape[-2], input.shape[-1]
     keep = (
-        np.tri(rows, cols, diagonal)
+        np.tri(rows, cols, diagonal, dtype=bool)
         if lower
-        else 1.0 - np.tri(rows, cols, diagonal - 1)
+        else ~np.tri(rows, cols, diagonal - 1, dtype=bool)
     )
     from . import tensor as _tensor
-    from . import where
+    from . import where, zeros
 
-    return where(_tensor(keep, dtype=input.dtype), input, 0.0)
+    return where(_tensor(keep), input, zeros((), dtype=input.dtype))
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:

@@ -14,9 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import ArgumentError, ShapeError
+from ._dtypes import bool as bool_
+from ._dtypes import require_floating
+from ._errors import ArgumentError, DTypeError, ShapeError
 from ._linalg_composed import matrix_norm, vector_norm
-from ._native import Tensor
+from ._native import Tensor, get_default_dtype
 
 __all__ = [
     "corrcoef",
@@ -173,6 +175,7 @@ def norm(
 
 def dist(input: Tensor, other: Any, p: float = 2) -> Tensor:
     """``‖input - other‖_p`` over all elements."""
+    require_floating("dist", input, *([other] if isinstance(other, Tensor) else []))
     return vector_norm(input - other, p)
 
 
@@ -183,6 +186,8 @@ def nansum(
     from . import where
 
     dim, keepdim = _aliases("nansum", dim, keepdim, {**kwargs})
+    if not input.dtype.is_floating_point:  # no NaN to skip: the sum, int64 as PyTorch's
+        return _reduce(input, "sum", _dims(input, dim), keepdim)
     clean = where(input.ne(input), 0.0, input)  # NaN is the one value != itself
     return _reduce(clean, "sum", _dims(input, dim), keepdim)
 
@@ -192,6 +197,7 @@ def nanmean(
 ) -> Tensor:
     """Mean over ``dim`` of the elements that are not NaN."""
     dim, keepdim = _aliases("nanmean", dim, keepdim, {**kwargs})
+    require_floating("nanmean", input)
     count = _reduce(input.eq(input), "sum", _dims(input, dim), keepdim)
     return nansum(input, dim, keepdim) / count
 
@@ -225,6 +231,7 @@ def logcumsumexp(input: Tensor, dim: int) -> Tensor:
     from . import tensor
     from ._shapes import _dim, movedim
 
+    require_floating("logcumsumexp", input)
     if input.ndim == 0:
         return input * 1.0
     d = _dim(input, dim, "logcumsumexp")
@@ -255,7 +262,9 @@ def diff(
     x = cat(parts, d) if len(parts) > 1 else input
     for _ in range(min(n, x.shape[d])):  # past the length, the result stays empty
         size = x.shape[d]
-        x = _take(x, d, 1, size) - _take(x, d, 0, max(size - 1, 0))
+        later, earlier = _take(x, d, 1, size), _take(x, d, 0, max(size - 1, 0))
+        # Bools differ where they change, as PyTorch's diff (bool `-` is refused).
+        x = later ^ earlier if x.dtype == bool_ else later - earlier
     return x
 
 
@@ -271,6 +280,10 @@ def cov(
             f"cov: input must be 1-d or 2-d, got shape {tuple(input.shape)}"
         )
     x = input.reshape(1, -1) if input.ndim < 2 else input
+    if x.dtype == bool_:
+        raise DTypeError("cov: not implemented for dtype bool")
+    if not x.dtype.is_floating_point:  # integers give the default float dtype, as PyTorch
+        x = x.to(get_default_dtype())
     observations = x.shape[1]
     centred = x - x.mean(dim=1, keepdim=True)
     out = (centred @ centred.T) * (1.0 / (observations - correction))

@@ -9,10 +9,11 @@
 //! position list is the whole cost (a composition from `index_select` along one axis would
 //! gather once per indexed axis).
 
-use crate::array::{broadcast_shapes, checked_numel, DType, Element};
+use crate::array::{broadcast_shapes, checked_numel, DType, Element, Scalar};
 use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{record, Backward, Jvp, SavedInfo, VjpContext};
 use crate::ops::index::IndexItem;
+use crate::ops::integer;
 use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
 use crate::tensor::Tensor;
 use crate::{dispatch, map_any};
@@ -119,7 +120,7 @@ impl Tensor {
     }
 
     /// Zeros of `shape` with element `k` of this tensor (row-major) added at `positions[k]`;
-    /// repeated positions add up. Floating tensors only.
+    /// repeated positions add up (integers wrap; bools `or`, as PyTorch's `index_add`).
     pub fn put_add(&self, positions: &Positions, shape: &[usize]) -> Result<Tensor> {
         let numel = checked_numel("put_add", shape)?;
         check_positions("put_add", positions, numel)?;
@@ -133,12 +134,20 @@ impl Tensor {
                 ),
             ));
         }
-        let out = dispatch!("put_add"; &self.array(), a => {
-            let source = a.as_standard_layout();
-            let source = source.as_slice().expect("standard layout is contiguous");
-            let sums = add_at(source, positions, numel);
-            Element::wrap(ArrayD::from_shape_vec(IxDyn(shape), sums).expect("numel checked").into_shared())
-        });
+        let source = self.array();
+        let out = if source.dtype().is_floating_point() {
+            dispatch!("put_add"; &source, a => {
+                let source = a.as_standard_layout();
+                let source = source.as_slice().expect("standard layout is contiguous");
+                let sums = add_at(source, positions, numel);
+                Element::wrap(ArrayD::from_shape_vec(IxDyn(shape), sums).expect("numel checked").into_shared())
+            })
+        } else {
+            // Integers and bools: exact wrapping sums (bool: any true), no gradient.
+            let sums = ArrayD::from_shape_vec(IxDyn(shape), integer::add_at(&source, positions, numel))
+                .map_err(|_| Error::internal("put_add", "one sum per element of the shape"))?;
+            crate::with_scalar_type!(source.dtype(), T => T::wrap_any(sums.mapv(T::cast_i64).into_shared()))
+        };
         let (input_shape, positions) = (self.shape(), positions.clone());
         record(&[self], out, || Box::new(PutAddBackward { input_shape, positions }))
     }

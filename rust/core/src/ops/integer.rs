@@ -185,7 +185,8 @@ pub(crate) fn unary(op: Unary, x: &Tensor) -> Result<Tensor> {
             IntUnary::Abs | IntUnary::Integral => Err(not_implemented(name, dtype)),
             IntUnary::Relu => Err(Error::DType {
                 op: "relu",
-                message: "Boolean inputs not supported for relu".into(),
+                message: "not implemented for dtype bool (Boolean inputs are not supported)"
+                    .into(),
             }),
         };
     }
@@ -428,6 +429,58 @@ fn zip_values<T: Scalar, U: Scalar>(
     Ok(Zip::from(&av).and(&bv).map_collect(|&p, &q| f(p, q)))
 }
 
+/// The matrix product of integer operands (`torch.mm` of `int64` tensors): each output
+/// element is the wrapping `i64` sum of products, truncated to the dtype (so it equals the
+/// dtype's own wrapping arithmetic, as PyTorch's integer kernels). `a` is `(..., m, k)`, `b`
+/// `(..., k, n)`, both of one integer dtype; their batch axes broadcast to `batch`. Bool has
+/// no product kernel, as in PyTorch.
+pub(crate) fn matmul(a: &Array, b: &Array, batch: &[usize]) -> Result<Array> {
+    if a.dtype() == DType::Bool {
+        return Err(not_implemented("matmul", DType::Bool));
+    }
+    let widen = |x: &Array| crate::dispatch_any!(x, v => v.mapv(|e| e.widen_i64()));
+    let (wa, wb) = (widen(a), widen(b));
+    let (m, k, n) = (wa.shape()[wa.ndim() - 2], wa.shape()[wa.ndim() - 1], wb.shape()[wb.ndim() - 1]);
+    let full = |rows: usize, cols: usize| [batch, &[rows, cols]].concat();
+    let broadcast = |w: &ArrayD<i64>, rows: usize, cols: usize| -> Result<Vec<i64>> {
+        let view = w.broadcast(IxDyn(&full(rows, cols))).ok_or_else(|| {
+            Error::internal("matmul", "batch axes checked to broadcast")
+        })?;
+        Ok(view.iter().copied().collect())
+    };
+    let (left, right) = (broadcast(&wa, m, k)?, broadcast(&wb, k, n)?);
+    let count: usize = batch.iter().product();
+    let mut out = vec![0i64; count * m * n];
+    for (c, block) in out.chunks_mut((m * n).max(1)).enumerate().take(count) {
+        let (l, r) = (&left[c * m * k..(c + 1) * m * k], &right[c * k * n..(c + 1) * k * n]);
+        for i in 0..m {
+            let row = &mut block[i * n..(i + 1) * n];
+            for p in 0..k {
+                let factor = l[i * k + p];
+                for (acc, &q) in row.iter_mut().zip(&r[p * n..(p + 1) * n]) {
+                    *acc = acc.wrapping_add(factor.wrapping_mul(q));
+                }
+            }
+        }
+    }
+    let wide = ArrayD::from_shape_vec(IxDyn(&full(m, n)), out)
+        .map_err(|_| Error::internal("matmul", "the output has batch * m * n elements"))?;
+    Ok(crate::with_scalar_type!(a.dtype(), T => T::wrap_any(wide.mapv(T::cast_i64).into_shared())))
+}
+
+/// Zeros of `numel` elements with `source[k]` added at `positions[k]` for integer and bool
+/// sources (`index_add`, `scatter_add` and `put(accumulate=True)` of integers): wrapping
+/// sums in the dtype, and `or` for bools, as PyTorch.
+pub(crate) fn add_at(source: &Array, positions: &[usize], numel: usize) -> Vec<i64> {
+    let mut sums = vec![0i64; numel];
+    crate::dispatch_any!(source, v => {
+        for (&p, e) in positions.iter().zip(v.iter()) {
+            sums[p] = sums[p].wrapping_add(e.widen_i64());
+        }
+    });
+    sums
+}
+
 /// `torch.div`'s `rounding_mode`.
 fn rounding_mode(mode: Option<&str>) -> Result<Option<IntBinary>> {
     match mode {
@@ -624,6 +677,39 @@ mod tests {
         let m = ints(&[i64::MIN], DType::I64);
         assert_eq!(as_i64(&m.floor_divide(&ints(&[-1], DType::I64)).unwrap()), [i64::MIN]);
         assert_eq!(as_i64(&m.remainder(&ints(&[-1], DType::I64)).unwrap()), [0]);
+    }
+
+    #[test]
+    fn integer_products_are_exact_and_wrap_in_the_dtype() {
+        // [[1, 2], [3, 4]] · [[5, 6], [7, 8]] = [[19, 22], [43, 50]], in int64 and uint8
+        for dtype in [DType::I64, DType::U8] {
+            let a = ints(&[1, 2, 3, 4], dtype).reshape(&[2, 2]).unwrap();
+            let b = ints(&[5, 6, 7, 8], dtype).reshape(&[2, 2]).unwrap();
+            let c = a.matmul(&b).unwrap();
+            assert_eq!((c.dtype(), c.shape()), (dtype, vec![2, 2]));
+            assert_eq!(as_i64(&c.reshape(&[4]).unwrap()), [19, 22, 43, 50]);
+        }
+        // int8: 100·2 + 100·1 = 300 wraps to 44; a batch of 3 broadcasts against one matrix
+        let a = ints(&[100, 100, 1, 0, -1, 1], DType::I8).reshape(&[3, 1, 2]).unwrap();
+        let b = ints(&[2, 1], DType::I8).reshape(&[2, 1]).unwrap();
+        assert_eq!(as_i64(&a.matmul(&b).unwrap().reshape(&[3]).unwrap()), [44, 2, -1]);
+        // the empty contraction gives zeros; bool has no product, as in PyTorch
+        let empty = ints(&[], DType::I32).reshape(&[1, 0]).unwrap();
+        let e = ints(&[], DType::I32).reshape(&[0, 2]).unwrap();
+        assert_eq!(as_i64(&empty.matmul(&e).unwrap().reshape(&[2]).unwrap()), [0, 0]);
+        let t = ints(&[1, 0], DType::Bool).reshape(&[1, 2]).unwrap();
+        let err = t.matmul(&t.reshape(&[2, 1]).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("bool"), "{err}");
+    }
+
+    #[test]
+    fn integer_adds_at_positions_wrap_and_bools_or() {
+        let src = ints(&[200, 100, 7], DType::U8);
+        let out = src.put_add(&std::sync::Arc::new(vec![0, 0, 2]), &[3]).unwrap();
+        assert_eq!((out.dtype(), as_i64(&out)), (DType::U8, vec![44, 0, 7]));
+        let flags = ints(&[1, 1, 0], DType::Bool);
+        let out = flags.put_add(&std::sync::Arc::new(vec![1, 1, 0]), &[2]).unwrap();
+        assert_eq!((out.dtype(), as_i64(&out)), (DType::Bool, vec![0, 1]));
     }
 
     #[test]

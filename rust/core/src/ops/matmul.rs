@@ -229,6 +229,10 @@ impl Tensor {
             });
         }
         let batch = broadcast_shapes("matmul", &sa[..sa.len() - 2], &sb[..sb.len() - 2])?;
+        if !dtype.is_floating_point() {
+            let out = crate::ops::integer::matmul(&a.array(), &b.array(), &batch)?;
+            return Ok(Tensor::from_array(out)); // integers carry no gradient
+        }
         let out = zip_array!("matmul", &a.array(), &b.array(), x, y => batched(x, y, &batch)?);
         record(&[&a, &b], out, || {
             Box::new(MmBackward {
@@ -343,9 +347,11 @@ impl Tensor {
         }
         let dtypes = [Some(self), Some(weight), bias];
         let dtype = dtypes.iter().flatten().map(|t| t.dtype()).reduce(crate::array::DType::promote);
-        let dtype = dtype.expect("at least two tensors");
+        let dtype = dtype.ok_or_else(|| Error::internal("linear", "at least two tensors"))?;
         if !dtype.is_floating_point() {
-            return Err(crate::array::not_floating("linear", dtype));
+            // Integers (PyTorch's integer `addmm`): the exact product, then the bias.
+            let product = self.matmul(&weight.transpose(0, 1)?)?;
+            return bias.map_or(Ok(product.clone()), |b| product.add(b));
         }
         let x = self.to_dtype(dtype)?;
         let w = weight.to_dtype(dtype)?;

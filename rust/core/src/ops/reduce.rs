@@ -7,7 +7,7 @@ use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{record, Backward, Jvp, SavedAs, SavedInfo, SavedTensor, VjpContext};
 use crate::ops::registry::{BatchRule, Primitive, PrimitiveInfo, Saves};
 use crate::tensor::Tensor;
-use crate::{dispatch_any, map_array};
+use crate::{dispatch_any, map_any, map_array};
 use ndarray::{ArcArray, IxDyn};
 
 /// The shape left after reducing `axes` (sorted), with or without the reduced axes kept as 1.
@@ -303,6 +303,9 @@ impl Tensor {
                 ),
             ));
         }
+        if !self.dtype().is_floating_point() {
+            return self.extreme_exact(which, &axes, keepdim);
+        }
         let result_keepdim = map_array!(&self.array(), a => {
             let start = if which == Extreme::Max { Element::of(f64::NEG_INFINITY) } else { Element::of(f64::INFINITY) };
             reduce_lanes(op, a, &axes, true, |lane| {
@@ -322,6 +325,27 @@ impl Tensor {
             Extreme::Max => record(&[self], out, || Box::new(AmaxBackward(saved()))),
             Extreme::Min => record(&[self], out, || Box::new(AminBackward(saved()))),
         }
+    }
+
+    /// [`Tensor::extreme`] of integers and bools (`max` of bools is `any`), in their own
+    /// dtype; no gradient. `axes` are normalised and none is empty.
+    fn extreme_exact(&self, which: Extreme, axes: &[usize], keepdim: bool) -> Result<Tensor> {
+        let shape = self.shape();
+        let mut descending = axes.to_vec();
+        descending.sort_unstable_by(|a, b| b.cmp(a));
+        let out = map_any!(&self.array(), a => {
+            let mut r = a.to_owned();
+            for &axis in &descending {
+                r = r.map_axis(ndarray::Axis(axis), |lane| {
+                    lane.iter().skip(1).fold(lane[0], |acc, &x| {
+                        let better = if which == Extreme::Max { x > acc } else { x < acc };
+                        if better { x } else { acc }
+                    })
+                });
+            }
+            r
+        });
+        Ok(Tensor::from_array(out.reshape(&reduced_shape(&shape, axes, keepdim))?))
     }
 
     /// Largest element over `axes` (PyTorch's `amax`).
@@ -381,6 +405,10 @@ impl Tensor {
 
     /// `log(sum(exp(x)))` over `axes`, computed stably as `m + log(sum(exp(x - m)))`.
     pub fn logsumexp(&self, axes: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+        if !self.dtype().is_floating_point() {
+            // Integers and bools give the default float dtype, as PyTorch's.
+            return self.to_dtype(crate::array::default_float_dtype())?.logsumexp(axes, keepdim);
+        }
         let (shifted, shift) = self.shift_by_max(axes)?;
         let summed = shifted.exp()?.sum(axes, true)?.log()?.add(&shift)?;
         if keepdim {
@@ -393,15 +421,25 @@ impl Tensor {
 
     /// `(x - m) - log(sum(exp(x - m)))` along `axis`: exact where `x - lse` would round.
     pub fn log_softmax(&self, axis: i64) -> Result<Tensor> {
+        self.require_floating("log_softmax")?;
         let (shifted, _) = self.shift_by_max(Some(&[axis]))?;
         shifted.sub(&shifted.exp()?.sum(Some(&[axis]), true)?.log()?)
     }
 
     /// `exp(x - m) / sum(exp(x - m))` along `axis`.
     pub fn softmax(&self, axis: i64) -> Result<Tensor> {
+        self.require_floating("softmax")?;
         let (shifted, _) = self.shift_by_max(Some(&[axis]))?;
         let e = shifted.exp()?;
         e.div(&e.sum(Some(&[axis]), true)?)
+    }
+
+    /// PyTorch has no integer softmax (pass `dtype=` to compute in floats).
+    fn require_floating(&self, op: &'static str) -> Result<()> {
+        if self.dtype().is_floating_point() {
+            return Ok(());
+        }
+        Err(crate::array::not_floating(op, self.dtype()))
     }
 
     /// Sums a gradient down to `shape` (the reverse of broadcasting to it).

@@ -23,6 +23,14 @@ use crate::{dispatch, dispatch_any, map_any};
 use ndarray::{ArcArray, ArrayD, ArrayViewD, IxDyn};
 use std::borrow::Cow;
 
+/// PyTorch has no bool kernel for the order statistics (`topk`, `kthvalue`, `median`).
+fn refuse_bool(op: &'static str, t: &Tensor) -> Result<()> {
+    if t.dtype() == DType::Bool {
+        return Err(Error::DType { op, message: "not implemented for dtype bool".into() });
+    }
+    Ok(())
+}
+
 /// `take_along_axis(x, indices, axis)`: `out[.., j, ..] = x[.., indices[.., j, ..], ..]`.
 pub(crate) struct TakeAlongAxisBackward {
     axis: usize,
@@ -493,6 +501,7 @@ impl Tensor {
     /// The `k` largest (or smallest) elements along `axis`, in order, with their indices;
     /// ties go to the lower index.
     pub fn topk(&self, k: usize, axis: i64, largest: bool) -> Result<(Tensor, Tensor)> {
+        refuse_bool("topk", self)?;
         let out_len = |n: usize| {
             if k > n {
                 Err(Error::Index {
@@ -534,6 +543,7 @@ impl Tensor {
 
     /// The `k`-th smallest element along `axis` (1-based `k`, as PyTorch).
     pub fn kthvalue(&self, k: usize, axis: i64, keepdim: bool) -> Result<(Tensor, Tensor)> {
+        refuse_bool("kthvalue", self)?;
         let n = if self.ndim() == 0 {
             1
         } else {
@@ -555,6 +565,7 @@ impl Tensor {
     pub fn median(&self, axis: i64, keepdim: bool, ignore_nan: bool) -> Result<(Tensor, Tensor)> {
         let (op, pick) =
             if ignore_nan { ("nanmedian", Pick::NanMedian) } else { ("median", Pick::Median) };
+        refuse_bool(op, self)?;
         self.pick(op, axis, keepdim, pick)
     }
 
