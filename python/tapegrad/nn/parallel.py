@@ -1,10 +1,12 @@
 """``DistributedDataParallel``: one model replica per rank, gradients averaged in buckets.
 
 Every rank runs the same model on its own slice of the batch. During backward, each
-parameter's gradient is copied into its bucket as soon as it is ready; a bucket whose
-gradients are all in starts its non-blocking all-reduce while the sweep goes on, and
-once the last bucket is in, the averaged gradients are written back into ``.grad``
-(each gradient is divided by the world size as it is copied in, so the sum is the mean).
+parameter's gradient is copied into its bucket (a flat tensor per group of parameters)
+as soon as it is ready, divided by the world size on the way, so the sum is the mean; a
+bucket whose gradients are all in starts its non-blocking all-reduce, with MPI reading
+and writing the bucket tensor's own memory, while the sweep goes on; once the last bucket
+is in, ``.grad`` becomes a copy of the bucket's averaged slice, or with
+``gradient_as_bucket_view=True`` the slice itself (a view, as in PyTorch).
 Buckets hold parameters in reverse registration order (the order backward reaches
 them in a feed-forward model) and are reduced in bucket order on every rank, so the
 ranks' collectives always match.
@@ -22,8 +24,8 @@ import numpy as np
 import tapegrad as tg
 from tapegrad import _native
 from tapegrad._errors import ArgumentError, DTypeError, GraphError, ShapeError
-from tapegrad.distributed import _group
-from tapegrad.distributed._buffers import _tensor_from_buffer, _to_buffer
+from tapegrad.distributed import _group, _records, _work
+from tapegrad.distributed._buffers import _shared
 
 from .module import Module
 
@@ -34,18 +36,42 @@ _FIRST_BUCKET_BYTES = 1024 * 1024
 
 
 class _Bucket:
-    """Parameters of one dtype whose gradients are reduced together, in one buffer."""
+    """Parameters of one dtype whose gradients are reduced together, in one flat tensor.
+
+    ``views[k]`` is the slice of ``tensor`` holding parameter ``indices[k]``'s gradient,
+    shaped like it. While an all-reduce runs, ``exported`` is the NumPy array sharing
+    ``tensor``'s memory that MPI reads and writes; it is dropped once the all-reduce is
+    over, so the tensor's storage turns native again (reads without copies)."""
 
     def __init__(self, indices: list[int], params: list[tg.Tensor]) -> None:
         self.indices = indices
-        self.offsets = np.cumsum([0] + [params[i].numel() for i in indices])
-        dtype = np.float64 if params[indices[0]].dtype == tg.float64 else np.float32
-        self.buffer = np.zeros(int(self.offsets[-1]), dtype)
+        offsets = np.cumsum([0] + [params[i].numel() for i in indices]).tolist()
+        self.tensor = tg.zeros(offsets[-1], dtype=params[indices[0]].dtype)
+        self.views = [
+            self.tensor[offsets[k] : offsets[k + 1]].view(tuple(params[i].shape))
+            for k, i in enumerate(indices)
+        ]
+        self.exported: np.ndarray | None = None
         self.pending = len(indices)
         self.request: Any = None
 
+    def memory(self) -> np.ndarray:
+        """The bucket tensor's memory, shared with NumPy (and MPI) until ``release``."""
+        if self.exported is None:
+            self.exported = _shared(self.tensor)
+        return self.exported
+
     def slot(self, k: int) -> np.ndarray:
-        return self.buffer[self.offsets[k] : self.offsets[k + 1]]
+        """Parameter ``indices[k]``'s part of the shared memory, flat."""
+        start = self.views[k].storage_offset()
+        return self.memory()[start : start + self.views[k].numel()]
+
+    def release(self) -> None:
+        """Drops MPI's hold on the memory, counting its writes in the version."""
+        if self.exported is not None:
+            self.exported = None
+            self.tensor._increment_version()
+        self.request = None
 
 
 def _assign_buckets(params: list[tg.Tensor], cap_bytes: int) -> list[list[int]]:
@@ -84,8 +110,13 @@ class DistributedDataParallel(Module):
             does not depend on and count them as ready at once (their gradient is
             left alone if no rank used them). Without it, such a parameter makes the
             next forward raise.
-        gradient_as_bucket_view: Must be False: tapegrad tensors cannot yet be views
-            of a bucket's memory.
+        gradient_as_bucket_view: Make each ``.grad`` a view of its slice of the
+            bucket once it is reduced, instead of a copy of it: it saves a copy per
+            step and the memory of a second set of gradients. As in PyTorch, ``.grad``
+            is then overwritten in place by the next synchronised backward (keep a
+            ``clone()`` to hold on to a value), and it must not be ``detach_()``-ed.
+        process_group: The group whose ranks train together (``new_group``); the
+            whole job when None.
 
     Example:
         >>> # mpiexec -n 2 python train.py
@@ -101,6 +132,7 @@ class DistributedDataParallel(Module):
         broadcast_buffers: bool = True,
         find_unused_parameters: bool = False,
         gradient_as_bucket_view: bool = False,
+        process_group: Any = None,
     ) -> None:
         super().__init__()
         if not isinstance(module, Module):
@@ -109,30 +141,33 @@ class DistributedDataParallel(Module):
             )
         if not bucket_cap_mb > 0:
             raise ArgumentError(f"bucket_cap_mb must be positive, got {bucket_cap_mb}")
-        if gradient_as_bucket_view:
+        group = _group._resolve(process_group)
+        if group is None:
             raise ArgumentError(
-                "gradient_as_bucket_view=True is not supported: tapegrad tensors "
-                "cannot be views of a bucket's memory yet"
+                "DistributedDataParallel: this rank is not in process_group"
             )
-        group = _group._current()
         self.module = module
         object.__setattr__(self, "_group", group)
+        object.__setattr__(self, "process_group", process_group)
         object.__setattr__(self, "broadcast_buffers", bool(broadcast_buffers))
         object.__setattr__(self, "find_unused_parameters", bool(find_unused_parameters))
-        object.__setattr__(self, "gradient_as_bucket_view", False)
+        as_view = bool(gradient_as_bucket_view)
+        object.__setattr__(self, "gradient_as_bucket_view", as_view)
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
         _check_same_everywhere(
-            "parameter", [(n, tuple(p.shape), p.dtype.name) for n, p in named]
+            "parameter",
+            [(n, tuple(p.shape), p.dtype.name) for n, p in named],
+            process_group,
         )
         _check_same_everywhere(
             "buffer",
             [(n, tuple(b.shape), b.dtype.name) for n, b in module.named_buffers()],
+            process_group,
         )
         params = [p for _, p in named]
         _broadcast_coalesced(params + list(module.buffers()), group)
-        object.__setattr__(
-            self, "_reducer", _Reducer(named, int(bucket_cap_mb * 1024 * 1024), group)
-        )
+        cap = int(bucket_cap_mb * 1024 * 1024)
+        object.__setattr__(self, "_reducer", _Reducer(named, cap, group, as_view))
         object.__setattr__(self, "_require_sync", True)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -175,13 +210,15 @@ def _output_tensors(output: Any) -> list[tg.Tensor]:
     return []
 
 
-def _check_same_everywhere(kind: str, layout: list[tuple[str, tuple, str]]) -> None:
+def _check_same_everywhere(
+    kind: str, layout: list[tuple[str, tuple, str]], process_group: Any
+) -> None:
     """Raises on every rank when some rank's layout differs from rank 0's."""
     from tapegrad.distributed import all_gather_object
 
-    group = _group._current()
+    group = _group._resolve(process_group)
     layouts: list[Any] = [None] * group.size
-    all_gather_object(layouts, layout)
+    all_gather_object(layouts, layout, group=process_group)
     reference = layouts[0]
     for rank, other in enumerate(layouts[1:], start=1):
         if len(other) != len(reference):
@@ -206,33 +243,45 @@ def _check_same_everywhere(kind: str, layout: list[tuple[str, tuple, str]]) -> N
 
 
 def _broadcast_coalesced(tensors: list[tg.Tensor], group: Any) -> None:
-    """Copies rank 0's values into ``tensors`` on every rank, one message per dtype.
+    """Copies the group's first rank's values into ``tensors`` on every rank, one
+    message per dtype (a flat tensor whose memory MPI writes).
 
     The ranks' layouts were checked at construction, so no records are exchanged."""
+    _work._launch_pending(group, "DistributedDataParallel broadcast")
     for dtype in (tg.float32, tg.float64):
         same = [t for t in tensors if t.dtype == dtype]
         if not same:
             continue
-        flat = np.concatenate([_to_buffer(t).ravel() for t in same])
+        with tg.no_grad():
+            flat = tg.cat([t.detach().reshape(-1) for t in same])
+        exported = _shared(flat)
         _group._wait(
-            [group.comm.Ibcast(flat, root=0)], "DistributedDataParallel broadcast"
+            [group.comm.Ibcast(exported, root=0)],
+            "DistributedDataParallel broadcast",
+            group=group,
         )
+        del exported  # the storage turns native again: the reads below copy nothing
         if group.rank != 0:
             offset = 0
             with tg.no_grad():
                 for t in same:
                     n = t.numel()
-                    t._assign(
-                        _tensor_from_buffer(flat[offset : offset + n], tuple(t.shape))
-                    )
+                    t.copy_(flat[offset : offset + n].view(tuple(t.shape)))
                     offset += n
 
 
 class _Reducer:
     """Buckets gradients as they become ready and averages them across ranks."""
 
-    def __init__(self, named: list[tuple[str, tg.Tensor]], cap_bytes: int, group: Any):
+    def __init__(
+        self,
+        named: list[tuple[str, tg.Tensor]],
+        cap_bytes: int,
+        group: Any,
+        as_view: bool,
+    ) -> None:
         self.group = group
+        self.as_view = as_view
         self.names = [n for n, _ in named]
         self.params = [p for _, p in named]
         self.buckets = [
@@ -250,6 +299,12 @@ class _Reducer:
         self.arrival: Any = None
         self.exposed_wait_s = 0.0
         self.handles = [self._install(i, p) for i, p in enumerate(self.params)]
+        if as_view:  # gradients that exist already move into their buckets (PyTorch)
+            for i, param in enumerate(self.params):
+                bucket, k = self.where[i]
+                if param.grad is not None:
+                    bucket.views[k].copy_(param.grad)
+                    param.grad = bucket.views[k]
 
     # ---- gradient-ready events
 
@@ -267,10 +322,13 @@ class _Reducer:
             return
         bucket, k = self.where[index]
         grad = self.params[index].grad
+        slot = bucket.slot(k)
         if grad is None:  # a hook registered before ours cleared it: counts as zeros
-            bucket.slot(k)[...] = 0
+            slot[...] = 0
         else:
-            _to_buffer(grad, out=bucket.slot(k), scale=1.0 / self.group.size)
+            # One pass: the division by the world size is fused into the copy.
+            values = _shared(grad).reshape(-1)
+            np.multiply(values, 1.0 / self.group.size, out=slot, casting="unsafe")
         self._mark_ready(index)
 
     def _mark_ready(self, index: int) -> None:
@@ -296,13 +354,14 @@ class _Reducer:
             and self.buckets[self.next_bucket].pending == 0
         ):
             if self.arrival is None and self.group.size > 1:
-                self.arrival = _group._Exchange(
+                _work._launch_pending(self.group, "DistributedDataParallel")
+                self.arrival = _records._Exchange(
                     "DistributedDataParallel gradient all_reduce",
-                    _group._record("DistributedDataParallel"),
-                    self.group.records,
+                    _records._record("DistributedDataParallel", group=self.group),
+                    self.group,
                 )
             bucket = self.buckets[self.next_bucket]
-            bucket.request = comm.Iallreduce(mpi.IN_PLACE, bucket.buffer, mpi.SUM)
+            bucket.request = comm.Iallreduce(mpi.IN_PLACE, bucket.memory(), mpi.SUM)
             self.next_bucket += 1
         # MPICH moves non-blocking collectives forward only inside MPI calls.
         launched = [b.request for b in self.buckets[: self.next_bucket]]
@@ -321,15 +380,17 @@ class _Reducer:
                 )
             )
         start = time.perf_counter()
-        _group._wait(requests, name)
+        _group._wait(requests, name, group=self.group)
         # What the sweep could not hide: read by benches/distributed.py.
         self.exposed_wait_s = time.perf_counter() - start
+        requests.clear()
         for bucket in self.buckets:
+            bucket.release()
             for k, i in enumerate(bucket.indices):
                 if not self.used[i]:
                     continue  # no rank used it: its .grad is left alone
-                param = self.params[i]
-                param.grad = _tensor_from_buffer(bucket.slot(k), tuple(param.shape))
+                view = bucket.views[k]
+                self.params[i].grad = view if self.as_view else view.clone()
         self._reset(sync=False)
 
     # ---- iteration bookkeeping
@@ -339,7 +400,7 @@ class _Reducer:
     def _reset(self, sync: bool) -> None:
         for bucket in self.buckets:
             bucket.pending = len(bucket.indices)
-            bucket.request = None
+            bucket.release()
         self.ready = [False] * len(self.params)
         self.used[:] = 1
         self.find_unused = False
