@@ -19,8 +19,9 @@ rank 0 prints its results as JSON and this parent prints a Markdown table and wr
   final wait, median over steps, slowest rank): hidden share = 1 - wait / alone,
   clipped to [0, 1]. The step under ``no_sync()`` (no communication) is shown too.
 - Bandwidth: a 25 MiB float32 bucket, all-reduced by ``tapegrad.distributed.all_reduce``,
-  by the DDP reducer's bucket path and by mpi4py's own ``Allreduce`` on a NumPy buffer
-  (algorithm bandwidth: bytes / time).
+  by the DDP reducer's bucket path (scaled copy in, all-reduce, then a copy into
+  ``.grad``, or with ``gradient_as_bucket_view=True`` no copy out) and by mpi4py's own
+  ``Allreduce`` on a NumPy buffer (algorithm bandwidth: bytes / time).
 - PyTorch: when torch is importable, the same model, batch and optimiser under
   ``torch.nn.parallel.DistributedDataParallel`` on gloo, 1 thread per rank.
 """
@@ -145,6 +146,19 @@ def _tapegrad_rows(args, world: int, rank: int) -> dict:
             bucket_reducer._on_grad_ready(0)
 
         result["bucket_s"] = _best_time(bucket_path, args.repeats, comm)
+        viewed = nn.Module()
+        viewed.weight = nn.Parameter(tg.zeros(count))
+        as_view = nn.parallel.DistributedDataParallel(
+            viewed, gradient_as_bucket_view=True
+        )
+        view_reducer = as_view._reducer
+        viewed.weight.grad = tg.ones(count)
+
+        def bucket_view_path() -> None:
+            view_reducer.prepare(True)
+            view_reducer._on_grad_ready(0)
+
+        result["bucket_view_s"] = _best_time(bucket_view_path, args.repeats, comm)
         buffer = np.ones(count, np.float32)
         mpi = _mpi()
         result["mpi4py_s"] = _best_time(
@@ -276,7 +290,8 @@ def _table(one: dict, two: dict) -> str:
     for label, key in (
         ("mpi4py Allreduce on a NumPy buffer", "mpi4py_s"),
         ("tapegrad.distributed.all_reduce", "collective_s"),
-        ("DDP bucket (copy in, Iallreduce, write .grad)", "bucket_s"),
+        ("DDP bucket (copy in, Iallreduce, copy to .grad)", "bucket_s"),
+        ("DDP bucket, gradient_as_bucket_view=True", "bucket_view_s"),
     ):
         lines.append(
             _row(

@@ -66,6 +66,13 @@ class _Bucket:
         start = self.views[k].storage_offset()
         return self.memory()[start : start + self.views[k].numel()]
 
+    def copy(self, k: int) -> tg.Tensor:
+        """A copy of ``views[k]`` in memory of its own. (``clone()`` would share the
+        bucket's buffer until one of them is written, and then the next all-reduce's
+        export of the bucket would copy all of it.)"""
+        view = self.views[k]
+        return tg.empty(tuple(view.shape), dtype=view.dtype).copy_(view)
+
     def release(self) -> None:
         """Drops MPI's hold on the memory, counting its writes in the version."""
         if self.exported is not None:
@@ -389,8 +396,7 @@ class _Reducer:
             for k, i in enumerate(bucket.indices):
                 if not self.used[i]:
                     continue  # no rank used it: its .grad is left alone
-                view = bucket.views[k]
-                self.params[i].grad = view if self.as_view else view.clone()
+                self.params[i].grad = bucket.views[k] if self.as_view else bucket.copy(k)
         self._reset(sync=False)
 
     # ---- iteration bookkeeping
