@@ -150,7 +150,8 @@ def scenario_groups() -> None:
         b = tg.full((2,), float(rank))
         dist.broadcast(b, src=2, group=group)  # src is the job's rank
         assert values(b).tolist() == [2.0] * 2
-        expect(tg.ArgumentError, "not a rank of this group", dist.broadcast, b, 1, group)
+        message = "not a rank of this group"
+        expect(tg.ArgumentError, message, dist.broadcast, b, 1, group)
         objects: list = [None, None]
         dist.all_gather_object(objects, f"r{rank}", group=group)
         assert objects == ["r0", "r2"]

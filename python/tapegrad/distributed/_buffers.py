@@ -10,7 +10,8 @@ afterwards, because MPI's buffers are one block.
 MPI's writes happen behind the core's back, so ``_written`` counts them in the tensor's
 version (a tensor saved for backward and then overwritten by a collective makes that
 backward raise, as in PyTorch). Once the NumPy array is gone, the storage turns native
-again at its next use, so a tensor that went through a collective stays as fast as before.
+again at its next use, so a tensor that went through a collective stays as fast as
+before.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""Collectives and point-to-point messages with ``torch.distributed``'s names.
+"""Collectives with ``torch.distributed``'s names (point to point: ``_p2p.py``).
 
-Each collective checks its arguments on every rank of its group first (``_records.py``),
+Each collective prepares its buffers (so that nothing can fail on one rank after the
+records are out), then checks its arguments on every rank of its group (``_records.py``),
 then runs MPI's non-blocking version directly on the tensors' memory (``_buffers.py``)
 and, unless ``async_op=True`` asks for a ``Work`` to wait on, waits for it with the
 group's deadline. Results are written into the tensors in place (their version counter
@@ -79,7 +80,8 @@ def _root(value: Any, group: _ProcessGroup, what: str) -> int:
 def barrier(
     group: ProcessGroup | None = None, async_op: bool = False, device_ids: Any = None
 ) -> Work | None:
-    """Returns once every rank of ``group`` has called it (or raises after the timeout)."""
+    """Returns once every rank of ``group`` has called it (or raises after the
+    timeout)."""
     impl = _resolve(group)
     if impl is None:
         return None
@@ -106,8 +108,8 @@ def all_reduce(
     if impl is None:
         return None
     mpi_op = _mpi_op(op, impl)
-    agreement = _Agreement("all_reduce", tensor, [op.value], ["op"], group=impl)
     shared, buffer = _mpi_buffer(tensor)
+    agreement = _Agreement("all_reduce", tensor, [op.value], ["op"], group=impl)
 
     def finish() -> None:
         if op is ReduceOp.AVG:
@@ -132,8 +134,8 @@ def broadcast(
     if impl is None:
         return None
     root = _root(src, impl, "broadcast: src")
-    agreement = _Agreement("broadcast", tensor, [src], ["src"], group=impl)
     shared, buffer = _mpi_buffer(tensor)
+    agreement = _Agreement("broadcast", tensor, [src], ["src"], group=impl)
 
     def finish() -> None:
         if impl.rank != root:
@@ -180,9 +182,9 @@ def all_gather(
     if impl is None:
         return None
     error = _outputs_error(tensor_list, tensor, impl.size, "tensor_list")
-    agreement = _Agreement("all_gather", tensor, local_error=error, group=impl)
     send = _mpi_buffer(tensor)[1]
     gathered = _stacked(send, impl.size)
+    agreement = _Agreement("all_gather", tensor, local_error=error, group=impl)
 
     def finish() -> None:
         for out, part in zip(tensor_list, gathered):
@@ -227,11 +229,11 @@ def all_gather_into_tensor(
     error = _sized_error(
         output_tensor, input_tensor, "output_tensor", "input_tensor", impl.size
     )
+    send = _mpi_buffer(input_tensor)[1]
+    shared, gathered = _mpi_buffer(output_tensor)
     agreement = _Agreement(
         "all_gather_into_tensor", input_tensor, local_error=error, group=impl
     )
-    send = _mpi_buffer(input_tensor)[1]
-    shared, gathered = _mpi_buffer(output_tensor)
 
     def launch() -> list[Any]:
         return [impl.comm.Iallgather(send, gathered)]
@@ -257,11 +259,11 @@ def reduce_scatter_tensor(
         return None
     mpi_op = _mpi_op(op, impl)
     error = _sized_error(input, output, "input", "output", impl.size)
+    send = _mpi_buffer(input)[1]
+    shared, block = _mpi_buffer(output)
     agreement = _Agreement(
         "reduce_scatter_tensor", input, [op.value], ["op"], error, group=impl
     )
-    send = _mpi_buffer(input)[1]
-    shared, block = _mpi_buffer(output)
 
     def finish() -> None:
         if op is ReduceOp.AVG:
@@ -292,9 +294,9 @@ def gather(
         error = _outputs_error(gather_list, tensor, impl.size, "gather_list")
     elif gather_list is not None:
         error = "gather_list must be None on ranks other than dst"
-    agreement = _Agreement("gather", tensor, [dst], ["dst"], error, group=impl)
     send = _mpi_buffer(tensor)[1]
     gathered = _stacked(send, impl.size) if impl.rank == root else None
+    agreement = _Agreement("gather", tensor, [dst], ["dst"], error, group=impl)
 
     def finish() -> None:
         if gathered is not None and gather_list is not None:
@@ -314,7 +316,8 @@ def scatter(
     group: ProcessGroup | None = None,
     async_op: bool = False,
 ) -> Work | None:
-    """Gives rank ``r`` the tensor ``scatter_list[r]`` of rank ``src``, in ``tensor``."""
+    """Gives rank ``r`` the tensor ``scatter_list[r]`` of rank ``src``, in
+    ``tensor``."""
     _check_tensor(tensor, "scatter: tensor")
     impl = _resolve(group)
     if impl is None:
@@ -325,13 +328,13 @@ def scatter(
         error = _outputs_error(scatter_list, tensor, impl.size, "scatter_list")
     elif scatter_list is not None:
         error = "scatter_list must be None on ranks other than src"
-    agreement = _Agreement("scatter", tensor, [src], ["src"], error, group=impl)
     shared, block = _mpi_buffer(tensor)
     parts = None
     if impl.rank == root and scatter_list is not None and error is None:
         parts = _stacked(block, impl.size)
         for part, t in zip(parts, scatter_list):
             part[...] = _mpi_buffer(t)[0]
+    agreement = _Agreement("scatter", tensor, [src], ["src"], error, group=impl)
 
     def launch() -> list[Any]:
         return [impl.comm.Iscatter(parts, block, root=root)]

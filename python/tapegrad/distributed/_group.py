@@ -86,7 +86,7 @@ class _ProcessGroup:
 
 
 class ProcessGroup:
-    """A set of ranks that run collectives together (``torch.distributed.ProcessGroup``).
+    """Ranks that run collectives together (``torch.distributed.ProcessGroup``).
 
     The default group (``GroupMember.WORLD``) holds every rank; ``new_group`` makes the
     others. Pass one as ``group=`` to a collective; ranks given as ``src`` or ``dst``

@@ -126,7 +126,8 @@ class _Agreement:
         self.extra_names = extra_names
         self.local_error = local_error
         self.check_tensor = check_tensor
-        record = _record(collective, tensor, extras, local_error is not None, self.group)
+        failed = local_error is not None
+        record = _record(collective, tensor, extras, failed, self.group)
         if self.group.size == 1:
             self.exchange = None
             self.table = record[None, :]

@@ -136,7 +136,8 @@ def _run(
     launch: Callable[[], list[Any]],
     finish: Callable[[], None] | None = None,
 ) -> Work | None:
-    """Queues a collective; returns its ``Work`` with ``async_op``, else waits for it."""
+    """Queues a collective; returns its ``Work`` with ``async_op``, else waits for
+    it."""
     work = Work(agreement, launch, finish)
     if async_op:
         return work

@@ -329,14 +329,19 @@ class _Reducer:
             return
         bucket, k = self.where[index]
         grad = self.params[index].grad
+        self._fill(bucket, k, grad)
+        self._mark_ready(index)
+
+    def _fill(self, bucket: _Bucket, k: int, grad: tg.Tensor | None) -> None:
+        """Writes ``grad`` divided by the world size into its slot, in one pass (no
+        NumPy array outlives the call: the last one to go lets the bucket's storage,
+        and the gradient's, turn native again, which ``_finish`` relies on)."""
         slot = bucket.slot(k)
         if grad is None:  # a hook registered before ours cleared it: counts as zeros
             slot[...] = 0
         else:
-            # One pass: the division by the world size is fused into the copy.
             values = _shared(grad).reshape(-1)
             np.multiply(values, 1.0 / self.group.size, out=slot, casting="unsafe")
-        self._mark_ready(index)
 
     def _mark_ready(self, index: int) -> None:
         """Counts parameter ``index`` in; launches every complete bucket, in bucket
@@ -396,7 +401,8 @@ class _Reducer:
             for k, i in enumerate(bucket.indices):
                 if not self.used[i]:
                     continue  # no rank used it: its .grad is left alone
-                self.params[i].grad = bucket.views[k] if self.as_view else bucket.copy(k)
+                grad = bucket.views[k] if self.as_view else bucket.copy(k)
+                self.params[i].grad = grad
         self._reset(sync=False)
 
     # ---- iteration bookkeeping
