@@ -117,9 +117,8 @@ class GroupMember:
     NON_GROUP_MEMBER: Any = object()
 
 
-for _cls in (ProcessGroup, GroupMember):
-    _cls.__module__ = "tapegrad.distributed"
-del _cls
+ProcessGroup.__module__ = "tapegrad.distributed"
+GroupMember.__module__ = "tapegrad.distributed"
 
 
 _group: _ProcessGroup | None = None

@@ -224,6 +224,7 @@ def _check_same_everywhere(
     from tapegrad.distributed import all_gather_object
 
     group = _group._resolve(process_group)
+    assert group is not None  # checked by DistributedDataParallel
     layouts: list[Any] = [None] * group.size
     all_gather_object(layouts, layout, group=process_group)
     reference = layouts[0]
