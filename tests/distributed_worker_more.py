@@ -71,7 +71,7 @@ def scenario_bucket_view(dtype_name: str) -> None:
 def scenario_async_ops() -> None:
     rank, size = dist.get_rank(), dist.get_world_size()
     if rank == 1:
-        time.sleep(0.5)  # rank 0 issues both collectives well before rank 1 does
+        time.sleep(1.0)  # rank 0 issues both collectives well before rank 1 does
     a = tg.full((5,), float(rank + 1))
     b = tg.full((3, 2), 10.0 * (rank + 1), dtype=tg.float64)
     work_a = dist.all_reduce(a, async_op=True)
