@@ -123,6 +123,19 @@ def scenario_async_ops() -> None:
         assert "ranks that did not arrive: [1]" in message, message
     work.wait()
     assert values(e).tolist() == [float(size)] * 3
+    # MPI writes the tensor's memory behind the core's back, and the write still counts:
+    # a tensor saved for backward and then overwritten by a collective makes it raise.
+    x = tg.ones(3, requires_grad=True)
+    y = x * 2.0
+    loss = (y * y).sum()  # saves y
+    dist.all_reduce(y.detach())
+    assert values(y).tolist() == [2.0 * size] * 3
+    try:
+        loss.backward()
+    except RuntimeError as exc:
+        assert "modified by an inplace operation" in str(exc) or "version" in str(exc)
+    else:
+        raise AssertionError("backward did not see the all_reduce's write")
 
 
 def scenario_groups() -> None:
