@@ -40,18 +40,20 @@ from ._group import (
     GroupMember,
     ProcessGroup,
     destroy_process_group,
-    get_global_rank,
-    get_group_rank,
     get_local_rank,
-    get_process_group_ranks,
     get_rank,
     get_world_size,
     init_process_group,
     is_available,
     is_initialized,
-    new_group,
 )
 from ._p2p import all_gather_object, broadcast_object_list, recv, send
+from ._subgroups import (
+    get_global_rank,
+    get_group_rank,
+    get_process_group_ranks,
+    new_group,
+)
 from ._work import Work
 
 __all__ = [
