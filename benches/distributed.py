@@ -19,8 +19,9 @@ rank 0 prints its results as JSON and this parent prints a Markdown table and wr
   final wait, median over steps, slowest rank): hidden share = 1 - wait / alone,
   clipped to [0, 1]. The step under ``no_sync()`` (no communication) is shown too.
 - Bandwidth: a 25 MiB float32 bucket, all-reduced by ``tapegrad.distributed.all_reduce``,
-  by the DDP reducer's bucket path and by mpi4py's own ``Allreduce`` on a NumPy buffer
-  (algorithm bandwidth: bytes / time).
+  by the DDP reducer's bucket path (scaled copy in, all-reduce, then a copy into
+  ``.grad``, or with ``gradient_as_bucket_view=True`` no copy out) and by mpi4py's own
+  ``Allreduce`` on a NumPy buffer (algorithm bandwidth: bytes / time).
 - PyTorch: when torch is importable, the same model, batch and optimiser under
   ``torch.nn.parallel.DistributedDataParallel`` on gloo, 1 thread per rank.
 """
@@ -105,6 +106,17 @@ def _tapegrad_rows(args, world: int, rank: int) -> dict:
         step()
     result = {"step_s": _best_time(step, args.steps, comm)}
     if world > 1:
+        viewed = nn.parallel.DistributedDataParallel(net, gradient_as_bucket_view=True)
+        view_opt = tg.optim.SGD(viewed.parameters(), lr=0.01)
+
+        def view_step() -> None:
+            view_opt.zero_grad()
+            loss_fn(viewed(x), y).backward()
+            view_opt.step()
+
+        for _ in range(3):
+            view_step()
+        result["view_step_s"] = _best_time(view_step, args.steps, comm)
 
         def local_step() -> None:
             with model.no_sync():
@@ -145,6 +157,19 @@ def _tapegrad_rows(args, world: int, rank: int) -> dict:
             bucket_reducer._on_grad_ready(0)
 
         result["bucket_s"] = _best_time(bucket_path, args.repeats, comm)
+        viewed = nn.Module()
+        viewed.weight = nn.Parameter(tg.zeros(count))
+        as_view = nn.parallel.DistributedDataParallel(
+            viewed, gradient_as_bucket_view=True
+        )
+        view_reducer = as_view._reducer
+        viewed.weight.grad = tg.ones(count)
+
+        def bucket_view_path() -> None:
+            view_reducer.prepare(True)
+            view_reducer._on_grad_ready(0)
+
+        result["bucket_view_s"] = _best_time(bucket_view_path, args.repeats, comm)
         buffer = np.ones(count, np.float32)
         mpi = _mpi()
         result["mpi4py_s"] = _best_time(
@@ -246,6 +271,12 @@ def _table(one: dict, two: dict) -> str:
             f"scaling efficiency {t1 / (2 * t2):.2f}",
         ),
         _row(
+            "tapegrad step, gradient_as_bucket_view=True (ms)",
+            "",
+            f"{d['view_step_s'] * ms:.1f}",
+            f"scaling efficiency {t1 / (2 * d['view_step_s']):.2f}",
+        ),
+        _row(
             "tapegrad step under no_sync (ms)",
             "",
             f"{d['no_sync_step_s'] * ms:.1f}",
@@ -257,7 +288,10 @@ def _table(one: dict, two: dict) -> str:
     ]
     if "torch" in one and "torch" in two:
         p1, p2 = one["torch"]["step_s"], two["torch"]["step_s"]
-        ratio = f"tapegrad throughput {p2 / t2:.2f}x PyTorch's at 2 ranks"
+        ratio = (
+            f"tapegrad throughput {p2 / t2:.2f}x PyTorch's at 2 ranks "
+            f"({p2 / d['view_step_s']:.2f}x with gradient_as_bucket_view)"
+        )
         lines.append(
             _row(
                 "PyTorch DDP gloo step (ms)",
@@ -276,7 +310,8 @@ def _table(one: dict, two: dict) -> str:
     for label, key in (
         ("mpi4py Allreduce on a NumPy buffer", "mpi4py_s"),
         ("tapegrad.distributed.all_reduce", "collective_s"),
-        ("DDP bucket (copy in, Iallreduce, write .grad)", "bucket_s"),
+        ("DDP bucket (copy in, Iallreduce, copy to .grad)", "bucket_s"),
+        ("DDP bucket, gradient_as_bucket_view=True", "bucket_view_s"),
     ):
         lines.append(
             _row(

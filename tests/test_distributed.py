@@ -61,10 +61,11 @@ def run(
     check: bool = True,
     launcher: list[str] | None = None,
     env: dict[str, str] | None = None,
+    worker: Path = WORKER,
 ):
     """Runs the worker scenario on ``ranks`` ranks; returns the finished process."""
     launcher = launcher or [MPIEXEC, "-n", str(ranks), sys.executable]
-    command = [*launcher, str(WORKER), *args]
+    command = [*launcher, str(worker), *args]
     env = env or _env()
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=timeout, check=False

@@ -103,3 +103,22 @@ def test_the_public_names():
     assert {"all_reduce", "ReduceOp", "init_process_group"} <= set(dist.__all__)
     for name in dist.__all__:
         assert getattr(dist, name).__module__.startswith("tapegrad")
+
+
+def test_mpi_gets_a_contiguous_tensors_own_memory_and_a_copy_of_a_view():
+    from tapegrad.distributed._buffers import _mpi_buffer, _written
+
+    t = tg.arange(6.0).reshape(2, 3)
+    shared, buffer = _mpi_buffer(t)
+    assert buffer is shared and buffer.ctypes.data == t.data_ptr()  # no copy
+    buffer *= 10  # what MPI's write does
+    version = t._version
+    _written(t, shared, buffer)
+    assert t._version > version
+    assert t.tolist() == [[0.0, 10.0, 20.0], [30.0, 40.0, 50.0]]
+    v = t.T  # not one block: MPI gets a contiguous copy, written back through the view
+    shared, buffer = _mpi_buffer(v)
+    assert buffer is not shared and buffer.flags.c_contiguous
+    buffer[...] = -1.0
+    _written(v, shared, buffer)
+    assert t.tolist() == [[-1.0] * 3] * 2

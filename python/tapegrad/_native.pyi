@@ -598,6 +598,9 @@ class Tensor:
     def _version(self) -> builtins.int:
         """Times this tensor's data was replaced in place."""
 
+    def _increment_version(self) -> None:
+        """Counts a write made through shared memory (an MPI collective) in the version."""
+
     def _assign(self, other: Tensor) -> None:
         """Replaces the data in place (inside ``no_grad()`` for leaves that require grad)."""
 

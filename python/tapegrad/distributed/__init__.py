@@ -16,8 +16,9 @@ Launch one process per rank with MPI's launcher (the ``mpich`` wheel ships
 Collectives check their arguments on every rank first, so tensors that differ across
 ranks raise the same error everywhere; they wait at most the group's ``timeout`` and
 then name the ranks that did not arrive; an exception no one catches ends the whole
-job. Tensor data goes through NumPy buffers (one copy in, one copy out) until tensors
-expose their storage; see ``docs/distributed.md``.
+job. MPI reads and writes the tensors' own memory (no copies for contiguous tensors).
+``async_op=True`` returns a ``Work`` to ``wait()`` on, and ``new_group`` makes groups
+of some of the ranks; see ``docs/distributed.md``.
 """
 
 from __future__ import annotations
@@ -26,20 +27,18 @@ from ._collectives import (
     ReduceOp,
     all_gather,
     all_gather_into_tensor,
-    all_gather_object,
     all_reduce,
     barrier,
     broadcast,
-    broadcast_object_list,
     gather,
-    recv,
     reduce_scatter_tensor,
     scatter,
-    send,
 )
 from ._group import (
     DistBackendError,
     DistError,
+    GroupMember,
+    ProcessGroup,
     destroy_process_group,
     get_local_rank,
     get_rank,
@@ -48,11 +47,22 @@ from ._group import (
     is_available,
     is_initialized,
 )
+from ._p2p import all_gather_object, broadcast_object_list, recv, send
+from ._subgroups import (
+    get_global_rank,
+    get_group_rank,
+    get_process_group_ranks,
+    new_group,
+)
+from ._work import Work
 
 __all__ = [
     "DistBackendError",
     "DistError",
+    "GroupMember",
+    "ProcessGroup",
     "ReduceOp",
+    "Work",
     "all_gather",
     "all_gather_into_tensor",
     "all_gather_object",
@@ -62,12 +72,16 @@ __all__ = [
     "broadcast_object_list",
     "destroy_process_group",
     "gather",
+    "get_global_rank",
+    "get_group_rank",
     "get_local_rank",
+    "get_process_group_ranks",
     "get_rank",
     "get_world_size",
     "init_process_group",
     "is_available",
     "is_initialized",
+    "new_group",
     "recv",
     "reduce_scatter_tensor",
     "scatter",

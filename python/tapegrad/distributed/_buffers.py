@@ -1,12 +1,17 @@
 """The one place where tensor data crosses into and out of MPI buffers.
 
-MPI reads and writes memory through the buffer protocol. tapegrad tensors do not expose
-their storage yet, so today every crossing copies: ``_to_buffer`` copies a tensor's
-data into a C-contiguous NumPy array and ``_from_buffer`` copies an array back into a
-tensor in place (``Tensor._assign``, which bumps the version counter). Keeping every
-copy in these functions lets the storage access that is coming replace them with
-zero-copy views, and nothing else in ``tapegrad.distributed`` or ``DistributedDataParallel``
-will need to change.
+MPI reads and writes memory through the buffer protocol, and ``Tensor.numpy()`` shares a
+tensor's memory with NumPy (see docs/architecture.md, "Memory shared with NumPy and
+DLPack"), so a contiguous tensor is handed to MPI as it is: MPI reads and writes the
+tensor's own storage, no copy either way. A non-contiguous tensor (``x.T``,
+``x[:, ::2]``) goes through one contiguous copy, written back through the view
+afterwards, because MPI's buffers are one block.
+
+MPI's writes happen behind the core's back, so ``_written`` counts them in the tensor's
+version (a tensor saved for backward and then overwritten by a collective makes that
+backward raise, as in PyTorch). Once the NumPy array is gone, the storage turns native
+again at its next use, so a tensor that went through a collective stays as fast as
+before.
 """
 
 from __future__ import annotations
@@ -18,33 +23,30 @@ import tapegrad as tg
 __all__: list[str] = []
 
 
-def _to_buffer(
-    tensor: tg.Tensor, out: np.ndarray | None = None, scale: float = 1.0
-) -> np.ndarray:
-    """The tensor's data as a C-contiguous NumPy array (row-major order of its shape).
-
-    Args:
-        tensor: Any tensor, contiguous or not; its gradient history is ignored.
-        out: A C-contiguous array with as many elements (and the same dtype) to fill;
-            a new array is made when None.
-        scale: A factor applied while copying into ``out`` (no extra pass).
-
-    Returns:
-        ``out`` (flattened the caller's way), or the new array shaped like the tensor.
-    """
-    data = tensor.detach().__array__(copy=True)
-    if out is None:
-        return np.ascontiguousarray(data)
-    np.multiply(data, scale, out=out.reshape(data.shape), casting="same_kind")
-    return out
+def _shared(tensor: tg.Tensor) -> np.ndarray:
+    """The tensor's memory as a NumPy array (its shape and strides; no copy)."""
+    return tensor.detach().numpy()
 
 
-def _from_buffer(tensor: tg.Tensor, buffer: np.ndarray) -> None:
-    """Writes ``buffer`` (as many elements, same dtype) into ``tensor`` in place."""
-    with tg.no_grad():
-        tensor._assign(_tensor_from_buffer(buffer, tuple(tensor.shape)))
+def _mpi_buffer(tensor: tg.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """``(shared, buffer)``: the tensor's memory, and the C-contiguous array holding its
+    values that MPI reads and writes: ``shared`` itself when the tensor is contiguous,
+    else a copy that ``_written`` puts back."""
+    shared = _shared(tensor)
+    if shared.flags.c_contiguous:
+        return shared, shared
+    return shared, np.ascontiguousarray(shared)
 
 
-def _tensor_from_buffer(buffer: np.ndarray, shape: tuple[int, ...]) -> tg.Tensor:
-    """A new tensor of ``shape`` holding a copy of ``buffer``'s elements."""
-    return tg.from_numpy(np.ascontiguousarray(buffer).reshape(shape))
+def _written(tensor: tg.Tensor, shared: np.ndarray, buffer: np.ndarray) -> None:
+    """Finishes a write by MPI into ``buffer`` (from ``_mpi_buffer(tensor)``)."""
+    if buffer is not shared:
+        shared[...] = buffer.reshape(shared.shape)
+    tensor._increment_version()
+
+
+def _write(tensor: tg.Tensor, values: np.ndarray) -> None:
+    """Copies ``values`` (as many elements, same dtype) into ``tensor``'s memory."""
+    shared = _shared(tensor)
+    shared[...] = values.reshape(shared.shape)
+    tensor._increment_version()

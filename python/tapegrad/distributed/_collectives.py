@@ -1,46 +1,39 @@
-"""Collectives and point-to-point messages with ``torch.distributed``'s names.
+"""Collectives with ``torch.distributed``'s names (point to point: ``_p2p.py``).
 
-Each one checks its arguments on every rank first (``_agree``), then runs MPI's
-non-blocking version on NumPy buffers and waits for it with the group's deadline.
-Results are written into the tensors in place (their version counter moves).
+Each collective prepares its buffers (so that nothing can fail on one rank after the
+records are out), then checks its arguments on every rank of its group (``_records.py``),
+then runs MPI's non-blocking version directly on the tensors' memory (``_buffers.py``)
+and, unless ``async_op=True`` asks for a ``Work`` to wait on, waits for it with the
+group's deadline. Results are written into the tensors in place (their version counter
+moves). On a rank that ``group`` leaves out, a collective does nothing and returns None,
+as in PyTorch.
 """
 
 from __future__ import annotations
 
 import enum
-import pickle
 from typing import Any
 
 import numpy as np
 
 import tapegrad as tg
-from tapegrad._errors import ArgumentError, DTypeError, ShapeError
+from tapegrad._errors import ArgumentError
 
-from ._buffers import _from_buffer, _to_buffer
-from ._group import (
-    _EXTRAS_AT,
-    _agree,
-    _current,
-    _describe,
-    _record,
-    _record_layout,
-    _wait,
-)
+from ._buffers import _mpi_buffer, _write, _written
+from ._group import ProcessGroup, _ProcessGroup, _resolve
+from ._records import _Agreement
+from ._work import Work, _run
 
 __all__ = [
     "ReduceOp",
     "all_gather",
     "all_gather_into_tensor",
-    "all_gather_object",
     "all_reduce",
     "barrier",
     "broadcast",
-    "broadcast_object_list",
     "gather",
-    "recv",
     "reduce_scatter_tensor",
     "scatter",
-    "send",
 ]
 
 
@@ -57,10 +50,10 @@ class ReduceOp(enum.Enum):
 ReduceOp.__module__ = "tapegrad.distributed"
 
 
-def _mpi_op(op: Any) -> Any:
+def _mpi_op(op: Any, group: _ProcessGroup) -> Any:
     if not isinstance(op, ReduceOp):
         raise ArgumentError(f"op must be a tapegrad.distributed.ReduceOp, got {op!r}")
-    mpi = _current().mpi
+    mpi = group.mpi
     return {
         ReduceOp.SUM: mpi.SUM,
         ReduceOp.AVG: mpi.SUM,  # then divided by the world size
@@ -77,47 +70,81 @@ def _check_tensor(value: Any, what: str) -> None:
         )
 
 
-def _check_rank(value: Any, what: str) -> None:
-    size = _current().size
-    if not isinstance(value, int) or not 0 <= value < size:
-        raise ArgumentError(
-            f"{what}={value!r} is not a rank of this job (0 to {size - 1})"
-        )
+def _root(value: Any, group: _ProcessGroup, what: str) -> int:
+    """The group rank of the job's rank ``value`` (a ``src`` or ``dst``)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ArgumentError(f"{what} must be a rank (an int), got {value!r}")
+    return group.group_rank(value, what)
 
 
-def barrier() -> None:
-    """Returns once every rank has called it (or raises after the timeout)."""
-    _agree("barrier", check_tensor=False)
+def barrier(
+    group: ProcessGroup | None = None, async_op: bool = False, device_ids: Any = None
+) -> Work | None:
+    """Returns once every rank of ``group`` has called it (or raises after the
+    timeout)."""
+    impl = _resolve(group)
+    if impl is None:
+        return None
+    return _run(async_op, _Agreement("barrier", check_tensor=False, group=impl), list)
 
 
-def all_reduce(tensor: tg.Tensor, op: ReduceOp = ReduceOp.SUM) -> None:
+def all_reduce(
+    tensor: tg.Tensor,
+    op: ReduceOp = ReduceOp.SUM,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+) -> Work | None:
     """Combines ``tensor`` across ranks with ``op``; every rank gets the result in place.
+
+    Returns:
+        A ``Work`` to ``wait()`` on with ``async_op=True``, else None (it is done).
 
     Raises:
         ShapeError, DTypeError: On every rank, when the ranks' tensors differ.
         DistBackendError: When a rank does not arrive within the timeout.
     """
     _check_tensor(tensor, "all_reduce: tensor")
-    mpi_op = _mpi_op(op)
-    _agree("all_reduce", tensor, [op.value], ["op"])
-    group = _current()
-    buffer = _to_buffer(tensor)
-    _wait([group.comm.Iallreduce(group.mpi.IN_PLACE, buffer, mpi_op)], "all_reduce")
-    if op is ReduceOp.AVG:
-        buffer /= group.size
-    _from_buffer(tensor, buffer)
+    impl = _resolve(group)
+    if impl is None:
+        return None
+    mpi_op = _mpi_op(op, impl)
+    shared, buffer = _mpi_buffer(tensor)
+    agreement = _Agreement("all_reduce", tensor, [op.value], ["op"], group=impl)
+
+    def finish() -> None:
+        if op is ReduceOp.AVG:
+            np.divide(buffer, impl.size, out=buffer, casting="unsafe")
+        _written(tensor, shared, buffer)
+
+    def launch() -> list[Any]:
+        return [impl.comm.Iallreduce(impl.mpi.IN_PLACE, buffer, mpi_op)]
+
+    return _run(async_op, agreement, launch, finish)
 
 
-def broadcast(tensor: tg.Tensor, src: int) -> None:
+def broadcast(
+    tensor: tg.Tensor,
+    src: int,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+) -> Work | None:
     """Copies rank ``src``'s ``tensor`` into ``tensor`` on every other rank."""
     _check_tensor(tensor, "broadcast: tensor")
-    _check_rank(src, "broadcast: src")
-    _agree("broadcast", tensor, [src], ["src"])
-    group = _current()
-    buffer = _to_buffer(tensor)
-    _wait([group.comm.Ibcast(buffer, root=src)], "broadcast")
-    if group.rank != src:
-        _from_buffer(tensor, buffer)
+    impl = _resolve(group)
+    if impl is None:
+        return None
+    root = _root(src, impl, "broadcast: src")
+    shared, buffer = _mpi_buffer(tensor)
+    agreement = _Agreement("broadcast", tensor, [src], ["src"], group=impl)
+
+    def finish() -> None:
+        if impl.rank != root:
+            _written(tensor, shared, buffer)
+
+    def launch() -> list[Any]:
+        return [impl.comm.Ibcast(buffer, root=root)]
+
+    return _run(async_op, agreement, launch, finish)
 
 
 def _outputs_error(
@@ -138,23 +165,41 @@ def _outputs_error(
     return None
 
 
-def all_gather(tensor_list: list[tg.Tensor], tensor: tg.Tensor) -> None:
+def _stacked(send: np.ndarray, count: int) -> np.ndarray:
+    """A receive buffer for ``count`` arrays like ``send``."""
+    return np.empty((count, *send.shape), send.dtype)
+
+
+def all_gather(
+    tensor_list: list[tg.Tensor],
+    tensor: tg.Tensor,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+) -> Work | None:
     """Fills ``tensor_list[r]`` with rank ``r``'s ``tensor``, on every rank."""
     _check_tensor(tensor, "all_gather: tensor")
-    group = _current()
-    error = _outputs_error(tensor_list, tensor, group.size, "tensor_list")
-    _agree("all_gather", tensor, local_error=error)
-    gathered = np.empty((group.size, *tensor.shape), _to_buffer(tensor).dtype)
-    _wait([group.comm.Iallgather(_to_buffer(tensor), gathered)], "all_gather")
-    for out, part in zip(tensor_list, gathered):
-        _from_buffer(out, part)
+    impl = _resolve(group)
+    if impl is None:
+        return None
+    error = _outputs_error(tensor_list, tensor, impl.size, "tensor_list")
+    send = _mpi_buffer(tensor)[1]
+    gathered = _stacked(send, impl.size)
+    agreement = _Agreement("all_gather", tensor, local_error=error, group=impl)
+
+    def finish() -> None:
+        for out, part in zip(tensor_list, gathered):
+            _write(out, part)
+
+    def launch() -> list[Any]:
+        return [impl.comm.Iallgather(send, gathered)]
+
+    return _run(async_op, agreement, launch, finish)
 
 
 def _sized_error(
-    big: tg.Tensor, small: tg.Tensor, big_name: str, small_name: str
+    big: tg.Tensor, small: tg.Tensor, big_name: str, small_name: str, size: int
 ) -> str | None:
     """Why ``big`` cannot hold world-size copies of ``small``."""
-    size = _current().size
     if big.dtype != small.dtype:
         return f"{big_name} is {big.dtype.name}, {small_name} is {small.dtype.name}"
     if big.numel() != size * small.numel():
@@ -165,7 +210,12 @@ def _sized_error(
     return None
 
 
-def all_gather_into_tensor(output_tensor: tg.Tensor, input_tensor: tg.Tensor) -> None:
+def all_gather_into_tensor(
+    output_tensor: tg.Tensor,
+    input_tensor: tg.Tensor,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+) -> Work | None:
     """Concatenates every rank's ``input_tensor`` (rank order) into ``output_tensor``.
 
     ``output_tensor`` has world-size times the elements: shape ``(size * n, ...)`` for
@@ -173,187 +223,120 @@ def all_gather_into_tensor(output_tensor: tg.Tensor, input_tensor: tg.Tensor) ->
     """
     _check_tensor(output_tensor, "all_gather_into_tensor: output_tensor")
     _check_tensor(input_tensor, "all_gather_into_tensor: input_tensor")
-    error = _sized_error(output_tensor, input_tensor, "output_tensor", "input_tensor")
-    _agree("all_gather_into_tensor", input_tensor, local_error=error)
-    group = _current()
-    gathered = _to_buffer(output_tensor)
-    _wait(
-        [group.comm.Iallgather(_to_buffer(input_tensor), gathered)],
-        "all_gather_into_tensor",
+    impl = _resolve(group)
+    if impl is None:
+        return None
+    error = _sized_error(
+        output_tensor, input_tensor, "output_tensor", "input_tensor", impl.size
     )
-    _from_buffer(output_tensor, gathered)
+    send = _mpi_buffer(input_tensor)[1]
+    shared, gathered = _mpi_buffer(output_tensor)
+    agreement = _Agreement(
+        "all_gather_into_tensor", input_tensor, local_error=error, group=impl
+    )
+
+    def launch() -> list[Any]:
+        return [impl.comm.Iallgather(send, gathered)]
+
+    return _run(
+        async_op, agreement, launch, lambda: _written(output_tensor, shared, gathered)
+    )
 
 
 def reduce_scatter_tensor(
-    output: tg.Tensor, input: tg.Tensor, op: ReduceOp = ReduceOp.SUM
-) -> None:
+    output: tg.Tensor,
+    input: tg.Tensor,
+    op: ReduceOp = ReduceOp.SUM,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+) -> Work | None:
     """Reduces ``input`` across ranks with ``op`` and gives rank ``r`` its ``r``-th
     block (``input`` holds world-size blocks of ``output``'s size, in order)."""
     _check_tensor(output, "reduce_scatter_tensor: output")
     _check_tensor(input, "reduce_scatter_tensor: input")
-    mpi_op = _mpi_op(op)
-    error = _sized_error(input, output, "input", "output")
-    _agree("reduce_scatter_tensor", input, [op.value], ["op"], local_error=error)
-    group = _current()
-    block = _to_buffer(output)
-    _wait(
-        [group.comm.Ireduce_scatter_block(_to_buffer(input), block, mpi_op)],
-        "reduce_scatter_tensor",
+    impl = _resolve(group)
+    if impl is None:
+        return None
+    mpi_op = _mpi_op(op, impl)
+    error = _sized_error(input, output, "input", "output", impl.size)
+    send = _mpi_buffer(input)[1]
+    shared, block = _mpi_buffer(output)
+    agreement = _Agreement(
+        "reduce_scatter_tensor", input, [op.value], ["op"], error, group=impl
     )
-    if op is ReduceOp.AVG:
-        block /= group.size
-    _from_buffer(output, block)
+
+    def finish() -> None:
+        if op is ReduceOp.AVG:
+            np.divide(block, impl.size, out=block, casting="unsafe")
+        _written(output, shared, block)
+
+    def launch() -> list[Any]:
+        return [impl.comm.Ireduce_scatter_block(send, block, mpi_op)]
+
+    return _run(async_op, agreement, launch, finish)
 
 
 def gather(
-    tensor: tg.Tensor, gather_list: list[tg.Tensor] | None = None, dst: int = 0
-) -> None:
+    tensor: tg.Tensor,
+    gather_list: list[tg.Tensor] | None = None,
+    dst: int = 0,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+) -> Work | None:
     """Collects every rank's ``tensor`` into ``gather_list`` on rank ``dst`` only."""
     _check_tensor(tensor, "gather: tensor")
-    _check_rank(dst, "gather: dst")
-    group = _current()
+    impl = _resolve(group)
+    if impl is None:
+        return None
+    root = _root(dst, impl, "gather: dst")
     error = None
-    if group.rank == dst:
-        error = _outputs_error(gather_list, tensor, group.size, "gather_list")
+    if impl.rank == root:
+        error = _outputs_error(gather_list, tensor, impl.size, "gather_list")
     elif gather_list is not None:
         error = "gather_list must be None on ranks other than dst"
-    _agree("gather", tensor, [dst], ["dst"], local_error=error)
-    gathered = (
-        np.empty((group.size, *tensor.shape), _to_buffer(tensor).dtype)
-        if group.rank == dst
-        else None
-    )
-    _wait([group.comm.Igather(_to_buffer(tensor), gathered, root=dst)], "gather")
-    if gathered is not None and gather_list is not None:
-        for out, part in zip(gather_list, gathered):
-            _from_buffer(out, part)
+    send = _mpi_buffer(tensor)[1]
+    gathered = _stacked(send, impl.size) if impl.rank == root else None
+    agreement = _Agreement("gather", tensor, [dst], ["dst"], error, group=impl)
+
+    def finish() -> None:
+        if gathered is not None and gather_list is not None:
+            for out, part in zip(gather_list, gathered):
+                _write(out, part)
+
+    def launch() -> list[Any]:
+        return [impl.comm.Igather(send, gathered, root=root)]
+
+    return _run(async_op, agreement, launch, finish)
 
 
 def scatter(
-    tensor: tg.Tensor, scatter_list: list[tg.Tensor] | None = None, src: int = 0
-) -> None:
-    """Gives rank ``r`` the tensor ``scatter_list[r]`` of rank ``src``, in ``tensor``."""
+    tensor: tg.Tensor,
+    scatter_list: list[tg.Tensor] | None = None,
+    src: int = 0,
+    group: ProcessGroup | None = None,
+    async_op: bool = False,
+) -> Work | None:
+    """Gives rank ``r`` the tensor ``scatter_list[r]`` of rank ``src``, in
+    ``tensor``."""
     _check_tensor(tensor, "scatter: tensor")
-    _check_rank(src, "scatter: src")
-    group = _current()
+    impl = _resolve(group)
+    if impl is None:
+        return None
+    root = _root(src, impl, "scatter: src")
     error = None
-    if group.rank == src:
-        error = _outputs_error(scatter_list, tensor, group.size, "scatter_list")
+    if impl.rank == root:
+        error = _outputs_error(scatter_list, tensor, impl.size, "scatter_list")
     elif scatter_list is not None:
         error = "scatter_list must be None on ranks other than src"
-    _agree("scatter", tensor, [src], ["src"], local_error=error)
-    block = _to_buffer(tensor)
+    shared, block = _mpi_buffer(tensor)
     parts = None
-    if group.rank == src and scatter_list is not None:
-        parts = np.stack([_to_buffer(t) for t in scatter_list])
-    _wait([group.comm.Iscatter(parts, block, root=src)], "scatter")
-    _from_buffer(tensor, block)
+    if impl.rank == root and scatter_list is not None and error is None:
+        parts = _stacked(block, impl.size)
+        for part, t in zip(parts, scatter_list):
+            part[...] = _mpi_buffer(t)[0]
+    agreement = _Agreement("scatter", tensor, [src], ["src"], error, group=impl)
 
+    def launch() -> list[Any]:
+        return [impl.comm.Iscatter(parts, block, root=root)]
 
-# ---- point to point: a record (dtype and shape) goes first, then the data
-
-
-def send(tensor: tg.Tensor, dst: int, tag: int = 0) -> None:
-    """Sends ``tensor`` to rank ``dst``; returns once the data has left."""
-    _check_tensor(tensor, "send: tensor")
-    _check_rank(dst, "send: dst")
-    group = _current()
-    record = _record("send", tensor, [tag, group.rank])
-    requests = [
-        group.p2p_records.Isend(record, dest=dst, tag=tag),
-        group.comm.Isend(_to_buffer(tensor), dest=dst, tag=tag),
-    ]
-    _wait(requests, f"send to rank {dst}", lambda: [dst])
-
-
-def recv(tensor: tg.Tensor, src: int | None = None, tag: int = 0) -> int:
-    """Receives into ``tensor`` from rank ``src`` (any rank when None).
-
-    Returns:
-        The sender's rank.
-
-    Raises:
-        ShapeError, DTypeError: When the sent tensor differs from ``tensor`` (the data
-            is received and dropped, so the sender does not hang).
-    """
-    _check_tensor(tensor, "recv: tensor")
-    if src is not None:
-        _check_rank(src, "recv: src")
-    group = _current()
-    mine = _record("recv", tensor, [tag])
-    record = np.empty_like(mine)
-    source = group.mpi.ANY_SOURCE if src is None else src
-    request = group.p2p_records.Irecv(record, source=source, tag=tag)
-    who = "any rank" if src is None else f"rank {src}"
-    _wait([request], f"recv from {who}", lambda: [] if src is None else [src])
-    sender = int(record[_EXTRAS_AT + 2])
-    shape, dtype = _record_layout(record)
-    same = (shape, dtype) == _record_layout(mine)
-    buffer = _to_buffer(tensor) if same else np.empty(shape, dtype)
-    _wait(
-        [group.comm.Irecv(buffer, source=sender, tag=tag)],
-        f"recv from rank {sender}",
-        lambda: [sender],
-    )
-    if not same:
-        kind = DTypeError if dtype != _record_layout(mine)[1] else ShapeError
-        raise kind(
-            f"recv: rank {sender} sent {_describe(record)}, the receiving tensor "
-            f"has {_describe(mine)}"
-        )
-    _from_buffer(tensor, buffer)
-    return sender
-
-
-# ---- Python objects, pickled (as PyTorch does)
-
-
-def all_gather_object(object_list: list[Any], obj: Any) -> None:
-    """Fills ``object_list[r]`` with rank ``r``'s picklable ``obj``, on every rank."""
-    group = _current()
-    error = None
-    if not isinstance(object_list, list) or len(object_list) != group.size:
-        error = f"object_list must be a list of world size ({group.size}) entries"
-    payload = np.frombuffer(pickle.dumps(obj), np.uint8)
-    _agree("all_gather_object", local_error=error, check_tensor=False)
-    sizes = np.empty(group.size, np.int64)
-    _wait(
-        [group.comm.Iallgather(np.array([payload.size], np.int64), sizes)],
-        "all_gather_object",
-    )
-    gathered = np.empty(int(sizes.sum()), np.uint8)
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    _wait(
-        [group.comm.Iallgatherv(payload, [gathered, sizes, offsets, group.mpi.BYTE])],
-        "all_gather_object",
-    )
-    for r in range(group.size):
-        start = int(offsets[r])
-        object_list[r] = pickle.loads(gathered[start : start + int(sizes[r])].tobytes())
-
-
-def broadcast_object_list(object_list: list[Any], src: int = 0) -> None:
-    """Replaces the entries of ``object_list`` by rank ``src``'s (picklable) ones."""
-    _check_rank(src, "broadcast_object_list: src")
-    group = _current()
-    error = None if isinstance(object_list, list) else "object_list must be a list"
-    count = len(object_list) if error is None else 0
-    _agree(
-        "broadcast_object_list",
-        extras=[src, count],
-        extra_names=["src", "len(object_list)"],
-        local_error=error,
-        check_tensor=False,
-    )
-    payload = (
-        np.frombuffer(pickle.dumps(list(object_list)), np.uint8)
-        if group.rank == src
-        else np.empty(0, np.uint8)
-    )
-    size = np.array([payload.size], np.int64)
-    _wait([group.comm.Ibcast(size, root=src)], "broadcast_object_list")
-    if group.rank != src:
-        payload = np.empty(int(size[0]), np.uint8)
-    _wait([group.comm.Ibcast(payload, root=src)], "broadcast_object_list")
-    if group.rank != src:
-        object_list[:] = pickle.loads(payload.tobytes())
+    return _run(async_op, agreement, launch, lambda: _written(tensor, shared, block))

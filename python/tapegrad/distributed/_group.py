@@ -1,12 +1,9 @@
-"""The process group: MPI start-up, rank information, waiting with a deadline, and the
-metadata exchange that makes every collective check its arguments on every rank.
+"""Process groups: MPI start-up, rank information, subgroups (``new_group``) and waiting
+with a deadline.
 
-Every collective first exchanges a small fixed-size record (which collective, shape,
-dtype, op, root) with every other rank, point to point on a communicator of its own.
-That costs one small message per peer and buys three things: all ranks see all
-records, so a mismatch raises the same clear error everywhere instead of a hang or a
-wrong reduction; the records that did not arrive before the deadline name the ranks
-that are late; and MPI never sees a collective whose buffers disagree.
+Every group has three MPI communicators of its own (data, collective records,
+point-to-point records; see ``_records.py`` for the records), so the messages of two
+groups, or of the records and the data, never match each other's receives.
 """
 
 from __future__ import annotations
@@ -16,25 +13,16 @@ import os
 import sys
 import time
 import traceback
-import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 import tapegrad as tg
-from tapegrad._errors import ArgumentError, DTypeError, ShapeError, TapegradError
+from tapegrad._errors import ArgumentError, TapegradError
 
-__all__ = ["DistBackendError", "DistError"]
+__all__ = ["DistBackendError", "DistError", "GroupMember", "ProcessGroup"]
 
 # PyTorch's default collective timeout.
 _DEFAULT_TIMEOUT = datetime.timedelta(minutes=30)
-_MAX_DIMS = 16
-# Record layout: seq, collective, dtype, ndim, shape[16], then extras.
-_SHAPE_AT = 4
-_EXTRAS_AT = _SHAPE_AT + _MAX_DIMS
-_RECORD_LEN = _EXTRAS_AT + 4
-_DTYPES = ["float32", "float64", "float16", "int64", "int32", "int8", "uint8", "bool"]
 _INSTALL_HINT = 'pip install "tapegrad[distributed]"'
 
 
@@ -63,28 +51,74 @@ def _import_mpi() -> Any:
 
 
 class _ProcessGroup:
-    """The default (world) group: communicators, rank facts and the timeout."""
+    """One group's communicators, rank facts, timeout and queue of collectives."""
 
-    def __init__(self, mpi: Any, timeout: float) -> None:
+    def __init__(self, mpi: Any, comm: Any, timeout: float, ranks: list[int]) -> None:
         self.mpi = mpi
-        world = mpi.COMM_WORLD
         # Separate communicators, so that user messages, collective records and
         # point-to-point records never match each other's receives.
-        self.comm = world.Dup()
-        self.records = world.Dup()
-        self.p2p_records = world.Dup()
-        local = world.Split_type(mpi.COMM_TYPE_SHARED)
+        self.comm = comm.Dup()
+        self.records = comm.Dup()
+        self.p2p_records = comm.Dup()
+        local = comm.Split_type(mpi.COMM_TYPE_SHARED)
         self.local_rank = local.Get_rank()
         self.local_size = local.Get_size()
         local.Free()
-        self.rank = world.Get_rank()
-        self.size = world.Get_size()
+        self.rank = comm.Get_rank()
+        self.size = comm.Get_size()
+        self.ranks = ranks  # global rank of each group rank
         self.timeout = timeout
         self.seq = 0
+        self.queue: list[Any] = []  # Works not finished yet, in issue order (_work.py)
 
     def free(self) -> None:
         for comm in (self.comm, self.records, self.p2p_records):
             comm.Free()
+
+    def group_rank(self, global_rank: int, what: str) -> int:
+        """The rank in this group of the job's rank ``global_rank``."""
+        if global_rank not in self.ranks:
+            raise ArgumentError(
+                f"{what}={global_rank!r} is not a rank of this group (its ranks: "
+                f"{self.ranks})"
+            )
+        return self.ranks.index(global_rank)
+
+
+class ProcessGroup:
+    """Ranks that run collectives together (``torch.distributed.ProcessGroup``).
+
+    The default group (``GroupMember.WORLD``) holds every rank; ``new_group`` makes the
+    others. Pass one as ``group=`` to a collective; ranks given as ``src`` or ``dst``
+    are the job's ranks, as in PyTorch.
+    """
+
+    def __init__(self, impl: _ProcessGroup, desc: str) -> None:
+        self._impl = impl
+        self.group_desc = desc
+
+    def rank(self) -> int:
+        """This process's rank in the group."""
+        return self._impl.rank
+
+    def size(self) -> int:
+        """The number of ranks in the group."""
+        return self._impl.size
+
+    def __repr__(self) -> str:
+        return f"ProcessGroup({self.group_desc!r}, ranks={self._impl.ranks})"
+
+
+class GroupMember:
+    """``WORLD``: the default group (None before ``init_process_group``);
+    ``NON_GROUP_MEMBER``: what ``new_group`` returns on the ranks it leaves out."""
+
+    WORLD: ProcessGroup | None = None
+    NON_GROUP_MEMBER: Any = object()
+
+
+ProcessGroup.__module__ = "tapegrad.distributed"
+GroupMember.__module__ = "tapegrad.distributed"
 
 
 _group: _ProcessGroup | None = None
@@ -148,7 +182,8 @@ def init_process_group(
         )
     seconds = _seconds(timeout)
     mpi = _import_mpi()
-    group = _ProcessGroup(mpi, seconds)
+    world = mpi.COMM_WORLD
+    group = _ProcessGroup(mpi, world, seconds, list(range(world.Get_size())))
     for given, actual, what in (
         (world_size, group.size, "world_size"),
         (rank, group.rank, "rank"),
@@ -160,6 +195,7 @@ def init_process_group(
                 f"launcher decides it (mpiexec -n N)"
             )
     _group = group
+    GroupMember.WORLD = ProcessGroup(group, "default_pg")
     _previous_excepthook = sys.excepthook
     sys.excepthook = _abort_on_uncaught
     _size_thread_pool(group.local_size)
@@ -190,11 +226,13 @@ def _abort_on_uncaught(kind: type, value: BaseException, tb: Any) -> None:
 
 
 def destroy_process_group() -> None:
-    """Leaves the group; collectives raise again until ``init_process_group``."""
+    """Leaves the default group; collectives raise again until ``init_process_group``.
+    (Groups made by ``new_group`` are freed with their last reference.)"""
     global _group
     group = _current()
     group.free()
     _group = None
+    GroupMember.WORLD = None
     if sys.excepthook is _abort_on_uncaught and _previous_excepthook is not None:
         sys.excepthook = _previous_excepthook
 
@@ -222,14 +260,32 @@ def is_initialized() -> bool:
     return _group is not None
 
 
-def get_rank() -> int:
-    """This process's rank, 0 to ``get_world_size() - 1``."""
-    return _current().rank
+def _resolve(group: Any) -> _ProcessGroup | None:
+    """The group a collective runs on: the default one for None, None for a rank that
+    ``group`` leaves out (the collective then does nothing there, as in PyTorch)."""
+    if group is None:
+        return _current()
+    if group is GroupMember.NON_GROUP_MEMBER:
+        _current()
+        return None
+    if not isinstance(group, ProcessGroup):
+        raise ArgumentError(
+            f"group must be a ProcessGroup from new_group() (or None for the default "
+            f"group), got {type(group).__name__}"
+        )
+    return group._impl
 
 
-def get_world_size() -> int:
-    """The number of ranks in the job."""
-    return _current().size
+def get_rank(group: ProcessGroup | None = None) -> int:
+    """This process's rank in ``group`` (the whole job by default); -1 outside it."""
+    impl = _resolve(group)
+    return -1 if impl is None else impl.rank
+
+
+def get_world_size(group: ProcessGroup | None = None) -> int:
+    """The number of ranks in ``group`` (the whole job by default); -1 outside it."""
+    impl = _resolve(group)
+    return -1 if impl is None else impl.size
 
 
 def get_local_rank() -> int:
@@ -239,27 +295,27 @@ def get_local_rank() -> int:
 
 # ---- waiting with a deadline
 
-_yield = getattr(os, "sched_yield", lambda: time.sleep(0))
 
-
-def _wait(
-    requests: Sequence[Any],
-    collective: str,
+def _poll(
+    done: Callable[[], bool],
+    what: str,
     late_ranks: Callable[[], list[int]] | None = None,
+    group: _ProcessGroup | None = None,
+    timeout: float | None = None,
 ) -> None:
-    """Waits for MPI requests, polling, and raises once the group's timeout passes.
+    """Calls ``done`` until it is true, and raises once the group's timeout passes.
 
     Polling (rather than ``Waitall``) is what makes the deadline possible; it also
     drives MPI's progress engine, which MPICH only moves inside MPI calls, so the
     poll never sleeps while a transfer may be under way: it spins for the first
-    10 ms (as MPI's own blocking wait does), then yields the core between polls, and
-    only after a second (a rank that is late, not a transfer) sleeps 1 ms between them.
+    1 ms (as MPI's own blocking wait does), then sleeps 50 µs between polls, and
+    only after a second (a rank that is late, not a transfer) 1 ms between them.
     """
-    group = _current()
-    requests = list(requests)
+    group = group or _current()
+    seconds = group.timeout if timeout is None else timeout
     start = time.monotonic()
-    deadline = start + group.timeout
-    while not group.mpi.Request.Testall(requests):
+    deadline = start + seconds
+    while not done():
         now = time.monotonic()
         if now > deadline:
             late = late_ranks() if late_ranks is not None else []
@@ -270,8 +326,7 @@ def _wait(
                 "(a rank may have died)"
             )
             raise DistBackendError(
-                f"{collective} timed out after {group.timeout:g} s on rank "
-                f"{group.rank}; {who}"
+                f"{what} timed out after {seconds:g} s on rank {group.rank}; {who}"
             )
         if now - start > 1.0:
             time.sleep(1e-3)
@@ -279,119 +334,13 @@ def _wait(
             time.sleep(5e-5)
 
 
-class _Exchange:
-    """One record per rank, sent to every other rank without blocking."""
-
-    def __init__(self, collective: str, record: np.ndarray, comm: Any) -> None:
-        group = _current()
-        self.collective = collective
-        self.table = np.empty((group.size, _RECORD_LEN), np.int64)
-        self.table[group.rank] = record
-        self.peers = [r for r in range(group.size) if r != group.rank]
-        self.receives = [comm.Irecv(self.table[r], source=r, tag=7) for r in self.peers]
-        self.sends = [
-            comm.Isend(self.table[group.rank], dest=r, tag=7) for r in self.peers
-        ]
-
-    def _late(self) -> list[int]:
-        return [r for r, req in zip(self.peers, self.receives) if not req.Test()]
-
-    def wait(self) -> np.ndarray:
-        _wait(self.receives + self.sends, self.collective, self._late)
-        return self.table
-
-
-def _record(
-    collective: str,
-    tensor: tg.Tensor | None = None,
-    extras: Sequence[int] = (),
-    error: bool = False,
-) -> np.ndarray:
-    group = _current()
-    group.seq += 1
-    record = np.zeros(_RECORD_LEN, np.int64)
-    record[0] = group.seq
-    record[1] = zlib.crc32(collective.encode())  # which collective
-    if tensor is not None:
-        shape = tuple(tensor.shape)
-        if len(shape) > _MAX_DIMS:
-            raise ShapeError(
-                f"{collective}: tensors of more than {_MAX_DIMS} dimensions are not "
-                f"supported, got shape {shape}"
-            )
-        record[2] = _DTYPES.index(tensor.dtype.name) + 1
-        record[3] = len(shape)
-        record[_SHAPE_AT : _SHAPE_AT + len(shape)] = shape
-    record[_EXTRAS_AT] = int(error)
-    record[_EXTRAS_AT + 1 : _EXTRAS_AT + 1 + len(extras)] = extras
-    return record
-
-
-def _record_layout(row: np.ndarray) -> tuple[tuple[int, ...], np.dtype | None]:
-    """The shape and NumPy dtype a record describes (dtype None: no tensor)."""
-    shape = tuple(int(n) for n in row[_SHAPE_AT : _SHAPE_AT + int(row[3])])
-    return shape, np.dtype(_DTYPES[int(row[2]) - 1]) if row[2] else None
-
-
-def _describe(row: np.ndarray) -> str:
-    shape, dtype = _record_layout(row)
-    return f"shape {shape} {dtype if dtype is not None else 'no tensor'}"
-
-
-def _agree(
-    collective: str,
-    tensor: tg.Tensor | None = None,
-    extras: Sequence[int] = (),
-    extra_names: Sequence[str] = (),
-    local_error: str | None = None,
-    check_tensor: bool = True,
-) -> np.ndarray:
-    """Exchanges records with every rank and raises the same error on all of them
-    when they disagree; returns the table (one row per rank).
-
-    ``local_error`` is this rank's own argument error: it is raised here, and the
-    other ranks raise an error naming this rank, so none of them waits for it.
-    """
-    group = _current()
-    record = _record(collective, tensor, extras, local_error is not None)
-    table = (
-        record[None, :]
-        if group.size == 1
-        else _Exchange(collective, record, group.records).wait()
-    )
-    if local_error is not None:
-        raise ArgumentError(f"{collective} on rank {group.rank}: {local_error}")
-    failed = [r for r in range(group.size) if table[r, _EXTRAS_AT]]
-    if failed:
-        raise ArgumentError(
-            f"{collective}: rank(s) {failed} passed invalid arguments (their error "
-            f"says which); no data was exchanged"
-        )
-    first = table[0]
-    for r in range(1, group.size):
-        row = table[r]
-        if row[0] != first[0] or row[1] != first[1]:
-            raise DistError(
-                f"{collective}: the ranks are not in the same collective call "
-                f"(call number {first[0]} on rank 0, {row[0]} on rank {r}, with "
-                f"different collectives): every rank must issue collectives in the "
-                f"same order"
-            )
-        if check_tensor and row[2] != first[2]:
-            raise DTypeError(
-                f"{collective}: tensors differ in dtype across ranks: rank 0 has "
-                f"{_describe(first)}, rank {r} has {_describe(row)}"
-            )
-        if check_tensor and not np.array_equal(row[3:_EXTRAS_AT], first[3:_EXTRAS_AT]):
-            raise ShapeError(
-                f"{collective}: tensors differ in shape across ranks: rank 0 has "
-                f"{_describe(first)}, rank {r} has {_describe(row)}"
-            )
-        for k, name in enumerate(extra_names):
-            a, b = first[_EXTRAS_AT + 1 + k], row[_EXTRAS_AT + 1 + k]
-            if a != b:
-                raise ArgumentError(
-                    f"{collective}: {name} differs across ranks: {a} on rank 0, "
-                    f"{b} on rank {r}"
-                )
-    return table
+def _wait(
+    requests: Sequence[Any],
+    what: str,
+    late_ranks: Callable[[], list[int]] | None = None,
+    group: _ProcessGroup | None = None,
+) -> None:
+    """Waits for MPI requests with the group's deadline (``_poll``)."""
+    group = group or _current()
+    requests = list(requests)
+    _poll(lambda: group.mpi.Request.Testall(requests), what, late_ranks, group)

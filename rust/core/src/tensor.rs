@@ -624,6 +624,13 @@ impl Tensor {
         self.0.data.read().unwrap_or_else(|e| e.into_inner()).storage.version()
     }
 
+    /// Counts a write made outside the core (by another library through memory this tensor
+    /// shares, such as an MPI collective), so that a saved tensor it changed makes backward
+    /// raise (PyTorch's `torch.autograd.graph.increment_version`).
+    pub fn increment_version(&self) {
+        self.0.data.read().unwrap_or_else(|e| e.into_inner()).storage.bump();
+    }
+
     /// Replaces the data in place, as an optimiser step does: shape and dtype must match, and it
     /// is refused on a leaf that requires grad while grad mode is on (that would corrupt the graph).
     pub fn assign(&self, data: Array) -> Result<()> {

@@ -250,6 +250,10 @@ impl PyTensor {
     fn _version(&self) -> u64 {
         self.0.version()
     }
+    /// Counts a write made through shared memory (an MPI collective) in the version.
+    fn _increment_version(&self) {
+        self.0.increment_version()
+    }
     /// Replaces the data in place (inside `no_grad()` for leaves that require grad).
     fn _assign(&self, other: PyRef<'_, PyTensor>) -> Res<()> {
         Ok(self.0.assign(other.0.array())?)
