@@ -151,26 +151,11 @@ impl PyTensor {
     fn __hash__(slf: &Bound<'_, Self>) -> isize {
         slf.as_ptr() as isize
     }
-    fn __repr__(&self, py: Python<'_>) -> Res<String> {
-        // The body follows `tapegrad.set_printoptions` (kept in `tapegrad/_printing.py`).
-        let body: String = py
-            .import("tapegrad._printing")?
-            .call_method1("format_body", (array_to_numpy(py, &self.0.array())?,))?
-            .extract()?;
-        let body = body.replace('\n', "\n       ");
-        let mut extras = Vec::new();
-        let dtype = self.0.dtype();
-        let implied = [tapegrad_core::DType::I64, tapegrad_core::DType::Bool];
-        if dtype != tapegrad_core::default_float_dtype() && !implied.contains(&dtype) {
-            extras.push(format!("dtype=tapegrad.{}", self.0.dtype()));
-        }
-        match (self.0.grad_fn_name(), self.0.requires_grad()) {
-            (Some(name), _) => extras.push(format!("grad_fn=<{name}>")),
-            (None, true) => extras.push("requires_grad=True".into()),
-            (None, false) => {}
-        }
-        let extras: String = extras.iter().map(|e| format!(", {e}")).collect();
-        Ok(format!("tensor({body}{extras})"))
+    /// PyTorch's layout (`tensor([...], requires_grad=True)`) under
+    /// `tapegrad.set_printoptions`: formatted in `tapegrad/_printing.py`.
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let py = slf.py();
+        py.import("tapegrad._printing")?.call_method1("tensor_repr", (slf,))?.extract()
     }
 
     // ---- autograd state -------------------------------------------------------------------
