@@ -288,3 +288,9 @@ __all__ += [
     for n in _math_aliases.__all__ + _math_extra.__all__ + _math_writes.__all__
     if n not in __all__
 ]
+
+# Shapes as `tapegrad.Size` (a tuple subclass, as torch.Size) (issue 15).
+from ._size import Size  # noqa: E402
+
+__all__ += ["Size"]
+

@@ -63,7 +63,7 @@ class BatchedTensor:
     # ---- logical metadata
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(self.value.shape[1:])
+        return self.value.shape[1:]  # a tapegrad.Size
 
     @property
     def ndim(self) -> int:

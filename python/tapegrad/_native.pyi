@@ -15,6 +15,7 @@ import numpy.typing as npt
 from typing_extensions import TypeAlias
 
 from . import return_types as _return_types
+from ._size import Size as _Size
 
 # A Python number (int, float or bool) takes the tensor's dtype, as in PyTorch; a NumPy
 # float array keeps its dtype (and promotes), an integer or bool array takes the tensor's.
@@ -178,11 +179,11 @@ class Tensor:
 
     # ---- metadata
     @property
-    def shape(self) -> tuple[builtins.int, ...]:
-        """The extent of each dimension."""
+    def shape(self) -> _Size:
+        """The extent of each dimension, as a ``tapegrad.Size``."""
 
     @overload
-    def size(self, dim: None = None) -> tuple[builtins.int, ...]: ...
+    def size(self, dim: None = None) -> _Size: ...
     @overload
     def size(self, dim: builtins.int) -> builtins.int: ...
     @property

@@ -17,6 +17,7 @@ from . import _creation, _native, _shapes
 from ._device import accepts_device
 from ._errors import ArgumentError, AxisError, DTypeError, GraphError, ShapeError
 from ._native import Tensor, cat
+from ._size import Size
 
 __all__ = [
     "are_deterministic_algorithms_enabled",
@@ -331,7 +332,8 @@ def block_diag(*tensors: Tensor) -> Tensor:
 
 
 def broadcast_shapes(*shapes: Any) -> tuple[int, ...]:
-    """The shape the given shapes (tuples, or ints for 1-d shapes) broadcast to."""
+    """The shape the given shapes (tuples, or ints for 1-d shapes) broadcast to, as a
+    ``tapegrad.Size``."""
     sizes = [(s,) if isinstance(s, (int, np.integer)) else tuple(s) for s in shapes]
     out: list[int] = []
     for i, shape in enumerate(sizes):
@@ -351,7 +353,7 @@ def broadcast_shapes(*shapes: Any) -> tuple[int, ...]:
                     f"shape should be broadcastable to {a}"
                 )
         out = [y if x == 1 else x for x, y in zip(a, b)]
-    return tuple(int(d) for d in out)
+    return Size(int(d) for d in out)
 
 
 def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:

@@ -6,6 +6,7 @@ use crate::convert::{
 };
 use crate::errors::{raise, Res};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyTuple;
 use tapegrad_core::error::fmt_shape;
 use tapegrad_core::{engine, ErrorKind, Tensor};
@@ -31,6 +32,16 @@ impl PyGradFn {
     fn __repr__(&self) -> String {
         format!("<{}>", self.name)
     }
+}
+
+/// `shape` as a `tapegrad.Size` (a tuple subclass, as `torch.Size`), built by the
+/// unchecked constructor `tapegrad._size.from_native` looked up once.
+pub fn size_object<'py>(py: Python<'py>, shape: &[usize]) -> PyResult<Bound<'py, PyAny>> {
+    static FROM_NATIVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let make = FROM_NATIVE.get_or_try_init(py, || {
+        py.import("tapegrad._size")?.getattr("from_native").map(Bound::unbind)
+    })?;
+    make.bind(py).call1((PyTuple::new(py, shape)?,))
 }
 
 fn wrap(t: Tensor) -> PyTensor {
@@ -109,17 +120,16 @@ impl PyTensor {
 impl PyTensor {
     // ---- metadata -------------------------------------------------------------------------
 
-    /// The extent of each dimension.
+    /// The extent of each dimension, as a `tapegrad.Size`.
     #[getter]
-    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, self.0.shape())
+    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        size_object(py, &self.0.shape())
     }
     /// `shape`, or the extent of one dimension.
     #[pyo3(signature = (dim=None))]
     fn size<'py>(&self, py: Python<'py>, dim: Option<i64>) -> Res<Bound<'py, PyAny>> {
-        let shape = self.0.shape();
         match dim {
-            None => Ok(PyTuple::new(py, shape)?.into_any()),
+            None => Ok(size_object(py, &self.0.shape())?),
             Some(d) => Ok(pyo3::types::PyInt::new(py, self.0.size(d)?).into_any()),
         }
     }
