@@ -294,3 +294,9 @@ from ._size import Size  # noqa: E402
 
 __all__ += ["Size"]
 
+# PyTorch's legacy tensor types (`tapegrad.LongTensor(...)`, isinstance checks).
+from . import _legacy  # noqa: E402
+from ._legacy import *  # noqa: E402, F403
+
+__all__ += _legacy.__all__
+

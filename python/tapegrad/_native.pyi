@@ -1031,8 +1031,15 @@ class Tensor:
     def bool(self) -> Tensor:
         """As bool (``v != 0``)."""
 
-    def type(self, dtype: _DTypeLike | None = None) -> Tensor | str:
-        """With a dtype: a copy in ``dtype``; without: the type's name."""
+    def type(self, *args: Any, **kwargs: Any) -> Any:
+        """Without a dtype: the legacy type's name (``"tapegrad.LongTensor"``); with a
+        dtype, a legacy type or its name: the tensor in that dtype."""
+
+    def half(self, *args: Any, **kwargs: Any) -> Any:
+        """float16 is not a tapegrad dtype: raises ``DTypeError``."""
+
+    def bfloat16(self, *args: Any, **kwargs: Any) -> Any:
+        """bfloat16 is not a tapegrad dtype: raises ``DTypeError``."""
 
     def is_floating_point(self) -> builtins.bool:
         """True for float32 and float64 tensors."""

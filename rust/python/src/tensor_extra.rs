@@ -684,3 +684,26 @@ impl PyTensor {
         composite(slf, SURFACE, "imag", &PyTuple::empty(slf.py()), None)
     }
 }
+
+#[tapegrad_macros::catch_panics]
+#[pymethods]
+impl PyTensor {
+    /// Without a dtype, the legacy type name (`"tapegrad.LongTensor"`); with one (a dtype,
+    /// `"torch.LongTensor"`, `"tapegrad.LongTensor"` or the legacy class), the tensor in
+    /// that dtype (itself when it has it already), as PyTorch's `Tensor.type()`.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn r#type<'py>(
+        slf: &Bound<'py, Self>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        composite(slf, "tapegrad._legacy", "tensor_type", args, kwargs)
+    }
+}
+
+composite_methods! { "tapegrad._legacy":
+    /// float16 is not a tapegrad dtype: raises the `DTypeError` of `tapegrad.float16`.
+    half;
+    /// bfloat16 is not a tapegrad dtype: raises the `DTypeError` of `tapegrad.bfloat16`.
+    bfloat16;
+}
