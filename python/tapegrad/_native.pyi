@@ -314,6 +314,9 @@ class Tensor:
     def __deepcopy__(self, *args: Any, **kwargs: Any) -> Any:
         """A leaf copy with storage of its own (``copy.deepcopy``)."""
 
+    def __reduce_ex__(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """The pickle recipe: values, dtype, shape, class and ``requires_grad``."""
+
     def add_(self, *args: Any, **kwargs: Any) -> Any:
         """In place: the out-of-place op's result written into this tensor."""
 

@@ -707,3 +707,9 @@ composite_methods! { "tapegrad._legacy":
     /// bfloat16 is not a tapegrad dtype: raises the `DTypeError` of `tapegrad.bfloat16`.
     bfloat16;
 }
+
+composite_methods! { "tapegrad._pickle":
+    /// The pickle recipe: the values, dtype, shape, `requires_grad` and class (a
+    /// `Parameter` stays one), so that `pickle` and multiprocessing carry tensors.
+    __reduce_ex__;
+}
