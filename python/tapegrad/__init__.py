@@ -300,3 +300,8 @@ from ._legacy import *  # noqa: E402, F403
 
 __all__ += _legacy.__all__
 
+# CUDA-free answers to PyTorch's precision switches (issue 15).
+from . import _precision  # noqa: E402
+from ._precision import *  # noqa: E402, F403
+
+__all__ += _precision.__all__

@@ -664,6 +664,30 @@ class Tensor:
     def cpu(self) -> Tensor:
         """The tensor itself (it is on the CPU already)."""
 
+    @property
+    def is_cuda(self) -> builtins.bool:
+        """False: tapegrad tensors live on the CPU."""
+
+    @property
+    def is_cpu(self) -> builtins.bool:
+        """True: tapegrad tensors live on the CPU."""
+
+    @property
+    def is_mps(self) -> builtins.bool:
+        """False: tapegrad tensors live on the CPU."""
+
+    @property
+    def is_meta(self) -> builtins.bool:
+        """False: every tapegrad tensor has storage."""
+
+    @property
+    def is_sparse(self) -> builtins.bool:
+        """False: tapegrad tensors are dense."""
+
+    @property
+    def is_quantized(self) -> builtins.bool:
+        """False: tapegrad has no quantized tensors."""
+
     def nelement(self) -> int:
         """The number of elements (as ``numel``)."""
 

@@ -713,3 +713,38 @@ composite_methods! { "tapegrad._pickle":
     /// `Parameter` stays one), so that `pickle` and multiprocessing carry tensors.
     __reduce_ex__;
 }
+
+#[tapegrad_macros::catch_panics]
+#[pymethods]
+impl PyTensor {
+    /// False: tapegrad tensors live on the CPU.
+    #[getter]
+    fn is_cuda(&self) -> bool {
+        false
+    }
+    /// True: tapegrad tensors live on the CPU.
+    #[getter]
+    fn is_cpu(&self) -> bool {
+        true
+    }
+    /// False: tapegrad tensors live on the CPU.
+    #[getter]
+    fn is_mps(&self) -> bool {
+        false
+    }
+    /// False: every tapegrad tensor has storage.
+    #[getter]
+    fn is_meta(&self) -> bool {
+        false
+    }
+    /// False: tapegrad tensors are dense.
+    #[getter]
+    fn is_sparse(&self) -> bool {
+        false
+    }
+    /// False: tapegrad has no quantized tensors.
+    #[getter]
+    fn is_quantized(&self) -> bool {
+        false
+    }
+}
