@@ -300,8 +300,10 @@ from ._legacy import *  # noqa: E402, F403
 
 __all__ += _legacy.__all__
 
-# CUDA-free answers to PyTorch's precision switches (issue 15).
-from . import _precision  # noqa: E402
+# CUDA-free answers to PyTorch's device and precision switches, and mixed precision
+# (`amp`, `autocast`: accepted, no dtype changes; `GradScaler` works) (issue 15).
+from . import _precision, amp, cpu  # noqa: E402
 from ._precision import *  # noqa: E402, F403
+from .amp import autocast, is_autocast_enabled  # noqa: E402
 
-__all__ += _precision.__all__
+__all__ += _precision.__all__ + ["amp", "autocast", "cpu", "is_autocast_enabled"]

@@ -4,7 +4,8 @@
 As PyTorch on a machine without a GPU: the queries and the memory statistics answer
 (False, 0, empty), ``empty_cache()`` does nothing, and what needs a device
 (``synchronize()``, ``current_device()``, ``get_device_name()``...) raises the device
-error (an ``ArgumentError``, a ``ValueError``).
+error (an ``ArgumentError``, a ``ValueError``). ``tapegrad.cuda.amp`` holds the
+deprecated spellings of ``tapegrad.amp``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from .._device import _not_cpu
 
 __all__ = [
+    "amp",
     "current_device",
     "device_count",
     "empty_cache",
@@ -138,3 +140,5 @@ def ipc_collect() -> None:
 def __dir__() -> list[str]:
     return sorted(__all__)
 
+
+from . import amp  # noqa: E402
