@@ -241,7 +241,7 @@ def _greatest(
     exact: bool,
 ) -> str:
     # The first NaN wins, as torch.max does; otherwise the first greatest value.
-    nans = np.flatnonzero(np.isnan(diff)) if diff.dtype.kind == "f" else []
+    nans = np.flatnonzero(np.isnan(diff)) if diff.dtype.kind == "f" else np.array([], int)
     flat = int(nans[0]) if len(nans) else int(np.argmax(diff))
     index = tuple(int(i) for i in np.unravel_index(flat, shape))
     value = diff[flat].item()

@@ -196,7 +196,7 @@ def _check_jacobians(
         if numerical.shape != jacobian.shape:
             raise GradcheckError(
                 f"gradcheck: input {position}: analytical Jacobian has shape "
-                f"{jacobian.shape} but the numerical one {numerical.shape}"
+                f"{tuple(jacobian.shape)} but the numerical one {tuple(numerical.shape)}"
             )
         bad = ~(np.abs(jacobian - numerical) <= atol + rtol * np.abs(numerical))
         if bad.any():
