@@ -2726,3 +2726,14 @@ NOT_OPS = NOT_OPS | {
     *("are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled"),
     "compile",
 }
+NOT_OPS = NOT_OPS | {
+    # shapes, legacy types and dtype casts tapegrad lacks (test_size.py,
+    # test_legacy_types.py)
+    *("Size", "FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "ShortTensor"),
+    *("CharTensor", "ByteTensor", "BoolTensor", "half", "bfloat16"),
+    # device predicates and switches of a CPU-only library (test_cuda_queries.py)
+    *("is_cpu", "is_cuda", "is_mps", "is_meta", "is_sparse", "is_quantized"),
+    *("set_float32_matmul_precision", "get_float32_matmul_precision"),
+    # mixed precision: a context and a namespace, no maths (test_amp.py)
+    *("amp", "autocast", "is_autocast_enabled"),
+}

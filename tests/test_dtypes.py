@@ -217,7 +217,7 @@ def test_repr_shows_dtype_like_pytorch():
         repr(tg.tensor([1, 2], dtype=tg.int32))
         == "tensor([1, 2], dtype=tapegrad.int32)"
     )
-    assert repr(tg.tensor([1.5])) == "tensor([1.5])"
+    assert repr(tg.tensor([1.5])) == "tensor([1.5000])"  # PyTorch prints 4 digits
     assert "dtype=tapegrad.float64" in repr(tg.tensor([1.5], dtype=tg.float64))
 
 

@@ -108,3 +108,73 @@ def test_cells_match_torch(kind):
     if kind == "LSTMCell":
         out, ref = out[1], ref[1]
     np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"proj_size": 2},
+        {"proj_size": 3, "num_layers": 2, "bidirectional": True},
+        {"proj_size": 1, "batch_first": True, "bias": False, "num_layers": 2},
+    ],
+)
+def test_lstm_with_projections_matches_torch(kw):
+    torch = _torch()
+    theirs = torch.nn.LSTM(3, 4, **kw).double()
+    ours = nn.LSTM(3, 4, dtype=tg.float64, **kw)
+    assert [n for n, _ in ours.named_parameters()] == [
+        n for n, _ in theirs.named_parameters()
+    ]
+    assert {n: tuple(p.shape) for n, p in ours.state_dict().items()} == {
+        n: tuple(p.shape) for n, p in theirs.state_dict().items()
+    }
+    ours.load_state_dict(
+        {k: tg.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()}
+    )
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 5, 3) if kw.get("batch_first") else (5, 2, 3))
+    layers = kw.get("num_layers", 1) * (2 if kw.get("bidirectional") else 1)
+    h0 = rng.standard_normal((layers, 2, kw["proj_size"]))
+    c0 = rng.standard_normal((layers, 2, 4))
+    xo, xt = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    for hx_ours, hx_theirs in [
+        (None, None),
+        ((tg.tensor(h0), tg.tensor(c0)), (torch.tensor(h0), torch.tensor(c0))),
+    ]:
+        out, (h, c) = ours(xo, hx_ours)
+        ref, (hr, cr) = theirs(xt, hx_theirs)
+        assert tuple(h.shape) == tuple(hr.shape) and tuple(c.shape) == tuple(cr.shape)
+        for mine, theirs_value in [(out, ref), (h, hr), (c, cr)]:
+            np.testing.assert_allclose(
+                mine.detach().numpy(), theirs_value.detach().numpy(), atol=1e-10
+            )
+    ((out**2).sum() + (c * h.sum()).sum()).backward()
+    ((ref**2).sum() + (cr * hr.sum()).sum()).backward()
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), atol=1e-10)
+    mine = dict(ours.named_parameters())
+    for name, p in theirs.named_parameters():
+        np.testing.assert_allclose(
+            mine[name].grad.numpy(), p.grad.numpy(), atol=1e-10, err_msg=name
+        )
+
+
+def test_lstm_projection_gradients_match_finite_differences_and_unbatched_input():
+    tg.manual_seed(0)
+    lstm = nn.LSTM(2, 3, proj_size=2, bidirectional=True, dtype=tg.float64)
+    x = tg.tensor(np.random.default_rng(0).standard_normal((4, 2)), requires_grad=True)
+    out, (h, c) = lstm(x)  # unbatched: (L, features)
+    assert tuple(out.shape) == (4, 4) and tuple(h.shape) == (2, 2)
+    assert tuple(c.shape) == (2, 3)
+    assert gradcheck(lambda x: lstm(x)[0], [x])
+    assert "proj_size=2" in repr(lstm)
+
+
+def test_lstm_projection_errors_match_torch():
+    with raises(tg.ArgumentError, "proj_size has to be smaller than hidden_size"):
+        nn.LSTM(3, 4, proj_size=4)
+    with raises(tg.ArgumentError, "positive integer or zero"):
+        nn.LSTM(3, 4, proj_size=-1)
+    with raises(tg.ShapeError, "hidden state", "(1, 2, 2)"):
+        nn.LSTM(3, 4, proj_size=2)(
+            tg.randn(5, 2, 3), (tg.zeros(1, 2, 4), tg.zeros(1, 2, 4))
+        )

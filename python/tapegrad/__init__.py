@@ -288,3 +288,22 @@ __all__ += [
     for n in _math_aliases.__all__ + _math_extra.__all__ + _math_writes.__all__
     if n not in __all__
 ]
+
+# Shapes as `tapegrad.Size` (a tuple subclass, as torch.Size) (issue 15).
+from ._size import Size  # noqa: E402
+
+__all__ += ["Size"]
+
+# PyTorch's legacy tensor types (`tapegrad.LongTensor(...)`, isinstance checks).
+from . import _legacy  # noqa: E402
+from ._legacy import *  # noqa: E402, F403
+
+__all__ += _legacy.__all__
+
+# CUDA-free answers to PyTorch's device and precision switches, and mixed precision
+# (`amp`, `autocast`: accepted, no dtype changes; `GradScaler` works) (issue 15).
+from . import _precision, amp, cpu  # noqa: E402
+from ._precision import *  # noqa: E402, F403
+from .amp import autocast, is_autocast_enabled  # noqa: E402
+
+__all__ += _precision.__all__ + ["amp", "autocast", "cpu", "is_autocast_enabled"]

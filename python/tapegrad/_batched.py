@@ -63,7 +63,7 @@ class BatchedTensor:
     # ---- logical metadata
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(self.value.shape[1:])
+        return self.value.shape[1:]  # a tapegrad.Size
 
     @property
     def ndim(self) -> int:
@@ -113,7 +113,7 @@ class BatchedTensor:
         raise GraphError(
             "vmap: It looks like you're attempting to use a Tensor in some data-dependent "
             "control flow (bool(), item(), int(), float(), numpy() or tolist() of a "
-            f"batched tensor of shape {self.shape}). Their value differs across the "
+            f"batched tensor of shape {tuple(self.shape)}). Their value differs across the "
             "batch; use tapegrad.where or mask arithmetic instead."
         )
 

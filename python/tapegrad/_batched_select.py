@@ -279,7 +279,7 @@ def _in_place(name: str) -> Callable[..., Any]:
 
             raise ShapeError(
                 f"vmap: {name}: an argument has more dimensions than the tensor written "
-                f"to (logical shape {x.shape})"
+                f"to (logical shape {tuple(x.shape)})"
             )
         phys = [_physical(a, level, rank) for a in args]
         named = {k: _physical(v, level, rank) for k, v in kwargs.items()}

@@ -131,8 +131,8 @@ def searchsorted(
     else:
         if sequence.shape[:-1] != values.shape[:-1]:
             raise ShapeError(
-                f"searchsorted: sorted_sequence of shape {sequence.shape} and input of "
-                f"shape {values.shape} must agree in all but the last dimension"
+                f"searchsorted: sorted_sequence of shape {tuple(sequence.shape)} and input of "
+                f"shape {tuple(values.shape)} must agree in all but the last dimension"
             )
         rows_seq = sequence.reshape(-1, sequence.shape[-1])
         rows_val = values.reshape(-1, values.shape[-1])

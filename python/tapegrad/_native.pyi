@@ -15,6 +15,7 @@ import numpy.typing as npt
 from typing_extensions import TypeAlias
 
 from . import return_types as _return_types
+from ._size import Size as _Size
 
 # A Python number (int, float or bool) takes the tensor's dtype, as in PyTorch; a NumPy
 # float array keeps its dtype (and promotes), an integer or bool array takes the tensor's.
@@ -178,11 +179,11 @@ class Tensor:
 
     # ---- metadata
     @property
-    def shape(self) -> tuple[builtins.int, ...]:
-        """The extent of each dimension."""
+    def shape(self) -> _Size:
+        """The extent of each dimension, as a ``tapegrad.Size``."""
 
     @overload
-    def size(self, dim: None = None) -> tuple[builtins.int, ...]: ...
+    def size(self, dim: None = None) -> _Size: ...
     @overload
     def size(self, dim: builtins.int) -> builtins.int: ...
     @property
@@ -312,6 +313,9 @@ class Tensor:
     def __setitem__(self, key: Any, value: Any, /) -> None: ...
     def __deepcopy__(self, *args: Any, **kwargs: Any) -> Any:
         """A leaf copy with storage of its own (``copy.deepcopy``)."""
+
+    def __reduce_ex__(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """The pickle recipe: values, dtype, shape, class and ``requires_grad``."""
 
     def add_(self, *args: Any, **kwargs: Any) -> Any:
         """In place: the out-of-place op's result written into this tensor."""
@@ -662,6 +666,30 @@ class Tensor:
 
     def cpu(self) -> Tensor:
         """The tensor itself (it is on the CPU already)."""
+
+    @property
+    def is_cuda(self) -> builtins.bool:
+        """False: tapegrad tensors live on the CPU."""
+
+    @property
+    def is_cpu(self) -> builtins.bool:
+        """True: tapegrad tensors live on the CPU."""
+
+    @property
+    def is_mps(self) -> builtins.bool:
+        """False: tapegrad tensors live on the CPU."""
+
+    @property
+    def is_meta(self) -> builtins.bool:
+        """False: every tapegrad tensor has storage."""
+
+    @property
+    def is_sparse(self) -> builtins.bool:
+        """False: tapegrad tensors are dense."""
+
+    @property
+    def is_quantized(self) -> builtins.bool:
+        """False: tapegrad has no quantized tensors."""
 
     def nelement(self) -> int:
         """The number of elements (as ``numel``)."""
@@ -1033,8 +1061,15 @@ class Tensor:
     def bool(self) -> Tensor:
         """As bool (``v != 0``)."""
 
-    def type(self, dtype: _DTypeLike | None = None) -> Tensor | str:
-        """With a dtype: a copy in ``dtype``; without: the type's name."""
+    def type(self, *args: Any, **kwargs: Any) -> Any:
+        """Without a dtype: the legacy type's name (``"tapegrad.LongTensor"``); with a
+        dtype, a legacy type or its name: the tensor in that dtype."""
+
+    def half(self, *args: Any, **kwargs: Any) -> Any:
+        """float16 is not a tapegrad dtype: raises ``DTypeError``."""
+
+    def bfloat16(self, *args: Any, **kwargs: Any) -> Any:
+        """bfloat16 is not a tapegrad dtype: raises ``DTypeError``."""
 
     def is_floating_point(self) -> builtins.bool:
         """True for float32 and float64 tensors."""

@@ -17,6 +17,7 @@ from . import _creation, _native, _shapes
 from ._device import accepts_device
 from ._errors import ArgumentError, AxisError, DTypeError, GraphError, ShapeError
 from ._native import Tensor, cat
+from ._size import Size
 
 __all__ = [
     "are_deterministic_algorithms_enabled",
@@ -127,19 +128,29 @@ def as_tensor(data: Any, dtype: Any = None) -> Tensor:
     return _creation.tensor(data, dtype=dtype)
 
 
-def legacy_new(args: tuple[Any, ...], device: Any = None) -> Tensor:
-    """``tapegrad.Tensor(...)``: PyTorch's legacy constructor, in the default dtype."""
+def legacy_new(
+    args: tuple[Any, ...],
+    device: Any = None,
+    dtype: str | None = None,
+    name: str = "Tensor",
+) -> Tensor:
+    """``tapegrad.Tensor(...)``: PyTorch's legacy constructor, in the default dtype (or
+    ``dtype``, for ``tapegrad.LongTensor(...)`` and the other legacy types)."""
     from ._device import as_device
 
     as_device(device)
-    dtype = _creation._default_name()
+    dtype = dtype or _creation._default_name()
     if not args:
         return _creation.zeros(0, dtype=dtype)
+    if len(args) == 1 and isinstance(args[0], Size):
+        args = tuple(args[0])  # a Size is sizes, any other tuple is data
+        if not args:
+            return _creation.zeros((), dtype=dtype)
     if len(args) == 1 and isinstance(args[0], Tensor):
         source = args[0]
         if source.dtype != getattr(_native, dtype):
             raise DTypeError(
-                f"Tensor(): expected a {dtype} tensor, got {source.dtype.name}; use "
+                f"{name}(): expected a {dtype} tensor, got {source.dtype.name}; use "
                 "tapegrad.tensor(data, dtype=...) to convert"
             )
         return source.detach()
@@ -148,7 +159,7 @@ def legacy_new(args: tuple[Any, ...], device: Any = None) -> Tensor:
     if len(args) == 1 and not isinstance(args[0], (bool, int, float, np.generic)):
         return _creation.tensor(args[0], dtype=dtype)
     raise DTypeError(
-        f"Tensor(): expected sizes (ints) or one sequence of data, got "
+        f"{name}(): expected sizes (ints) or one sequence of data, got "
         f"{tuple(type(a).__name__ for a in args)}"
     )
 
@@ -331,7 +342,8 @@ def block_diag(*tensors: Tensor) -> Tensor:
 
 
 def broadcast_shapes(*shapes: Any) -> tuple[int, ...]:
-    """The shape the given shapes (tuples, or ints for 1-d shapes) broadcast to."""
+    """The shape the given shapes (tuples, or ints for 1-d shapes) broadcast to, as a
+    ``tapegrad.Size``."""
     sizes = [(s,) if isinstance(s, (int, np.integer)) else tuple(s) for s in shapes]
     out: list[int] = []
     for i, shape in enumerate(sizes):
@@ -351,7 +363,7 @@ def broadcast_shapes(*shapes: Any) -> tuple[int, ...]:
                     f"shape should be broadcastable to {a}"
                 )
         out = [y if x == 1 else x for x, y in zip(a, b)]
-    return tuple(int(d) for d in out)
+    return Size(int(d) for d in out)
 
 
 def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:

@@ -141,7 +141,7 @@ def _scalar(out: Any, fn: str) -> Any:
     if out.numel() != 1:
         raise ShapeError(
             f"{fn}: the function must return a scalar (one-element) tensor to be "
-            f"differentiated, but returned shape {out.shape}; use vjp or jacrev instead"
+            f"differentiated, but returned shape {tuple(out.shape)}; use vjp or jacrev instead"
         )
     return out
 
@@ -231,12 +231,12 @@ def vjp(f: Callable[..., Any], *primals: Tensor) -> tuple[Any, Callable[..., Any
             )
         for i, (c, o) in enumerate(zip(cotangents, outs)):
             if not isinstance(c, (Tensor, BatchedTensor)) or c.shape != o.shape:
-                shown = c.shape if isinstance(c, (Tensor, BatchedTensor)) else (
+                shown = tuple(c.shape) if isinstance(c, (Tensor, BatchedTensor)) else (
                     type(c).__name__
                 )
                 raise ShapeError(
                     f"vjp_fn: cotangent {i} has shape {shown}, but output {i} has shape "
-                    f"{o.shape}"
+                    f"{tuple(o.shape)}"
                 )
         seeds = [_root(c) for c in cotangents]
         leaves = [leaf for _, leaf in pairs]

@@ -10,6 +10,8 @@ the library's test suite verifies every op:
   full Jacobian: it compares ``<u, J v>`` (finite differences along ``v``) with
   ``<J^T u, v>`` (one vector-Jacobian product).
 
+:func:`assert_close` is PyTorch's ``torch.testing.assert_close``.
+
 Example:
     >>> import tapegrad as tg
     >>> from tapegrad.testing import gradcheck
@@ -28,7 +30,15 @@ import numpy as np
 
 import tapegrad as tg
 
-__all__ = ["GradcheckError", "check_vjp", "gradcheck", "gradgradcheck"]
+from ._assert_close import assert_close
+
+__all__ = [
+    "GradcheckError",
+    "assert_close",
+    "check_vjp",
+    "gradcheck",
+    "gradgradcheck",
+]
 
 Inputs = Union["tg.Tensor", Sequence[Any]]
 
@@ -186,7 +196,7 @@ def _check_jacobians(
         if numerical.shape != jacobian.shape:
             raise GradcheckError(
                 f"gradcheck: input {position}: analytical Jacobian has shape "
-                f"{jacobian.shape} but the numerical one {numerical.shape}"
+                f"{tuple(jacobian.shape)} but the numerical one {tuple(numerical.shape)}"
             )
         bad = ~(np.abs(jacobian - numerical) <= atol + rtol * np.abs(numerical))
         if bad.any():

@@ -171,8 +171,8 @@ class Function:
                     )
                 if g is not None and g.shape != shapes[i]:
                     raise ShapeError(
-                        f"function {name} returned a gradient of shape {g.shape} for "
-                        f"argument {i}, whose shape is {shapes[i]}"
+                        f"function {name} returned a gradient of shape {tuple(g.shape)} for "
+                        f"argument {i}, whose shape is {tuple(shapes[i] or ())}"
                     )
                 picked.append(g)
             return tuple(picked)
@@ -200,8 +200,8 @@ class Function:
             # wrong directional derivative.
             if tangent.shape != out_shape:
                 raise ShapeError(
-                    f"{name} returned a tangent of shape {tangent.shape} from jvp for an "
-                    f"output of shape {out_shape}"
+                    f"{name} returned a tangent of shape {tuple(tangent.shape)} from jvp for an "
+                    f"output of shape {tuple(out_shape)}"
                 )
             return tangent
 

@@ -150,7 +150,7 @@ def backward(
         if seed is None and root.numel() != 1:
             raise ShapeError(
                 f"backward: grad can be implicitly created only for scalar outputs, "
-                f"but element {i} has shape {root.shape}"
+                f"but element {i} has shape {tuple(root.shape)}"
             )
     retain = create_graph if retain_graph is None else bool(retain_graph)
     if inputs is not None:

@@ -1,10 +1,11 @@
-"""``tapegrad.backends``: PyTorch's backend queries for a CPU-only library."""
+"""``tapegrad.backends``: PyTorch's backend queries and switches for a CPU-only
+library (``cudnn``, ``cuda``, ``mps``)."""
 
 from __future__ import annotations
 
-from . import mps
+from . import cuda, cudnn, mps
 
-__all__ = ["mps"]
+__all__ = ["cuda", "cudnn", "mps"]
 
 
 def __dir__() -> list[str]:

@@ -176,7 +176,7 @@ def _class_weights(weight: Any, classes: int, caller: str) -> np.ndarray | None:
     if values.shape != (classes,):
         raise ShapeError(
             f"{caller}: weight must have one entry per class, shape ({classes},), "
-            f"got {values.shape}"
+            f"got {tuple(values.shape)}"
         )
     return values.astype(np.float64)
 
@@ -195,7 +195,7 @@ def _checked_labels(
     expected = tuple(input.shape[:class_dim] + input.shape[class_dim + 1 :])
     if labels.shape != expected:
         raise ShapeError(
-            f"{caller}: target shape {labels.shape} does not fit input shape "
+            f"{caller}: target shape {tuple(labels.shape)} does not fit input shape "
             f"{tuple(input.shape)}: class labels need shape {expected}"
         )
     valid = labels != ignore_index

@@ -148,7 +148,7 @@ def multi_margin_loss(
     labels = as_class_indices(target, "multi_margin_loss")
     if labels.shape != tuple(input.shape[:-1]):
         raise ShapeError(
-            f"multi_margin_loss: target shape {labels.shape} does not fit input shape "
+            f"multi_margin_loss: target shape {tuple(labels.shape)} does not fit input shape "
             f"{tuple(input.shape)}: class labels need shape {tuple(input.shape[:-1])}"
         )
     if labels.size and (labels.min() < 0 or labels.max() >= classes):

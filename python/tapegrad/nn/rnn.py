@@ -10,7 +10,7 @@ product before the loop.
 One time loop serves padded and packed input (``nn.utils.rnn.PackedSequence``): the
 sequence is run as packed steps, step t holding the ``batch_sizes[t]`` sequences still
 going (a padded batch is the case where every step holds them all). The layers and
-their cells share ``_step``, which is why they stay in one file of about 450 lines.
+their cells share ``_step``, which is why they stay in one file of about 500 lines.
 """
 
 from __future__ import annotations
@@ -38,20 +38,23 @@ def _step(
     c: tg.Tensor | None,
     w_hh: tg.Tensor,
     b_hh: tg.Tensor | None,
+    w_hr: tg.Tensor | None = None,
 ) -> tuple[tg.Tensor, tg.Tensor | None]:
-    """One time step given the input projection ``gi`` = W_ih x + b_ih."""
+    """One time step given the input projection ``gi`` = W_ih x + b_ih (and, for an
+    LSTM with projections, ``h = W_hr (o ∘ tanh c)``)."""
     gh = F.linear(h, w_hh, b_hh)
     if mode == "RNN_TANH":
         return (gi + gh).tanh(), None
     if mode == "RNN_RELU":
         return (gi + gh).relu(), None
-    size = h.shape[-1]
+    size = w_hh.shape[0] // _GATES[mode]  # the hidden size (h may be projected)
     if mode == "LSTM":
         assert c is not None, "an LSTM step carries its cell state"
         gates = gi + gh
         i, f, g, o = (gates[..., k * size : (k + 1) * size] for k in range(4))
         c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        return o.sigmoid() * c.tanh(), c
+        h = o.sigmoid() * c.tanh()
+        return (h if w_hr is None else F.linear(h, w_hr)), c
     # GRU: n = tanh(W_in x + b_in + r ∘ (W_hn h + b_hn))
     r = (gi[..., :size] + gh[..., :size]).sigmoid()
     z = (gi[..., size : 2 * size] + gh[..., size : 2 * size]).sigmoid()
@@ -73,6 +76,7 @@ class _RNNBase(Module):
         dropout: float = 0.0,
         bidirectional: bool = False,
         dtype: Any = None,
+        proj_size: int = 0,
     ) -> None:
         super().__init__()
         name = type(self).__name__
@@ -87,15 +91,37 @@ class _RNNBase(Module):
                 )
         if not 0.0 <= dropout <= 1.0:
             raise ArgumentError(f"{name}: dropout must be in [0, 1], got {dropout}")
+        if (
+            not isinstance(proj_size, int)
+            or isinstance(proj_size, bool)
+            or proj_size < 0
+        ):
+            raise ArgumentError(
+                f"{name}: proj_size should be a positive integer or zero to disable "
+                f"projections, got {proj_size!r}"
+            )
+        if proj_size and mode != "LSTM":
+            raise ArgumentError(
+                "proj_size argument is only supported for LSTM, not RNN or GRU"
+            )
+        if proj_size >= hidden_size:
+            raise ArgumentError(
+                f"{name}: proj_size has to be smaller than hidden_size, got proj_size="
+                f"{proj_size} and hidden_size={hidden_size}"
+            )
         self.mode = mode
         self.input_size, self.hidden_size = input_size, hidden_size
         self.num_layers, self.bias = num_layers, bias
         self.batch_first, self.dropout = batch_first, float(dropout)
         self.bidirectional = bidirectional
+        self.proj_size = proj_size
+        # With projections, h (the output and the recurrent input) has proj_size
+        # features and the cell state c hidden_size.
+        out_size = proj_size or hidden_size
         gates = _GATES[mode] * hidden_size
         directions = 2 if bidirectional else 1
         for layer in range(num_layers):
-            width = input_size if layer == 0 else hidden_size * directions
+            width = input_size if layer == 0 else out_size * directions
             for suffix in ("", "_reverse")[:directions]:
                 tag = f"l{layer}{suffix}"
                 setattr(
@@ -106,7 +132,7 @@ class _RNNBase(Module):
                 setattr(
                     self,
                     f"weight_hh_{tag}",
-                    Parameter(tg.zeros(gates, hidden_size, dtype=dtype)),
+                    Parameter(tg.zeros(gates, out_size, dtype=dtype)),
                 )
                 if bias:
                     setattr(
@@ -114,6 +140,12 @@ class _RNNBase(Module):
                     )
                     setattr(
                         self, f"bias_hh_{tag}", Parameter(tg.zeros(gates, dtype=dtype))
+                    )
+                if proj_size:
+                    setattr(
+                        self,
+                        f"weight_hr_{tag}",
+                        Parameter(tg.zeros(proj_size, hidden_size, dtype=dtype)),
                     )
         self.reset_parameters()
 
@@ -127,7 +159,13 @@ class _RNNBase(Module):
     def _weights(self, layer: int, reverse: bool) -> tuple[Any, ...]:
         tag = f"l{layer}{'_reverse' if reverse else ''}"
         get = lambda kind: getattr(self, f"{kind}_{tag}", None)
-        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh")
+        return (
+            get("weight_ih"),
+            get("weight_hh"),
+            get("bias_ih"),
+            get("bias_hh"),
+            get("weight_hr"),
+        )
 
     def forward(self, input: Any, hx: Any = None) -> tuple[Any, Any]:
         """Runs the sequence; returns ``(output, h_n)`` (``(output, (h_n, c_n))``).
@@ -152,7 +190,7 @@ class _RNNBase(Module):
             else (input.transpose(0, 1) if self.batch_first else input)
         )
         steps, batch = x.shape[0], x.shape[1]
-        h0, c0 = self._initial_states(hx, unbatched, self._state_shape(batch), x.dtype)
+        h0, c0 = self._initial_states(hx, unbatched, batch, x.dtype)
         data = x.reshape(steps * batch, self.input_size)
         out, hidden, cell = self._run(data, [batch] * steps, h0, c0)
         x = out.reshape(steps, batch, out.shape[-1])
@@ -166,9 +204,11 @@ class _RNNBase(Module):
             cell = cell.squeeze(1) if cell is not None else None
         return output, ((hidden, cell) if self.mode == "LSTM" else hidden)
 
-    def _state_shape(self, batch: int) -> tuple[int, int, int]:
-        directions = 2 if self.bidirectional else 1
-        return (self.num_layers * directions, batch, self.hidden_size)
+    def _state_shapes(self, batch: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The shapes of h_0 and c_0 (h has proj_size features when projecting)."""
+        layers = self.num_layers * (2 if self.bidirectional else 1)
+        out_size = self.proj_size or self.hidden_size
+        return (layers, batch, out_size), (layers, batch, self.hidden_size)
 
     def _forward_packed(self, packed: PackedSequence, hx: Any) -> tuple[Any, Any]:
         name = type(self).__name__
@@ -180,7 +220,7 @@ class _RNNBase(Module):
             )
         sizes = [int(b) for b in packed.batch_sizes.__array__(copy=True)]
         batch = sizes[0] if sizes else 0
-        h0, c0 = self._initial_states(hx, False, self._state_shape(batch), data.dtype)
+        h0, c0 = self._initial_states(hx, False, batch, data.dtype)
         if packed.sorted_indices is not None:  # hx is in the caller's batch order
             order = packed.sorted_indices.__array__(copy=True)
             h0 = h0[:, order]
@@ -212,7 +252,7 @@ class _RNNBase(Module):
             outputs = []
             for d in range(directions):
                 k = layer * directions + d
-                w_ih, w_hh, b_ih, b_hh = self._weights(layer, d == 1)
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, d == 1)
                 projected = F.linear(x, w_ih, b_ih)  # all time steps at once
                 h, c = h0[k], (c0[k] if c0 is not None else None)
                 steps = range(len(sizes) - 1, -1, -1) if d == 1 else range(len(sizes))
@@ -221,12 +261,14 @@ class _RNNBase(Module):
                     rows, start = sizes[t], offsets[t]
                     gi = projected[start : start + rows]
                     if rows == h.shape[0]:
-                        h, c = _step(self.mode, gi, h, c, w_hh, b_hh)
+                        h, c = _step(self.mode, gi, h, c, w_hh, b_hh, w_hr)
                         seq.append(h)
                         continue
                     # Only the first `rows` sequences run; the others keep their state.
                     c_rows = c[:rows] if c is not None else None
-                    h_rows, c_rows = _step(self.mode, gi, h[:rows], c_rows, w_hh, b_hh)
+                    h_rows, c_rows = _step(
+                        self.mode, gi, h[:rows], c_rows, w_hh, b_hh, w_hr
+                    )
                     seq.append(h_rows)
                     h = tg.cat([h_rows, h[rows:]], dim=0)
                     if c is not None and c_rows is not None:
@@ -236,7 +278,7 @@ class _RNNBase(Module):
                 outputs.append(
                     tg.cat(seq, dim=0)
                     if seq
-                    else tg.zeros(0, self.hidden_size, dtype=data.dtype)
+                    else tg.zeros(0, h.shape[-1], dtype=data.dtype)
                 )
                 h_n.append(h)
                 if c is not None:
@@ -247,18 +289,20 @@ class _RNNBase(Module):
         return x, tg.stack(h_n), (tg.stack(c_n) if c_n else None)
 
     def _initial_states(
-        self, hx: Any, unbatched: bool, shape: tuple[int, ...], dtype: Any
+        self, hx: Any, unbatched: bool, batch: int, dtype: Any
     ) -> tuple[tg.Tensor, tg.Tensor | None]:
         name = type(self).__name__
         lstm = self.mode == "LSTM"
+        shapes = self._state_shapes(batch)
         if hx is None:
-            zeros = tg.zeros(*shape, dtype=dtype)
-            return zeros, (zeros if lstm else None)
+            h0 = tg.zeros(*shapes[0], dtype=dtype)
+            c0 = tg.zeros(*shapes[1], dtype=dtype) if self.proj_size else h0
+            return h0, (c0 if lstm else None)
         states = list(hx) if lstm else [hx]
         if lstm and len(states) != 2:
             raise ArgumentError(f"{name}: hx must be a tuple (h_0, c_0)")
-        expected = (shape[0], shape[2]) if unbatched else shape
-        for state in states:
+        for state, shape in zip(states, shapes):
+            expected = (shape[0], shape[2]) if unbatched else shape
             if tuple(state.shape) != expected:
                 raise ShapeError(
                     f"{name}: expected hidden state of shape {expected}, got "
@@ -276,6 +320,8 @@ class _RNNBase(Module):
             text += ", batch_first=True"
         if self.bidirectional:
             text += ", bidirectional=True"
+        if self.proj_size:
+            text += f", proj_size={self.proj_size}"
         return text
 
 
@@ -311,7 +357,12 @@ class RNN(_RNNBase):
 
 
 class LSTM(_RNNBase):
-    """Long short-term memory, PyTorch's gates (i, f, g, o); returns ``(out, (h, c))``."""
+    """Long short-term memory, PyTorch's gates (i, f, g, o); returns ``(out, (h, c))``.
+
+    With ``proj_size > 0`` (PyTorch's LSTM with projections) each step's hidden state is
+    projected, ``h = W_hr (o ∘ tanh c)`` with ``weight_hr_l{k}`` (proj_size,
+    hidden_size): ``output`` and ``h_n`` have proj_size features, ``c_n`` hidden_size.
+    """
 
     def __init__(
         self,
@@ -322,6 +373,7 @@ class LSTM(_RNNBase):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        proj_size: int = 0,
         dtype: Any = None,
     ) -> None:
         super().__init__(
@@ -334,6 +386,7 @@ class LSTM(_RNNBase):
             dropout,
             bidirectional,
             dtype,
+            proj_size,
         )
 
 

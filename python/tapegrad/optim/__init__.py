@@ -10,7 +10,7 @@ Example:
     >>> (w * w).sum().backward()
     >>> opt.step()
     >>> w
-    tensor([ 0.8, -1.6], requires_grad=True)
+    tensor([ 0.8000, -1.6000], requires_grad=True)
 
 Updates happen in place (``w`` stays the same tensor object) under ``no_grad``, and
 bump the tensor's version counter, so a graph that saved the old value refuses to

@@ -77,27 +77,6 @@ impl PyTensor {
     fn bool(&self) -> Res<PyTensor> {
         self.cast(DType::Bool)
     }
-    /// With a dtype: a copy in `dtype` (as `.to(dtype)`); without: the type's name
-    /// (`"tapegrad.LongTensor"`), as PyTorch's `Tensor.type()`.
-    #[pyo3(signature = (dtype=None))]
-    fn r#type(&self, py: Python<'_>, dtype: Option<&Bound<'_, PyAny>>) -> Res<Py<PyAny>> {
-        match parse_dtype(dtype)? {
-            Some(d) => Ok(Py::new(py, self.cast(d)?)?.into_any()),
-            None => {
-                let name = match self.0.dtype() {
-                    DType::Bool => "BoolTensor",
-                    DType::U8 => "ByteTensor",
-                    DType::I8 => "CharTensor",
-                    DType::I16 => "ShortTensor",
-                    DType::I32 => "IntTensor",
-                    DType::I64 => "LongTensor",
-                    DType::F32 => "FloatTensor",
-                    DType::F64 => "DoubleTensor",
-                };
-                Ok(pyo3::types::PyString::new(py, &format!("tapegrad.{name}")).into_any().unbind())
-            }
-        }
-    }
     /// The index of the largest element (over `dim`, or of the flattened tensor), int64.
     #[pyo3(signature = (dim=None, keepdim=false, *, axis=None, keepdims=None))]
     fn argmax(

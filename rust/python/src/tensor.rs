@@ -6,6 +6,7 @@ use crate::convert::{
 };
 use crate::errors::{raise, Res};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyTuple;
 use tapegrad_core::error::fmt_shape;
 use tapegrad_core::{engine, ErrorKind, Tensor};
@@ -31,6 +32,16 @@ impl PyGradFn {
     fn __repr__(&self) -> String {
         format!("<{}>", self.name)
     }
+}
+
+/// `shape` as a `tapegrad.Size` (a tuple subclass, as `torch.Size`), built by the
+/// unchecked constructor `tapegrad._size.from_native` looked up once.
+pub fn size_object<'py>(py: Python<'py>, shape: &[usize]) -> PyResult<Bound<'py, PyAny>> {
+    static FROM_NATIVE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let make = FROM_NATIVE.get_or_try_init(py, || {
+        py.import("tapegrad._size")?.getattr("from_native").map(Bound::unbind)
+    })?;
+    make.bind(py).call1((PyTuple::new(py, shape)?,))
 }
 
 fn wrap(t: Tensor) -> PyTensor {
@@ -109,17 +120,16 @@ impl PyTensor {
 impl PyTensor {
     // ---- metadata -------------------------------------------------------------------------
 
-    /// The extent of each dimension.
+    /// The extent of each dimension, as a `tapegrad.Size`.
     #[getter]
-    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, self.0.shape())
+    fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        size_object(py, &self.0.shape())
     }
     /// `shape`, or the extent of one dimension.
     #[pyo3(signature = (dim=None))]
     fn size<'py>(&self, py: Python<'py>, dim: Option<i64>) -> Res<Bound<'py, PyAny>> {
-        let shape = self.0.shape();
         match dim {
-            None => Ok(PyTuple::new(py, shape)?.into_any()),
+            None => Ok(size_object(py, &self.0.shape())?),
             Some(d) => Ok(pyo3::types::PyInt::new(py, self.0.size(d)?).into_any()),
         }
     }
@@ -151,26 +161,11 @@ impl PyTensor {
     fn __hash__(slf: &Bound<'_, Self>) -> isize {
         slf.as_ptr() as isize
     }
-    fn __repr__(&self, py: Python<'_>) -> Res<String> {
-        // The body follows `tapegrad.set_printoptions` (kept in `tapegrad/_printing.py`).
-        let body: String = py
-            .import("tapegrad._printing")?
-            .call_method1("format_body", (array_to_numpy(py, &self.0.array())?,))?
-            .extract()?;
-        let body = body.replace('\n', "\n       ");
-        let mut extras = Vec::new();
-        let dtype = self.0.dtype();
-        let implied = [tapegrad_core::DType::I64, tapegrad_core::DType::Bool];
-        if dtype != tapegrad_core::default_float_dtype() && !implied.contains(&dtype) {
-            extras.push(format!("dtype=tapegrad.{}", self.0.dtype()));
-        }
-        match (self.0.grad_fn_name(), self.0.requires_grad()) {
-            (Some(name), _) => extras.push(format!("grad_fn=<{name}>")),
-            (None, true) => extras.push("requires_grad=True".into()),
-            (None, false) => {}
-        }
-        let extras: String = extras.iter().map(|e| format!(", {e}")).collect();
-        Ok(format!("tensor({body}{extras})"))
+    /// PyTorch's layout (`tensor([...], requires_grad=True)`) under
+    /// `tapegrad.set_printoptions`: formatted in `tapegrad/_printing.py`.
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let py = slf.py();
+        py.import("tapegrad._printing")?.call_method1("tensor_repr", (slf,))?.extract()
     }
 
     // ---- autograd state -------------------------------------------------------------------

@@ -684,3 +684,67 @@ impl PyTensor {
         composite(slf, SURFACE, "imag", &PyTuple::empty(slf.py()), None)
     }
 }
+
+#[tapegrad_macros::catch_panics]
+#[pymethods]
+impl PyTensor {
+    /// Without a dtype, the legacy type name (`"tapegrad.LongTensor"`); with one (a dtype,
+    /// `"torch.LongTensor"`, `"tapegrad.LongTensor"` or the legacy class), the tensor in
+    /// that dtype (itself when it has it already), as PyTorch's `Tensor.type()`.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn r#type<'py>(
+        slf: &Bound<'py, Self>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        composite(slf, "tapegrad._legacy", "tensor_type", args, kwargs)
+    }
+}
+
+composite_methods! { "tapegrad._legacy":
+    /// float16 is not a tapegrad dtype: raises the `DTypeError` of `tapegrad.float16`.
+    half;
+    /// bfloat16 is not a tapegrad dtype: raises the `DTypeError` of `tapegrad.bfloat16`.
+    bfloat16;
+}
+
+composite_methods! { "tapegrad._pickle":
+    /// The pickle recipe: the values, dtype, shape, `requires_grad` and class (a
+    /// `Parameter` stays one), so that `pickle` and multiprocessing carry tensors.
+    __reduce_ex__;
+}
+
+#[tapegrad_macros::catch_panics]
+#[pymethods]
+impl PyTensor {
+    /// False: tapegrad tensors live on the CPU.
+    #[getter]
+    fn is_cuda(&self) -> bool {
+        false
+    }
+    /// True: tapegrad tensors live on the CPU.
+    #[getter]
+    fn is_cpu(&self) -> bool {
+        true
+    }
+    /// False: tapegrad tensors live on the CPU.
+    #[getter]
+    fn is_mps(&self) -> bool {
+        false
+    }
+    /// False: every tapegrad tensor has storage.
+    #[getter]
+    fn is_meta(&self) -> bool {
+        false
+    }
+    /// False: tapegrad tensors are dense.
+    #[getter]
+    fn is_sparse(&self) -> bool {
+        false
+    }
+    /// False: tapegrad has no quantized tensors.
+    #[getter]
+    fn is_quantized(&self) -> bool {
+        false
+    }
+}

@@ -3,8 +3,8 @@
 Why threads: tapegrad's heavy native ops release the GIL, and so do NumPy's and most
 file and image decoders, so threads load in parallel where it counts; and they avoid
 what processes would bring here: forking a process whose Rust thread pool is running
-can deadlock the child, and spawning would need every dataset and tensor to be
-pickled (tapegrad never pickles). A dataset whose ``__getitem__`` is pure Python code
+can deadlock the child, and spawning would pickle every dataset and batch across the
+process boundary. A dataset whose ``__getitem__`` is pure Python code
 gains little from threads; it still overlaps loading with the training step.
 
 The protocol (PyTorch's, in threads): the main thread sends tasks (a batch's indices,

@@ -151,7 +151,7 @@ class WeightedRandomSampler(Sampler[int]):
         if probabilities.ndim != 1:
             raise ShapeError(
                 f"WeightedRandomSampler: weights should be a 1d sequence but given "
-                f"weights have shape {probabilities.shape}"
+                f"weights have shape {tuple(probabilities.shape)}"
             )
         if not np.all(np.isfinite(probabilities)) or np.any(probabilities < 0):
             raise ArgumentError(
