@@ -288,3 +288,9 @@ __all__ += [
     for n in _math_aliases.__all__ + _math_extra.__all__ + _math_writes.__all__
     if n not in __all__
 ]
+
+# Public composite functions whose Tensor method has a dedicated vmap batching rule run
+# that rule for a batched tensor (`tg.quantile(x)` inside vmap as `x.quantile()`).
+from . import _batched_extra  # noqa: E402
+
+_batched_extra.route_functions(globals())

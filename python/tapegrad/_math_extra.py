@@ -274,7 +274,7 @@ def _spacing(
     mid = (y[..., 1:] + y[..., :-1]) * 0.5
     if x is None:
         return y, mid, 1.0 if dx is None else dx
-    if not isinstance(x, Tensor):
+    if not hasattr(x, "shape"):  # a list or array (a Tensor, or a vmap-batched one)
         x = tensor(x)
     if x.ndim == 1:
         if x.shape[0] != n:
