@@ -318,3 +318,21 @@ def test_advanced_indices_apart_put_their_dims_first_as_in_a_loop():
     ):
         check(f, [x], [0])
         check(f, [x], [2], 1)
+
+
+def test_losses_and_layer_norm_take_batched_targets_and_parameters():
+    """nn.functional checks that an argument is a Tensor and reads values for range
+    checks: a batched tensor passes both (the check sees every example's values)."""
+    F = nn.functional
+    x, y = t64(BATCH, 4), t64(BATCH, 4)
+    for f in (
+        lambda r, t: F.mse_loss(r, t),
+        lambda r, t: F.huber_loss(r, t, delta=0.5),
+        lambda r, t: F.binary_cross_entropy(r.sigmoid(), t.sigmoid()),
+        lambda r, t: F.binary_cross_entropy_with_logits(r, t.sigmoid()),
+        lambda r, t: F.kl_div(r.log_softmax(-1), t.softmax(-1), reduction="batchmean"),
+        lambda r, t: F.gaussian_nll_loss(r, t, t.exp()),
+        lambda r, t: F.layer_norm(r, (4,), t, t),
+    ):
+        check(f, [x, y], [0, 0])
+        check(f, [x[0], y], [None, 1])
