@@ -336,3 +336,19 @@ def test_losses_and_layer_norm_take_batched_targets_and_parameters():
     ):
         check(f, [x, y], [0, 0])
         check(f, [x[0], y], [None, 1])
+
+
+def test_nested_vmap_through_the_new_rules():
+    x, w = t64(2, BATCH, 4, 6), t64(2, BATCH, 3, 4, 2)
+    inner = lambda r: (r.quantile(0.25, dim=1) + r.select(0, 1).inner(r).sum(0)  # noqa: E731
+                       + r.renorm(2, 0, 1.0).unfold(1, 2, 2).sum((1, 2)))
+    got = vmap(vmap(inner))(x)
+    expected = np.stack([np.stack([inner(x[i, j]).numpy() for j in range(BATCH)])
+                         for i in range(2)])  # fmt: skip
+    np.testing.assert_allclose(got.numpy(), expected, atol=1e-12)
+    conv = lambda a, b: nn.functional.conv1d(a, b, padding=1)  # noqa: E731
+    xs = t64(2, BATCH, 5, 4, 6)
+    got = vmap(vmap(conv))(xs, w)
+    expected = np.stack([np.stack([conv(xs[i, j], w[i, j]).numpy() for j in range(BATCH)])
+                         for i in range(2)])  # fmt: skip
+    np.testing.assert_allclose(got.numpy(), expected, atol=1e-12)

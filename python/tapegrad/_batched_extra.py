@@ -137,7 +137,7 @@ def _quantile_rule(name: str) -> Callable[..., Any]:
         from ._shapes import _dim
 
         level = _top_level((x, q))
-        if not _mine(x, level) or _mine(q, level) or any_batched(x.value):
+        if not _mine(x, level) or _mine(q, level):
             return _per_example(name, x, q, dim, keepdim, interpolation, level)
         value = x.value
         kw = {"keepdim": keepdim, "interpolation": interpolation}
