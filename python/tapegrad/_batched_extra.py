@@ -43,7 +43,7 @@ def _select(x: BatchedTensor, dim: int, index: int) -> BatchedTensor:
     from ._surface import select
 
     if x.ndim == 0:
-        return select(x.value.reshape(-1)[0], dim, index)  # raises select's 0-d error
+        select(x.value.reshape(-1)[0], dim, index)  # raises select's 0-d error
     d = _shift_dim(dim, x.ndim, "select")
     size = x.value.shape[d]
     if not -size <= index < size:
@@ -195,8 +195,10 @@ def _aminmax(x: BatchedTensor, *, dim: int | None = None, keepdim: bool = False)
         flat = x.value.reshape(x.value.shape[0], -1)
         shape = (flat.shape[0], *([1] * x.ndim if keepdim else []))
         low, high = flat.amin(1).reshape(shape), flat.amax(1).reshape(shape)
-        return aminmax(BatchedTensor(low, x.level), BatchedTensor(high, x.level))
-    return aminmax(x.amin(dim, keepdim), x.amax(dim, keepdim))  # type: ignore[attr-defined]
+        low, high = BatchedTensor(low, x.level), BatchedTensor(high, x.level)
+    else:
+        low, high = x.amin(dim, keepdim), x.amax(dim, keepdim)  # type: ignore[attr-defined]
+    return aminmax(low, high)  # type: ignore[arg-type]
 
 
 def _type_as(x: BatchedTensor, other: Any) -> Any:

@@ -158,8 +158,11 @@ def binary_cross_entropy_with_logits(
     return _reduce(loss, reduction)
 
 
-def _as_tensor(value: Any, like: tg.Tensor) -> tg.Tensor:
-    return value if isinstance(value, (tg.Tensor, BatchedTensor)) else tg.tensor(value, dtype=like.dtype)
+def _as_tensor(value: Any, like: tg.Tensor) -> Any:
+    """``value``, a tensor (vmap's batched one too), or ``value`` made one."""
+    if isinstance(value, (tg.Tensor, BatchedTensor)):
+        return value
+    return tg.tensor(value, dtype=like.dtype)
 
 
 def _class_dim(input: tg.Tensor, caller: str) -> int:
