@@ -38,8 +38,6 @@ WITHOUT_RULE = {
     "which has no rule yet",
     "block_diag": "the result's dtype and layout come from tapegrad.result_type of plain "
     "tensors",
-    "conv_transpose1d": "a batched weight of a transposed convolution has no rule yet",
-    "conv_transpose2d": "as conv_transpose1d",
 }
 
 
@@ -209,25 +207,29 @@ def test_renorm_select_unfold_errors_name_the_logical_shape():
         vmap(lambda r: r.unfold(1, 2, 1))(x)
 
 
-CONV_ARGS = (
-    ("conv1d", (5, 2, 7), (4, 2, 3), {}),
-    ("conv1d", (5, 4, 7), (6, 2, 3), {"groups": 2, "padding": 1}),
-    ("conv2d", (2, 3, 5, 6), (4, 3, 2, 3), {"stride": (2, 1), "dilation": (1, 2)}),
-    ("conv2d", (2, 4, 5, 5), (6, 2, 3, 3), {"groups": 2, "padding": "same"}),
-    ("conv2d", (4, 5, 5), (4, 4, 3, 3), {"padding": 1}),  # unbatched examples
-)
+CONV_ARGS = (  # (function, input shape, weight shape, output channels, settings)
+    ("conv1d", (5, 2, 7), (4, 2, 3), 4, {}),
+    ("conv1d", (5, 4, 7), (6, 2, 3), 6, {"groups": 2, "padding": 1}),
+    ("conv2d", (2, 3, 5, 6), (4, 3, 2, 3), 4, {"stride": (2, 1), "dilation": (1, 2)}),
+    ("conv2d", (2, 4, 5, 5), (6, 2, 3, 3), 6, {"groups": 2, "padding": "same"}),
+    ("conv2d", (4, 5, 5), (4, 4, 3, 3), 4, {"padding": 1}),  # unbatched examples
+    ("conv_transpose1d", (5, 4, 7), (4, 3, 3), 6, {"groups": 2, "stride": 2}),
+    ("conv_transpose2d", (2, 3, 4, 5), (3, 2, 2, 3), 2,
+     {"stride": (1, 2), "padding": 1, "output_padding": (0, 1)}),
+    ("conv_transpose2d", (4, 3, 3), (4, 2, 3, 3), 4, {"groups": 2}),  # unbatched
+)  # fmt: skip
 
 
 @pytest.mark.parametrize(
     "in_dims", [(None, 0, None), (0, 0, None), (None, 0, 0), (0, 0, 0), (1, -1, None),
                 (0, None, 0), (-1, 2, 1)],
 )  # fmt: skip
-@pytest.mark.parametrize("case", CONV_ARGS, ids=lambda c: f"{c[0]}-{c[3]}")
+@pytest.mark.parametrize("case", CONV_ARGS, ids=lambda c: f"{c[0]}-{c[4]}")
 def test_convolution_with_batched_weights(case, in_dims):
-    name, x_shape, w_shape, kw = case
+    name, x_shape, w_shape, out_channels, kw = case
     x = t64(BATCH, *x_shape) if in_dims[0] is not None else t64(*x_shape)
     w = t64(BATCH, *w_shape) if in_dims[1] is not None else t64(*w_shape)
-    b = t64(BATCH, w_shape[0]) if in_dims[2] is not None else t64(w_shape[0])
+    b = t64(BATCH, out_channels) if in_dims[2] is not None else t64(out_channels)
     conv = getattr(nn.functional, name)
     f = lambda xi, wi, bi: conv(xi, wi, bi, **kw)  # noqa: E731
     check(f, [x, w, b], in_dims, 0)
@@ -298,6 +300,12 @@ def test_the_rules_against_torch_func():
          [xc[0], t64(BATCH, 6, 2, 3)], (None, 0), 0),
         (lambda xi, wi: nn.functional.conv1d(xi, wi),
          lambda xi, wi: torch.nn.functional.conv1d(xi, wi), [xc, w], (0, None), 0),
+        (lambda xi, wi: nn.functional.conv_transpose1d(xi, wi, groups=2, stride=2),
+         lambda xi, wi: torch.nn.functional.conv_transpose1d(xi, wi, groups=2, stride=2),
+         [xc[0], t64(BATCH, 4, 3, 2)], (None, 0), 1),
+        (lambda xi, wi: nn.functional.conv_transpose1d(xi, wi),
+         lambda xi, wi: torch.nn.functional.conv_transpose1d(xi, wi),
+         [xc, t64(BATCH, 4, 3, 2)], (0, 0), 0),
     ]  # fmt: skip
     for ours, theirs, args, in_dims, out_dims in pairs:
         got = vmap(ours, in_dims=in_dims, out_dims=out_dims)(*args)

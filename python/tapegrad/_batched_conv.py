@@ -1,4 +1,5 @@
-"""The batching rule of convolution (``_native._conv``): a batched input, weight or bias.
+"""The batching rules of convolution and transposed convolution (``_native._conv``,
+``_native._conv_transpose``): a batched input, weight or bias.
 
 A batched input alone is the merge-rows rule: the vmap batch becomes more samples. A
 batched weight (per-example filters, as per-sample gradients of a CNN need) becomes more
@@ -11,6 +12,9 @@ batched weight (per-example filters, as per-sample gradients of a CNN need) beco
   group-major (``(g·B·O/g, C/g, ...)``) so that each of the ``g`` groups still reads its
   own input channels; the output channels are reordered back per example.
 
+A transposed convolution's weight is ``(C, O/g, ...)``: the same two layouts, with the
+examples' filters side by side along its second dimension when the input is shared.
+
 A batched bias is added after the convolution. Every step is a reshape, a permute or the
 one convolution, so gradients (and gradients of gradients) flow as for the unbatched op.
 """
@@ -22,27 +26,34 @@ from typing import Any
 from . import _native
 from ._batched import BatchedTensor, _top_level
 
-__all__ = ["conv"]
+__all__ = ["rule"]
 
 
 def _mine(x: Any, level: int) -> bool:
     return isinstance(x, BatchedTensor) and x.level == level
 
 
-def _call(*args: Any) -> Any:
-    """``_native._conv`` as installed: it runs an outer level's rule when operands are
-    still batched there."""
-    return _native._conv(*args)
+def rule(transposed: bool) -> Any:
+    """The rule of ``_native._conv(input, weight, bias, strides, pads, dilations, groups)``
+    or, ``transposed``, of ``_native._conv_transpose(input, weight, bias, strides, pads,
+    output_padding, dilations, groups)``: the settings between the bias and ``groups``
+    pass through unchanged."""
+
+    def conv(input: Any, weight: Any, bias: Any, *settings: Any) -> Any:
+        *middle, groups = settings
+
+        def call(x: Any, w: Any, b: Any, g: int) -> Any:
+            # the installed entry point: an outer level's rule runs when still batched
+            native = _native._conv_transpose if transposed else _native._conv
+            return native(x, w, b, *middle, g)
+
+        return _batched(transposed, call, input, weight, bias, groups)
+
+    return conv
 
 
-def conv(
-    input: Any,
-    weight: Any,
-    bias: Any,
-    strides: Any,
-    pads: Any,
-    dilations: Any,
-    groups: int,
+def _batched(
+    transposed: bool, call: Any, input: Any, weight: Any, bias: Any, groups: int
 ) -> Any:
     level = _top_level((input, weight, bias))
     spatial = weight.ndim - 2
@@ -59,15 +70,15 @@ def conv(
     if not _mine(weight, level):  # input batched: its examples become more samples
         n = int(x.shape[1])
         merged = x.reshape(size * n, *x.shape[2:]) if _mine(input, level) else x
-        out = _call(merged, weight, fused_bias, strides, pads, dilations, groups)
+        out = call(merged, weight, fused_bias, groups)
         if _mine(input, level):
             out = out.reshape(size, n, *out.shape[1:])
         else:  # a batched bias with a shared input and weight
             out = out.unsqueeze(0).expand(size, *out.shape)
     elif _mine(input, level):
-        out = _both_batched(x, weight.value, size, strides, pads, dilations, groups)
+        out = _both_batched(transposed, call, x, weight.value, size, groups)
     else:
-        out = _weight_batched(x, weight.value, size, strides, pads, dilations, groups)
+        out = _weight_batched(transposed, call, x, weight.value, size, groups)
     if bias_after is not None:
         b = bias_after.value if _mine(bias_after, level) else bias_after
         if _mine(bias_after, level):
@@ -81,28 +92,32 @@ def conv(
 
 
 def _both_batched(
-    x: Any, w: Any, size: int, strides: Any, pads: Any, dilations: Any, groups: int
+    transposed: bool, call: Any, x: Any, w: Any, size: int, groups: int
 ) -> Any:
-    """x: (B, N, C, *s), w: (B, O, C/g, *k) -> (B, N, O, *s')."""
+    """x: (B, N, C, *s); w: (B, O, C/g, *k), or (B, C, O/g, *k) transposed.
+    Result: (B, N, O, *s')."""
     n, channels = int(x.shape[1]), int(x.shape[2])
     rest = tuple(x.shape[3:])
     side_by_side = x.movedim(0, 1).reshape(n, size * channels, *rest)
-    filters = w.reshape(size * w.shape[1], *w.shape[2:])
-    out = _call(side_by_side, filters, None, strides, pads, dilations, size * groups)
-    return out.reshape(n, size, w.shape[1], *out.shape[2:]).movedim(1, 0)
+    filters = w.reshape(size * w.shape[1], *w.shape[2:])  # example-major, as the input
+    out = call(side_by_side, filters, None, size * groups)
+    out_channels = int(w.shape[2]) * groups if transposed else int(w.shape[1])
+    return out.reshape(n, size, out_channels, *out.shape[2:]).movedim(1, 0)
 
 
 def _weight_batched(
-    x: Any, w: Any, size: int, strides: Any, pads: Any, dilations: Any, groups: int
+    transposed: bool, call: Any, x: Any, w: Any, size: int, groups: int
 ) -> Any:
-    """x: (N, C, *s) shared, w: (B, O, C/g, *k) -> (B, N, O, *s')."""
-    out_channels = int(w.shape[1])
-    per_group = out_channels // groups
-    kernel = tuple(w.shape[2:])
-    # (B, g, O/g, ...) -> (g, B, O/g, ...): each group's filters of every example together
-    grouped = w.reshape(size, groups, per_group, *kernel).movedim(0, 1)
-    filters = grouped.reshape(groups * size * per_group, *kernel)
-    out = _call(x, filters, None, strides, pads, dilations, groups)
+    """x: (N, C, *s) shared; w as in ``_both_batched``. Result: (B, N, O, *s')."""
+    kernel = tuple(w.shape[3:])
+    if transposed:  # (B, C, O/g, ...) -> (C, B·O/g, ...): each group's columns per example
+        per_group = int(w.shape[2])
+        filters = w.movedim(0, 1).reshape(w.shape[1], size * per_group, *kernel)
+    else:  # (B, g, O/g, ...) -> (g·B·O/g, ...): each group's filters of every example
+        per_group = int(w.shape[1]) // groups
+        grouped = w.reshape(size, groups, per_group, *w.shape[2:]).movedim(0, 1)
+        filters = grouped.reshape(groups * size * per_group, *w.shape[2:])
+    out = call(x, filters, None, groups)
     n, spatial = int(out.shape[0]), tuple(out.shape[2:])
     out = out.reshape(n, groups, size, per_group, *spatial).movedim(2, 0)
-    return out.reshape(size, n, out_channels, *spatial)
+    return out.reshape(size, n, groups * per_group, *spatial)

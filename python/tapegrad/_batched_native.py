@@ -24,7 +24,7 @@ from ._batched import (
     _top_level,
     any_batched,
 )
-from ._batched_conv import conv as conv_rule
+from ._batched_conv import rule as conv_rule
 from ._errors import ArgumentError
 
 __all__ = ["NoBatchingRule", "RULES"]
@@ -189,11 +189,9 @@ _native_max_unpool = _native._max_unpool
 RULES: dict[str, Callable[..., Any]] = {
     "_linear": _linear,
     "_cross_entropy": _cross_entropy,
-    "_conv": conv_rule,
+    "_conv": conv_rule(transposed=False),
+    "_conv_transpose": conv_rule(transposed=True),
     "_max_pool": _merge_rows(_native._max_pool, "max_pool"),
-    "_conv_transpose": _merge_rows(
-        _native._conv_transpose, "conv_transpose", lambda x, w, *_: len(w.shape) - 2
-    ),
     "_adaptive_max_pool": _merge_rows(
         _native._adaptive_max_pool, "adaptive_max_pool", lambda x, size, one_d: 2 - one_d
     ),
