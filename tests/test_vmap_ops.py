@@ -360,3 +360,25 @@ def test_nested_vmap_through_the_new_rules():
     expected = np.stack([np.stack([conv(xs[i, j], w[i, j]).numpy() for j in range(BATCH)])
                          for i in range(2)])  # fmt: skip
     np.testing.assert_allclose(got.numpy(), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("probabilities", [False, True])
+def test_cross_entropy_hessian_with_numpy_targets_batches_without_a_loop(probabilities):
+    """hessian (vmap of a JVP of a vmap of a VJP) of a loss with NumPy targets: the
+    batched formula takes them as constants instead of falling back to one row at a
+    time."""
+    p = RNG.uniform(size=(4, 3))
+    target = p / p.sum(1, keepdims=True) if probabilities else np.array([0, 2, 1, 2])
+    x = t64(4, 3)
+
+    def f(t):
+        return nn.functional.cross_entropy(t, target, label_smoothing=0.1)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hess = tg.func.hessian(f)(x).reshape(12, 12)
+    leaf = x.detach().requires_grad_()
+    (g,) = tg.grad(f(leaf), [leaf], create_graph=True)
+    rows = [tg.grad(g.reshape(-1)[i], [leaf], retain_graph=True)[0] for i in range(12)]
+    expected = np.stack([r.reshape(-1).numpy() for r in rows])
+    np.testing.assert_allclose(hess.numpy(), expected, atol=1e-12)
