@@ -382,3 +382,22 @@ def test_cross_entropy_hessian_with_numpy_targets_batches_without_a_loop(probabi
     rows = [tg.grad(g.reshape(-1)[i], [leaf], retain_graph=True)[0] for i in range(12)]
     expected = np.stack([r.reshape(-1).numpy() for r in rows])
     np.testing.assert_allclose(hess.numpy(), expected, atol=1e-12)
+
+
+def test_comparisons_integer_methods_factories_and_mT_batch():
+    x, y = t64(BATCH, 3, 4), t64(BATCH, 3, 4)
+    ints = tg.tensor(RNG.integers(0, 8, (BATCH, 3, 4)))
+    for f, args in (
+        (lambda a, b: a.eq(b).double() + a.gt(b).double() - a.le(0.5).double(), (x, y)),
+        (lambda a, b: a.clip(-0.5, 0.5) + a.divide(b.abs() + 1.0), (x, y)),
+        (lambda a, b: a.floor_divide(b.abs() + 0.5) + a.true_divide(2.0), (x, y)),
+        (lambda a, b: a.mT @ b + a.contiguous().sum(), (x, y)),
+        (lambda a, b: a.new_zeros(3, 4) + b + a.new_full((4,), 2.0), (x, y)),
+    ):
+        check(f, list(args), [0, 0])
+    for f in (
+        lambda a: a.bitwise_and(5) + a.bitwise_xor(3) + a.bitwise_left_shift(1),
+        lambda a: a.bitwise_not().bitwise_or(a.bitwise_right_shift(1)),
+    ):
+        got = vmap(f)(ints)
+        assert np.array_equal(got.numpy(), loop(f, [ints], [0]).numpy())
