@@ -44,7 +44,7 @@ def rule(transposed: bool) -> Any:
 
         def call(x: Any, w: Any, b: Any, g: int) -> Any:
             # the installed entry point: an outer level's rule runs when still batched
-            native = _native._conv_transpose if transposed else _native._conv
+            native: Any = _native._conv_transpose if transposed else _native._conv
             return native(x, w, b, *middle, g)
 
         return _batched(transposed, call, input, weight, bias, groups)
