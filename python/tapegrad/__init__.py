@@ -307,3 +307,8 @@ from ._precision import *  # noqa: E402, F403
 from .amp import autocast, is_autocast_enabled  # noqa: E402
 
 __all__ += _precision.__all__ + ["amp", "autocast", "cpu", "is_autocast_enabled"]
+# Public composite functions whose Tensor method has a dedicated vmap batching rule run
+# that rule for a batched tensor (`tg.quantile(x)` inside vmap as `x.quantile()`).
+from . import _batched_extra  # noqa: E402
+
+_batched_extra.route_functions(globals())

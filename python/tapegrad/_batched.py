@@ -20,6 +20,7 @@ rule runs in turn. An operand of a lower level is unbatched at the higher level.
 from __future__ import annotations
 
 import builtins
+import math
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -228,7 +229,7 @@ def _folded_matmul(
     if a_batched and not b_batched and nb == 2 and not isinstance(b, BatchedTensor):
         # (B, ..., k) @ (k, n): the batch and a's rows are all rows of one product.
         lead = tuple(a.value.shape[:-1])
-        rows = a.value.reshape(-1, a.value.shape[-1])
+        rows = a.value.reshape(math.prod(lead), a.value.shape[-1])  # no -1: 0 elements
         if isinstance(rows, BatchedTensor):
             return None
         return rows.matmul(b).reshape(*lead, b.shape[-1])
@@ -291,7 +292,32 @@ def _getitem(x: BatchedTensor, key: Any) -> BatchedTensor:
                 "vmap: indexing with a batched index tensor is not supported; "
                 "use tapegrad.where or a one-hot product instead"
             )
-    return BatchedTensor(x.value[(slice(None), *keys)], x.level)
+    out = x.value[(slice(None), *keys)]
+    split = _split_advanced(keys)
+    if split is not None:  # NumPy puts the advanced dims first, before the batch too
+        out = out.movedim(split, 0)
+    return BatchedTensor(out, x.level)
+
+
+def _split_advanced(keys: tuple[Any, ...]) -> int | None:
+    """When the advanced (array) indices of ``keys`` are not next to each other, NumPy
+    and PyTorch put their broadcast dimensions first: the batch then follows them, at the
+    returned position. None when the advanced dims stay in place."""
+    import numpy as np
+
+    def advanced(k: Any) -> bool:
+        return not (k is None or k is Ellipsis or isinstance(k, slice))
+
+    # As PyTorch (not NumPy): an int selects its dim first and separates nothing.
+    keys = tuple(k for k in keys if not isinstance(k, (int, np.integer)))
+    where = [i for i, k in enumerate(keys) if advanced(k)]
+    if not where or where == list(range(where[0], where[-1] + 1)):
+        return None
+    shapes = []
+    for k in (keys[i] for i in where):
+        a = k.numpy() if hasattr(k, "numpy") else np.asarray(k)
+        shapes.append((int(np.count_nonzero(a)),) if a.dtype == bool else a.shape)
+    return len(np.broadcast_shapes(*shapes))
 
 
 def _reshape(x: BatchedTensor, *shape: Any) -> BatchedTensor:
@@ -371,6 +397,12 @@ _ELEMENTWISE_EXTRA: tuple[str, ...] = (
     "__pos__", "__mod__", "__rmod__", "__floordiv__", "__rfloordiv__",
     "__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__",
     "__and__", "__or__", "__xor__", "__invert__",
+)  # fmt: skip
+# Comparisons, casts and integer maths: native methods outside the derivative index.
+_ELEMENTWISE_EXTRA += (
+    "eq", "ne", "ge", "gt", "le", "lt", "clip", "divide", "true_divide", "floor_divide",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+    "bitwise_right_shift", "contiguous",
 )  # fmt: skip
 # PyTorch's other names for elementwise maths (_math_aliases.py, _math_extra.py).
 _ELEMENTWISE_EXTRA += (

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._batched import BatchedTensor
+
 __all__ = ["cross_entropy"]
 
 
@@ -35,7 +37,7 @@ def cross_entropy(
         if reduction == "none":
             return elem
         return elem.sum() if reduction == "sum" else elem.sum() / (elem.numel() or 1)
-    if not hasattr(target, "shape"):
+    if not isinstance(target, (tg.Tensor, BatchedTensor)):  # a list or NumPy array
         target = tg.tensor(target, dtype=dtype)
     labels = target.unsqueeze(class_dim)
     onehot = (labels == tg.arange(classes, dtype=dtype).reshape(*along)).to(dtype)

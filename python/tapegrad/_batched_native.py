@@ -23,8 +23,8 @@ from ._batched import (
     _physical,
     _top_level,
     any_batched,
-    elementwise,
 )
+from ._batched_conv import rule as conv_rule
 from ._errors import ArgumentError
 
 __all__ = ["NoBatchingRule", "RULES"]
@@ -182,10 +182,6 @@ def _joined(name: str, native: Callable[..., Any], extra: int) -> Callable[..., 
     return rule
 
 
-def _where(condition: Any, input: Any, other: Any) -> Any:
-    return elementwise("where", input, condition, other)
-
-
 _native_linear = _native._linear
 _native_cross_entropy = _native._cross_entropy
 _native_max_unpool = _native._max_unpool
@@ -193,16 +189,14 @@ _native_max_unpool = _native._max_unpool
 RULES: dict[str, Callable[..., Any]] = {
     "_linear": _linear,
     "_cross_entropy": _cross_entropy,
-    "_conv": _merge_rows(_native._conv, "conv"),
+    "_conv": conv_rule(transposed=False),
+    "_conv_transpose": conv_rule(transposed=True),
     "_max_pool": _merge_rows(_native._max_pool, "max_pool"),
-    "_conv_transpose": _merge_rows(
-        _native._conv_transpose, "conv_transpose", lambda x, w, *_: len(w.shape) - 2
-    ),
     "_adaptive_max_pool": _merge_rows(
         _native._adaptive_max_pool, "adaptive_max_pool", lambda x, size, one_d: 2 - one_d
     ),
     "_max_unpool": _max_unpool,
-    "_where": _where,
+    "_where": leading_batch(_native._where),
     "cat": _joined("cat", _native.cat, 0),
     "stack": _joined("stack", _native.stack, 1),
 }

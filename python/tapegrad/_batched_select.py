@@ -25,7 +25,9 @@ from ._batched import (
 )
 from ._errors import GraphError
 
-__all__ = ["install"]
+__all__ = ["RULE_NAMES", "install"]
+
+RULE_NAMES: set[str] = set()  # the methods given a rule here (install fills it)
 
 
 def _mine(x: Any, level: int) -> bool:
@@ -334,3 +336,4 @@ def install() -> None:
         rules[name] = _in_place(name)
     for name, rule in rules.items():
         setattr(BatchedTensor, name, rule)
+    RULE_NAMES.update(rules)

@@ -184,13 +184,16 @@ def matrix_exp(A: Tensor) -> Tensor:
     Args:
         A: Shape ``(*, n, n)``.
     """
+    from ._batched import unwrap_tensor
     from .linalg import solve
 
     n = _square("linalg.matrix_exp", A)
     require_floating("linalg.matrix_exp", A)
     if A.numel() == 0:
         return A.mul(0.0)
-    norm1 = float(np.abs(A.detach().__array__(copy=True)).sum(-2).max())
+    # Under vmap, the largest norm of every example (the physical tensor's).
+    plain = unwrap_tensor(A).detach()
+    norm1 = float(np.abs(plain.__array__(copy=True)).sum(-2).max())
     s = max(0, math.ceil(math.log2(norm1 / _THETA13))) if norm1 > 0 else 0
     X = A.mul(1.0 / 2**s) if s else A
     eye = _eye_like(n, A)

@@ -294,7 +294,7 @@ def _spacing(
     pairs = y[..., 1:] + y[..., :-1]
     if x is None:
         return y, pairs, 1.0 if dx is None else dx
-    if not isinstance(x, Tensor):
+    if not hasattr(x, "shape"):  # a list or array (a Tensor, or a vmap-batched one)
         x = tensor(x)
     if x.ndim == 1:
         if x.shape[0] != n:

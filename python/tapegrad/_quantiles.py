@@ -32,7 +32,12 @@ def _quantile(
     ignore_nan: bool,
 ) -> Tensor:
     from . import where
+    from ._batched import BatchedTensor
 
+    if isinstance(input, BatchedTensor) or isinstance(q, BatchedTensor):  # under vmap
+        from ._batched_extra import RULES
+
+        return RULES[op](input, q, dim, keepdim, interpolation=interpolation)  # type: ignore[no-any-return]
     if not input.dtype.is_floating_point:
         raise DTypeError(
             f"{op}() input tensor must be either float or double dtype, got "

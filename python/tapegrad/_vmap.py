@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from . import _batched, _batched_native, _batched_select
+from . import _batched, _batched_extra, _batched_native, _batched_select
 from ._batched import BatchedTensor, _levels
 from ._errors import ArgumentError, GraphError
 from ._native import Tensor
@@ -23,6 +23,7 @@ __all__ = ["vmap"]
 _RANDOMNESS = ("error", "different", "same")
 _batched_native.install()
 _batched_select.install()
+_batched_extra.install()
 
 
 def _name(func: Callable[..., Any]) -> str:

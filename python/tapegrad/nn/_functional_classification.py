@@ -15,7 +15,7 @@ import numpy as np
 import tapegrad as tg
 from tapegrad import _native
 from tapegrad import _batched_losses
-from tapegrad._batched import BatchedTensor
+from tapegrad._batched import BatchedTensor, unwrap_tensor
 from tapegrad._errors import ArgumentError, AxisError, DTypeError, ShapeError
 
 __all__ = [
@@ -72,7 +72,7 @@ def _reduce(loss: tg.Tensor, reduction: str) -> tg.Tensor:
 
 def _as_target(target: Any, input: tg.Tensor, caller: str) -> tg.Tensor:
     """``target`` as a tensor of ``input``'s shape (no broadcasting, unlike PyTorch)."""
-    if not isinstance(target, tg.Tensor):
+    if not isinstance(target, (tg.Tensor, BatchedTensor)):
         target = tg.tensor(target, dtype=input.dtype)
     if tuple(target.shape) != tuple(input.shape):
         raise ShapeError(
@@ -108,7 +108,8 @@ def binary_cross_entropy(
     """
     _check_reduction(reduction, "binary_cross_entropy")
     target = _as_target(target, input, "binary_cross_entropy")
-    probabilities = input.detach().__array__(copy=True)
+    # Under vmap, every example's values (a range check, the same for the whole batch).
+    probabilities = unwrap_tensor(input).detach().__array__(copy=True)
     if ((probabilities < 0) | (probabilities > 1)).any():
         raise ArgumentError(
             "binary_cross_entropy: all elements of input should be between 0 and 1"
@@ -157,8 +158,11 @@ def binary_cross_entropy_with_logits(
     return _reduce(loss, reduction)
 
 
-def _as_tensor(value: Any, like: tg.Tensor) -> tg.Tensor:
-    return value if isinstance(value, tg.Tensor) else tg.tensor(value, dtype=like.dtype)
+def _as_tensor(value: Any, like: tg.Tensor) -> Any:
+    """``value``, a tensor (vmap's batched one too), or ``value`` made one."""
+    if isinstance(value, (tg.Tensor, BatchedTensor)):
+        return value
+    return tg.tensor(value, dtype=like.dtype)
 
 
 def _class_dim(input: tg.Tensor, caller: str) -> int:
@@ -366,7 +370,7 @@ def _fused_cross_entropy(
 
 def _is_probability_target(target: Any, input: tg.Tensor) -> bool:
     """Class probabilities (``input``'s shape, floats) rather than class indices."""
-    if isinstance(target, tg.Tensor):
+    if isinstance(target, (tg.Tensor, BatchedTensor)):
         same_shape = tuple(target.shape) == tuple(input.shape)
         return target.is_floating_point() and same_shape
     if isinstance(target, np.ndarray):

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import tapegrad as tg
+from tapegrad._batched import BatchedTensor, unwrap_tensor
 from tapegrad._errors import ArgumentError, DTypeError, ShapeError
 
 from ._functional_classification import _as_target, _check_reduction, _reduce
@@ -31,7 +32,7 @@ def _piecewise(
     input: tg.Tensor, target: Any, width: float, caller: str
 ) -> tuple[tg.Tensor, tg.Tensor, tg.Tensor]:
     """(|d|, d², mask of |d| < width) for ``d = input - target``."""
-    if not isinstance(input, tg.Tensor):
+    if not isinstance(input, (tg.Tensor, BatchedTensor)):
         raise DTypeError(
             f"{caller}: input must be a Tensor, got {type(input).__name__}"
         )
@@ -150,7 +151,7 @@ def gaussian_nll_loss(
     """
     _check_reduction(reduction, "gaussian_nll_loss")
     target = _as_target(target, input, "gaussian_nll_loss")
-    if not isinstance(var, tg.Tensor):
+    if not isinstance(var, (tg.Tensor, BatchedTensor)):
         var = tg.tensor(var, dtype=input.dtype)
     shape, var_shape = tuple(input.shape), tuple(var.shape)
     if var_shape != shape:
@@ -162,7 +163,7 @@ def gaussian_nll_loss(
                 f"shape {shape} (it needs the input's shape, with the last "
                 f"dimension 1 or dropped)"
             )
-    if bool((var.detach() < 0.0).sum().item()):
+    if bool((unwrap_tensor(var).detach() < 0.0).sum().item()):  # every example's
         raise ArgumentError("gaussian_nll_loss: var has negative entries")
     var = var + (var.detach().clamp(min=eps) - var.detach())  # the clamp, no gradient
     diff = input - target

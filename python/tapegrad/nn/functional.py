@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 import tapegrad as tg
+from tapegrad._batched import BatchedTensor
 from tapegrad import _native
 from tapegrad._errors import ArgumentError, AxisError, DTypeError, ShapeError
 
@@ -187,7 +188,7 @@ def layer_norm(
         bias: Optional elementwise shift of shape ``normalized_shape``.
         eps: Added to the variance before the square root.
     """
-    if not isinstance(input, tg.Tensor):
+    if not isinstance(input, (tg.Tensor, BatchedTensor)):
         raise DTypeError(
             f"layer_norm: input must be a Tensor, got {type(input).__name__}"
         )

@@ -68,6 +68,60 @@ pub fn try_map<'a, A: 'a, B>(
     array_from_vec(op, &shape, try_collect(op, a.len(), a.iter().map(f))?)
 }
 
+/// `a` broadcast to `shape` (NumPy's rules: `a`'s shape padded with leading 1s, each 1
+/// repeated to the target size) as a new array. The trailing dimensions `a` already has
+/// in full are copied as one contiguous run per position of the leading ones, so repeating
+/// a matrix over a batch costs a `memcpy` per copy, not an index computation per element.
+pub fn try_broadcast<T: Clone>(
+    op: &'static str,
+    a: ndarray::ArrayViewD<'_, T>,
+    shape: &[usize],
+) -> Result<ArrayD<T>> {
+    let len = checked_numel(op, shape)?;
+    let own = a.as_standard_layout();
+    let Some(source) = own.as_slice() else {
+        return Err(Error::internal(op, "a standard-layout array without a slice"));
+    };
+    let lead = shape.len() - own.ndim();
+    let sizes: Vec<usize> =
+        (0..shape.len()).map(|i| if i < lead { 1 } else { own.shape()[i - lead] }).collect();
+    // Dimensions from `kept` on match the target: one run of `run` elements.
+    let mut kept = shape.len();
+    while kept > 0 && sizes[kept - 1] == shape[kept - 1] {
+        kept -= 1;
+    }
+    let run: usize = sizes[kept..].iter().product();
+    // Source strides of the leading dimensions (0 where a size-1 dimension repeats).
+    let mut strides = vec![0; kept];
+    let mut step = run;
+    for i in (0..kept).rev() {
+        strides[i] = if sizes[i] == 1 { 0 } else { step };
+        step *= sizes[i];
+    }
+    let mut out = try_with_capacity(op, len)?;
+    if len > 0 {
+        let mut index = vec![0usize; kept];
+        loop {
+            let start: usize = index.iter().zip(&strides).map(|(i, s)| i * s).sum();
+            out.extend_from_slice(&source[start..start + run]);
+            // The next position of the leading dimensions, last fastest.
+            let mut d = kept;
+            while d > 0 {
+                index[d - 1] += 1;
+                if index[d - 1] < shape[d - 1] {
+                    break;
+                }
+                index[d - 1] = 0;
+                d -= 1;
+            }
+            if d == 0 {
+                break;
+            }
+        }
+    }
+    array_from_vec(op, shape, out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +134,19 @@ mod tests {
         assert!(message.starts_with("zeros: could not allocate"), "{message}");
         assert!(message.contains(&format!("{}", (usize::MAX / 16) * 8)), "{message}");
         assert_eq!(err.kind(), crate::ErrorKind::Memory);
+    }
+
+    #[test]
+    fn a_broadcast_copy_repeats_the_source_as_numpy_does() {
+        let a = ndarray::Array::from_shape_vec(IxDyn(&[2, 1, 3]), (0..6).collect()).unwrap();
+        let b = try_broadcast("expand", a.view(), &[2, 2, 4, 3]).unwrap();
+        assert_eq!(b, a.broadcast(IxDyn(&[2, 2, 4, 3])).unwrap());
+        let column = ndarray::Array::from_shape_vec(IxDyn(&[3, 1]), vec![1, 2, 3]).unwrap();
+        let c = try_broadcast("expand", column.t().into_dyn(), &[2, 1, 3]).unwrap();
+        assert_eq!(c, column.t().broadcast(IxDyn(&[2, 1, 3])).unwrap());
+        let scalar = ndarray::arr0(7).into_dyn();
+        assert_eq!(try_broadcast("expand", scalar.view(), &[0, 2]).unwrap().len(), 0);
+        assert!(try_broadcast("expand", scalar.view(), &[2, 2]).unwrap().iter().all(|&v| v == 7));
     }
 
     #[test]

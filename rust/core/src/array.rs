@@ -769,13 +769,10 @@ impl Array {
                 )
             })?;
         checked_numel("expand", shape)?;
-        // A copy until the storage layer of issue 12 makes broadcasts views: reserved
-        // fallibly, so an expand to a huge shape is a `MemoryError`, not an abort.
+        // A copy (every kernel reads an ndarray), by contiguous runs: reserved fallibly, so
+        // an expand to a huge shape is a `MemoryError`, not an abort.
         Ok(dispatch_any!(self, a => {
-            let view = a
-                .broadcast(IxDyn(shape))
-                .ok_or_else(|| Error::internal("expand", "a shape broadcast_shapes accepted"))?;
-            Scalar::wrap_any(crate::alloc::try_map("expand", view, |&v| v)?.into_shared())
+            Scalar::wrap_any(crate::alloc::try_broadcast("expand", a.view(), shape)?.into_shared())
         }))
     }
 }
