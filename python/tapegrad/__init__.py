@@ -288,3 +288,17 @@ __all__ += [
     for n in _math_aliases.__all__ + _math_extra.__all__ + _math_writes.__all__
     if n not in __all__
 ]
+
+# NumPy's `axis=`/`keepdims=` for every function written in Python that has `dim`/`keepdim`
+# (the native methods get them from the binding): last, once every module is loaded.
+from . import _inplace, _quantiles, _spellings  # noqa: E402
+
+_spellings.install(
+    (_elementwise, _inplace, _integer, _logical, _math_aliases, _math_extra),
+    globals(),
+)
+_spellings.install(
+    (_math_writes, _products, _quantiles, _random, _scans, _selection, _shapes),
+    globals(),
+)
+_spellings.install((_stats, _surface, _factories, _native, linalg, special), globals())

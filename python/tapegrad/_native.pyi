@@ -182,9 +182,13 @@ class Tensor:
         """The extent of each dimension."""
 
     @overload
-    def size(self, dim: None = None) -> tuple[builtins.int, ...]: ...
+    def size(
+        self, dim: None = None, *, axis: None = None
+    ) -> tuple[builtins.int, ...]: ...
     @overload
-    def size(self, dim: builtins.int) -> builtins.int: ...
+    def size(self, dim: builtins.int, *, axis: None = None) -> builtins.int: ...
+    @overload
+    def size(self, dim: None = None, *, axis: builtins.int) -> builtins.int: ...
     @property
     def dtype(self) -> _DType:
         """The element type."""
@@ -271,7 +275,9 @@ class Tensor:
     def contiguous(self, memory_format: Any = None) -> Tensor:
         """This tensor if it is contiguous, else a contiguous copy."""
 
-    def stride(self, dim: builtins.int | None = None) -> Any:
+    def stride(
+        self, dim: builtins.int | None = None, *, axis: builtins.int | None = None
+    ) -> Any:
         """Steps in elements along each axis, or along ``dim``."""
 
     def storage_offset(self) -> builtins.int:
@@ -1236,8 +1242,14 @@ class Tensor:
         """Fills with draws from the log-normal distribution."""
 
     # ---- selections by index (tapegrad/_selection.py composes all but gather)
+    # `dim=None`, `index=None`: so that NumPy's `axis=` can stand for `dim` (both needed)
     def gather(
-        self, dim: builtins.int, index: Tensor, *, sparse_grad: builtins.bool = False
+        self,
+        dim: builtins.int | None = None,
+        index: Tensor | None = None,
+        *,
+        sparse_grad: builtins.bool = False,
+        axis: builtins.int | None = None,
     ) -> Tensor:
         """Values along ``dim`` at ``index`` (PyTorch's ``gather``)."""
 
@@ -1598,29 +1610,54 @@ class Tensor:
         keepdims: builtins.bool | None = None,
     ) -> Tensor: ...
     # PyO3 writes negative defaults as `...` in the runtime signature: each is -1 here.
-    def softmax(self, dim: builtins.int = ...) -> Tensor:
+    def softmax(self, dim: builtins.int = ..., *, axis: builtins.int | None = None) -> Tensor:
         """Softmax along ``dim`` (default -1)."""
 
-    def log_softmax(self, dim: builtins.int = ...) -> Tensor:
+    def log_softmax(
+        self, dim: builtins.int = ..., *, axis: builtins.int | None = None
+    ) -> Tensor:
         """Log-softmax along ``dim`` (default -1)."""
 
     # ---- selections along a dim (rust/python/src/sorting.rs)
     @overload
-    def max(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
+    def max(
+        self, dim: None = None, keepdim: builtins.bool = False, *, axis: None = None
+    ) -> Tensor: ...
     @overload
     def max(self, dim: Tensor) -> Tensor: ...
     @overload
-    def max(self, dim: builtins.int, keepdim: builtins.bool = False) -> _return_types.max: ...
+    def max(
+        self, dim: builtins.int, keepdim: builtins.bool = False, *, axis: builtins.int | None = None, keepdims: builtins.bool | None = None
+    ) -> _return_types.max: ...
+    @overload
+    def max(
+        self, dim: None = None, keepdim: builtins.bool = False, *, axis: builtins.int,
+        keepdims: builtins.bool | None = None,
+    ) -> _return_types.max: ...
 
     @overload
-    def min(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
+    def min(
+        self, dim: None = None, keepdim: builtins.bool = False, *, axis: None = None
+    ) -> Tensor: ...
     @overload
     def min(self, dim: Tensor) -> Tensor: ...
     @overload
-    def min(self, dim: builtins.int, keepdim: builtins.bool = False) -> _return_types.min: ...
+    def min(
+        self, dim: builtins.int, keepdim: builtins.bool = False, *, axis: builtins.int | None = None, keepdims: builtins.bool | None = None
+    ) -> _return_types.min: ...
+    @overload
+    def min(
+        self, dim: None = None, keepdim: builtins.bool = False, *, axis: builtins.int,
+        keepdims: builtins.bool | None = None,
+    ) -> _return_types.min: ...
 
     def aminmax(
-        self, *, dim: builtins.int | None = None, keepdim: builtins.bool = False
+        self,
+        *,
+        dim: builtins.int | None = None,
+        keepdim: builtins.bool = False,
+        axis: builtins.int | None = None,
+        keepdims: builtins.bool | None = None,
     ) -> _return_types.aminmax:
         """``(min, max)`` over ``dim`` (everything when None)."""
 
@@ -1630,6 +1667,7 @@ class Tensor:
         descending: builtins.bool = False,
         *,
         stable: builtins.bool = False,
+        axis: builtins.int | None = None,
     ) -> _return_types.sort:
         """Sorted along ``dim`` (stable; NaN largest): ``(values, indices)``."""
 
@@ -1639,6 +1677,7 @@ class Tensor:
         descending: builtins.bool = False,
         *,
         stable: builtins.bool = False,
+        axis: builtins.int | None = None,
     ) -> Tensor:
         """The indices that sort along ``dim`` (int64)."""
 
@@ -1651,37 +1690,63 @@ class Tensor:
         dim: builtins.int = ...,
         largest: builtins.bool = True,
         sorted: builtins.bool = True,
+        *,
+        axis: builtins.int | None = None,
     ) -> _return_types.topk:
         """The ``k`` largest (or smallest) along ``dim``: ``(values, indices)``."""
 
     def kthvalue(
-        self, k: builtins.int, dim: builtins.int = ..., keepdim: builtins.bool = False
+        self,
+        k: builtins.int,
+        dim: builtins.int = ...,
+        keepdim: builtins.bool = False,
+        *,
+        axis: builtins.int | None = None,
+        keepdims: builtins.bool | None = None,
     ) -> _return_types.kthvalue:
         """The ``k``-th smallest along ``dim`` (1-based): ``(values, indices)``."""
 
     @overload
-    def median(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
+    def median(
+        self, dim: None = None, keepdim: builtins.bool = False, *, axis: None = None
+    ) -> Tensor: ...
     @overload
     def median(
-        self, dim: builtins.int, keepdim: builtins.bool = False
+        self, dim: builtins.int, keepdim: builtins.bool = False, *, axis: builtins.int | None = None, keepdims: builtins.bool | None = None
+    ) -> _return_types.median: ...
+    @overload
+    def median(
+        self, dim: None = None, keepdim: builtins.bool = False, *, axis: builtins.int,
+        keepdims: builtins.bool | None = None,
     ) -> _return_types.median: ...
 
     @overload
-    def nanmedian(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
+    def nanmedian(
+        self, dim: None = None, keepdim: builtins.bool = False, *, axis: None = None
+    ) -> Tensor: ...
     @overload
     def nanmedian(
-        self, dim: builtins.int, keepdim: builtins.bool = False
+        self, dim: builtins.int, keepdim: builtins.bool = False, *, axis: builtins.int | None = None, keepdims: builtins.bool | None = None
+    ) -> _return_types.nanmedian: ...
+    @overload
+    def nanmedian(
+        self, dim: None = None, keepdim: builtins.bool = False, *, axis: builtins.int,
+        keepdims: builtins.bool | None = None,
     ) -> _return_types.nanmedian: ...
 
     def mode(
-        self, dim: builtins.int = ..., keepdim: builtins.bool = False
+        self, dim: builtins.int = ..., keepdim: builtins.bool = False, *, axis: builtins.int | None = None, keepdims: builtins.bool | None = None
     ) -> _return_types.mode:
         """The most frequent value along ``dim`` and its index."""
 
-    def cummax(self, dim: builtins.int) -> _return_types.cummax:
+    def cummax(
+        self, dim: builtins.int | None = None, *, axis: builtins.int | None = None
+    ) -> _return_types.cummax:
         """Running maximum along ``dim`` and where it was reached."""
 
-    def cummin(self, dim: builtins.int) -> _return_types.cummin:
+    def cummin(
+        self, dim: builtins.int | None = None, *, axis: builtins.int | None = None
+    ) -> _return_types.cummin:
         """Running minimum along ``dim`` and where it was reached."""
 
     def multinomial(
@@ -1714,8 +1779,10 @@ class Tensor:
         """Transpose of a 2-D tensor (reversed dimensions otherwise, as NumPy)."""
 
     def permute(self, *dims: _ShapeLike) -> Tensor: ...
-    def unsqueeze(self, dim: builtins.int) -> Tensor: ...
-    def squeeze(self, dim: _Dims = None) -> Tensor: ...
+    def unsqueeze(
+        self, dim: builtins.int | None = None, *, axis: builtins.int | None = None
+    ) -> Tensor: ...
+    def squeeze(self, dim: _Dims = None, *, axis: _Dims = None) -> Tensor: ...
     def expand(self, *sizes: _ShapeLike) -> Tensor:
         """Broadcasts to a larger shape without copying (-1 keeps a dimension)."""
 
@@ -1755,10 +1822,14 @@ def set_default_dtype(d: _DTypeLike) -> None:
 def _full_value(
     shape: _ShapeLike, value: float, dtype: _DTypeLike | None = None
 ) -> Tensor: ...
-def cat(tensors: Sequence[Tensor], dim: builtins.int = 0) -> Tensor:
+def cat(
+    tensors: Sequence[Tensor], dim: builtins.int = 0, *, axis: builtins.int | None = None
+) -> Tensor:
     """Concatenates tensors along ``dim`` (dtypes are promoted)."""
 
-def stack(tensors: Sequence[Tensor], dim: builtins.int = 0) -> Tensor:
+def stack(
+    tensors: Sequence[Tensor], dim: builtins.int = 0, *, axis: builtins.int | None = None
+) -> Tensor:
     """Stacks equal-shaped tensors along a new dimension ``dim``."""
 
 def _from_numpy(array: _FloatArray, requires_grad: builtins.bool = False) -> Tensor: ...
@@ -1988,7 +2059,9 @@ def _put_add(src: Tensor, positions: Any, shape: Sequence[builtins.int]) -> Tens
 def _positions_along(
     op: str,
     shape: Sequence[builtins.int],
-    dim: builtins.int,
-    index: Tensor,
-    use_values: builtins.bool,
+    dim: builtins.int | None = None,
+    index: Tensor | None = None,
+    use_values: builtins.bool | None = None,
+    *,
+    axis: builtins.int | None = None,
 ) -> Any: ...

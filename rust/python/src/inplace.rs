@@ -11,6 +11,7 @@ use crate::tensor_extra::composite_methods;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
@@ -230,6 +231,7 @@ fn as_tuple<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
 
 /// The augmented operators mutate the tensor (PyTorch's `x += y` is `x.add_(y)`), and
 /// `x[index] = value` writes through a view: Python composites in `tapegrad._inplace`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {

@@ -26,6 +26,7 @@ impl PyTensor {
 /// `Tensor.<name>(other)` for binary primitives whose method is not an operator.
 macro_rules! binary_methods {
     ($($(#[$doc:meta])* $method:ident;)*) => {
+        #[tapegrad_macros::numpy_spellings]
         #[tapegrad_macros::catch_panics]
         #[pymethods]
         impl PyTensor {
@@ -61,6 +62,7 @@ binary_methods! {
     heaviside;
 }
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
@@ -133,6 +135,7 @@ impl PyTensor {
     }
 }
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
@@ -304,6 +307,7 @@ pub(crate) fn composite<'py>(
 /// `Tensor.<name>(*args, **kwargs)` for composites defined in Python `module`.
 macro_rules! composite_methods {
     ($module:literal: $($(#[$doc:meta])* $name:ident;)*) => {
+        #[tapegrad_macros::numpy_spellings]
         #[tapegrad_macros::catch_panics]
         #[pymethods]
         impl PyTensor {
@@ -641,6 +645,7 @@ composite_methods! { "tapegrad._surface":
     is_neg;
 }
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
