@@ -102,6 +102,8 @@ CALLS["index_reduce_"] = (
     _x, (), 0, {"index": lambda: _pair(ROWS), "source": lambda: _pair(X[:2]), "reduce": "prod"},
     False,
 )
+CALLS["unsqueeze_"] = CALLS["unsqueeze"]
+CALLS["squeeze_"] = CALLS["squeeze"]
 
 # Functions of the package that are not Tensor methods.
 FUNCTIONS = {

@@ -562,6 +562,21 @@ class Tensor:
     def scatter_reduce_(self, *args: Any, **kwargs: Any) -> Any:
         """In place: the out-of-place op's result written into this tensor."""
 
+    # ---- in-place view ops (rust/python/src/view_inplace.rs): the same tensor, restrided
+    def unsqueeze_(
+        self, dim: builtins.int | None = None, *, axis: builtins.int | None = None
+    ) -> Tensor: ...
+    def squeeze_(self, dim: _Dims = None, *, axis: _Dims = None) -> Tensor: ...
+    def t_(self) -> Tensor: ...
+    def transpose_(self, dim0: builtins.int, dim1: builtins.int) -> Tensor: ...
+    def swapdims_(self, dim0: builtins.int, dim1: builtins.int) -> Tensor: ...
+    def swapaxes_(self, axis0: builtins.int, axis1: builtins.int) -> Tensor: ...
+    def as_strided_(
+        self, size: Any, stride: Any, storage_offset: builtins.int | None = None
+    ) -> Tensor: ...
+    def resize_(self, *sizes: Any, memory_format: Any = None) -> Tensor: ...
+    def resize_as_(self, the_template: Tensor, memory_format: Any = None) -> Tensor: ...
+
     def index_put_(self, *args: Any, **kwargs: Any) -> Any:
         """In place: the out-of-place op's result written into this tensor."""
 
@@ -757,6 +772,9 @@ class Tensor:
 
     def swapaxes(self, *args: Any, **kwargs: Any) -> Any:
         """Swaps two dimensions."""
+
+    def swapdims(self, *args: Any, **kwargs: Any) -> Any:
+        """Swaps two dimensions (``transpose``)."""
 
     def diagonal(self, *args: Any, **kwargs: Any) -> Any:
         """A diagonal of the matrices in ``dim1``, ``dim2``."""

@@ -188,18 +188,7 @@ impl PyTensor {
     /// The transpose of a matrix (a vector or a scalar is returned as a view of itself);
     /// PyTorch's `t()`.
     fn t(&self) -> Res<PyTensor> {
-        let ndim = self.0.ndim();
-        if ndim > 2 {
-            return Err(crate::errors::raise(
-                tapegrad_core::ErrorKind::Shape,
-                "t",
-                format!("t() expects a tensor with <= 2 dimensions, but self is {ndim}D"),
-            ));
-        }
-        if ndim < 2 {
-            return Ok(PyTensor(self.0.identity_view()?));
-        }
-        Ok(PyTensor(self.0.transpose(0, 1)?))
+        Ok(PyTensor(matrix_t("t", &self.0)?))
     }
 
     /// The last two dimensions swapped (a view; PyTorch's `mT`).
@@ -225,7 +214,23 @@ impl PyTensor {
 }
 
 /// A sequence argument as a tuple (for the shape parser).
-fn as_tuple<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+/// PyTorch's `t()`: the transpose of a matrix, a view of itself for a vector or a scalar.
+pub(crate) fn matrix_t(op: &'static str, t: &tapegrad_core::Tensor) -> Res<tapegrad_core::Tensor> {
+    let ndim = t.ndim();
+    if ndim > 2 {
+        return Err(crate::errors::raise(
+            tapegrad_core::ErrorKind::Shape,
+            op,
+            format!("{op}() expects a tensor with <= 2 dimensions, but self is {ndim}D"),
+        ));
+    }
+    if ndim < 2 {
+        return Ok(t.identity_view()?);
+    }
+    Ok(t.transpose(0, 1)?)
+}
+
+pub(crate) fn as_tuple<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
     PyTuple::new(obj.py(), [obj.clone()])
 }
 

@@ -666,7 +666,7 @@ impl PyTensor {
     }
     /// Transpose of a 2-D tensor (reversed dimensions otherwise, as NumPy).
     #[getter(T)]
-    fn t_(&self) -> Res<PyTensor> {
+    fn reversed_dims(&self) -> Res<PyTensor> {
         let n = self.0.ndim() as i64;
         let perm: Vec<i64> = (0..n).rev().collect();
         Ok(wrap(self.0.permute(&perm)?))

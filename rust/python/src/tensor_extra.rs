@@ -359,6 +359,8 @@ composite_methods! { "tapegrad._shapes":
     movedim;
     /// Swaps two dimensions.
     swapaxes;
+    /// Swaps two dimensions (`transpose`).
+    swapdims;
     /// A diagonal of the matrices in `dim1`, `dim2`.
     diagonal;
     /// Diagonal of a 2-d tensor, or a matrix from a 1-d one.

@@ -176,7 +176,7 @@ impl Tensor {
 
     /// PyTorch's checks before any in-place op on a tensor that is (a view of) a leaf
     /// requiring grad: allowed only with grad mode off.
-    fn check_inplace(&self, op: &str) -> Result<()> {
+    pub(crate) fn check_inplace(&self, op: &str) -> Result<()> {
         if !crate::graph::is_grad_enabled() {
             return Ok(());
         }
