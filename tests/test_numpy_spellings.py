@@ -103,6 +103,9 @@ CALLS["index_reduce_"] = (
     False,
 )
 CALLS["unsqueeze_"] = CALLS["unsqueeze"]
+CALLS["cumsum_"] = CALLS["cumsum"]
+CALLS["cumprod_"] = CALLS["cumprod"]
+CALLS["renorm_"] = CALLS["renorm"]
 CALLS["squeeze_"] = CALLS["squeeze"]
 
 # Functions of the package that are not Tensor methods.

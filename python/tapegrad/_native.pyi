@@ -562,6 +562,135 @@ class Tensor:
     def scatter_reduce_(self, *args: Any, **kwargs: Any) -> Any:
         """In place: the out-of-place op's result written into this tensor."""
 
+    def absolute_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``absolute``: the out-of-place op's result written into this tensor."""
+
+    def negative_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``negative``: the out-of-place op's result written into this tensor."""
+
+    def fix_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``fix``: the out-of-place op's result written into this tensor."""
+
+    def arcsin_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``arcsin``: the out-of-place op's result written into this tensor."""
+
+    def arccos_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``arccos``: the out-of-place op's result written into this tensor."""
+
+    def arctan_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``arctan``: the out-of-place op's result written into this tensor."""
+
+    def arcsinh_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``arcsinh``: the out-of-place op's result written into this tensor."""
+
+    def arccosh_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``arccosh``: the out-of-place op's result written into this tensor."""
+
+    def arctanh_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``arctanh``: the out-of-place op's result written into this tensor."""
+
+    def arctan2_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``arctan2``: the out-of-place op's result written into this tensor."""
+
+    def multiply_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``multiply``: the out-of-place op's result written into this tensor."""
+
+    def divide_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``divide``: the out-of-place op's result written into this tensor."""
+
+    def true_divide_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``true_divide``: the out-of-place op's result written into this tensor."""
+
+    def subtract_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``subtract``: the out-of-place op's result written into this tensor."""
+
+    def eq_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``eq``: the out-of-place op's result written into this tensor."""
+
+    def ne_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``ne``: the out-of-place op's result written into this tensor."""
+
+    def lt_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``lt``: the out-of-place op's result written into this tensor."""
+
+    def le_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``le``: the out-of-place op's result written into this tensor."""
+
+    def gt_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``gt``: the out-of-place op's result written into this tensor."""
+
+    def ge_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``ge``: the out-of-place op's result written into this tensor."""
+
+    def greater_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``greater``: the out-of-place op's result written into this tensor."""
+
+    def greater_equal_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``greater_equal``: the out-of-place op's result written into this tensor."""
+
+    def less_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``less``: the out-of-place op's result written into this tensor."""
+
+    def less_equal_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``less_equal``: the out-of-place op's result written into this tensor."""
+
+    def not_equal_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``not_equal``: the out-of-place op's result written into this tensor."""
+
+    def gcd_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``gcd``: the out-of-place op's result written into this tensor."""
+
+    def lcm_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``lcm``: the out-of-place op's result written into this tensor."""
+
+    def heaviside_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``heaviside``: the out-of-place op's result written into this tensor."""
+
+    def i0_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``i0``: the out-of-place op's result written into this tensor."""
+
+    def ldexp_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``ldexp``: the out-of-place op's result written into this tensor."""
+
+    def nextafter_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``nextafter``: the out-of-place op's result written into this tensor."""
+
+    def mvlgamma_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``mvlgamma``: the out-of-place op's result written into this tensor."""
+
+    def polygamma_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``polygamma``: the out-of-place op's result written into this tensor."""
+
+    def cumsum_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``cumsum``: the out-of-place op's result written into this tensor."""
+
+    def cumprod_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``cumprod``: the out-of-place op's result written into this tensor."""
+
+    def tril_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``tril``: the out-of-place op's result written into this tensor."""
+
+    def triu_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``triu``: the out-of-place op's result written into this tensor."""
+
+    def renorm_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``renorm``: the out-of-place op's result written into this tensor."""
+
+    def addmm_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``addmm``: the out-of-place op's result written into this tensor."""
+
+    def addmv_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``addmv``: the out-of-place op's result written into this tensor."""
+
+    def addbmm_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``addbmm``: the out-of-place op's result written into this tensor."""
+
+    def baddbmm_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``baddbmm``: the out-of-place op's result written into this tensor."""
+
+    def addr_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``addr``: the out-of-place op's result written into this tensor."""
+
     # ---- in-place view ops (rust/python/src/view_inplace.rs): the same tensor, restrided
     def unsqueeze_(
         self, dim: builtins.int | None = None, *, axis: builtins.int | None = None

@@ -484,6 +484,92 @@ composite_methods! { "tapegrad._inplace":
     scatter_add_;
     /// In place `scatter_reduce`.
     scatter_reduce_;
+    /// In place `absolute`.
+    absolute_;
+    /// In place `negative`.
+    negative_;
+    /// In place `fix`.
+    fix_;
+    /// In place `arcsin`.
+    arcsin_;
+    /// In place `arccos`.
+    arccos_;
+    /// In place `arctan`.
+    arctan_;
+    /// In place `arcsinh`.
+    arcsinh_;
+    /// In place `arccosh`.
+    arccosh_;
+    /// In place `arctanh`.
+    arctanh_;
+    /// In place `arctan2`.
+    arctan2_;
+    /// In place `multiply`.
+    multiply_;
+    /// In place `divide`.
+    divide_;
+    /// In place `true_divide`.
+    true_divide_;
+    /// In place `subtract`.
+    subtract_;
+    /// In place `eq`.
+    eq_;
+    /// In place `ne`.
+    ne_;
+    /// In place `lt`.
+    lt_;
+    /// In place `le`.
+    le_;
+    /// In place `gt`.
+    gt_;
+    /// In place `ge`.
+    ge_;
+    /// In place `greater`.
+    greater_;
+    /// In place `greater_equal`.
+    greater_equal_;
+    /// In place `less`.
+    less_;
+    /// In place `less_equal`.
+    less_equal_;
+    /// In place `not_equal`.
+    not_equal_;
+    /// In place `gcd`.
+    gcd_;
+    /// In place `lcm`.
+    lcm_;
+    /// In place `heaviside`.
+    heaviside_;
+    /// In place `i0`.
+    i0_;
+    /// In place `ldexp`.
+    ldexp_;
+    /// In place `nextafter`.
+    nextafter_;
+    /// In place `mvlgamma`.
+    mvlgamma_;
+    /// In place `polygamma`.
+    polygamma_;
+    /// In place `cumsum`.
+    cumsum_;
+    /// In place `cumprod`.
+    cumprod_;
+    /// In place `tril`.
+    tril_;
+    /// In place `triu`.
+    triu_;
+    /// In place `renorm`.
+    renorm_;
+    /// In place `addmm`.
+    addmm_;
+    /// In place `addmv`.
+    addmv_;
+    /// In place `addbmm`.
+    addbmm_;
+    /// In place `baddbmm`.
+    baddbmm_;
+    /// In place `addr`.
+    addr_;
     /// `self[indices] = values` (or `+=` with `accumulate=True`), for any index expression.
     index_put_;
     /// A copy with `indices` set to `values`.
