@@ -291,7 +291,7 @@ fn spell(
                 if let syn::FnArg::Typed(t) = arg {
                     if matches!(&*t.pat, syn::Pat::Ident(p) if p.ident == after.as_str()) {
                         let ty = (*t.ty).clone();
-                        t.ty = Box::new(parse_quote!(::std::option::Option<#ty>));
+                        *t.ty = parse_quote!(::std::option::Option<#ty>);
                     }
                 }
             }
@@ -345,7 +345,7 @@ fn spell(
             (None, false) => {
                 // a required `dim`: optional now, and missing when neither spelling is given
                 list[at] = parse_entry(&format!("{name}=None"));
-                param.ty = Box::new(parse_quote!(::std::option::Option<#value_type>));
+                *param.ty = parse_quote!(::std::option::Option<#value_type>);
                 prologue.push(parse_quote!(
                     let #ident =
                         crate::convert::one_spelling(#op, #name, #alias, #ident, #alias_ident)?
