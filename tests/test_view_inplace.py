@@ -220,3 +220,17 @@ def test_resize_cannot_grow_memory_shared_with_numpy():
     assert array[0] == 5.0
     with pytest.raises(ValueError, match="not resizable"):
         a.resize_(10)
+
+
+def test_a_view_made_before_its_base_was_restrided_sees_later_writes():
+    """The view's op cannot be replayed on the restrided base: its window is read."""
+    grads = []
+    for lib in (tg, torch):
+        b = lib.arange(6.0, dtype=lib.float64, requires_grad=True)
+        y = b * 1
+        v = y[0:3]
+        y.unsqueeze_(0)
+        y.mul_(2)
+        v.sum().backward()
+        grads.append(b.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])

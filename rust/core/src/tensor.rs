@@ -26,6 +26,9 @@ pub(crate) struct ViewOrigin {
     pub(crate) replay: Replay,
     /// The base's history generation this view's history was made from.
     pub(crate) generation: AtomicU64,
+    /// How the base read its storage when the view was made: `replay` is only valid while
+    /// the base reads it the same way (an in-place view op on the base, `t_`, changes it).
+    pub(crate) base_layout: Layout,
 }
 
 /// Where a tensor's elements are: a storage and how to read it.
@@ -489,7 +492,8 @@ impl Tensor {
             None => (input.clone(), replay),
         };
         let generation = AtomicU64::new(base.generation());
-        let origin = Arc::new(ViewOrigin { base, replay, generation });
+        let base_layout = base.data().1;
+        let origin = Arc::new(ViewOrigin { base, replay, generation, base_layout });
         *self.0.view.write().unwrap_or_else(|e| e.into_inner()) = Some(origin);
         self
     }
@@ -504,7 +508,15 @@ impl Tensor {
         }
         origin.generation.store(now, Ordering::Release);
         let _grad = crate::graph::GradModeGuard::new(true);
-        if let Ok(fresh) = (origin.replay)(&origin.base) {
+        // Replay the view op, or, when the base was restrided in place since the view was
+        // made, read this view's window of the base (the op's arguments no longer fit it).
+        let fresh = if origin.base.data().1 == origin.base_layout {
+            (origin.replay)(&origin.base)
+        } else {
+            crate::ops::inplace::relative_to_base(&origin.base, &self.strides())
+                .and_then(|window| origin.base.window_read(&window))
+        };
+        if let Ok(fresh) = fresh {
             let history = fresh.0.history.read().unwrap_or_else(|e| e.into_inner()).clone();
             let requires = fresh.0.requires_grad.load(Ordering::Relaxed);
             *self.0.history.write().unwrap_or_else(|e| e.into_inner()) = history;
