@@ -1506,6 +1506,13 @@ SHAPE_SPECS = (
         alternates=(lambda x: tg.swapaxes(x, 0, 2),),
     ),
     OpSpec(
+        "swapdims",
+        lambda x: x.swapdims(2, 0),
+        lambda x: np.swapaxes(x, 2, 0),
+        (S((2, 3, 4)),),
+        alternates=(lambda x: tg.swapdims(x, 2, 0),),
+    ),
+    OpSpec(
         "diagonal",
         lambda x, **kw: x.diagonal(**kw),
         lambda x, offset=0, dim1=0, dim2=1: np.diagonal(x, offset, dim1, dim2),
@@ -2344,6 +2351,12 @@ for _name in dir(tg.Tensor):
     if _name.endswith("_") and not _name.startswith("_") and SPELLINGS.get(_base, _base) in _SPEC_NAMES:
         SPELLINGS[_name] = SPELLINGS.get(_base, _base)
 INPLACE_SPELLINGS = {n: b for n, b in SPELLINGS.items() if n.endswith("_") and not n.startswith("_")}
+# Checked elsewhere: in-place forms whose spec's call cannot be turned into them
+# mechanically (tests/test_inplace_aliases.py, against torch), and the in-place view ops,
+# which change the shape on purpose (tests/test_view_inplace.py).
+_INPLACE_ELSEWHERE = {"addmm_", "addmv_", "baddbmm_", "cumsum_", "tril_", "triu_"}
+_INPLACE_ELSEWHERE |= {"unsqueeze_", "squeeze_", "transpose_", "swapaxes_", "swapdims_"}
+INPLACE_SPELLINGS = {n: b for n, b in INPLACE_SPELLINGS.items() if n not in _INPLACE_ELSEWHERE}
 # The in-place forms of the integer-only and logical ops are as NOT_OPS as their bases
 # (tests/test_integer_ops.py checks them).
 NOT_OPS = NOT_OPS | {n for n in dir(tg.Tensor) if n.endswith("_") and n[:-1] in NOT_OPS}

@@ -307,8 +307,23 @@ from ._precision import *  # noqa: E402, F403
 from .amp import autocast, is_autocast_enabled  # noqa: E402
 
 __all__ += _precision.__all__ + ["amp", "autocast", "cpu", "is_autocast_enabled"]
+
 # Public composite functions whose Tensor method has a dedicated vmap batching rule run
 # that rule for a batched tensor (`tg.quantile(x)` inside vmap as `x.quantile()`).
 from . import _batched_extra  # noqa: E402
 
 _batched_extra.route_functions(globals())
+
+# NumPy's `axis=`/`keepdims=` for every function written in Python that has `dim`/`keepdim`
+# (the native methods get them from the binding): last, once every module is loaded.
+from . import _inplace, _quantiles, _spellings  # noqa: E402
+
+_spellings.install(
+    (_elementwise, _inplace, _integer, _logical, _math_aliases, _math_extra),
+    globals(),
+)
+_spellings.install(
+    (_math_writes, _products, _quantiles, _random, _scans, _selection, _shapes),
+    globals(),
+)
+_spellings.install((_stats, _surface, _factories, _native, linalg, special), globals())

@@ -378,6 +378,7 @@ _SHAPE_RULES: dict[str, Callable[..., Any]] = {
     "permute": _permute,
     "transpose": _transpose,
     "swapaxes": _transpose,
+    "swapdims": _transpose,
     "unsqueeze": _unsqueeze,
     "squeeze": _squeeze,
     "flatten": _flatten,

@@ -71,22 +71,68 @@ def _default_name() -> str:
 
 
 def _inferred_name(data: Any, arr: np.ndarray) -> str:
-    """The dtype PyTorch infers: NumPy data keeps its dtype, Python bools give bool,
-    Python ints int64, Python floats the default dtype."""
+    """The dtype PyTorch infers: NumPy data keeps its dtype; in a (nested) list or tuple,
+    each element's dtype (Python bools give bool, ints int64, floats the default dtype,
+    NumPy scalars and arrays and Tensors their own) and the result is their promotion by
+    PyTorch's rules (``[np.float64(1), 2.0]`` is float64, ``[np.int32(3), 2]`` int64)."""
     if isinstance(data, (np.ndarray, np.generic)):
-        name = arr.dtype.name
-        if name not in _NUMPY_OF:
-            raise DTypeError(
-                f"tensor: NumPy dtype {arr.dtype} is not supported: tapegrad tensors are "
-                "bool, uint8, int8, int16, int32, int64, float32 or float64"
+        return _supported(arr.dtype)
+    if isinstance(data, (list, tuple)):
+        names = _element_names(data, arr)
+        if not names:  # empty (nested) lists
+            return _default_name()
+        result = names.pop()
+        for name in names:
+            promoted = _native.promote_types(
+                getattr(_native, result), getattr(_native, name)
             )
-        return name
+            result = str(promoted.name)
+        return result
+    return _kind_name(arr)
+
+
+def _supported(dtype: np.dtype) -> str:
+    if dtype.name not in _NUMPY_OF:
+        raise DTypeError(
+            f"tensor: NumPy dtype {dtype} is not supported: tapegrad tensors are "
+            "bool, uint8, int8, int16, int32, int64, float32 or float64"
+        )
+    return dtype.name
+
+
+def _kind_name(arr: np.ndarray) -> str:
+    """Python numbers' rule: bools give bool, ints int64, floats the default dtype."""
     kind = arr.dtype.kind
     if kind == "b":
         return "bool"
     if kind in "iu":
         return "int64"
     return _default_name()
+
+
+def _element_names(data: list[Any] | tuple[Any, ...], arr: np.ndarray) -> set[str]:
+    """The dtype names of the leaves of nested lists and tuples, one pass per level over
+    the set of element types (a long list of Python floats costs one ``set(map(type))``)."""
+    names: set[str] = set()
+    pending: list[Any] = [data]
+    while pending:
+        sequence = pending.pop()
+        for kind in set(map(type, sequence)):
+            if kind is float:
+                names.add(_default_name())
+            elif kind is bool or kind is int:
+                names.add("bool" if kind is bool else "int64")
+            elif issubclass(kind, (list, tuple)):
+                pending.extend(x for x in sequence if type(x) is kind)
+            elif issubclass(kind, (np.generic, np.ndarray)):
+                names.update(
+                    _supported(np.dtype(x.dtype)) for x in sequence if type(x) is kind
+                )
+            elif issubclass(kind, Tensor):
+                names.update(str(x.dtype.name) for x in sequence if type(x) is kind)
+            else:  # other numbers and sequences: the Python numbers' rule
+                names.add(_kind_name(arr))
+    return names
 
 
 def _as_array(data: Any, dtype: str | None) -> np.ndarray:
@@ -123,7 +169,9 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
             order) or Tensor.
         dtype: Any tapegrad dtype (strings and NumPy dtypes are accepted). Inferred as
             PyTorch does when omitted: Python bools give ``bool``, ints ``int64``, floats
-            the default dtype (``float32``); NumPy arrays and Tensors keep theirs.
+            the default dtype (``float32``); NumPy arrays, NumPy scalars and Tensors keep
+            theirs; a list or tuple gets the promotion of its elements' dtypes
+            (``[np.float64(1.0)]`` is float64, ``[np.float32(1), 2]`` float32).
         requires_grad: Whether to record operations on it for backward (floating dtypes
             only).
     """

@@ -153,6 +153,14 @@ _UNARY_AND_BINARY = (
     "deg2rad rad2deg digamma lgamma index_add index_copy index_fill scatter scatter_add "
     "scatter_reduce"
 ).split()
+# PyTorch's other names for the ones above, and the remaining ops PyTorch has an in-place
+# form of (found by comparing `dir(torch.Tensor)` with `dir(tapegrad.Tensor)`).
+_UNARY_AND_BINARY += (
+    "absolute negative fix arcsin arccos arctan arcsinh arccosh arctanh arctan2 multiply "
+    "divide true_divide subtract eq ne lt le gt ge greater greater_equal less less_equal "
+    "not_equal gcd lcm heaviside i0 ldexp nextafter mvlgamma polygamma cumsum cumprod tril "
+    "triu renorm addmm addmv addbmm baddbmm addr"
+).split()
 
 
 def _written_back(name: str) -> Callable[..., Tensor]:

@@ -5,18 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._errors import ArgumentError
 from ._native import Tensor
-
-
-def _numpy_spellings(
-    op: str, dim: Any, keepdim: bool, axis: Any, keepdims: bool | None
-) -> tuple[Any, bool]:
-    """``dim``/``keepdim``, also spelled NumPy's way (``axis=``, ``keepdims=``) as
-    PyTorch accepts."""
-    if dim is not None and axis is not None:
-        raise ArgumentError(f"{op}: give dim or axis, not both")
-    return (axis if dim is None else dim), (keepdim if keepdims is None else keepdims)
 
 
 def _nonzero(x: Tensor) -> Tensor:
@@ -70,29 +59,13 @@ def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     return _nonzero(input.detach()).sum(dim)
 
 
-def any(
-    input: Tensor,
-    dim: Any = None,
-    keepdim: bool = False,
-    *,
-    axis: Any = None,
-    keepdims: bool | None = None,
-) -> Tensor:
+def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """True where some element (over ``dim``) is nonzero (a bool tensor)."""
-    dim, keepdim = _numpy_spellings("any", dim, keepdim, axis, keepdims)
     return _nonzero(input.detach()).sum(dim, keepdim=keepdim) > 0
 
 
-def all(
-    input: Tensor,
-    dim: Any = None,
-    keepdim: bool = False,
-    *,
-    axis: Any = None,
-    keepdims: bool | None = None,
-) -> Tensor:
+def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """True where every element (over ``dim``) is nonzero (a bool tensor)."""
-    dim, keepdim = _numpy_spellings("all", dim, keepdim, axis, keepdims)
     return (input.detach() == 0).sum(dim, keepdim=keepdim) == 0
 
 
@@ -126,29 +99,13 @@ def allclose(
     return bool(all(isclose(input, other, rtol, atol, equal_nan)))
 
 
-def argmax(
-    input: Tensor,
-    dim: int | None = None,
-    keepdim: bool = False,
-    *,
-    axis: int | None = None,
-    keepdims: bool | None = None,
-) -> Tensor:
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """The index of the largest element (over ``dim``, or of the flattened tensor)."""
-    dim, keepdim = _numpy_spellings("argmax", dim, keepdim, axis, keepdims)
     return input.argmax(dim, keepdim)
 
 
-def argmin(
-    input: Tensor,
-    dim: int | None = None,
-    keepdim: bool = False,
-    *,
-    axis: int | None = None,
-    keepdims: bool | None = None,
-) -> Tensor:
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """The index of the smallest element (over ``dim``, or of the flattened tensor)."""
-    dim, keepdim = _numpy_spellings("argmin", dim, keepdim, axis, keepdims)
     return input.argmin(dim, keepdim)
 
 

@@ -183,9 +183,11 @@ class Tensor:
         """The extent of each dimension, as a ``tapegrad.Size``."""
 
     @overload
-    def size(self, dim: None = None) -> _Size: ...
+    def size(self, dim: None = None, *, axis: None = None) -> _Size: ...
     @overload
-    def size(self, dim: builtins.int) -> builtins.int: ...
+    def size(self, dim: builtins.int, *, axis: None = None) -> builtins.int: ...
+    @overload
+    def size(self, dim: None = None, *, axis: builtins.int) -> builtins.int: ...
     @property
     def dtype(self) -> _DType:
         """The element type."""
@@ -272,7 +274,9 @@ class Tensor:
     def contiguous(self, memory_format: Any = None) -> Tensor:
         """This tensor if it is contiguous, else a contiguous copy."""
 
-    def stride(self, dim: builtins.int | None = None) -> Any:
+    def stride(
+        self, dim: builtins.int | None = None, *, axis: builtins.int | None = None
+    ) -> Any:
         """Steps in elements along each axis, or along ``dim``."""
 
     def storage_offset(self) -> builtins.int:
@@ -560,6 +564,150 @@ class Tensor:
     def scatter_reduce_(self, *args: Any, **kwargs: Any) -> Any:
         """In place: the out-of-place op's result written into this tensor."""
 
+    def absolute_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``absolute``: the out-of-place op's result written into this tensor."""
+
+    def negative_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``negative``: the out-of-place op's result written into this tensor."""
+
+    def fix_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``fix``: the out-of-place op's result written into this tensor."""
+
+    def arcsin_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``arcsin``: the out-of-place op's result written into this tensor."""
+
+    def arccos_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``arccos``: the out-of-place op's result written into this tensor."""
+
+    def arctan_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``arctan``: the out-of-place op's result written into this tensor."""
+
+    def arcsinh_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``arcsinh``: the out-of-place op's result written into this tensor."""
+
+    def arccosh_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``arccosh``: the out-of-place op's result written into this tensor."""
+
+    def arctanh_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``arctanh``: the out-of-place op's result written into this tensor."""
+
+    def arctan2_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``arctan2``: the out-of-place op's result written into this tensor."""
+
+    def multiply_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``multiply``: the out-of-place op's result written into this tensor."""
+
+    def divide_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``divide``: the out-of-place op's result written into this tensor."""
+
+    def true_divide_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``true_divide``: the out-of-place op's result written into this tensor."""
+
+    def subtract_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``subtract``: the out-of-place op's result written into this tensor."""
+
+    def eq_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``eq``: the out-of-place op's result written into this tensor."""
+
+    def ne_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``ne``: the out-of-place op's result written into this tensor."""
+
+    def lt_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``lt``: the out-of-place op's result written into this tensor."""
+
+    def le_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``le``: the out-of-place op's result written into this tensor."""
+
+    def gt_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``gt``: the out-of-place op's result written into this tensor."""
+
+    def ge_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``ge``: the out-of-place op's result written into this tensor."""
+
+    def greater_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``greater``: the out-of-place op's result written into this tensor."""
+
+    def greater_equal_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``greater_equal``: the out-of-place op's result written into this tensor."""
+
+    def less_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``less``: the out-of-place op's result written into this tensor."""
+
+    def less_equal_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``less_equal``: the out-of-place op's result written into this tensor."""
+
+    def not_equal_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``not_equal``: the out-of-place op's result written into this tensor."""
+
+    def gcd_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``gcd``: the out-of-place op's result written into this tensor."""
+
+    def lcm_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``lcm``: the out-of-place op's result written into this tensor."""
+
+    def heaviside_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``heaviside``: the out-of-place op's result written into this tensor."""
+
+    def i0_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``i0``: the out-of-place op's result written into this tensor."""
+
+    def ldexp_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``ldexp``: the out-of-place op's result written into this tensor."""
+
+    def nextafter_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``nextafter``: the out-of-place op's result written into this tensor."""
+
+    def mvlgamma_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``mvlgamma``: the out-of-place op's result written into this tensor."""
+
+    def polygamma_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``polygamma``: the out-of-place op's result written into this tensor."""
+
+    def cumsum_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``cumsum``: the out-of-place op's result written into this tensor."""
+
+    def cumprod_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``cumprod``: the out-of-place op's result written into this tensor."""
+
+    def tril_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``tril``: the out-of-place op's result written into this tensor."""
+
+    def triu_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``triu``: the out-of-place op's result written into this tensor."""
+
+    def renorm_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``renorm``: the out-of-place op's result written into this tensor."""
+
+    def addmm_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``addmm``: the out-of-place op's result written into this tensor."""
+
+    def addmv_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``addmv``: the out-of-place op's result written into this tensor."""
+
+    def addbmm_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``addbmm``: the out-of-place op's result written into this tensor."""
+
+    def baddbmm_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``baddbmm``: the out-of-place op's result written into this tensor."""
+
+    def addr_(self, *args: Any, **kwargs: Any) -> Any:
+        """In place ``addr``: the out-of-place op's result written into this tensor."""
+
+    # ---- in-place view ops (rust/python/src/view_inplace.rs): the same tensor, restrided
+    def unsqueeze_(
+        self, dim: builtins.int | None = None, *, axis: builtins.int | None = None
+    ) -> Tensor: ...
+    def squeeze_(self, dim: _Dims = None, *, axis: _Dims = None) -> Tensor: ...
+    def t_(self) -> Tensor: ...
+    def transpose_(self, dim0: builtins.int, dim1: builtins.int) -> Tensor: ...
+    def swapdims_(self, dim0: builtins.int, dim1: builtins.int) -> Tensor: ...
+    def swapaxes_(self, axis0: builtins.int, axis1: builtins.int) -> Tensor: ...
+    def as_strided_(
+        self, size: Any, stride: Any, storage_offset: builtins.int | None = None
+    ) -> Tensor: ...
+    def resize_(self, *sizes: Any, memory_format: Any = None) -> Tensor: ...
+    def resize_as_(self, the_template: Tensor, memory_format: Any = None) -> Tensor: ...
+
     def index_put_(self, *args: Any, **kwargs: Any) -> Any:
         """In place: the out-of-place op's result written into this tensor."""
 
@@ -782,6 +930,9 @@ class Tensor:
 
     def swapaxes(self, *args: Any, **kwargs: Any) -> Any:
         """Swaps two dimensions."""
+
+    def swapdims(self, *args: Any, **kwargs: Any) -> Any:
+        """Swaps two dimensions (``transpose``)."""
 
     def diagonal(self, *args: Any, **kwargs: Any) -> Any:
         """A diagonal of the matrices in ``dim1``, ``dim2``."""
@@ -1274,8 +1425,14 @@ class Tensor:
         """Fills with draws from the log-normal distribution."""
 
     # ---- selections by index (tapegrad/_selection.py composes all but gather)
+    # `dim=None`, `index=None`: so that NumPy's `axis=` can stand for `dim` (both needed)
     def gather(
-        self, dim: builtins.int, index: Tensor, *, sparse_grad: builtins.bool = False
+        self,
+        dim: builtins.int | None = None,
+        index: Tensor | None = None,
+        *,
+        sparse_grad: builtins.bool = False,
+        axis: builtins.int | None = None,
     ) -> Tensor:
         """Values along ``dim`` at ``index`` (PyTorch's ``gather``)."""
 
@@ -1636,29 +1793,54 @@ class Tensor:
         keepdims: builtins.bool | None = None,
     ) -> Tensor: ...
     # PyO3 writes negative defaults as `...` in the runtime signature: each is -1 here.
-    def softmax(self, dim: builtins.int = ...) -> Tensor:
+    def softmax(self, dim: builtins.int = ..., *, axis: builtins.int | None = None) -> Tensor:
         """Softmax along ``dim`` (default -1)."""
 
-    def log_softmax(self, dim: builtins.int = ...) -> Tensor:
+    def log_softmax(
+        self, dim: builtins.int = ..., *, axis: builtins.int | None = None
+    ) -> Tensor:
         """Log-softmax along ``dim`` (default -1)."""
 
     # ---- selections along a dim (rust/python/src/sorting.rs)
     @overload
-    def max(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
+    def max(
+        self, dim: None = None, keepdim: builtins.bool = False, *, axis: None = None
+    ) -> Tensor: ...
     @overload
     def max(self, dim: Tensor) -> Tensor: ...
     @overload
-    def max(self, dim: builtins.int, keepdim: builtins.bool = False) -> _return_types.max: ...
+    def max(
+        self, dim: builtins.int, keepdim: builtins.bool = False, *, axis: builtins.int | None = None, keepdims: builtins.bool | None = None
+    ) -> _return_types.max: ...
+    @overload
+    def max(
+        self, dim: None = None, keepdim: builtins.bool = False, *, axis: builtins.int,
+        keepdims: builtins.bool | None = None,
+    ) -> _return_types.max: ...
 
     @overload
-    def min(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
+    def min(
+        self, dim: None = None, keepdim: builtins.bool = False, *, axis: None = None
+    ) -> Tensor: ...
     @overload
     def min(self, dim: Tensor) -> Tensor: ...
     @overload
-    def min(self, dim: builtins.int, keepdim: builtins.bool = False) -> _return_types.min: ...
+    def min(
+        self, dim: builtins.int, keepdim: builtins.bool = False, *, axis: builtins.int | None = None, keepdims: builtins.bool | None = None
+    ) -> _return_types.min: ...
+    @overload
+    def min(
+        self, dim: None = None, keepdim: builtins.bool = False, *, axis: builtins.int,
+        keepdims: builtins.bool | None = None,
+    ) -> _return_types.min: ...
 
     def aminmax(
-        self, *, dim: builtins.int | None = None, keepdim: builtins.bool = False
+        self,
+        *,
+        dim: builtins.int | None = None,
+        keepdim: builtins.bool = False,
+        axis: builtins.int | None = None,
+        keepdims: builtins.bool | None = None,
     ) -> _return_types.aminmax:
         """``(min, max)`` over ``dim`` (everything when None)."""
 
@@ -1668,6 +1850,7 @@ class Tensor:
         descending: builtins.bool = False,
         *,
         stable: builtins.bool = False,
+        axis: builtins.int | None = None,
     ) -> _return_types.sort:
         """Sorted along ``dim`` (stable; NaN largest): ``(values, indices)``."""
 
@@ -1677,6 +1860,7 @@ class Tensor:
         descending: builtins.bool = False,
         *,
         stable: builtins.bool = False,
+        axis: builtins.int | None = None,
     ) -> Tensor:
         """The indices that sort along ``dim`` (int64)."""
 
@@ -1689,37 +1873,63 @@ class Tensor:
         dim: builtins.int = ...,
         largest: builtins.bool = True,
         sorted: builtins.bool = True,
+        *,
+        axis: builtins.int | None = None,
     ) -> _return_types.topk:
         """The ``k`` largest (or smallest) along ``dim``: ``(values, indices)``."""
 
     def kthvalue(
-        self, k: builtins.int, dim: builtins.int = ..., keepdim: builtins.bool = False
+        self,
+        k: builtins.int,
+        dim: builtins.int = ...,
+        keepdim: builtins.bool = False,
+        *,
+        axis: builtins.int | None = None,
+        keepdims: builtins.bool | None = None,
     ) -> _return_types.kthvalue:
         """The ``k``-th smallest along ``dim`` (1-based): ``(values, indices)``."""
 
     @overload
-    def median(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
+    def median(
+        self, dim: None = None, keepdim: builtins.bool = False, *, axis: None = None
+    ) -> Tensor: ...
     @overload
     def median(
-        self, dim: builtins.int, keepdim: builtins.bool = False
+        self, dim: builtins.int, keepdim: builtins.bool = False, *, axis: builtins.int | None = None, keepdims: builtins.bool | None = None
+    ) -> _return_types.median: ...
+    @overload
+    def median(
+        self, dim: None = None, keepdim: builtins.bool = False, *, axis: builtins.int,
+        keepdims: builtins.bool | None = None,
     ) -> _return_types.median: ...
 
     @overload
-    def nanmedian(self, dim: None = None, keepdim: builtins.bool = False) -> Tensor: ...
+    def nanmedian(
+        self, dim: None = None, keepdim: builtins.bool = False, *, axis: None = None
+    ) -> Tensor: ...
     @overload
     def nanmedian(
-        self, dim: builtins.int, keepdim: builtins.bool = False
+        self, dim: builtins.int, keepdim: builtins.bool = False, *, axis: builtins.int | None = None, keepdims: builtins.bool | None = None
+    ) -> _return_types.nanmedian: ...
+    @overload
+    def nanmedian(
+        self, dim: None = None, keepdim: builtins.bool = False, *, axis: builtins.int,
+        keepdims: builtins.bool | None = None,
     ) -> _return_types.nanmedian: ...
 
     def mode(
-        self, dim: builtins.int = ..., keepdim: builtins.bool = False
+        self, dim: builtins.int = ..., keepdim: builtins.bool = False, *, axis: builtins.int | None = None, keepdims: builtins.bool | None = None
     ) -> _return_types.mode:
         """The most frequent value along ``dim`` and its index."""
 
-    def cummax(self, dim: builtins.int) -> _return_types.cummax:
+    def cummax(
+        self, dim: builtins.int | None = None, *, axis: builtins.int | None = None
+    ) -> _return_types.cummax:
         """Running maximum along ``dim`` and where it was reached."""
 
-    def cummin(self, dim: builtins.int) -> _return_types.cummin:
+    def cummin(
+        self, dim: builtins.int | None = None, *, axis: builtins.int | None = None
+    ) -> _return_types.cummin:
         """Running minimum along ``dim`` and where it was reached."""
 
     def multinomial(
@@ -1752,8 +1962,10 @@ class Tensor:
         """Transpose of a 2-D tensor (reversed dimensions otherwise, as NumPy)."""
 
     def permute(self, *dims: _ShapeLike) -> Tensor: ...
-    def unsqueeze(self, dim: builtins.int) -> Tensor: ...
-    def squeeze(self, dim: _Dims = None) -> Tensor: ...
+    def unsqueeze(
+        self, dim: builtins.int | None = None, *, axis: builtins.int | None = None
+    ) -> Tensor: ...
+    def squeeze(self, dim: _Dims = None, *, axis: _Dims = None) -> Tensor: ...
     def expand(self, *sizes: _ShapeLike) -> Tensor:
         """Broadcasts to a larger shape without copying (-1 keeps a dimension)."""
 
@@ -1793,10 +2005,14 @@ def set_default_dtype(d: _DTypeLike) -> None:
 def _full_value(
     shape: _ShapeLike, value: float, dtype: _DTypeLike | None = None
 ) -> Tensor: ...
-def cat(tensors: Sequence[Tensor], dim: builtins.int = 0) -> Tensor:
+def cat(
+    tensors: Sequence[Tensor], dim: builtins.int = 0, *, axis: builtins.int | None = None
+) -> Tensor:
     """Concatenates tensors along ``dim`` (dtypes are promoted)."""
 
-def stack(tensors: Sequence[Tensor], dim: builtins.int = 0) -> Tensor:
+def stack(
+    tensors: Sequence[Tensor], dim: builtins.int = 0, *, axis: builtins.int | None = None
+) -> Tensor:
     """Stacks equal-shaped tensors along a new dimension ``dim``."""
 
 def _from_numpy(array: _FloatArray, requires_grad: builtins.bool = False) -> Tensor: ...
@@ -2026,7 +2242,9 @@ def _put_add(src: Tensor, positions: Any, shape: Sequence[builtins.int]) -> Tens
 def _positions_along(
     op: str,
     shape: Sequence[builtins.int],
-    dim: builtins.int,
-    index: Tensor,
-    use_values: builtins.bool,
+    dim: builtins.int | None = None,
+    index: Tensor | None = None,
+    use_values: builtins.bool | None = None,
+    *,
+    axis: builtins.int | None = None,
 ) -> Any: ...

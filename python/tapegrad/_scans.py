@@ -35,15 +35,9 @@ def prod(
     keepdim: bool = False,
     *,
     dtype: Any = None,
-    axis: int | None = None,
-    keepdims: bool | None = None,
 ) -> Tensor:
-    """Product of all elements, or over ``dim`` (kept as size 1 with ``keepdim``;
-    ``axis``/``keepdims`` are NumPy's spellings, as PyTorch accepts)."""
-    from ._logical import _numpy_spellings
+    """Product of all elements, or over ``dim`` (kept as size 1 with ``keepdim``)."""
     from ._shapes import movedim
-
-    dim, keepdim = _numpy_spellings("prod", dim, keepdim, axis, keepdims)
 
     x = _accumulated(input, dtype)
     if dim is None:

@@ -35,6 +35,7 @@ __all__ = [
     "rot90",
     "split",
     "swapaxes",
+    "swapdims",
     "tensor_split",
     "tile",
     "trace",
@@ -308,6 +309,11 @@ def movedim(
 def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
     """Swaps two dimensions (NumPy's name for ``transpose``)."""
     return input.transpose(axis0, axis1)
+
+
+def swapdims(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """Swaps two dimensions (PyTorch's other name for ``transpose``)."""
+    return input.transpose(dim0, dim1)
 
 
 def _diagonal_index(rows: int, cols: int, offset: int) -> np.ndarray:

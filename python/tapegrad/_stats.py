@@ -47,21 +47,6 @@ def _dims(input: Tensor, dim: Any) -> tuple[int, ...]:
     return tuple(sorted({_dim(input, int(d), "reduction") for d in dims}))
 
 
-def _aliases(
-    op: str, dim: Any, keepdim: bool, kwargs: dict[str, Any]
-) -> tuple[Any, bool]:
-    """NumPy's ``axis=``/``keepdims=`` spellings, which PyTorch accepts too."""
-    if "axis" in kwargs:
-        if dim is not None:
-            raise ArgumentError(f"{op}: give dim or axis, not both")
-        dim = kwargs.pop("axis")
-    if "keepdims" in kwargs:
-        keepdim = bool(kwargs.pop("keepdims"))
-    if kwargs:
-        raise ArgumentError(f"{op}: unexpected keyword arguments {sorted(kwargs)}")
-    return dim, keepdim
-
-
 def _correction(op: str, unbiased: Any, correction: Any) -> float:
     if unbiased is not None and correction is not None:
         raise ArgumentError(f"{op}: give correction or unbiased, not both")
@@ -77,11 +62,9 @@ def _var(
     unbiased: Any,
     keepdim: bool,
     correction: Any,
-    kwargs: dict[str, Any],
 ) -> tuple[Tensor, Tensor]:
     if isinstance(dim, bool):  # var(input, unbiased) in the legacy signature
         dim, unbiased = None, dim
-    dim, keepdim = _aliases(op, dim, keepdim, kwargs)
     c = _correction(op, unbiased, correction)
     dims = _dims(input, dim)
     count = math.prod(input.shape[d] for d in dims) if input.ndim else 1
@@ -101,11 +84,10 @@ def var(
     keepdim: bool = False,
     *,
     correction: Any = None,
-    **kwargs: Any,
 ) -> Tensor:
     """Variance over ``dim`` (None: all), dividing by ``N - correction`` (default 1;
     ``unbiased=False`` is ``correction=0``)."""
-    return _var("var", input, dim, unbiased, keepdim, correction, kwargs)[0]
+    return _var("var", input, dim, unbiased, keepdim, correction)[0]
 
 
 def std(
@@ -115,10 +97,9 @@ def std(
     keepdim: bool = False,
     *,
     correction: Any = None,
-    **kwargs: Any,
 ) -> Tensor:
     """Standard deviation: ``sqrt(var(...))`` with the same arguments."""
-    return _var("std", input, dim, unbiased, keepdim, correction, kwargs)[0].sqrt()
+    return _var("std", input, dim, unbiased, keepdim, correction)[0].sqrt()
 
 
 def var_mean(
@@ -128,10 +109,9 @@ def var_mean(
     keepdim: bool = False,
     *,
     correction: Any = None,
-    **kwargs: Any,
 ) -> tuple[Tensor, Tensor]:
     """``(var, mean)`` over ``dim``."""
-    return _var("var_mean", input, dim, unbiased, keepdim, correction, kwargs)
+    return _var("var_mean", input, dim, unbiased, keepdim, correction)
 
 
 def std_mean(
@@ -141,10 +121,9 @@ def std_mean(
     keepdim: bool = False,
     *,
     correction: Any = None,
-    **kwargs: Any,
 ) -> tuple[Tensor, Tensor]:
     """``(std, mean)`` over ``dim``."""
-    v, m = _var("std_mean", input, dim, unbiased, keepdim, correction, kwargs)
+    v, m = _var("std_mean", input, dim, unbiased, keepdim, correction)
     return v.sqrt(), m
 
 
@@ -179,24 +158,18 @@ def dist(input: Tensor, other: Any, p: float = 2) -> Tensor:
     return vector_norm(input - other, p)
 
 
-def nansum(
-    input: Tensor, dim: Any = None, keepdim: bool = False, **kwargs: Any
-) -> Tensor:
+def nansum(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """Sum over ``dim`` with NaN counted as zero."""
     from . import where
 
-    dim, keepdim = _aliases("nansum", dim, keepdim, {**kwargs})
     if not input.dtype.is_floating_point:  # no NaN to skip: the sum, int64 as PyTorch's
         return _reduce(input, "sum", _dims(input, dim), keepdim)
     clean = where(input.ne(input), 0.0, input)  # NaN is the one value != itself
     return _reduce(clean, "sum", _dims(input, dim), keepdim)
 
 
-def nanmean(
-    input: Tensor, dim: Any = None, keepdim: bool = False, **kwargs: Any
-) -> Tensor:
+def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """Mean over ``dim`` of the elements that are not NaN."""
-    dim, keepdim = _aliases("nanmean", dim, keepdim, {**kwargs})
     require_floating("nanmean", input)
     count = _reduce(input.eq(input), "sum", _dims(input, dim), keepdim)
     return nansum(input, dim, keepdim) / count

@@ -402,6 +402,13 @@ impl Storage {
         foreign.is_native() && Arc::strong_count(foreign) == 1
     }
 
+    /// Whether the memory is still shared with another library, once memory whose last
+    /// NumPy array or DLPack capsule is gone has turned native again.
+    pub fn is_shared_now(&self) -> bool {
+        Self::reclaim(&mut self.buffer.write().unwrap_or_else(|e| e.into_inner()));
+        self.is_shared()
+    }
+
     /// Whether the memory is shared with another library.
     pub fn is_shared(&self) -> bool {
         matches!(&*self.buffer.read().unwrap_or_else(|e| e.into_inner()), Buffer::Shared(_))
@@ -420,6 +427,12 @@ impl Storage {
     /// Counts a write.
     pub fn bump(&self) {
         self.version.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Starts the count of writes at `version` (a storage that replaces a tensor's old one,
+    /// as `resize_` growing it: the tensor's `_version` goes on from where it was).
+    pub(crate) fn set_version(&self, version: u64) {
+        self.version.store(version, Ordering::Relaxed);
     }
 
     /// Shape of the buffer.

@@ -11,7 +11,7 @@ use crate::error::{fmt_shape, Error, Result};
 use crate::graph::{Edge, GradHook, Jvp, Node, PostAccumulateHook, SavedInfo, Tangents};
 use crate::storage::{Layout, Storage, Strides};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// The producing node and which of its outputs a tensor is.
 pub(crate) type History = Option<(Arc<Node>, usize)>;
@@ -26,6 +26,9 @@ pub(crate) struct ViewOrigin {
     pub(crate) replay: Replay,
     /// The base's history generation this view's history was made from.
     pub(crate) generation: AtomicU64,
+    /// How the base read its storage when the view was made: `replay` is only valid while
+    /// the base reads it the same way (an in-place view op on the base, `t_`, changes it).
+    pub(crate) base_layout: Layout,
 }
 
 /// Where a tensor's elements are: a storage and how to read it.
@@ -41,7 +44,8 @@ pub struct TensorImpl {
     history: RwLock<History>,
     /// Counts the times an in-place op replaced `history` (views of this tensor compare it).
     generation: AtomicU64,
-    view: OnceLock<ViewOrigin>,
+    /// Replaced only by an in-place view op (`t_`, `unsqueeze_`...; see `ops/view_inplace.rs`).
+    view: RwLock<Option<Arc<ViewOrigin>>>,
     grad: Mutex<Option<Tensor>>,
     tangents: Mutex<Tangents>,
     /// Hooks of a leaf (a non-leaf's hooks live on its node).
@@ -84,7 +88,7 @@ impl Tensor {
             requires_grad: AtomicBool::new(requires_grad),
             history: RwLock::new(grad_fn),
             generation: AtomicU64::new(0),
-            view: OnceLock::new(),
+            view: RwLock::new(None),
             grad: Mutex::new(None),
             tangents: Mutex::new(Vec::new()),
             hooks: Mutex::new(Vec::new()),
@@ -425,8 +429,29 @@ impl Tensor {
     }
 
     /// What this view was made from, if it is one.
-    pub(crate) fn view_origin(&self) -> Option<&ViewOrigin> {
-        self.0.view.get()
+    pub(crate) fn view_origin(&self) -> Option<Arc<ViewOrigin>> {
+        self.0.view.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Makes this tensor read what `view` (a view of it just made by a view op) reads, and
+    /// take its place among the base's views; with `tracked`, also its history. The history
+    /// generation does not move: the elements did not change, so the views made earlier keep
+    /// histories that are still right (see `ops/view_inplace.rs`).
+    pub(crate) fn become_view_of_self(&self, view: &Tensor, tracked: bool) {
+        let (storage, layout) = view.data();
+        let origin = view.view_origin().filter(|o| !o.base.same_as(self));
+        if tracked {
+            let history = view.history();
+            *self.0.history.write().unwrap_or_else(|e| e.into_inner()) = history;
+            self.0.requires_grad.store(view.requires_grad(), Ordering::Relaxed);
+            *lock(&self.0.tangents) = view.tangents();
+        }
+        self.set_data(storage, layout);
+        if let Some(origin) = &origin {
+            // the view's history is the one just taken: current for the base's generation
+            origin.generation.store(origin.base.generation(), Ordering::Release);
+        }
+        *self.0.view.write().unwrap_or_else(|e| e.into_inner()) = origin;
     }
 
     /// The base whose storage this view shares (PyTorch's `_base`), for views.
@@ -467,21 +492,31 @@ impl Tensor {
             None => (input.clone(), replay),
         };
         let generation = AtomicU64::new(base.generation());
-        let _ = self.0.view.set(ViewOrigin { base, replay, generation });
+        let base_layout = base.data().1;
+        let origin = Arc::new(ViewOrigin { base, replay, generation, base_layout });
+        *self.0.view.write().unwrap_or_else(|e| e.into_inner()) = Some(origin);
         self
     }
 
     /// A view's history is its base's with the view op on top: when an in-place op has
     /// replaced the base's history since, the view op is recorded again on the base.
     fn refresh_view_history(&self) {
-        let Some(origin) = self.0.view.get() else { return };
+        let Some(origin) = self.view_origin() else { return };
         let now = origin.base.generation();
         if origin.generation.load(Ordering::Acquire) == now {
             return;
         }
         origin.generation.store(now, Ordering::Release);
         let _grad = crate::graph::GradModeGuard::new(true);
-        if let Ok(fresh) = (origin.replay)(&origin.base) {
+        // Replay the view op, or, when the base was restrided in place since the view was
+        // made, read this view's window of the base (the op's arguments no longer fit it).
+        let fresh = if origin.base.data().1 == origin.base_layout {
+            (origin.replay)(&origin.base)
+        } else {
+            crate::ops::inplace::relative_to_base(&origin.base, &self.strides())
+                .and_then(|window| origin.base.window_read(&window))
+        };
+        if let Ok(fresh) = fresh {
             let history = fresh.0.history.read().unwrap_or_else(|e| e.into_inner()).clone();
             let requires = fresh.0.requires_grad.load(Ordering::Relaxed);
             *self.0.history.write().unwrap_or_else(|e| e.into_inner()) = history;

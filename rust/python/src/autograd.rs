@@ -17,6 +17,7 @@ pub struct PyHookHandle {
     id: u64,
 }
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyHookHandle {
@@ -79,6 +80,7 @@ pub fn register_post_accumulate_grad_hook(tensor: &Tensor, hook: Py<PyAny>) -> R
 
 /// Turns anomaly mode on or off. While on, each recorded node keeps the Python stack that
 /// created it, and backward fails on the first rule that returns NaN (with `check_nan`).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _set_anomaly_enabled(enabled: bool, check_nan: bool) {
@@ -94,6 +96,7 @@ fn _set_anomaly_enabled(enabled: bool, check_nan: bool) {
 }
 
 /// Whether anomaly mode is on.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _is_anomaly_enabled() -> bool {
@@ -101,6 +104,7 @@ fn _is_anomaly_enabled() -> bool {
 }
 
 /// Whether anomaly mode checks gradients for NaN.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _is_anomaly_check_nan_enabled() -> bool {
@@ -232,6 +236,7 @@ impl Backward for PyFunctionRule {
 
 /// Records a custom function application: `outputs` (computed by the Python `forward` without
 /// recording) become the outputs of one node whose rules call `backward`/`jvp`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (name, backward, jvp, ctx, inputs, outputs, to_save))]
@@ -273,6 +278,7 @@ fn _apply_function<'py>(
 }
 
 /// A tensor equal to `primal` that carries `tangent` (forward mode).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _make_dual(primal: PyRef<'_, PyTensor>, tangent: PyRef<'_, PyTensor>) -> Res<PyTensor> {
@@ -280,6 +286,7 @@ fn _make_dual(primal: PyRef<'_, PyTensor>, tangent: PyRef<'_, PyTensor>) -> Res<
 }
 
 /// Opens a forward-mode level on this thread; returns its id.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _enter_dual_level() -> u64 {
@@ -287,6 +294,7 @@ fn _enter_dual_level() -> u64 {
 }
 
 /// Closes the innermost forward-mode level, which must be `level`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _exit_dual_level(level: u64) -> Res<()> {
@@ -294,6 +302,7 @@ fn _exit_dual_level(level: u64) -> Res<()> {
 }
 
 /// The innermost open forward-mode level, or None.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _current_dual_level() -> Option<u64> {
@@ -301,6 +310,7 @@ fn _current_dual_level() -> Option<u64> {
 }
 
 /// Replaces the open forward-mode levels (to suspend them); returns the previous ones.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _swap_dual_levels(levels: Vec<u64>) -> Vec<u64> {

@@ -16,6 +16,7 @@ use tapegrad_core::{
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PyDType(pub DType);
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyDType {
@@ -253,19 +254,50 @@ pub fn parse_dims(obj: Option<&Bound<'_, PyAny>>) -> Res<Option<Vec<i64>>> {
     })
 }
 
-/// `dim`/`keepdim` from a reduction's arguments, also spelled NumPy's way (`axis=`,
-/// `keepdims=`), as PyTorch accepts (`P.sum(1, keepdims=True)` in many tutorials).
-pub fn numpy_spellings<T>(
-    op: &'static str,
-    dim: Option<T>,
-    keepdim: bool,
-    axis: Option<T>,
-    keepdims: Option<bool>,
-) -> Res<(Option<T>, bool)> {
-    if dim.is_some() && axis.is_some() {
-        return Err(raise(ErrorKind::Value, op, "give dim or axis, not both"));
+/// One parameter given under PyTorch's name or NumPy's (`dim`/`axis`, `keepdim`/`keepdims`),
+/// as PyTorch's argument parser accepts (`P.sum(1, keepdims=True)` in many tutorials); both
+/// at once is a `TypeError`, as in PyTorch. Called by the code `#[numpy_spellings]` writes.
+pub fn one_spelling<T>(
+    op: &str,
+    name: &str,
+    alias: &str,
+    value: Option<T>,
+    alias_value: Option<T>,
+) -> PyResult<Option<T>> {
+    match (value, alias_value) {
+        (Some(_), Some(_)) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "{op}() got both {name} and its NumPy spelling {alias}: give one of them"
+        ))),
+        (value, None) => Ok(value),
+        (None, alias_value) => Ok(alias_value),
     }
-    Ok((dim.or(axis), keepdims.unwrap_or(keepdim)))
+}
+
+/// `one_spelling` for a parameter with a default other than None (`dim=-1`,
+/// `keepdim=false`): the NumPy spelling, when given, replaces `value` if that is still the
+/// default, and is a `TypeError` otherwise.
+pub fn spelled_or_default<T: PartialEq>(
+    op: &str,
+    name: &str,
+    alias: &str,
+    value: T,
+    default: T,
+    alias_value: Option<T>,
+) -> PyResult<T> {
+    match alias_value {
+        None => Ok(value),
+        Some(alias_value) if value == default => Ok(alias_value),
+        Some(_) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "{op}() got both {name} and its NumPy spelling {alias}: give one of them"
+        ))),
+    }
+}
+
+/// PyTorch's error for a required parameter given under neither spelling.
+pub fn missing_argument(op: &str, name: &str) -> PyErr {
+    pyo3::exceptions::PyTypeError::new_err(format!(
+        "{op}() missing 1 required positional argument: \"{name}\""
+    ))
 }
 
 /// Reads a shape given as varargs (`zeros(2, 3)`) or as one sequence (`zeros((2, 3))`).

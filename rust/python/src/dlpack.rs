@@ -124,6 +124,7 @@ fn element_strides(byte_strides: &[isize], itemsize: usize) -> Option<Vec<usize>
 
 /// `tg.from_numpy(a)`: a leaf tensor reading and writing `a`'s memory. The Python wrapper
 /// explains refusals in PyTorch's words; the checks that memory safety rests on are here.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (array, requires_grad=false))]
@@ -380,6 +381,7 @@ fn dtype_of(dl: DLDataType) -> Option<DType> {
 }
 
 /// `tg.from_dlpack(capsule)`: a leaf tensor reading and writing the capsule's memory.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 pub fn _from_dlpack_capsule(capsule: &Bound<'_, PyAny>) -> Res<PyTensor> {

@@ -2,9 +2,7 @@
 //! `promote_types`, `can_cast`, the default dtype). Conversion only: the rules live in the
 //! core's `promotion` module.
 
-use crate::convert::{
-    numpy_spellings, parse_dtype, parse_shape, to_usize_shape, PyDType, PyNumber,
-};
+use crate::convert::{parse_dtype, parse_shape, to_usize_shape, PyDType, PyNumber};
 use crate::errors::{raise, Res};
 use crate::tensor::PyTensor;
 use pyo3::prelude::*;
@@ -38,6 +36,7 @@ impl PyTensor {
     }
 }
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
@@ -78,27 +77,13 @@ impl PyTensor {
         self.cast(DType::Bool)
     }
     /// The index of the largest element (over `dim`, or of the flattened tensor), int64.
-    #[pyo3(signature = (dim=None, keepdim=false, *, axis=None, keepdims=None))]
-    fn argmax(
-        &self,
-        dim: Option<i64>,
-        keepdim: bool,
-        axis: Option<i64>,
-        keepdims: Option<bool>,
-    ) -> Res<PyTensor> {
-        let (dim, keepdim) = numpy_spellings("argmax", dim, keepdim, axis, keepdims)?;
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn argmax(&self, dim: Option<i64>, keepdim: bool) -> Res<PyTensor> {
         Ok(PyTensor(self.0.arg_extreme(Extreme::Max, dim, keepdim)?))
     }
     /// The index of the smallest element (over `dim`, or of the flattened tensor), int64.
-    #[pyo3(signature = (dim=None, keepdim=false, *, axis=None, keepdims=None))]
-    fn argmin(
-        &self,
-        dim: Option<i64>,
-        keepdim: bool,
-        axis: Option<i64>,
-        keepdims: Option<bool>,
-    ) -> Res<PyTensor> {
-        let (dim, keepdim) = numpy_spellings("argmin", dim, keepdim, axis, keepdims)?;
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn argmin(&self, dim: Option<i64>, keepdim: bool) -> Res<PyTensor> {
         Ok(PyTensor(self.0.arg_extreme(Extreme::Min, dim, keepdim)?))
     }
     fn __index__(&self) -> Res<i64> {
@@ -141,6 +126,7 @@ fn promotion_arg<'py>(obj: &Bound<'py, PyAny>) -> Res<PromotionArg<'py>> {
 }
 
 /// The dtype an op on `tensor` and `other` computes in (PyTorch's `torch.result_type`).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn result_type(tensor: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> Res<PyDType> {
@@ -149,6 +135,7 @@ fn result_type(tensor: &Bound<'_, PyAny>, other: &Bound<'_, PyAny>) -> Res<PyDTy
 }
 
 /// The smallest dtype both `type1` and `type2` cast to (PyTorch's `torch.promote_types`).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn promote_types(type1: &Bound<'_, PyAny>, type2: &Bound<'_, PyAny>) -> Res<PyDType> {
@@ -158,6 +145,7 @@ fn promote_types(type1: &Bound<'_, PyAny>, type2: &Bound<'_, PyAny>) -> Res<PyDT
 }
 
 /// Whether PyTorch's casting rules allow `from_` to `to` (`torch.can_cast`).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(name = "can_cast")]
@@ -166,6 +154,7 @@ fn can_cast(from_: &Bound<'_, PyAny>, to: &Bound<'_, PyAny>) -> Res<bool> {
 }
 
 /// The dtype Python floats give (`float32` unless changed).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn get_default_dtype() -> PyDType {
@@ -173,6 +162,7 @@ fn get_default_dtype() -> PyDType {
 }
 
 /// Sets the dtype Python floats give: `float32` or `float64`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn set_default_dtype(d: &Bound<'_, PyAny>) -> Res<()> {
@@ -180,6 +170,7 @@ fn set_default_dtype(d: &Bound<'_, PyAny>) -> Res<()> {
 }
 
 /// A 0-d or filled tensor of a Python number, exact for large ints (`full(..., 2**60)`).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (shape, value, dtype=None))]

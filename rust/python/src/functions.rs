@@ -26,6 +26,7 @@ fn shape_and_dtype(
 }
 
 /// A leaf tensor from a native-order float32/float64 NumPy array (copied).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (array, requires_grad=false))]
@@ -34,6 +35,7 @@ fn _from_numpy(array: &Bound<'_, PyAny>, requires_grad: bool) -> Res<PyTensor> {
 }
 
 /// A tensor filled with `value`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (shape, value, dtype=None, requires_grad=false))]
@@ -48,6 +50,7 @@ fn _full(
 }
 
 /// Uniform samples in [0, 1).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (shape, dtype=None, requires_grad=false, generator=None))]
@@ -64,6 +67,7 @@ fn _rand(
 }
 
 /// Standard normal samples.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (shape, dtype=None, requires_grad=false, generator=None))]
@@ -80,6 +84,7 @@ fn _randn(
 }
 
 /// `start, start + step, ...` below `end`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (start, end, step, dtype=None, requires_grad=false))]
@@ -95,6 +100,7 @@ fn _arange(
 }
 
 /// Identity matrix `n × m`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (n, m, dtype=None, requires_grad=false))]
@@ -105,6 +111,7 @@ fn _eye(n: i64, m: i64, dtype: Option<&Bound<'_, PyAny>>, requires_grad: bool) -
 }
 
 /// Seeds the generator behind `rand` and `randn`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn manual_seed(seed: i128) -> Res<()> {
@@ -115,6 +122,7 @@ fn manual_seed(seed: i128) -> Res<()> {
 }
 
 /// Sets the number of threads of tapegrad's pool (matrix products, large elementwise ops).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn set_num_threads(n: i64) -> Res<()> {
@@ -129,6 +137,7 @@ fn set_num_threads(n: i64) -> Res<()> {
 }
 
 /// The number of threads of tapegrad's pool.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn get_num_threads() -> usize {
@@ -136,6 +145,7 @@ fn get_num_threads() -> usize {
 }
 
 /// Whether ops record the graph on this thread.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn is_grad_enabled() -> bool {
@@ -143,6 +153,7 @@ fn is_grad_enabled() -> bool {
 }
 
 /// Turns recording on or off on this thread; returns the previous mode.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _set_grad_enabled(enabled: bool) -> bool {
@@ -150,6 +161,7 @@ fn _set_grad_enabled(enabled: bool) -> bool {
 }
 
 /// Concatenates tensors along `dim`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (tensors, dim=0))]
@@ -158,6 +170,7 @@ fn cat(tensors: &Bound<'_, PyAny>, dim: i64) -> Res<PyTensor> {
 }
 
 /// Stacks equal-shaped tensors along a new dimension `dim`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (tensors, dim=0))]
@@ -166,6 +179,7 @@ fn stack(tensors: &Bound<'_, PyAny>, dim: i64) -> Res<PyTensor> {
 }
 
 /// `input` where `condition` is nonzero, `other` elsewhere (scalars take the tensor's dtype).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(name = "_where")]
@@ -178,6 +192,7 @@ fn where_(condition: PyRef<'_, PyTensor>, input: Operand<'_>, other: Operand<'_>
 }
 
 /// `input · weightᵀ + bias` as one recorded op (`nn.functional.linear`).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (input, weight, bias=None))]
@@ -194,6 +209,7 @@ fn _linear(
 /// Softmax cross-entropy of `(N, C)` logits, one loss per row. The target is either `labels`
 /// (int64, one class per row) with per-row `weights` (float64), or a dense `target` tensor;
 /// `nn.functional.cross_entropy` builds them and applies the reduction.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (input, labels=None, weights=None, target=None))]
@@ -231,6 +247,7 @@ fn _cross_entropy(
 }
 
 /// The gradients of `outputs` with respect to `inputs` (`torch.autograd.grad`).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused))]
@@ -266,6 +283,7 @@ fn _grad<'py>(
 
 /// Panics, inside the GIL-free section as the ops do (tests of `#[catch_panics]` only: the
 /// panic must come back as `InternalError`, not `PanicException`).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _panic_for_tests(py: Python<'_>, message: String) -> Res<()> {

@@ -74,6 +74,7 @@ pub fn callable(py: Python<'_>, cell: &Callable) -> Option<Py<PyAny>> {
     cell.lock().unwrap_or_else(PoisonError::into_inner).as_ref().map(|h| h.clone_ref(py))
 }
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {

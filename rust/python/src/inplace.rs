@@ -11,6 +11,7 @@ use crate::tensor_extra::composite_methods;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
@@ -187,18 +188,7 @@ impl PyTensor {
     /// The transpose of a matrix (a vector or a scalar is returned as a view of itself);
     /// PyTorch's `t()`.
     fn t(&self) -> Res<PyTensor> {
-        let ndim = self.0.ndim();
-        if ndim > 2 {
-            return Err(crate::errors::raise(
-                tapegrad_core::ErrorKind::Shape,
-                "t",
-                format!("t() expects a tensor with <= 2 dimensions, but self is {ndim}D"),
-            ));
-        }
-        if ndim < 2 {
-            return Ok(PyTensor(self.0.identity_view()?));
-        }
-        Ok(PyTensor(self.0.transpose(0, 1)?))
+        Ok(PyTensor(matrix_t("t", &self.0)?))
     }
 
     /// The last two dimensions swapped (a view; PyTorch's `mT`).
@@ -224,12 +214,29 @@ impl PyTensor {
 }
 
 /// A sequence argument as a tuple (for the shape parser).
-fn as_tuple<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+/// PyTorch's `t()`: the transpose of a matrix, a view of itself for a vector or a scalar.
+pub(crate) fn matrix_t(op: &'static str, t: &tapegrad_core::Tensor) -> Res<tapegrad_core::Tensor> {
+    let ndim = t.ndim();
+    if ndim > 2 {
+        return Err(crate::errors::raise(
+            tapegrad_core::ErrorKind::Shape,
+            op,
+            format!("{op}() expects a tensor with <= 2 dimensions, but self is {ndim}D"),
+        ));
+    }
+    if ndim < 2 {
+        return Ok(t.identity_view()?);
+    }
+    Ok(t.transpose(0, 1)?)
+}
+
+pub(crate) fn as_tuple<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
     PyTuple::new(obj.py(), [obj.clone()])
 }
 
 /// The augmented operators mutate the tensor (PyTorch's `x += y` is `x.add_(y)`), and
 /// `x[index] = value` writes through a view: Python composites in `tapegrad._inplace`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
@@ -477,6 +484,92 @@ composite_methods! { "tapegrad._inplace":
     scatter_add_;
     /// In place `scatter_reduce`.
     scatter_reduce_;
+    /// In place `absolute`.
+    absolute_;
+    /// In place `negative`.
+    negative_;
+    /// In place `fix`.
+    fix_;
+    /// In place `arcsin`.
+    arcsin_;
+    /// In place `arccos`.
+    arccos_;
+    /// In place `arctan`.
+    arctan_;
+    /// In place `arcsinh`.
+    arcsinh_;
+    /// In place `arccosh`.
+    arccosh_;
+    /// In place `arctanh`.
+    arctanh_;
+    /// In place `arctan2`.
+    arctan2_;
+    /// In place `multiply`.
+    multiply_;
+    /// In place `divide`.
+    divide_;
+    /// In place `true_divide`.
+    true_divide_;
+    /// In place `subtract`.
+    subtract_;
+    /// In place `eq`.
+    eq_;
+    /// In place `ne`.
+    ne_;
+    /// In place `lt`.
+    lt_;
+    /// In place `le`.
+    le_;
+    /// In place `gt`.
+    gt_;
+    /// In place `ge`.
+    ge_;
+    /// In place `greater`.
+    greater_;
+    /// In place `greater_equal`.
+    greater_equal_;
+    /// In place `less`.
+    less_;
+    /// In place `less_equal`.
+    less_equal_;
+    /// In place `not_equal`.
+    not_equal_;
+    /// In place `gcd`.
+    gcd_;
+    /// In place `lcm`.
+    lcm_;
+    /// In place `heaviside`.
+    heaviside_;
+    /// In place `i0`.
+    i0_;
+    /// In place `ldexp`.
+    ldexp_;
+    /// In place `nextafter`.
+    nextafter_;
+    /// In place `mvlgamma`.
+    mvlgamma_;
+    /// In place `polygamma`.
+    polygamma_;
+    /// In place `cumsum`.
+    cumsum_;
+    /// In place `cumprod`.
+    cumprod_;
+    /// In place `tril`.
+    tril_;
+    /// In place `triu`.
+    triu_;
+    /// In place `renorm`.
+    renorm_;
+    /// In place `addmm`.
+    addmm_;
+    /// In place `addmv`.
+    addmv_;
+    /// In place `addbmm`.
+    addbmm_;
+    /// In place `baddbmm`.
+    baddbmm_;
+    /// In place `addr`.
+    addr_;
     /// `self[indices] = values` (or `+=` with `accumulate=True`), for any index expression.
     index_put_;
     /// A copy with `indices` set to `values`.

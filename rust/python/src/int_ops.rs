@@ -54,6 +54,7 @@ pub fn check_bool_sub(other: &Operand<'_>) -> Res<()> {
 /// The operator dunders (with their reflected forms) and the named functions.
 macro_rules! int_binary_methods {
     ($($(#[$doc:meta])* $method:ident $op:ident $rop:ident => $core:ident;)*) => {
+        #[tapegrad_macros::numpy_spellings]
         #[tapegrad_macros::catch_panics]
         #[pymethods]
         impl PyTensor {
@@ -87,6 +88,7 @@ int_binary_methods! {
     bitwise_right_shift __rshift__ __rrshift__ => bitwise_right_shift;
 }
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {

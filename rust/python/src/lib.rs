@@ -28,6 +28,7 @@ mod selection;
 mod sorting;
 mod tensor;
 mod tensor_extra;
+mod view_inplace;
 
 use pyo3::prelude::*;
 

@@ -8,6 +8,7 @@ use crate::tensor::PyTensor;
 use pyo3::prelude::*;
 
 /// `X` with `A X = B`, `B` of shape `[..., n, k]`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _linalg_solve(py: Python<'_>, a: PyRef<'_, PyTensor>, b: PyRef<'_, PyTensor>) -> Res<PyTensor> {
@@ -16,6 +17,7 @@ fn _linalg_solve(py: Python<'_>, a: PyRef<'_, PyTensor>, b: PyRef<'_, PyTensor>)
 }
 
 /// `A⁻¹`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _linalg_inv(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
@@ -24,6 +26,7 @@ fn _linalg_inv(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
 }
 
 /// `det(A)`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _linalg_det(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
@@ -32,6 +35,7 @@ fn _linalg_det(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
 }
 
 /// `(sign, log|det A|)`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _linalg_slogdet(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<(PyTensor, PyTensor)> {
@@ -41,6 +45,7 @@ fn _linalg_slogdet(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<(PyTensor, PyT
 }
 
 /// The Cholesky factor (`upper`: `Lᵀ`).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _linalg_cholesky(py: Python<'_>, a: PyRef<'_, PyTensor>, upper: bool) -> Res<PyTensor> {
@@ -49,6 +54,7 @@ fn _linalg_cholesky(py: Python<'_>, a: PyRef<'_, PyTensor>, upper: bool) -> Res<
 }
 
 /// Triangular solve, `B` of shape `[..., n, k]` (left) or `[..., k, n]` (right).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _linalg_solve_triangular(
@@ -75,6 +81,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 }
 
 /// `[w | V]`, the packed eigendecomposition of symmetric `A`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _linalg_eigh(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
@@ -83,6 +90,7 @@ fn _linalg_eigh(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
 }
 
 /// `[U | S | Vh]`, the packed thin SVD.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _linalg_svd(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
@@ -91,6 +99,7 @@ fn _linalg_svd(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
 }
 
 /// `[Q | R]`, the packed reduced QR.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _linalg_qr(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {

@@ -8,6 +8,7 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 use tapegrad_core::{engine, memory, Tensor};
 
 /// Bytes held for backward right now, across all live graphs.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _saved_bytes() -> usize {
@@ -15,6 +16,7 @@ fn _saved_bytes() -> usize {
 }
 
 /// The largest saved-bytes total since the last reset.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _peak_saved_bytes() -> usize {
@@ -22,6 +24,7 @@ fn _peak_saved_bytes() -> usize {
 }
 
 /// Restarts peak tracking from the current total.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _reset_peak_saved_bytes() {
@@ -29,6 +32,7 @@ fn _reset_peak_saved_bytes() {
 }
 
 /// Labels nodes recorded on this thread (nn modules push their name).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _push_label(label: &str) {
@@ -36,6 +40,7 @@ fn _push_label(label: &str) {
 }
 
 /// Ends the innermost label.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _pop_label() {
@@ -43,6 +48,7 @@ fn _pop_label() {
 }
 
 /// The number the next recorded node gets.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _next_node_seq() -> u64 {
@@ -50,6 +56,7 @@ fn _next_node_seq() -> u64 {
 }
 
 /// One dict per node reachable from `outputs`: op, label, and what it saved.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _graph_rows<'py>(py: Python<'py>, outputs: &Bound<'py, PyAny>) -> Res<Bound<'py, PyList>> {
@@ -71,6 +78,7 @@ fn _graph_rows<'py>(py: Python<'py>, outputs: &Bound<'py, PyAny>) -> Res<Bound<'
 }
 
 /// What a segment recorded since node `since` depends on from outside.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _external_inputs<'py>(
@@ -86,6 +94,7 @@ fn _external_inputs<'py>(
 }
 
 /// Gradients of `outputs` w.r.t. `inputs`, sweeping only the graph between them.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _grad_within<'py>(
@@ -108,6 +117,7 @@ fn _grad_within<'py>(
 pub struct PyRngState(tapegrad_core::RngState);
 
 /// The random generator's state (for `_set_rng_state`).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _rng_state() -> PyRngState {
@@ -115,6 +125,7 @@ fn _rng_state() -> PyRngState {
 }
 
 /// Restores a state taken by `_rng_state`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _set_rng_state(state: PyRef<'_, PyRngState>) {

@@ -16,6 +16,7 @@ pub(crate) fn index_tensor(shape: &[usize], idx: Vec<usize>) -> Res<PyTensor> {
 
 /// `conv_transpose1d`/`conv_transpose2d`: stride, dilation, output padding as (height,
 /// width), padding as ((p, p), (p, p)); a 1-D convolution uses only the width entries.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (input, weight, bias, stride, padding, output_padding, dilation, groups))]
@@ -37,6 +38,7 @@ fn _conv_transpose(
 }
 
 /// `adaptive_max_pool1d`/`adaptive_max_pool2d`: the values and their int64 indices.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (input, output_size, one_d))]
@@ -53,6 +55,7 @@ fn _adaptive_max_pool(
 }
 
 /// `max_unpool1d`/`max_unpool2d` into planes of `output_size` (1-D: only the width).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (input, indices, output_size, one_d))]

@@ -9,6 +9,7 @@ use tapegrad_core::{ConvParams, PoolParams};
 
 /// `conv1d`/`conv2d`: stride, dilation as (height, width), padding as
 /// ((before, after), (before, after)); a 1-D convolution uses only the width entries.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (input, weight, bias, stride, padding, dilation, groups))]
@@ -31,6 +32,7 @@ fn _conv(
 /// `max_pool1d`/`max_pool2d`: the pooled values and, per output, the flat index of its
 /// maximum in its plane as an int64 tensor of the output's shape. A 1-D pool uses only the
 /// width entries.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (input, kernel, stride, padding, dilation, ceil_mode, one_d))]
@@ -54,6 +56,7 @@ fn _max_pool(
 
 /// Fused `softmax(scale · q kᵀ + mask) v`; `mask` is additive (the Python wrapper turns
 /// boolean masks and `is_causal` into one).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (query, key, value, mask, scale))]

@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 use tapegrad_core::optim::{adam_step, sgd_step, Adam, Sgd};
 
 /// One in-place SGD step on `param` (and its momentum `buffer`).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (param, grad, buffer, first, lr, momentum, dampening, weight_decay, nesterov, maximize))]
@@ -28,6 +29,7 @@ fn _sgd_step(
 }
 
 /// One in-place Adam/AdamW step on `param` and its moments.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay, decoupled, maximize))]

@@ -6,6 +6,7 @@ use pyo3::types::{PyDict, PyList};
 
 /// One dict per primitive: `node`, `family`, `api` (Python names), `saves`, `derivative`,
 /// `batch` (its batching rule).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _primitives(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {

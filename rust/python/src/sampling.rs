@@ -20,6 +20,7 @@ fn wrap_seed(seed: i128) -> u64 {
     seed.rem_euclid(1 << 64) as u64
 }
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyGenerator {
@@ -85,6 +86,7 @@ pub fn handle(generator: Option<PyRef<'_, PyGenerator>>) -> Option<SharedGenerat
 }
 
 /// The generator random functions use when given none.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _default_generator() -> PyGenerator {
@@ -92,6 +94,7 @@ fn _default_generator() -> PyGenerator {
 }
 
 /// Integers drawn uniformly from `[low, high)`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (low, high, shape, dtype=None, generator=None))]
@@ -111,6 +114,7 @@ fn _randint(
 }
 
 /// A random permutation of `0..n`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (n, dtype=None, generator=None))]
@@ -129,6 +133,7 @@ fn _randperm(
 }
 
 /// Normal samples with elementwise `mean` and `std` (broadcast together).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (mean, std, generator=None))]
@@ -143,6 +148,7 @@ fn _normal(
 }
 
 /// Poisson samples with the elementwise rates `input`.
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 #[pyo3(signature = (input, generator=None))]

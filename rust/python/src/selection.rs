@@ -25,6 +25,7 @@ fn positions(op: &'static str, array: &PyReadonlyArrayDyn<'_, i64>) -> Res<Posit
 }
 
 /// `x.flatten()[positions]` shaped `shape` (records `TakeBackward`).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _take(
@@ -38,6 +39,7 @@ fn _take(
 }
 
 /// Zeros of `shape` with `src`'s elements added at `positions` (records `PutAddBackward`).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _put_add(
@@ -53,6 +55,7 @@ fn _put_add(
 /// Flat positions into a tensor of `shape` for each element of `index` along `dim`: with
 /// `use_values`, `index`'s values on `dim` (gather/scatter targets, range-checked), else
 /// the element's own coordinate (the source side of a scatter).
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _positions_along<'py>(
@@ -78,6 +81,7 @@ fn _positions_along<'py>(
     Ok(found.into_iter().map(|p| p as i64).collect::<Vec<_>>().into_pyarray(py))
 }
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
@@ -99,6 +103,7 @@ impl PyTensor {
 /// `Tensor.<name>(*args, **kwargs)` for the selections composed in `tapegrad._selection`.
 macro_rules! selection_methods {
     ($($(#[$doc:meta])* $name:ident;)*) => {
+        #[tapegrad_macros::numpy_spellings]
         #[tapegrad_macros::catch_panics]
         #[pymethods]
         impl PyTensor {

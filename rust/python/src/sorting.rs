@@ -55,6 +55,7 @@ impl PyTensor {
     }
 }
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {

@@ -1,8 +1,8 @@
 //! The Python `Tensor` class: each method converts, calls the core, and maps errors.
 
 use crate::convert::{
-    array_to_numpy, numpy_spellings, operand, parse_dims, parse_index, parse_shape_args,
-    to_usize_shape, wrong_type, Operand, PyDType,
+    array_to_numpy, operand, parse_dims, parse_index, parse_shape_args, to_usize_shape, wrong_type,
+    Operand, PyDType,
 };
 use crate::errors::{raise, Res};
 use pyo3::prelude::*;
@@ -22,6 +22,7 @@ pub struct PyGradFn {
     name: String,
 }
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyGradFn {
@@ -89,6 +90,7 @@ impl PyTensor {
 /// stanza is a new method, with its doc comment as its docstring.
 macro_rules! py_unary_methods {
     ($($(#[$doc:meta])* $variant:ident $method:ident $node:literal { $($stanza:tt)* })*) => {
+        #[tapegrad_macros::numpy_spellings]
         #[tapegrad_macros::catch_panics]
         #[pymethods]
         impl PyTensor {
@@ -104,6 +106,7 @@ macro_rules! py_unary_methods {
 
 tapegrad_core::for_each_unary!(py_unary_methods);
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
@@ -115,6 +118,7 @@ impl PyTensor {
     }
 }
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
@@ -585,75 +589,50 @@ impl PyTensor {
     }
 
     /// Sum over `dim` (all dims when None), in `dtype` when given (the input is cast first).
-    #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None, axis=None, keepdims=None))]
+    #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
     fn sum(
         &self,
         py: Python<'_>,
         dim: Option<&Bound<'_, PyAny>>,
         keepdim: bool,
         dtype: Option<&Bound<'_, PyAny>>,
-        axis: Option<&Bound<'_, PyAny>>,
-        keepdims: Option<bool>,
     ) -> Res<PyTensor> {
-        let (dim, keepdim) = numpy_spellings("sum", dim, keepdim, axis, keepdims)?;
         let (t, dims, dtype) = (&self.0, parse_dims(dim)?, crate::convert::parse_dtype(dtype)?);
         Ok(wrap(compute(py, t.numel(), || t.sum_dtype(dims.as_deref(), keepdim, dtype))?))
     }
     /// Mean over `dim` (all dims when None), in `dtype` when given (the input is cast first;
     /// an integer input needs it).
-    #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None, axis=None, keepdims=None))]
+    #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
     fn mean(
         &self,
         py: Python<'_>,
         dim: Option<&Bound<'_, PyAny>>,
         keepdim: bool,
         dtype: Option<&Bound<'_, PyAny>>,
-        axis: Option<&Bound<'_, PyAny>>,
-        keepdims: Option<bool>,
     ) -> Res<PyTensor> {
-        let (dim, keepdim) = numpy_spellings("mean", dim, keepdim, axis, keepdims)?;
         let (t, dims, dtype) = (&self.0, parse_dims(dim)?, crate::convert::parse_dtype(dtype)?);
         Ok(wrap(compute(py, t.numel(), || t.mean_dtype(dims.as_deref(), keepdim, dtype))?))
     }
     /// Largest value over `dim` (all dims when None; ties share the gradient).
-    #[pyo3(signature = (dim=None, keepdim=false, *, axis=None, keepdims=None))]
-    fn amax(
-        &self,
-        py: Python<'_>,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: bool,
-        axis: Option<&Bound<'_, PyAny>>,
-        keepdims: Option<bool>,
-    ) -> Res<PyTensor> {
-        let (dim, keepdim) = numpy_spellings("amax", dim, keepdim, axis, keepdims)?;
+    #[pyo3(signature = (dim=None, keepdim=false, *))]
+    fn amax(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
         let (t, dims) = (&self.0, parse_dims(dim)?);
         Ok(wrap(compute(py, t.numel(), || t.max(dims.as_deref(), keepdim))?))
     }
     /// Smallest value over `dim` (all dims when None; ties share the gradient).
-    #[pyo3(signature = (dim=None, keepdim=false, *, axis=None, keepdims=None))]
-    fn amin(
-        &self,
-        py: Python<'_>,
-        dim: Option<&Bound<'_, PyAny>>,
-        keepdim: bool,
-        axis: Option<&Bound<'_, PyAny>>,
-        keepdims: Option<bool>,
-    ) -> Res<PyTensor> {
-        let (dim, keepdim) = numpy_spellings("amin", dim, keepdim, axis, keepdims)?;
+    #[pyo3(signature = (dim=None, keepdim=false, *))]
+    fn amin(&self, py: Python<'_>, dim: Option<&Bound<'_, PyAny>>, keepdim: bool) -> Res<PyTensor> {
         let (t, dims) = (&self.0, parse_dims(dim)?);
         Ok(wrap(compute(py, t.numel(), || t.min(dims.as_deref(), keepdim))?))
     }
     /// `log(sum(exp(self)))` over `dim`, computed stably.
-    #[pyo3(signature = (dim=None, keepdim=false, *, axis=None, keepdims=None))]
+    #[pyo3(signature = (dim=None, keepdim=false, *))]
     fn logsumexp(
         &self,
         py: Python<'_>,
         dim: Option<&Bound<'_, PyAny>>,
         keepdim: bool,
-        axis: Option<&Bound<'_, PyAny>>,
-        keepdims: Option<bool>,
     ) -> Res<PyTensor> {
-        let (dim, keepdim) = numpy_spellings("logsumexp", dim, keepdim, axis, keepdims)?;
         let (t, dims) = (&self.0, parse_dims(dim)?);
         Ok(wrap(compute(py, t.numel(), || t.logsumexp(dims.as_deref(), keepdim))?))
     }
@@ -686,7 +665,7 @@ impl PyTensor {
     }
     /// Transpose of a 2-D tensor (reversed dimensions otherwise, as NumPy).
     #[getter(T)]
-    fn t_(&self) -> Res<PyTensor> {
+    fn reversed_dims(&self) -> Res<PyTensor> {
         let n = self.0.ndim() as i64;
         let perm: Vec<i64> = (0..n).rev().collect();
         Ok(wrap(self.0.permute(&perm)?))

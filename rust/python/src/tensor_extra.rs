@@ -26,6 +26,7 @@ impl PyTensor {
 /// `Tensor.<name>(other)` for binary primitives whose method is not an operator.
 macro_rules! binary_methods {
     ($($(#[$doc:meta])* $method:ident;)*) => {
+        #[tapegrad_macros::numpy_spellings]
         #[tapegrad_macros::catch_panics]
         #[pymethods]
         impl PyTensor {
@@ -61,6 +62,7 @@ binary_methods! {
     heaviside;
 }
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
@@ -133,6 +135,7 @@ impl PyTensor {
     }
 }
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {
@@ -304,6 +307,7 @@ pub(crate) fn composite<'py>(
 /// `Tensor.<name>(*args, **kwargs)` for composites defined in Python `module`.
 macro_rules! composite_methods {
     ($module:literal: $($(#[$doc:meta])* $name:ident;)*) => {
+        #[tapegrad_macros::numpy_spellings]
         #[tapegrad_macros::catch_panics]
         #[pymethods]
         impl PyTensor {
@@ -355,6 +359,8 @@ composite_methods! { "tapegrad._shapes":
     movedim;
     /// Swaps two dimensions.
     swapaxes;
+    /// Swaps two dimensions (`transpose`).
+    swapdims;
     /// A diagonal of the matrices in `dim1`, `dim2`.
     diagonal;
     /// Diagonal of a 2-d tensor, or a matrix from a 1-d one.
@@ -641,6 +647,7 @@ composite_methods! { "tapegrad._surface":
     is_neg;
 }
 
+#[tapegrad_macros::numpy_spellings]
 #[tapegrad_macros::catch_panics]
 #[pymethods]
 impl PyTensor {

@@ -176,7 +176,7 @@ impl Tensor {
 
     /// PyTorch's checks before any in-place op on a tensor that is (a view of) a leaf
     /// requiring grad: allowed only with grad mode off.
-    fn check_inplace(&self, op: &str) -> Result<()> {
+    pub(crate) fn check_inplace(&self, op: &str) -> Result<()> {
         if !crate::graph::is_grad_enabled() {
             return Ok(());
         }
@@ -520,7 +520,7 @@ fn write_view(base: &Tensor, storage: &Arc<Storage>, layout: &Layout, new: &Tens
 }
 
 /// The window in the coordinates of the base's elements in standard order.
-fn relative_to_base(base: &Tensor, window: &Strides) -> Result<Strides> {
+pub(crate) fn relative_to_base(base: &Tensor, window: &Strides) -> Result<Strides> {
     match base.data().1 {
         Layout::Natural => Ok(window.clone()),
         Layout::Strided(b) if b.strides == crate::storage::contiguous_strides(&b.shape) => {

@@ -41,3 +41,4 @@ pub mod shape;
 pub mod sort;
 pub mod special;
 pub mod unary;
+pub mod view_inplace;
