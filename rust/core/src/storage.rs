@@ -271,13 +271,15 @@ impl Strides {
     /// The diagonal `offset` of axes `d1`, `d2` (removed; the diagonal becomes the last axis).
     pub fn diagonal(&self, offset: i64, d1: usize, d2: usize) -> Strides {
         let (n1, n2) = (self.shape[d1], self.shape[d2]);
-        let (len, start) = if offset >= 0 {
-            let o = offset as usize;
-            (n1.min(n2.saturating_sub(o)), o * self.strides[d2])
+        let o = usize::try_from(offset.unsigned_abs()).unwrap_or(usize::MAX);
+        // An offset beyond the matrix leaves an empty diagonal (PyTorch's rule); the start is
+        // only computed for a non-empty one, where `o` is within an axis and cannot overflow.
+        let (len, start_axis) = if offset >= 0 {
+            (n1.min(n2.saturating_sub(o)), d2)
         } else {
-            let o = offset.unsigned_abs() as usize;
-            (n1.saturating_sub(o).min(n2), o * self.strides[d1])
+            (n1.saturating_sub(o).min(n2), d1)
         };
+        let start = if len > 0 { o * self.strides[start_axis] } else { 0 };
         let mut shape = Vec::with_capacity(self.shape.len() - 1);
         let mut strides = Vec::with_capacity(self.shape.len() - 1);
         for i in 0..self.shape.len() {
@@ -288,7 +290,7 @@ impl Strides {
         }
         shape.push(len);
         strides.push(self.strides[d1] + self.strides[d2]);
-        Strides { offset: self.offset + if len > 0 { start } else { 0 }, shape, strides }
+        Strides { offset: self.offset + start, shape, strides }
     }
 
     /// Windows of `size` every `step` along `dim` (a new last axis of length `size`).

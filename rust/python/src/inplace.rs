@@ -23,7 +23,7 @@ impl PyTensor {
     ) -> Res<Bound<'py, Self>> {
         let py = slf.py();
         slf.get().0.update(op, |current| {
-            let result = function.call1((PyTensor(current.clone()),)).map_err(external)?;
+            let result = function.call1((PyTensor::new(current.clone()),)).map_err(external)?;
             let tensor = result.cast::<PyTensor>().map_err(|e| external(e.into()))?;
             let _ = py;
             Ok(tensor.get().0.clone())
@@ -92,7 +92,7 @@ impl PyTensor {
     /// A tensor sharing this one's storage, cut from the graph (`p.data`).
     #[getter]
     fn data(&self) -> PyTensor {
-        PyTensor(self.0.detach())
+        PyTensor::new(self.0.detach())
     }
 
     /// Points this tensor at `other`'s storage (`p.data = other`); the history stays.
@@ -102,9 +102,16 @@ impl PyTensor {
     }
 
     /// The tensor whose storage this view shares, or None (PyTorch's `_base`).
+    /// The same Python object as the base when the view was made from Python.
     #[getter]
-    fn _base(&self) -> Option<PyTensor> {
-        self.0.base().map(PyTensor)
+    fn _base(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
+        let py = slf.py();
+        let me = slf.get();
+        let Some(base) = me.0.base() else { return Ok(None) };
+        match me.1.get(py, base.address()) {
+            Some(object) => Ok(Some(object.into_any())),
+            None => Ok(Some(Bound::new(py, PyTensor::new(base))?.into_any().unbind())),
+        }
     }
 
     /// Whether this tensor is a view of another's storage.
@@ -129,7 +136,7 @@ impl PyTensor {
         if slf.get().0.is_contiguous() {
             return Ok(slf.into_any());
         }
-        let copy = PyTensor(slf.get().0.copy()?);
+        let copy = PyTensor::new(slf.get().0.copy()?);
         Ok(Bound::new(slf.py(), copy)?.into_any())
     }
 
@@ -174,20 +181,20 @@ impl PyTensor {
     /// A view with the given sizes, strides and storage offset.
     #[pyo3(signature = (size, stride, storage_offset=None))]
     fn as_strided(
-        &self,
+        slf: &Bound<'_, Self>,
         size: &Bound<'_, PyAny>,
         stride: &Bound<'_, PyAny>,
         storage_offset: Option<usize>,
     ) -> Res<PyTensor> {
         let size = to_usize_shape("as_strided", &parse_shape_args(&as_tuple(size)?)?)?;
         let stride = to_usize_shape("as_strided", &parse_shape_args(&as_tuple(stride)?)?)?;
-        Ok(PyTensor(self.0.as_strided(&size, &stride, storage_offset)?))
+        PyTensor::view_of(slf, slf.get().0.as_strided(&size, &stride, storage_offset)?)
     }
 
     /// The transpose of a matrix (a vector or a scalar is returned as a view of itself);
     /// PyTorch's `t()`.
-    fn t(&self) -> Res<PyTensor> {
-        let ndim = self.0.ndim();
+    fn t(slf: &Bound<'_, Self>) -> Res<PyTensor> {
+        let ndim = slf.get().0.ndim();
         if ndim > 2 {
             return Err(crate::errors::raise(
                 tapegrad_core::ErrorKind::Shape,
@@ -196,15 +203,15 @@ impl PyTensor {
             ));
         }
         if ndim < 2 {
-            return Ok(PyTensor(self.0.identity_view()?));
+            return PyTensor::view_of(slf, slf.get().0.identity_view()?);
         }
-        Ok(PyTensor(self.0.transpose(0, 1)?))
+        PyTensor::view_of(slf, slf.get().0.transpose(0, 1)?)
     }
 
     /// The last two dimensions swapped (a view; PyTorch's `mT`).
     #[getter(mT)]
-    fn matrix_transpose(&self) -> Res<PyTensor> {
-        let ndim = self.0.ndim();
+    fn matrix_transpose(slf: &Bound<'_, Self>) -> Res<PyTensor> {
+        let ndim = slf.get().0.ndim();
         if ndim < 2 {
             return Err(crate::errors::raise(
                 tapegrad_core::ErrorKind::Shape,
@@ -212,14 +219,14 @@ impl PyTensor {
                 format!("tensor.mT is only supported on matrices or batches of matrices. Got {ndim}-D tensor."),
             ));
         }
-        Ok(PyTensor(self.0.transpose(-2, -1)?))
+        PyTensor::view_of(slf, slf.get().0.transpose(-2, -1)?)
     }
 
     /// The same elements in a new shape, without copying (PyTorch's error when the strides
     /// do not allow it).
     #[pyo3(signature = (*shape))]
-    fn view(&self, shape: &Bound<'_, PyTuple>) -> Res<PyTensor> {
-        Ok(PyTensor(self.0.view_shape(&parse_shape_args(shape)?)?))
+    fn view(slf: &Bound<'_, Self>, shape: &Bound<'_, PyTuple>) -> Res<PyTensor> {
+        PyTensor::view_of(slf, slf.get().0.view_shape(&parse_shape_args(shape)?)?)
     }
 }
 
