@@ -290,8 +290,8 @@ impl Backward for CatBackward {
     }
     fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
         let parts = (0..j.inputs.len())
-            .map(|i| j.tangent(i).cloned().unwrap_or_else(|| j.inputs[i].zeros_like()))
-            .collect::<Vec<_>>();
+            .map(|i| j.tangent(i).cloned().map_or_else(|| j.inputs[i].zeros_like(), Ok))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Some(Tensor::cat(&parts, self.axis as i64)?))
     }
     fn saved(&self) -> Vec<SavedInfo> {

@@ -375,7 +375,7 @@ impl Tensor {
     fn shift_by_max(&self, axes: Option<&[i64]>) -> Result<(Tensor, Tensor)> {
         let shift = self.detach().max(axes, true)?;
         let finite = shift.abs()?.lt(&shift.scalar_like(f64::INFINITY))?;
-        let shift = shift.where_cond(&finite, &shift.zeros_like())?;
+        let shift = shift.where_cond(&finite, &shift.zeros_like()?)?;
         Ok((self.sub(&shift)?, shift))
     }
 
