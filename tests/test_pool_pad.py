@@ -223,5 +223,5 @@ def test_empty_non_batch_dims_raise_or_pool_as_torch(name, args, shape):
 
 def test_adaptive_avg_pool_of_an_empty_length_names_it():
     # Was ZeroDivisionError (the averaging matrix divided by an empty window).
-    with pytest.raises(tg.ShapeError, match=r"non-zero size .* dimension 1 being empty"):
+    with pytest.raises(tg.ShapeError, match=r"non-zero size .* dimension 1 being"):
         nn.AdaptiveAvgPool1d(2)(tg.zeros(2, 0))
