@@ -5,7 +5,7 @@
 //! Conversion only.
 
 use crate::convert::{parse_shape_args, to_usize_shape, Operand, PyNumber};
-use crate::errors::{external, Res};
+use crate::errors::{external, Failure, Res};
 use crate::tensor::PyTensor;
 use crate::tensor_extra::composite_methods;
 use pyo3::prelude::*;
@@ -319,17 +319,89 @@ fn inplace_composite<'py>(
     Ok(())
 }
 
+/// `add_`, `sub_`, `mul_`, `div_` in their plain form (one tensor or number, a numeric
+/// `alpha`) take the direct kernel here, without a trip through Python, when nothing is
+/// recorded; every other call (and every error) goes to the composite in
+/// `tapegrad._inplace`, which makes the same check first.
+fn arith_or_composite<'py>(
+    slf: &Bound<'py, PyTensor>,
+    op: tapegrad_core::ops::inplace::Arith,
+    name: &str,
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    use pyo3::types::{PyFloat, PyInt};
+    use tapegrad_core::ops::inplace::Arith;
+    let number =
+        |x: &Bound<'py, PyAny>| x.is_instance_of::<PyFloat>() || x.is_instance_of::<PyInt>();
+    let alpha = match kwargs {
+        None => Some(1.0),
+        Some(k) if k.len() == 1 && matches!(op, Arith::Add | Arith::Sub) => {
+            match k.get_item("alpha")? {
+                Some(a) if number(&a) => a.extract::<f64>().ok(),
+                _ => None,
+            }
+        }
+        Some(_) => None,
+    };
+    if let (Some(alpha), true) = (alpha, args.len() == 1) {
+        let other = args.get_item(0)?;
+        if other.is_instance_of::<PyTensor>() || number(&other) {
+            let this = &slf.get().0;
+            let operand: Operand<'_> = other.extract()?;
+            let done = this.arith_in_place(op, &operand.to_tensor(this), alpha);
+            if done.map_err(Failure::from)? {
+                return Ok(slf.clone().into_any());
+            }
+        }
+    }
+    crate::tensor_extra::composite(slf, "tapegrad._inplace", name, args, kwargs)
+}
+
+#[tapegrad_macros::catch_panics]
+#[pymethods]
+impl PyTensor {
+    /// In place `add`.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn add_<'py>(
+        slf: &Bound<'py, Self>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        arith_or_composite(slf, tapegrad_core::ops::inplace::Arith::Add, "add_", args, kwargs)
+    }
+    /// In place `sub`.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn sub_<'py>(
+        slf: &Bound<'py, Self>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        arith_or_composite(slf, tapegrad_core::ops::inplace::Arith::Sub, "sub_", args, kwargs)
+    }
+    /// In place `mul`.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn mul_<'py>(
+        slf: &Bound<'py, Self>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        arith_or_composite(slf, tapegrad_core::ops::inplace::Arith::Mul, "mul_", args, kwargs)
+    }
+    /// In place `div`.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn div_<'py>(
+        slf: &Bound<'py, Self>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        arith_or_composite(slf, tapegrad_core::ops::inplace::Arith::Div, "div_", args, kwargs)
+    }
+}
+
 composite_methods! { "tapegrad._inplace":
     /// A leaf copy with storage of its own (`copy.deepcopy`; its `.grad` is copied too).
     __deepcopy__;
-    /// In place `add`.
-    add_;
-    /// In place `sub`.
-    sub_;
-    /// In place `mul`.
-    mul_;
-    /// In place `div`.
-    div_;
     /// In place `pow`.
     pow_;
     /// In place `clamp`.
