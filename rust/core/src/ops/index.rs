@@ -348,7 +348,7 @@ impl Tensor {
                     axis += 1;
                 }
                 IndexItem::Array { .. } | IndexItem::Mask { .. } => {
-                    unreachable!("advanced indices take the advanced_index path")
+                    return Err(Error::internal("index", "advanced indices take advanced_index"));
                 }
             }
         }
@@ -543,7 +543,8 @@ impl Tensor {
             return Err(Error::shape("cat", "zero-dimensional tensors cannot be concatenated"));
         }
         let axis = normalize_axis("cat", axis, ndim)?;
-        let dtype = tensors.iter().map(Tensor::dtype).reduce(DType::promote).expect("non-empty");
+        // `first` exists (checked above), so the fold has a start.
+        let dtype = tensors.iter().map(Tensor::dtype).fold(first.dtype(), DType::promote);
         let reference = first.shape();
         for (i, t) in tensors.iter().enumerate() {
             let s = t.shape();
