@@ -183,3 +183,45 @@ def test_pad_matches_torch(mode):
         lambda x: torch.nn.functional.pad(x, pads, mode, **kw),
         (1, 2, 4, 5),
     )
+
+
+# Issue 13: empty non-batch dimensions, per op, as PyTorch's kernels check them (only the
+# batch may be empty; adaptive average pooling also allows empty channels).
+EMPTY_DIMS = [
+    ("AdaptiveAvgPool1d", (2,), [(2, 0), (2, 3, 0), (0, 3), (2, 0, 3), (0, 2, 3)]),
+    ("AdaptiveAvgPool2d", (2,), [(2, 0, 3), (1, 2, 3, 0), (0, 3, 3), (1, 0, 3, 3)]),
+    ("AdaptiveMaxPool1d", (2,), [(2, 0), (2, 0, 3), (2, 3, 0), (0, 3), (0, 2, 3)]),
+    ("AdaptiveMaxPool2d", (2,), [(2, 0, 3), (1, 0, 3, 3), (0, 3, 3), (0, 2, 3, 3)]),
+    ("AvgPool1d", (2,), [(0, 3), (2, 0, 3), (2, 3, 0), (0, 2, 3)]),
+    ("AvgPool2d", (2,), [(0, 3, 3), (1, 0, 3, 3), (1, 2, 0, 3), (0, 2, 3, 3)]),
+    ("MaxPool1d", (2,), [(0, 3), (2, 0, 3), (2, 3, 0), (0, 2, 3)]),
+    ("MaxPool2d", (2,), [(0, 3, 3), (1, 0, 3, 3), (1, 2, 3, 0), (0, 2, 3, 3)]),
+    ("Conv1d", (2, 2, 2), [(2, 0), (2, 2, 0), (0, 2, 3)]),
+    ("Conv2d", (2, 2, 2), [(2, 0, 3), (1, 2, 3, 0), (0, 2, 3, 3)]),
+    ("ConvTranspose1d", (2, 2, 2), [(2, 0), (2, 2, 0), (0, 2, 3)]),
+    ("ConvTranspose2d", (2, 2, 2), [(2, 0, 3), (1, 2, 0, 3), (0, 2, 3, 3)]),
+]
+
+
+@pytest.mark.parametrize(
+    "name,args,shape",
+    [(n, a, s) for n, a, shapes in EMPTY_DIMS for s in shapes],
+)
+def test_empty_non_batch_dims_raise_or_pool_as_torch(name, args, shape):
+    torch = pytest.importorskip("torch")
+    try:
+        want = tuple(getattr(torch.nn, name)(*args)(torch.zeros(*shape)).shape)
+    except RuntimeError:
+        want = None
+    module = getattr(nn, name)(*args)
+    if want is None:
+        with pytest.raises(tg.ShapeError, match=r"empty|0 dim batch|larger|shape"):
+            module(tg.zeros(*shape))
+    else:
+        assert tuple(module(tg.zeros(*shape)).shape) == want
+
+
+def test_adaptive_avg_pool_of_an_empty_length_names_it():
+    # Was ZeroDivisionError (the averaging matrix divided by an empty window).
+    with pytest.raises(tg.ShapeError, match=r"non-zero size .* dimension 1 being"):
+        nn.AdaptiveAvgPool1d(2)(tg.zeros(2, 0))

@@ -366,6 +366,18 @@ def _expand(x: BatchedTensor, *sizes: Any) -> BatchedTensor:
     return BatchedTensor(padded.expand(padded.shape[0], *target), x.level)
 
 
+def _diagonal(
+    x: BatchedTensor, offset: int = 0, dim1: int = 0, dim2: int = 1
+) -> BatchedTensor:
+    n = x.ndim
+    if n < 2:
+        from ._errors import ShapeError
+
+        raise ShapeError(f"diagonal: input must be >= 2-d, got shape {x.shape}")
+    d1, d2 = _shift_dim(dim1, n, "diagonal"), _shift_dim(dim2, n, "diagonal")
+    return BatchedTensor(x.value.diagonal(offset, d1, d2), x.level)
+
+
 def _view_as(x: BatchedTensor, other: Any) -> BatchedTensor:
     return _reshape(x, *other.shape)
 
@@ -387,6 +399,7 @@ _SHAPE_RULES: dict[str, Callable[..., Any]] = {
     "view_as": _view_as,
     "reshape_as": _view_as,
     "expand_as": lambda x, other: _expand(x, *other.shape),
+    "diagonal": _diagonal,
 }
 # Elementwise methods that are not primitives of their own (composites of elementwise
 # primitives, conversions), batched by the same rule.

@@ -934,8 +934,11 @@ class Tensor:
     def swapdims(self, *args: Any, **kwargs: Any) -> Any:
         """Swaps two dimensions (``transpose``)."""
 
-    def diagonal(self, *args: Any, **kwargs: Any) -> Any:
-        """A diagonal of the matrices in ``dim1``, ``dim2``."""
+    def diagonal(
+        self, offset: builtins.int = 0, dim1: builtins.int = 0, dim2: builtins.int = 1
+    ) -> Tensor:
+        """The ``offset`` diagonal of the matrices in ``dim1``, ``dim2``, as the last
+        dimension (a view)."""
 
     def diag(self, *args: Any, **kwargs: Any) -> Any:
         """Diagonal of a 2-d tensor, or a matrix from a 1-d one."""

@@ -32,6 +32,7 @@ __all__ = [
     "cummax",
     "cummin",
     "detach",
+    "diagonal",
     "digamma",
     "div",
     "eq",
@@ -130,6 +131,7 @@ cosh = Tensor.cosh
 cummax = Tensor.cummax
 cummin = Tensor.cummin
 detach = Tensor.detach
+diagonal = Tensor.diagonal
 digamma = Tensor.digamma
 div = Tensor.div
 eq = Tensor.eq

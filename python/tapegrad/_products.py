@@ -245,15 +245,13 @@ def _parse_einsum(equation: str, operands: Sequence[Tensor]) -> tuple[list[str],
 
 def _take_repeated(term: str, t: Tensor) -> tuple[str, Tensor]:
     """Collapses a subscript repeated within one operand to its diagonal."""
-    from ._shapes import diagonal
-
     while True:
         seen = next((c for c in term if term.count(c) > 1), None)
         if seen is None:
             return term, t
         i = term.index(seen)
         j = term.index(seen, i + 1)
-        t = diagonal(t, 0, i, j)  # the diagonal goes last
+        t = t.diagonal(0, i, j)  # the diagonal goes last
         term = term[:i] + term[i + 1 : j] + term[j + 1 :] + seen
 
 

@@ -1,7 +1,8 @@
 """Shape functions with PyTorch's names and signatures, composed from the primitives
 (slicing, ``cat``, ``reshape``, ``permute``, ``expand``, integer-array indexing), so their
-gradients come for free. tapegrad has no views yet: each result is a copy, and its
-gradient flows back to the input as a view's would."""
+gradients come for free. A result made by view primitives alone (``narrow``, ``split``,
+``unbind``, ``movedim``, ``diagonal``...) is a view of the input, as PyTorch's; the
+others are copies."""
 
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ __all__ = [
     "column_stack",
     "diag",
     "diag_embed",
-    "diagonal",
     "dstack",
     "flip",
     "fliplr",
@@ -325,33 +325,12 @@ def _diagonal_index(rows: int, cols: int, offset: int) -> np.ndarray:
     return np.arange(n) * (cols + 1) - offset * cols
 
 
-def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    """The diagonal of the matrices in ``dim1``, ``dim2`` (moved to the last dimension)."""
-    if input.ndim < 2:
-        raise ShapeError(
-            f"diagonal: input must be >= 2-d, got shape {tuple(input.shape)}"
-        )
-    a, b = _dim(input, dim1, "diagonal"), _dim(input, dim2, "diagonal")
-    if a == b:
-        raise ArgumentError(f"diagonal: dim1 and dim2 must differ, got {dim1}, {dim2}")
-    moved = movedim(input, [a, b], [-2, -1])
-    rows, cols = moved.shape[-2], moved.shape[-1]
-    flat = moved.reshape(*moved.shape[:-2], rows * cols)
-    index = _diagonal_index(rows, cols, offset)
-    if index.size == 0:
-        return flat[..., :0]
-    return flat[..., index.tolist()]
-
-
-_diagonal_of = diagonal  # `diag`'s argument is named `diagonal`, as PyTorch's
-
-
 def trace(input: Tensor) -> Tensor:
     """Sum of the main diagonal of a 2-d tensor."""
     if input.ndim != 2:
         raise ShapeError(f"trace: input must be 2-d, got shape {tuple(input.shape)}")
     refuse_bool("trace", input)
-    return diagonal(input).sum()
+    return input.diagonal().sum()
 
 
 def diag_embed(
@@ -392,7 +371,7 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     if input.ndim == 1:
         return diag_embed(input, diagonal)
     if input.ndim == 2:
-        return _diagonal_of(input, diagonal)
+        return input.diagonal(diagonal).clone()  # a copy, as PyTorch's
     raise ShapeError(f"diag: input must be 1-d or 2-d, got shape {tuple(input.shape)}")
 
 

@@ -268,7 +268,5 @@ def corrcoef(input: Tensor) -> Tensor:
     c = cov(input)
     if c.ndim == 0:
         return c / c
-    from ._shapes import diagonal
-
-    sd = diagonal(c).sqrt()
+    sd = c.diagonal().sqrt()
     return (c / (sd.unsqueeze(1) * sd.unsqueeze(0))).clamp(-1.0, 1.0)

@@ -39,6 +39,35 @@ def _check_input(input: tg.Tensor, n: int, op: str) -> None:
         )
 
 
+def _check_nonempty(input: tg.Tensor, n: int, op: str, checked: str) -> None:
+    """PyTorch's refusal of empty non-batch dimensions (only the batch may be empty).
+
+    ``checked`` names the dimensions that must not be empty, as PyTorch's kernels check
+    them: ``"spatial"`` (``adaptive_avg_pool*``: channels may be empty), ``"after first"``
+    (``adaptive_max_pool*``) or ``"non-batch"`` (``avg_pool*``, ``max_pool*``: every
+    dimension of an unbatched input).
+    """
+    shape = tuple(input.shape)
+    if checked == "spatial":
+        first = len(shape) - n
+    elif checked == "after first" or len(shape) == n + 2:
+        first = 1
+    else:
+        first = 0
+    empty = [d for d in range(first, len(shape)) if shape[d] == 0]
+    if not empty:
+        return
+    if checked == "non-batch":
+        raise ShapeError(
+            f"{op}: Expected {n + 1}D or {n + 2}D (batch mode) tensor with optional 0 "
+            f"dim batch size for input, but got: {shape}"
+        )
+    raise ShapeError(
+        f"{op}(): Expected input to have non-zero size for non-batch dimensions, but "
+        f"input has sizes {shape} with dimension {empty[0]} being empty"
+    )
+
+
 def _max_pool(
     op: str,
     n: int,
@@ -51,6 +80,7 @@ def _max_pool(
     return_indices: bool,
 ) -> Any:
     _check_input(input, n, op)
+    _check_nonempty(input, n, op, "non-batch")
     kernel = _tuple(kernel_size, n, "kernel_size", op, 1)
     strides = (
         kernel if stride is None or stride == [] else _tuple(stride, n, "stride", op, 1)
@@ -151,6 +181,7 @@ def _avg_pool(
     divisor_override: int | None,
 ) -> tg.Tensor:
     _check_input(input, n, op)
+    _check_nonempty(input, n, op, "non-batch")
     kernel = _tuple(kernel_size, n, "kernel_size", op, 1)
     strides = (
         kernel if stride is None or stride == [] else _tuple(stride, n, "stride", op, 1)
@@ -291,6 +322,7 @@ def _output_sizes(output_size: Any, sizes: Sequence[int], op: str) -> list[int]:
 def adaptive_avg_pool1d(input: tg.Tensor, output_size: int | tuple[int]) -> tg.Tensor:
     """Averages (N, C, L) or (C, L) input over ``output_size`` windows, as PyTorch's."""
     _check_input(input, 1, "adaptive_avg_pool1d")
+    _check_nonempty(input, 1, "adaptive_avg_pool1d", "spatial")
     (out,) = _output_sizes(output_size, input.shape[-1:], "adaptive_avg_pool1d")
     return input @ _averaging_matrix(input.shape[-1], out, input.dtype).transpose(0, 1)
 
@@ -301,6 +333,7 @@ def adaptive_avg_pool2d(input: tg.Tensor, output_size: Any) -> tg.Tensor:
     ``output_size`` is an int, or a pair whose entries may be None (keep that size).
     """
     _check_input(input, 2, "adaptive_avg_pool2d")
+    _check_nonempty(input, 2, "adaptive_avg_pool2d", "spatial")
     h, w = input.shape[-2:]
     oh, ow = _output_sizes(output_size, (h, w), "adaptive_avg_pool2d")
     rows = _averaging_matrix(h, oh, input.dtype)

@@ -15,7 +15,7 @@ from tapegrad import _native
 from tapegrad._errors import ArgumentError, ShapeError
 
 from ._functional_conv import _tuple
-from ._functional_pool import _check_input, _output_sizes
+from ._functional_pool import _check_input, _check_nonempty, _output_sizes
 
 __all__ = [
     "adaptive_max_pool1d",
@@ -42,6 +42,7 @@ def adaptive_max_pool1d(
         The pooled tensor, or ``(pooled, indices)``.
     """
     _check_input(input, 1, "adaptive_max_pool1d")
+    _check_nonempty(input, 1, "adaptive_max_pool1d", "after first")
     (out,) = _output_sizes(output_size, input.shape[-1:], "adaptive_max_pool1d")
     values, indices = _native._adaptive_max_pool(input, (1, out), True)
     return (values, indices) if return_indices else values
@@ -62,6 +63,7 @@ def adaptive_max_pool2d(
         The pooled tensor, or ``(pooled, indices)``.
     """
     _check_input(input, 2, "adaptive_max_pool2d")
+    _check_nonempty(input, 2, "adaptive_max_pool2d", "after first")
     size = _output_sizes(output_size, input.shape[-2:], "adaptive_max_pool2d")
     values, indices = _native._adaptive_max_pool(input, tuple(size), False)
     return (values, indices) if return_indices else values

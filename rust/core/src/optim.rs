@@ -108,21 +108,29 @@ fn slice_mut<T: Element>(a: &mut ArcArray<T, IxDyn>) -> &mut [T] {
     if !a.is_standard_layout() {
         *a = a.as_standard_layout().into_owned().into_shared();
     }
+    // Infallible: a standard-layout array is one slice (made so just above).
     a.as_slice_mut().expect("standard layout after the copy above")
 }
 
 macro_rules! typed {
     ($arrays:expr, $grad:expr, $T:ty, $variant:ident, |$p:ident, $rest:ident, $g:ident| $body:block) => {{
-        let Array::$variant(g) = $grad else { unreachable!("dtypes checked") };
-        let $g: &[$T] = g.as_slice().expect("contiguous");
+        // `with_slices` checked the dtypes and made the gradient contiguous; a broken
+        // invariant is reported as a tapegrad bug.
+        let bug = |what: &str| Error::internal("optimizer step", what.to_string());
+        let Array::$variant(g) = $grad else {
+            return Err(bug("the gradient has the parameter's dtype"));
+        };
+        let $g: &[$T] = g.as_slice().ok_or_else(|| bug("a contiguous gradient"))?;
         let mut slices: Vec<&mut [$T]> = $arrays
             .iter_mut()
             .map(|a| match &mut **a {
-                Array::$variant(x) => slice_mut(x),
-                _ => unreachable!("dtypes checked"),
+                Array::$variant(x) => Ok(slice_mut(x)),
+                _ => Err(bug("the state has the parameter's dtype")),
             })
-            .collect();
-        let ($p, $rest) = slices.split_first_mut().expect("the parameter");
+            .collect::<Result<_>>()?;
+        let Some(($p, $rest)) = slices.split_first_mut() else {
+            return Err(bug("the parameter comes first"));
+        };
         $body
     }};
 }
@@ -153,6 +161,8 @@ fn chunked<T: Element>(
         .map(|(pc, gc)| {
             let rc: Vec<&mut [T]> = rest_chunks
                 .iter_mut()
+                // Infallible: `with_slices` checked that each state has the parameter's
+                // shape, so each splits into as many chunks as the parameter.
                 .map(|it| it.next().expect("state fits the parameter"))
                 .collect();
             (pc, rc, gc)
@@ -230,6 +240,7 @@ pub fn adam_step(
             let step_size = T::of(h.lr / (1.0 - h.beta1.powi(step)));
             let bias2_sqrt = T::of((1.0 - h.beta2.powi(step)).sqrt());
             let eps = T::of(h.eps);
+            // Infallible: `adam_step` always passes exp_avg and exp_avg_sq.
             let (m, tail) = rest.split_first_mut().expect("exp_avg");
             let (v, tail) = tail.split_first_mut().expect("exp_avg_sq");
             let mut vmax = tail.first_mut();

@@ -57,6 +57,8 @@ impl Deref for BufferWrite<'_> {
         match (&self.copy, &*self.guard) {
             (Some(copy), _) => copy,
             (None, Buffer::Native(a)) => a,
+            // `Storage::write` makes the copy whenever the buffer is shared, and the guard
+            // keeps it: this arm cannot be reached (and `Deref` cannot return an error).
             (None, Buffer::Shared(_)) => unreachable!("a shared buffer is written through a copy"),
         }
     }
@@ -67,6 +69,7 @@ impl DerefMut for BufferWrite<'_> {
         match (&mut self.copy, &mut *self.guard) {
             (Some(copy), _) => copy,
             (None, Buffer::Native(a)) => a,
+            // As in `deref`: the copy exists whenever the buffer is shared.
             (None, Buffer::Shared(_)) => unreachable!("a shared buffer is written through a copy"),
         }
     }
@@ -238,7 +241,8 @@ impl Strides {
         }
         let mut new_strides = vec![0usize; shape.len()];
         let mut view_d = shape.len() as isize - 1;
-        let mut chunk_base_stride = *self.strides.last().expect("non-empty");
+        let &last_stride = self.strides.last()?; // not empty: checked above
+        let mut chunk_base_stride = last_stride;
         let mut tensor_numel = 1usize;
         let mut view_numel = 1usize;
         for tensor_d in (0..self.shape.len()).rev() {
@@ -271,13 +275,15 @@ impl Strides {
     /// The diagonal `offset` of axes `d1`, `d2` (removed; the diagonal becomes the last axis).
     pub fn diagonal(&self, offset: i64, d1: usize, d2: usize) -> Strides {
         let (n1, n2) = (self.shape[d1], self.shape[d2]);
-        let (len, start) = if offset >= 0 {
-            let o = offset as usize;
-            (n1.min(n2.saturating_sub(o)), o * self.strides[d2])
+        let o = usize::try_from(offset.unsigned_abs()).unwrap_or(usize::MAX);
+        // An offset beyond the matrix leaves an empty diagonal (PyTorch's rule); the start is
+        // only computed for a non-empty one, where `o` is within an axis and cannot overflow.
+        let (len, start_axis) = if offset >= 0 {
+            (n1.min(n2.saturating_sub(o)), d2)
         } else {
-            let o = offset.unsigned_abs() as usize;
-            (n1.saturating_sub(o).min(n2), o * self.strides[d1])
+            (n1.saturating_sub(o).min(n2), d1)
         };
+        let start = if len > 0 { o * self.strides[start_axis] } else { 0 };
         let mut shape = Vec::with_capacity(self.shape.len() - 1);
         let mut strides = Vec::with_capacity(self.shape.len() - 1);
         for i in 0..self.shape.len() {
@@ -288,7 +294,7 @@ impl Strides {
         }
         shape.push(len);
         strides.push(self.strides[d1] + self.strides[d2]);
-        Strides { offset: self.offset + if len > 0 { start } else { 0 }, shape, strides }
+        Strides { offset: self.offset + start, shape, strides }
     }
 
     /// Windows of `size` every `step` along `dim` (a new last axis of length `size`).
@@ -360,8 +366,13 @@ impl Storage {
             return foreign.clone();
         }
         let placeholder = Buffer::Native(Array::scalar(0.0, self.dtype));
-        let Buffer::Native(array) = std::mem::replace(&mut *buffer, placeholder) else {
-            unreachable!("checked above")
+        let array = match std::mem::replace(&mut *buffer, placeholder) {
+            Buffer::Native(array) => array,
+            Buffer::Shared(foreign) => {
+                // Not reached (returned above), but putting it back is as cheap as a panic.
+                *buffer = Buffer::Shared(foreign.clone());
+                return foreign;
+            }
         };
         let foreign = Arc::new(ForeignBuffer::from_array(array));
         *buffer = Buffer::Shared(foreign.clone());
@@ -583,7 +594,7 @@ impl Storage {
                 match &mut *guard {
                     Buffer::Native(buffer) => {
                         make_unique(buffer);
-                        write_strided(buffer, s, values);
+                        write_strided(buffer, s, values)?;
                     }
                     Buffer::Shared(f) => f.write(s, values),
                 }
@@ -625,6 +636,12 @@ pub fn check_writable(s: &Strides) -> Result<()> {
     Ok(())
 }
 
+/// The elements of window `s` of a standard-order buffer. Infallible by construction: every
+/// layout a tensor holds was checked to fit its buffer when the view was made (`as_strided`
+/// checks the user's window, the other view ops derive theirs from a fitting one), and
+/// buffers are kept in standard order (`strided_whole`, `store`). Reads cannot return an
+/// error without making every `Tensor::array()` fallible, so these `expect`s state that
+/// invariant.
 fn read_strided(buffer: &Array, s: &Strides) -> Array {
     debug_assert!(is_standard(buffer) && s.extent() <= buffer.numel());
     if s.numel() == 0 {
@@ -649,27 +666,38 @@ fn read_strided(buffer: &Array, s: &Strides) -> Array {
     })
 }
 
-fn write_strided(buffer: &mut Array, s: &Strides, values: &Array) {
+/// Writes `values` into the window `s` of a standard-order buffer of the same dtype. The
+/// window was checked when the view was made and by [`check_writable`]; a window that still
+/// does not fit is a tapegrad bug, reported before anything is written.
+fn write_strided(buffer: &mut Array, s: &Strides, values: &Array) -> Result<()> {
     if s.numel() == 0 {
-        return;
+        return Ok(());
     }
+    let bug = |what: String| Error::internal("in-place", what);
     macro_rules! arm {
         ($($v:ident),*) => {
             match (buffer, values) {
                 $((Array::$v(b), Array::$v(v)) => {
-                    let slice = b.as_slice_mut().expect("standard order");
+                    let slice = b.as_slice_mut().ok_or_else(|| bug("a standard-order buffer".into()))?;
                     let mut view = ArrayViewMut::from_shape(
                         IxDyn(&s.shape).strides(IxDyn(&s.strides)),
-                        &mut slice[s.offset..],
+                        slice.get_mut(s.offset..).unwrap_or_default(),
                     )
-                    .expect("a non-overlapping window inside the buffer");
+                    .map_err(|e| bug(format!("a non-overlapping window inside the buffer: {e}")))?;
                     view.assign(v);
                 })*
-                _ => unreachable!("dtype checked by the caller"),
+                (b, v) => {
+                    return Err(bug(format!(
+                        "values of the storage's dtype {} (got {})",
+                        b.dtype(),
+                        v.dtype()
+                    )))
+                }
             }
         };
     }
     arm!(Bool, U8, I8, I16, I32, I64, F32, F64);
+    Ok(())
 }
 
 #[cfg(test)]

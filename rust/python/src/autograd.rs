@@ -40,7 +40,7 @@ pub fn register_hook(tensor: &Tensor, hook: Py<PyAny>) -> Res<PyHookHandle> {
         Python::attach(|py| {
             // Emptied by the collector breaking a cycle: the hook is gone.
             let Some(hook) = crate::gc::callable(py, &cell) else { return Ok(None) };
-            let out = hook.call1(py, (PyTensor(grad.clone()),)).map_err(external)?;
+            let out = hook.call1(py, (PyTensor::new(grad.clone()),)).map_err(external)?;
             if out.is_none(py) {
                 return Ok(None);
             }
@@ -70,7 +70,9 @@ pub fn register_post_accumulate_grad_hook(tensor: &Tensor, hook: Py<PyAny>) -> R
     let id = tensor.register_post_accumulate_grad_hook(Arc::new(move |leaf: &Tensor| {
         let _listed = &listed; // owned by the hook: unlists it when the hook is dropped
         Python::attach(|py| match crate::gc::callable(py, &cell) {
-            Some(hook) => hook.call1(py, (PyTensor(leaf.clone()),)).map(drop).map_err(external),
+            Some(hook) => {
+                hook.call1(py, (PyTensor::new(leaf.clone()),)).map(drop).map_err(external)
+            }
             None => Ok(()),
         })
     }))?;
@@ -137,8 +139,8 @@ impl PyFunctionRule {
         self.saved
             .iter()
             .map(|s| match s {
-                Saved::Tensor(t) => t.get(&self.name).map(|t| Some(PyTensor(t))),
-                Saved::Output(k, data) => Ok(Some(PyTensor(ctx.result_at(data, *k)))),
+                Saved::Tensor(t) => t.get(&self.name).map(|t| Some(PyTensor::new(t))),
+                Saved::Output(k, data) => Ok(Some(PyTensor::new(ctx.result_at(data, *k)))),
                 Saved::None => Ok(None),
             })
             .collect()
@@ -165,7 +167,7 @@ impl Backward for PyFunctionRule {
     ) -> tapegrad_core::Result<Vec<Option<Tensor>>> {
         let saved = self.unpack_saved(ctx)?;
         Python::attach(|py| {
-            let grads: Vec<PyTensor> = grads.iter().cloned().map(PyTensor).collect();
+            let grads: Vec<PyTensor> = grads.iter().cloned().map(PyTensor::new).collect();
             let out = self
                 .backward
                 .call1(
@@ -195,7 +197,7 @@ impl Backward for PyFunctionRule {
                 )));
             }
             let tangents: Vec<Option<PyTensor>> =
-                tangents.iter().map(|t| t.clone().map(PyTensor)).collect();
+                tangents.iter().map(|t| t.clone().map(PyTensor::new)).collect();
             let out = self
                 .jvp
                 .call1(
@@ -274,7 +276,7 @@ fn _apply_function<'py>(
     let refs: Vec<&Tensor> = input_tensors.iter().collect();
     let arrays: Vec<Array> = output_tensors.iter().map(Tensor::array).collect();
     let results = tapegrad_core::record_multi(&refs, arrays, || Box::new(rule))?;
-    Ok(PyTuple::new(py, results.into_iter().map(PyTensor))?)
+    Ok(PyTuple::new(py, results.into_iter().map(PyTensor::new))?)
 }
 
 /// A tensor equal to `primal` that carries `tangent` (forward mode).
@@ -282,7 +284,7 @@ fn _apply_function<'py>(
 #[tapegrad_macros::catch_panics]
 #[pyfunction]
 fn _make_dual(primal: PyRef<'_, PyTensor>, tangent: PyRef<'_, PyTensor>) -> Res<PyTensor> {
-    Ok(PyTensor(Tensor::make_dual(&primal.0, &tangent.0)?))
+    Ok(PyTensor::new(Tensor::make_dual(&primal.0, &tangent.0)?))
 }
 
 /// Opens a forward-mode level on this thread; returns its id.

@@ -164,7 +164,7 @@ pub fn _share_numpy(array: &Bound<'_, PyAny>, requires_grad: bool) -> Res<PyTens
     let window = if window.is_contiguous() { Strides::contiguous(buffer.shape()) } else { window };
     let t = Tensor::from_foreign(Arc::new(buffer), window)?;
     t.set_requires_grad(requires_grad)?;
-    Ok(PyTensor(t))
+    Ok(PyTensor::new(t))
 }
 
 // ---- DLPack ---------------------------------------------------------------------------------
@@ -484,7 +484,7 @@ pub fn _from_dlpack_capsule(capsule: &Bound<'_, PyAny>) -> Res<PyTensor> {
             Box::new(PyOwner(owner)),
         );
         let window = if contiguous { Strides::contiguous(buffer.shape()) } else { window };
-        Ok(PyTensor(Tensor::from_foreign(Arc::new(buffer), window)?))
+        Ok(PyTensor::new(Tensor::from_foreign(Arc::new(buffer), window)?))
     }
 }
 

@@ -32,7 +32,7 @@ impl PyTensor {
     }
 
     fn cast(&self, dtype: DType) -> Res<PyTensor> {
-        Ok(PyTensor(self.0.to_dtype(dtype)?))
+        Ok(PyTensor::new(self.0.to_dtype(dtype)?))
     }
 }
 
@@ -79,12 +79,12 @@ impl PyTensor {
     /// The index of the largest element (over `dim`, or of the flattened tensor), int64.
     #[pyo3(signature = (dim=None, keepdim=false))]
     fn argmax(&self, dim: Option<i64>, keepdim: bool) -> Res<PyTensor> {
-        Ok(PyTensor(self.0.arg_extreme(Extreme::Max, dim, keepdim)?))
+        Ok(PyTensor::new(self.0.arg_extreme(Extreme::Max, dim, keepdim)?))
     }
     /// The index of the smallest element (over `dim`, or of the flattened tensor), int64.
     #[pyo3(signature = (dim=None, keepdim=false))]
     fn argmin(&self, dim: Option<i64>, keepdim: bool) -> Res<PyTensor> {
-        Ok(PyTensor(self.0.arg_extreme(Extreme::Min, dim, keepdim)?))
+        Ok(PyTensor::new(self.0.arg_extreme(Extreme::Min, dim, keepdim)?))
     }
     fn __index__(&self) -> Res<i64> {
         match self.one_value("index")? {
@@ -182,7 +182,7 @@ fn _full_value(
     let shape = to_usize_shape("full", &parse_shape(shape)?)?;
     let dtype = parse_dtype(dtype)?.unwrap_or(value.dtype());
     let data = tapegrad_core::Array::full_value(&shape, value.value(), dtype)?;
-    Ok(PyTensor(Tensor::from_array(data)))
+    Ok(PyTensor::new(Tensor::from_array(data)))
 }
 
 /// Adds the functions of this file to the module.

@@ -13,7 +13,7 @@ use tapegrad_core::{engine, CrossEntropyTarget, DType, ErrorKind, Tensor};
 
 fn leaf(t: Tensor, requires_grad: bool) -> Res<PyTensor> {
     t.set_requires_grad(requires_grad)?;
-    Ok(PyTensor(t))
+    Ok(PyTensor::new(t))
 }
 
 fn shape_and_dtype(
@@ -166,7 +166,7 @@ fn _set_grad_enabled(enabled: bool) -> bool {
 #[pyfunction]
 #[pyo3(signature = (tensors, dim=0))]
 fn cat(tensors: &Bound<'_, PyAny>, dim: i64) -> Res<PyTensor> {
-    Ok(PyTensor(Tensor::cat(&tensor_list(tensors, "cat")?, dim)?))
+    Ok(PyTensor::new(Tensor::cat(&tensor_list(tensors, "cat")?, dim)?))
 }
 
 /// Stacks equal-shaped tensors along a new dimension `dim`.
@@ -175,7 +175,7 @@ fn cat(tensors: &Bound<'_, PyAny>, dim: i64) -> Res<PyTensor> {
 #[pyfunction]
 #[pyo3(signature = (tensors, dim=0))]
 fn stack(tensors: &Bound<'_, PyAny>, dim: i64) -> Res<PyTensor> {
-    Ok(PyTensor(Tensor::stack(&tensor_list(tensors, "stack")?, dim)?))
+    Ok(PyTensor::new(Tensor::stack(&tensor_list(tensors, "stack")?, dim)?))
 }
 
 /// `input` where `condition` is nonzero, `other` elsewhere (scalars take the tensor's dtype).
@@ -188,7 +188,7 @@ fn where_(condition: PyRef<'_, PyTensor>, input: Operand<'_>, other: Operand<'_>
         (Operand::Tensor(t), _) | (_, Operand::Tensor(t)) => t.0.clone(),
         _ => condition.0.clone(),
     };
-    Ok(PyTensor(input.to_tensor(&like).where_cond(&condition.0, &other.to_tensor(&like))?))
+    Ok(PyTensor::new(input.to_tensor(&like).where_cond(&condition.0, &other.to_tensor(&like))?))
 }
 
 /// `input · weightᵀ + bias` as one recorded op (`nn.functional.linear`).
@@ -203,7 +203,7 @@ fn _linear(
     bias: Option<PyRef<'_, PyTensor>>,
 ) -> Res<PyTensor> {
     let (x, w, b) = (input.0.clone(), weight.0.clone(), bias.map(|b| b.0.clone()));
-    Ok(PyTensor(py.detach(|| x.linear(&w, b.as_ref()))?))
+    Ok(PyTensor::new(py.detach(|| x.linear(&w, b.as_ref()))?))
 }
 
 /// Softmax cross-entropy of `(N, C)` logits, one loss per row. The target is either `labels`
@@ -243,7 +243,7 @@ fn _cross_entropy(
         }
     };
     let x = input.0.clone();
-    Ok(PyTensor(py.detach(|| x.cross_entropy(&target))?))
+    Ok(PyTensor::new(py.detach(|| x.cross_entropy(&target))?))
 }
 
 /// The gradients of `outputs` with respect to `inputs` (`torch.autograd.grad`).
@@ -278,7 +278,7 @@ fn _grad<'py>(
     let grads = py.detach(|| {
         engine::grad(&outputs, &seeds, &inputs, retain_graph, create_graph, allow_unused)
     })?;
-    Ok(PyTuple::new(py, grads.into_iter().map(|g| g.map(PyTensor)))?)
+    Ok(PyTuple::new(py, grads.into_iter().map(|g| g.map(PyTensor::new)))?)
 }
 
 /// Panics, inside the GIL-free section as the ops do (tests of `#[catch_panics]` only: the

@@ -79,6 +79,7 @@ pub fn callable(py: Python<'_>, cell: &Callable) -> Option<Py<PyAny>> {
 #[pymethods]
 impl PyTensor {
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.1.visit(&visit)?;
         if self.0.handle_count() != 1 {
             return Ok(());
         }
@@ -96,6 +97,7 @@ impl PyTensor {
     }
 
     fn __clear__(&self) {
+        self.1.clear();
         let ids: Vec<u64> = HOOKS
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -5,7 +5,7 @@
 //! Conversion only.
 
 use crate::convert::{parse_shape_args, to_usize_shape, Operand, PyNumber};
-use crate::errors::{external, Res};
+use crate::errors::{external, Failure, Res};
 use crate::tensor::PyTensor;
 use crate::tensor_extra::composite_methods;
 use pyo3::prelude::*;
@@ -24,7 +24,7 @@ impl PyTensor {
     ) -> Res<Bound<'py, Self>> {
         let py = slf.py();
         slf.get().0.update(op, |current| {
-            let result = function.call1((PyTensor(current.clone()),)).map_err(external)?;
+            let result = function.call1((PyTensor::new(current.clone()),)).map_err(external)?;
             let tensor = result.cast::<PyTensor>().map_err(|e| external(e.into()))?;
             let _ = py;
             Ok(tensor.get().0.clone())
@@ -93,7 +93,7 @@ impl PyTensor {
     /// A tensor sharing this one's storage, cut from the graph (`p.data`).
     #[getter]
     fn data(&self) -> PyTensor {
-        PyTensor(self.0.detach())
+        PyTensor::new(self.0.detach())
     }
 
     /// Points this tensor at `other`'s storage (`p.data = other`); the history stays.
@@ -103,9 +103,16 @@ impl PyTensor {
     }
 
     /// The tensor whose storage this view shares, or None (PyTorch's `_base`).
+    /// The same Python object as the base when the view was made from Python.
     #[getter]
-    fn _base(&self) -> Option<PyTensor> {
-        self.0.base().map(PyTensor)
+    fn _base(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
+        let py = slf.py();
+        let me = slf.get();
+        let Some(base) = me.0.base() else { return Ok(None) };
+        match me.1.get(py, base.address()) {
+            Some(object) => Ok(Some(object.into_any())),
+            None => Ok(Some(Bound::new(py, PyTensor::new(base))?.into_any().unbind())),
+        }
     }
 
     /// Whether this tensor is a view of another's storage.
@@ -130,7 +137,7 @@ impl PyTensor {
         if slf.get().0.is_contiguous() {
             return Ok(slf.into_any());
         }
-        let copy = PyTensor(slf.get().0.copy()?);
+        let copy = PyTensor::new(slf.get().0.copy()?);
         Ok(Bound::new(slf.py(), copy)?.into_any())
     }
 
@@ -175,26 +182,26 @@ impl PyTensor {
     /// A view with the given sizes, strides and storage offset.
     #[pyo3(signature = (size, stride, storage_offset=None))]
     fn as_strided(
-        &self,
+        slf: &Bound<'_, Self>,
         size: &Bound<'_, PyAny>,
         stride: &Bound<'_, PyAny>,
         storage_offset: Option<usize>,
     ) -> Res<PyTensor> {
         let size = to_usize_shape("as_strided", &parse_shape_args(&as_tuple(size)?)?)?;
         let stride = to_usize_shape("as_strided", &parse_shape_args(&as_tuple(stride)?)?)?;
-        Ok(PyTensor(self.0.as_strided(&size, &stride, storage_offset)?))
+        PyTensor::view_of(slf, slf.get().0.as_strided(&size, &stride, storage_offset)?)
     }
 
     /// The transpose of a matrix (a vector or a scalar is returned as a view of itself);
     /// PyTorch's `t()`.
-    fn t(&self) -> Res<PyTensor> {
-        Ok(PyTensor(matrix_t("t", &self.0)?))
+    fn t(slf: &Bound<'_, Self>) -> Res<PyTensor> {
+        PyTensor::view_of(slf, matrix_t("t", &slf.get().0)?)
     }
 
     /// The last two dimensions swapped (a view; PyTorch's `mT`).
     #[getter(mT)]
-    fn matrix_transpose(&self) -> Res<PyTensor> {
-        let ndim = self.0.ndim();
+    fn matrix_transpose(slf: &Bound<'_, Self>) -> Res<PyTensor> {
+        let ndim = slf.get().0.ndim();
         if ndim < 2 {
             return Err(crate::errors::raise(
                 tapegrad_core::ErrorKind::Shape,
@@ -202,14 +209,14 @@ impl PyTensor {
                 format!("tensor.mT is only supported on matrices or batches of matrices. Got {ndim}-D tensor."),
             ));
         }
-        Ok(PyTensor(self.0.transpose(-2, -1)?))
+        PyTensor::view_of(slf, slf.get().0.transpose(-2, -1)?)
     }
 
     /// The same elements in a new shape, without copying (PyTorch's error when the strides
     /// do not allow it).
     #[pyo3(signature = (*shape))]
-    fn view(&self, shape: &Bound<'_, PyTuple>) -> Res<PyTensor> {
-        Ok(PyTensor(self.0.view_shape(&parse_shape_args(shape)?)?))
+    fn view(slf: &Bound<'_, Self>, shape: &Bound<'_, PyTuple>) -> Res<PyTensor> {
+        PyTensor::view_of(slf, slf.get().0.view_shape(&parse_shape_args(shape)?)?)
     }
 }
 
@@ -319,17 +326,89 @@ fn inplace_composite<'py>(
     Ok(())
 }
 
+/// `add_`, `sub_`, `mul_`, `div_` in their plain form (one tensor or number, a numeric
+/// `alpha`) take the direct kernel here, without a trip through Python, when nothing is
+/// recorded; every other call (and every error) goes to the composite in
+/// `tapegrad._inplace`, which makes the same check first.
+fn arith_or_composite<'py>(
+    slf: &Bound<'py, PyTensor>,
+    op: tapegrad_core::ops::inplace::Arith,
+    name: &str,
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    use pyo3::types::{PyFloat, PyInt};
+    use tapegrad_core::ops::inplace::Arith;
+    let number =
+        |x: &Bound<'py, PyAny>| x.is_instance_of::<PyFloat>() || x.is_instance_of::<PyInt>();
+    let alpha = match kwargs {
+        None => Some(1.0),
+        Some(k) if k.len() == 1 && matches!(op, Arith::Add | Arith::Sub) => {
+            match k.get_item("alpha")? {
+                Some(a) if number(&a) => a.extract::<f64>().ok(),
+                _ => None,
+            }
+        }
+        Some(_) => None,
+    };
+    if let (Some(alpha), true) = (alpha, args.len() == 1) {
+        let other = args.get_item(0)?;
+        if other.is_instance_of::<PyTensor>() || number(&other) {
+            let this = &slf.get().0;
+            let operand: Operand<'_> = other.extract()?;
+            let done = this.arith_in_place(op, &operand.to_tensor(this), alpha);
+            if done.map_err(Failure::from)? {
+                return Ok(slf.clone().into_any());
+            }
+        }
+    }
+    crate::tensor_extra::composite(slf, "tapegrad._inplace", name, args, kwargs)
+}
+
+#[tapegrad_macros::catch_panics]
+#[pymethods]
+impl PyTensor {
+    /// In place `add`.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn add_<'py>(
+        slf: &Bound<'py, Self>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        arith_or_composite(slf, tapegrad_core::ops::inplace::Arith::Add, "add_", args, kwargs)
+    }
+    /// In place `sub`.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn sub_<'py>(
+        slf: &Bound<'py, Self>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        arith_or_composite(slf, tapegrad_core::ops::inplace::Arith::Sub, "sub_", args, kwargs)
+    }
+    /// In place `mul`.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn mul_<'py>(
+        slf: &Bound<'py, Self>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        arith_or_composite(slf, tapegrad_core::ops::inplace::Arith::Mul, "mul_", args, kwargs)
+    }
+    /// In place `div`.
+    #[pyo3(signature = (*args, **kwargs))]
+    fn div_<'py>(
+        slf: &Bound<'py, Self>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        arith_or_composite(slf, tapegrad_core::ops::inplace::Arith::Div, "div_", args, kwargs)
+    }
+}
+
 composite_methods! { "tapegrad._inplace":
     /// A leaf copy with storage of its own (`copy.deepcopy`; its `.grad` is copied too).
     __deepcopy__;
-    /// In place `add`.
-    add_;
-    /// In place `sub`.
-    sub_;
-    /// In place `mul`.
-    mul_;
-    /// In place `div`.
-    div_;
     /// In place `pow`.
     pow_;
     /// In place `clamp`.

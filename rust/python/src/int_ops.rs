@@ -19,7 +19,7 @@ impl PyTensor {
     ) -> Res<PyTensor> {
         let other = other.to_tensor(&self.0);
         let (a, b) = if reflected { (&other, &self.0) } else { (&self.0, &other) };
-        Ok(PyTensor(compute(py, a.numel().max(b.numel()), || f(a, b))?))
+        Ok(PyTensor::new(compute(py, a.numel().max(b.numel()), || f(a, b))?))
     }
 }
 
@@ -94,7 +94,7 @@ int_binary_methods! {
 impl PyTensor {
     /// `~self`: bitwise complement of integers, logical not of bools.
     fn bitwise_not(&self) -> Res<PyTensor> {
-        Ok(PyTensor(self.0.bitwise_not()?))
+        Ok(PyTensor::new(self.0.bitwise_not()?))
     }
     fn __invert__(&self) -> Res<PyTensor> {
         self.bitwise_not()
@@ -163,7 +163,7 @@ impl PyTensor {
         let other = operand("div", other)?.to_tensor(&self.0);
         let a = &self.0;
         let n = a.numel().max(other.numel());
-        Ok(PyTensor(compute(py, n, || a.div_mode(&other, rounding_mode.as_deref()))?))
+        Ok(PyTensor::new(compute(py, n, || a.div_mode(&other, rounding_mode.as_deref()))?))
     }
 
     /// `clamp(min, max)` with Python-number bounds, which take part in promotion.
@@ -181,6 +181,6 @@ impl PyTensor {
             }
         };
         let (min, max) = (bound(min)?, bound(max)?);
-        Ok(PyTensor(self.0.clamp_values(min.map(PyNumber::value), max.map(PyNumber::value))?))
+        Ok(PyTensor::new(self.0.clamp_values(min.map(PyNumber::value), max.map(PyNumber::value))?))
     }
 }

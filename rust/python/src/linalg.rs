@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 #[pyfunction]
 fn _linalg_solve(py: Python<'_>, a: PyRef<'_, PyTensor>, b: PyRef<'_, PyTensor>) -> Res<PyTensor> {
     let (a, b) = (a.0.clone(), b.0.clone());
-    Ok(PyTensor(py.detach(|| a.linalg_solve(&b))?))
+    Ok(PyTensor::new(py.detach(|| a.linalg_solve(&b))?))
 }
 
 /// `A⁻¹`.
@@ -22,7 +22,7 @@ fn _linalg_solve(py: Python<'_>, a: PyRef<'_, PyTensor>, b: PyRef<'_, PyTensor>)
 #[pyfunction]
 fn _linalg_inv(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
     let a = a.0.clone();
-    Ok(PyTensor(py.detach(|| a.linalg_inv())?))
+    Ok(PyTensor::new(py.detach(|| a.linalg_inv())?))
 }
 
 /// `det(A)`.
@@ -31,7 +31,7 @@ fn _linalg_inv(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
 #[pyfunction]
 fn _linalg_det(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
     let a = a.0.clone();
-    Ok(PyTensor(py.detach(|| a.linalg_det())?))
+    Ok(PyTensor::new(py.detach(|| a.linalg_det())?))
 }
 
 /// `(sign, log|det A|)`.
@@ -41,7 +41,7 @@ fn _linalg_det(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
 fn _linalg_slogdet(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<(PyTensor, PyTensor)> {
     let a = a.0.clone();
     let (sign, logabs) = py.detach(|| a.linalg_slogdet())?;
-    Ok((PyTensor(sign), PyTensor(logabs)))
+    Ok((PyTensor::new(sign), PyTensor::new(logabs)))
 }
 
 /// The Cholesky factor (`upper`: `Lᵀ`).
@@ -50,7 +50,7 @@ fn _linalg_slogdet(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<(PyTensor, PyT
 #[pyfunction]
 fn _linalg_cholesky(py: Python<'_>, a: PyRef<'_, PyTensor>, upper: bool) -> Res<PyTensor> {
     let a = a.0.clone();
-    Ok(PyTensor(py.detach(|| a.linalg_cholesky(upper))?))
+    Ok(PyTensor::new(py.detach(|| a.linalg_cholesky(upper))?))
 }
 
 /// Triangular solve, `B` of shape `[..., n, k]` (left) or `[..., k, n]` (right).
@@ -66,7 +66,7 @@ fn _linalg_solve_triangular(
     unitriangular: bool,
 ) -> Res<PyTensor> {
     let (a, b) = (a.0.clone(), b.0.clone());
-    Ok(PyTensor(py.detach(|| a.linalg_solve_triangular(&b, upper, left, unitriangular))?))
+    Ok(PyTensor::new(py.detach(|| a.linalg_solve_triangular(&b, upper, left, unitriangular))?))
 }
 
 /// Adds the functions to the module.
@@ -86,7 +86,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyfunction]
 fn _linalg_eigh(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
     let a = a.0.clone();
-    Ok(PyTensor(py.detach(|| a.linalg_eigh_packed())?))
+    Ok(PyTensor::new(py.detach(|| a.linalg_eigh_packed())?))
 }
 
 /// `[U | S | Vh]`, the packed thin SVD.
@@ -95,7 +95,7 @@ fn _linalg_eigh(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
 #[pyfunction]
 fn _linalg_svd(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
     let a = a.0.clone();
-    Ok(PyTensor(py.detach(|| a.linalg_svd_packed())?))
+    Ok(PyTensor::new(py.detach(|| a.linalg_svd_packed())?))
 }
 
 /// `[Q | R]`, the packed reduced QR.
@@ -104,7 +104,7 @@ fn _linalg_svd(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
 #[pyfunction]
 fn _linalg_qr(py: Python<'_>, a: PyRef<'_, PyTensor>) -> Res<PyTensor> {
     let a = a.0.clone();
-    Ok(PyTensor(py.detach(|| a.linalg_qr_packed())?))
+    Ok(PyTensor::new(py.detach(|| a.linalg_qr_packed())?))
 }
 
 /// Adds the spectral decompositions to the module.

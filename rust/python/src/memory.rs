@@ -90,7 +90,7 @@ fn _external_inputs<'py>(
     let outputs = tensor_list(outputs, "checkpoint")?;
     let exclude = tensor_list(exclude, "checkpoint")?;
     let found = memory::external_inputs(&outputs, since, &exclude);
-    Ok(PyTuple::new(py, found.into_iter().map(PyTensor))?)
+    Ok(PyTuple::new(py, found.into_iter().map(PyTensor::new))?)
 }
 
 /// Gradients of `outputs` w.r.t. `inputs`, sweeping only the graph between them.
@@ -109,7 +109,7 @@ fn _grad_within<'py>(
     let seeds: Vec<Option<Tensor>> =
         tensor_list(grad_outputs, "checkpoint")?.into_iter().map(Some).collect();
     let grads = py.detach(|| engine::grad_within(&outputs, &seeds, &inputs, create_graph))?;
-    Ok(PyTuple::new(py, grads.into_iter().map(|g| g.map(PyTensor)))?)
+    Ok(PyTuple::new(py, grads.into_iter().map(|g| g.map(PyTensor::new)))?)
 }
 
 /// A snapshot of the random generator.

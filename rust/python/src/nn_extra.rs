@@ -11,7 +11,7 @@ use tapegrad_core::{Array, ConvParams, DType, Tensor};
 /// Pooling indices as PyTorch returns them: an int64 tensor of `shape`.
 pub(crate) fn index_tensor(shape: &[usize], idx: Vec<usize>) -> Res<PyTensor> {
     let idx = idx.into_iter().map(|i| i as i64).collect();
-    Ok(PyTensor(Tensor::from_array(Array::from_i64_vec(shape, idx, DType::I64)?)))
+    Ok(PyTensor::new(Tensor::from_array(Array::from_i64_vec(shape, idx, DType::I64)?)))
 }
 
 /// `conv_transpose1d`/`conv_transpose2d`: stride, dilation, output padding as (height,
@@ -34,7 +34,7 @@ fn _conv_transpose(
 ) -> Res<PyTensor> {
     let (x, w, b) = (input.0.clone(), weight.0.clone(), bias.map(|b| b.0.clone()));
     let params = ConvParams { stride, padding, dilation, groups };
-    Ok(PyTensor(py.detach(|| x.conv_transpose(&w, b.as_ref(), params, output_padding))?))
+    Ok(PyTensor::new(py.detach(|| x.conv_transpose(&w, b.as_ref(), params, output_padding))?))
 }
 
 /// `adaptive_max_pool1d`/`adaptive_max_pool2d`: the values and their int64 indices.
@@ -51,7 +51,7 @@ fn _adaptive_max_pool(
     let x = input.0.clone();
     let (y, idx) = py.detach(|| x.adaptive_max_pool(output_size, one_d))?;
     let idx = index_tensor(&y.shape(), idx)?;
-    Ok((PyTensor(y), idx))
+    Ok((PyTensor::new(y), idx))
 }
 
 /// `max_unpool1d`/`max_unpool2d` into planes of `output_size` (1-D: only the width).
@@ -67,7 +67,7 @@ fn _max_unpool(
     one_d: bool,
 ) -> Res<PyTensor> {
     let (x, idx) = (input.0.clone(), indices.0.clone());
-    Ok(PyTensor(py.detach(|| x.max_unpool(&idx, output_size, one_d))?))
+    Ok(PyTensor::new(py.detach(|| x.max_unpool(&idx, output_size, one_d))?))
 }
 
 /// Adds the functions of this file to the module.

@@ -26,7 +26,7 @@ fn _conv(
 ) -> Res<PyTensor> {
     let (x, w, b) = (input.0.clone(), weight.0.clone(), bias.map(|b| b.0.clone()));
     let params = ConvParams { stride, padding, dilation, groups };
-    Ok(PyTensor(py.detach(|| x.conv(&w, b.as_ref(), params))?))
+    Ok(PyTensor::new(py.detach(|| x.conv(&w, b.as_ref(), params))?))
 }
 
 /// `max_pool1d`/`max_pool2d`: the pooled values and, per output, the flat index of its
@@ -51,7 +51,7 @@ fn _max_pool(
     let params = PoolParams { kernel, stride, padding, dilation, ceil_mode };
     let (y, idx) = py.detach(|| x.max_pool(params, one_d))?;
     let idx = crate::nn_extra::index_tensor(&y.shape(), idx)?;
-    Ok((PyTensor(y), idx))
+    Ok((PyTensor::new(y), idx))
 }
 
 /// Fused `softmax(scale · q kᵀ + mask) v`; `mask` is additive (the Python wrapper turns
@@ -70,7 +70,7 @@ fn _scaled_dot_product_attention(
 ) -> Res<PyTensor> {
     let (q, k, v) = (query.0.clone(), key.0.clone(), value.0.clone());
     let m = mask.map(|m| m.0.clone());
-    Ok(PyTensor(py.detach(|| q.scaled_dot_product_attention(&k, &v, m.as_ref(), scale))?))
+    Ok(PyTensor::new(py.detach(|| q.scaled_dot_product_attention(&k, &v, m.as_ref(), scale))?))
 }
 
 /// Adds the functions of this file to the module.

@@ -53,7 +53,11 @@ impl PyGenerator {
     fn get_state(&self) -> Res<PyTensor> {
         let bytes = lock_generator(Some(&self.0)).get_state();
         let values = bytes.into_iter().map(i64::from).collect::<Vec<_>>();
-        Ok(PyTensor(Tensor::from_array(Array::from_i64_vec(&[values.len()], values, DType::U8)?)))
+        Ok(PyTensor::new(Tensor::from_array(Array::from_i64_vec(
+            &[values.len()],
+            values,
+            DType::U8,
+        )?)))
     }
     /// Restores a state from `get_state`; returns the generator.
     fn set_state<'py>(
@@ -110,7 +114,7 @@ fn _randint(
     let dtype = parse_dtype(dtype)?.unwrap_or(DType::I64);
     let g = handle(generator);
     let n = shape.iter().product();
-    Ok(PyTensor(compute(py, n, || Tensor::randint(low, high, &shape, dtype, g.as_ref()))?))
+    Ok(PyTensor::new(compute(py, n, || Tensor::randint(low, high, &shape, dtype, g.as_ref()))?))
 }
 
 /// A random permutation of `0..n`.
@@ -129,7 +133,7 @@ fn _randperm(
     })?;
     let dtype = parse_dtype(dtype)?.unwrap_or(DType::I64);
     let g = handle(generator);
-    Ok(PyTensor(compute(py, n, || Tensor::randperm(n, dtype, g.as_ref()))?))
+    Ok(PyTensor::new(compute(py, n, || Tensor::randperm(n, dtype, g.as_ref()))?))
 }
 
 /// Normal samples with elementwise `mean` and `std` (broadcast together).
@@ -144,7 +148,7 @@ fn _normal(
     generator: Option<PyRef<'_, PyGenerator>>,
 ) -> Res<PyTensor> {
     let (m, s, g) = (&mean.0, &std.0, handle(generator));
-    Ok(PyTensor(compute(py, m.numel().max(s.numel()), || Tensor::normal(m, s, g.as_ref()))?))
+    Ok(PyTensor::new(compute(py, m.numel().max(s.numel()), || Tensor::normal(m, s, g.as_ref()))?))
 }
 
 /// Poisson samples with the elementwise rates `input`.
@@ -158,7 +162,7 @@ fn _poisson(
     generator: Option<PyRef<'_, PyGenerator>>,
 ) -> Res<PyTensor> {
     let (t, g) = (&input.0, handle(generator));
-    Ok(PyTensor(compute(py, t.numel(), || t.poisson(g.as_ref()))?))
+    Ok(PyTensor::new(compute(py, t.numel(), || t.poisson(g.as_ref()))?))
 }
 
 /// Adds the generator class and the sampling functions to the module.

@@ -35,7 +35,7 @@ fn _take(
     shape: Vec<usize>,
 ) -> Res<PyTensor> {
     let (x, positions) = (x.0.clone(), self::positions("take", &positions)?);
-    Ok(PyTensor(py.detach(|| x.take_positions(&positions, &shape))?))
+    Ok(PyTensor::new(py.detach(|| x.take_positions(&positions, &shape))?))
 }
 
 /// Zeros of `shape` with `src`'s elements added at `positions` (records `PutAddBackward`).
@@ -49,7 +49,7 @@ fn _put_add(
     shape: Vec<usize>,
 ) -> Res<PyTensor> {
     let (src, positions) = (src.0.clone(), self::positions("put_add", &positions)?);
-    Ok(PyTensor(py.detach(|| src.put_add(&positions, &shape))?))
+    Ok(PyTensor::new(py.detach(|| src.put_add(&positions, &shape))?))
 }
 
 /// Flat positions into a tensor of `shape` for each element of `index` along `dim`: with
@@ -96,7 +96,7 @@ impl PyTensor {
     ) -> Res<PyTensor> {
         let _ = sparse_grad; // Dense gradients only, as PyTorch's default.
         let (x, index) = (self.0.clone(), index.0.clone());
-        Ok(PyTensor(py.detach(|| x.gather(dim, &index))?))
+        Ok(PyTensor::new(py.detach(|| x.gather(dim, &index))?))
     }
 }
 

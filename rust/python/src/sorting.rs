@@ -12,7 +12,7 @@ use tapegrad_core::{ErrorKind, Tensor};
 /// `tapegrad.return_types.<name>(first, second)`.
 fn named_pair(py: Python<'_>, name: &str, pair: (Tensor, Tensor)) -> Res<Py<PyAny>> {
     let class = py.import("tapegrad.return_types")?.getattr(name)?;
-    Ok(class.call1((PyTensor(pair.0), PyTensor(pair.1)))?.unbind())
+    Ok(class.call1((PyTensor::new(pair.0), PyTensor::new(pair.1)))?.unbind())
 }
 
 /// A `dim` argument that must be one int (not a tuple, not a float).
@@ -39,7 +39,7 @@ impl PyTensor {
                 return Err(raise(ErrorKind::Value, op, "keepdim=True needs a dim"));
             }
             let out = compute(py, t.numel(), || t.extreme_all(which))?;
-            return Ok(PyTensor(out).into_pyobject(py)?.into_any().unbind());
+            return Ok(PyTensor::new(out).into_pyobject(py)?.into_any().unbind());
         };
         if let Ok(other) = dim.cast::<PyTensor>() {
             let other = other.borrow().0.clone();
@@ -47,7 +47,7 @@ impl PyTensor {
                 Extreme::Max => t.maximum(&other),
                 Extreme::Min => t.minimum(&other),
             })?;
-            return Ok(PyTensor(out).into_pyobject(py)?.into_any().unbind());
+            return Ok(PyTensor::new(out).into_pyobject(py)?.into_any().unbind());
         }
         let dim = one_dim(op, dim)?;
         let pair = compute(py, t.numel(), || t.extreme_along(which, dim, keepdim))?;
@@ -89,12 +89,12 @@ impl PyTensor {
     fn argsort(&self, py: Python<'_>, dim: i64, descending: bool, stable: bool) -> Res<PyTensor> {
         let _ = stable;
         let t = &self.0;
-        Ok(PyTensor(compute(py, t.numel(), || t.detach().sort(dim, descending))?.1))
+        Ok(PyTensor::new(compute(py, t.numel(), || t.detach().sort(dim, descending))?.1))
     }
     /// Sorted along the first dimension (values only).
     fn msort(&self, py: Python<'_>) -> Res<PyTensor> {
         let t = &self.0;
-        Ok(PyTensor(compute(py, t.numel(), || t.sort(0, false))?.0))
+        Ok(PyTensor::new(compute(py, t.numel(), || t.sort(0, false))?.0))
     }
     /// The `k` largest (or smallest) along `dim`: `(values, indices)`, largest first.
     #[pyo3(signature = (k, dim=-1, largest=true, sorted=true))]
@@ -159,7 +159,7 @@ impl PyTensor {
     ) -> Res<PyTensor> {
         let num_samples = usize::try_from(num_samples).unwrap_or(0);
         let (t, g) = (&self.0, generator.map(|g| g.0.clone()));
-        Ok(PyTensor(compute(py, t.numel(), || {
+        Ok(PyTensor::new(compute(py, t.numel(), || {
             t.multinomial(num_samples, replacement, g.as_ref())
         })?))
     }
@@ -172,7 +172,7 @@ impl PyTensor {
         generator: Option<PyRef<'_, PyGenerator>>,
     ) -> Res<PyTensor> {
         let (t, g) = (&self.0, generator.map(|g| g.0.clone()));
-        Ok(PyTensor(compute(py, t.numel(), || t.bernoulli(p, g.as_ref()))?))
+        Ok(PyTensor::new(compute(py, t.numel(), || t.bernoulli(p, g.as_ref()))?))
     }
 }
 
@@ -189,7 +189,7 @@ impl PyTensor {
         match dim {
             None => {
                 let out = compute(py, t.numel(), || t.median_all(ignore_nan))?;
-                Ok(PyTensor(out).into_pyobject(py)?.into_any().unbind())
+                Ok(PyTensor::new(out).into_pyobject(py)?.into_any().unbind())
             }
             Some(dim) => {
                 named_pair(py, name, compute(py, t.numel(), || t.median(dim, keepdim, ignore_nan))?)

@@ -14,7 +14,63 @@ use tapegrad_core::{engine, ErrorKind, Tensor};
 /// An n-dimensional float32/float64 array that records the ops applied to it for
 /// reverse-mode differentiation.
 #[pyclass(name = "Tensor", module = "tapegrad", frozen, weakref, subclass)]
-pub struct PyTensor(pub Tensor);
+pub struct PyTensor(pub Tensor, pub(crate) ViewBase);
+
+/// For a view made by a Python call, the Python object of its base, so that `v._base is x`
+/// holds as in PyTorch (the core keeps the base's core tensor, which knows nothing of the
+/// Python object that wraps it). A strong reference, as PyTorch's view keeps its base alive;
+/// the collector sees it through `Tensor.__traverse__` and `__clear__` drops it.
+#[derive(Default)]
+pub struct ViewBase(std::sync::Mutex<Option<Py<PyTensor>>>);
+
+impl ViewBase {
+    /// The base object, if it is still the one that wraps core tensor `address`.
+    pub(crate) fn get(&self, py: Python<'_>, address: usize) -> Option<Py<PyTensor>> {
+        let slot = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        slot.as_ref().filter(|b| b.get().0.address() == address).map(|b| b.clone_ref(py))
+    }
+
+    /// The object held, for the collector; `None` when another thread holds the lock.
+    pub(crate) fn visit(&self, visit: &pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        if let Ok(slot) = self.0.try_lock() {
+            if let Some(base) = slot.as_ref() {
+                visit.call(base)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the reference (`__clear__`).
+    pub(crate) fn clear(&self) {
+        let taken = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        drop(taken);
+    }
+}
+
+impl PyTensor {
+    /// A Python tensor for `t` (a view's `_base` is found from its core tensor).
+    pub fn new(t: Tensor) -> PyTensor {
+        PyTensor(t, ViewBase::default())
+    }
+
+    /// The result `out` of a view op called on `input`, remembering the Python object of
+    /// `out`'s base: `input` itself, or the base `input` remembers (a view of a view has the
+    /// root as its base, as in PyTorch).
+    pub(crate) fn view_of(input: &Bound<'_, PyTensor>, out: Tensor) -> Res<PyTensor> {
+        let me = input.get();
+        // A view op that changes nothing (`squeeze()` without size-1 dims) hands back the
+        // input's own handle in the core; Python gets a new view, as in PyTorch.
+        let out = if out.same_as(&me.0) { out.identity_view()? } else { out };
+        let Some(base) = out.base() else { return Ok(PyTensor::new(out)) };
+        let address = base.address();
+        let object = if me.0.address() == address {
+            Some(input.clone().unbind())
+        } else {
+            me.1.get(input.py(), address)
+        };
+        Ok(PyTensor(out, ViewBase(std::sync::Mutex::new(object))))
+    }
+}
 
 /// The node that produced a non-leaf tensor (`tensor.grad_fn`).
 #[pyclass(name = "GradFn", module = "tapegrad", frozen)]
@@ -46,7 +102,7 @@ pub fn size_object<'py>(py: Python<'py>, shape: &[usize]) -> PyResult<Bound<'py,
 }
 
 fn wrap(t: Tensor) -> PyTensor {
-    PyTensor(t)
+    PyTensor::new(t)
 }
 
 /// Elements above which an op releases the GIL while it computes: below it, releasing and
@@ -499,8 +555,8 @@ impl PyTensor {
     fn __ne__(&self, py: Python<'_>, other: Operand<'_>) -> Res<PyTensor> {
         self.binary(py, &other, false, Tensor::ne)
     }
-    fn __getitem__(&self, key: &Bound<'_, PyAny>) -> Res<PyTensor> {
-        Ok(wrap(self.0.index(&parse_index(key)?)?))
+    fn __getitem__(slf: &Bound<'_, Self>, key: &Bound<'_, PyAny>) -> Res<PyTensor> {
+        PyTensor::view_of(slf, slf.get().0.index(&parse_index(key)?)?)
     }
 
     // ---- named ops ------------------------------------------------------------------------
@@ -651,48 +707,48 @@ impl PyTensor {
 
     /// Same data in a new shape (one dimension may be -1).
     #[pyo3(signature = (*shape))]
-    fn reshape(&self, shape: &Bound<'_, PyTuple>) -> Res<PyTensor> {
-        Ok(wrap(self.0.reshape_infer(&parse_shape_args(shape)?)?))
+    fn reshape(slf: &Bound<'_, Self>, shape: &Bound<'_, PyTuple>) -> Res<PyTensor> {
+        PyTensor::view_of(slf, slf.get().0.reshape_infer(&parse_shape_args(shape)?)?)
     }
     /// Merges dimensions `start_dim..=end_dim`.
     #[pyo3(signature = (start_dim=0, end_dim=-1))]
-    fn flatten(&self, start_dim: i64, end_dim: i64) -> Res<PyTensor> {
-        Ok(wrap(self.0.flatten(start_dim, end_dim)?))
+    fn flatten(slf: &Bound<'_, Self>, start_dim: i64, end_dim: i64) -> Res<PyTensor> {
+        PyTensor::view_of(slf, slf.get().0.flatten(start_dim, end_dim)?)
     }
     /// Swaps two dimensions.
-    fn transpose(&self, dim0: i64, dim1: i64) -> Res<PyTensor> {
-        Ok(wrap(self.0.transpose(dim0, dim1)?))
+    fn transpose(slf: &Bound<'_, Self>, dim0: i64, dim1: i64) -> Res<PyTensor> {
+        PyTensor::view_of(slf, slf.get().0.transpose(dim0, dim1)?)
     }
     /// Transpose of a 2-D tensor (reversed dimensions otherwise, as NumPy).
     #[getter(T)]
-    fn reversed_dims(&self) -> Res<PyTensor> {
-        let n = self.0.ndim() as i64;
+    fn reversed_dims(slf: &Bound<'_, Self>) -> Res<PyTensor> {
+        let n = slf.get().0.ndim() as i64;
         let perm: Vec<i64> = (0..n).rev().collect();
-        Ok(wrap(self.0.permute(&perm)?))
+        PyTensor::view_of(slf, slf.get().0.permute(&perm)?)
     }
     /// Reorders dimensions.
     #[pyo3(signature = (*dims))]
-    fn permute(&self, dims: &Bound<'_, PyTuple>) -> Res<PyTensor> {
-        Ok(wrap(self.0.permute(&parse_shape_args(dims)?)?))
+    fn permute(slf: &Bound<'_, Self>, dims: &Bound<'_, PyTuple>) -> Res<PyTensor> {
+        PyTensor::view_of(slf, slf.get().0.permute(&parse_shape_args(dims)?)?)
     }
     /// Inserts a dimension of size 1.
-    fn unsqueeze(&self, dim: i64) -> Res<PyTensor> {
-        Ok(wrap(self.0.unsqueeze(dim)?))
+    fn unsqueeze(slf: &Bound<'_, Self>, dim: i64) -> Res<PyTensor> {
+        PyTensor::view_of(slf, slf.get().0.unsqueeze(dim)?)
     }
     /// Removes dimensions of size 1 (all, or those in `dim`).
     #[pyo3(signature = (dim=None))]
-    fn squeeze(&self, dim: Option<&Bound<'_, PyAny>>) -> Res<PyTensor> {
-        Ok(wrap(self.0.squeeze(parse_dims(dim)?.as_deref())?))
+    fn squeeze(slf: &Bound<'_, Self>, dim: Option<&Bound<'_, PyAny>>) -> Res<PyTensor> {
+        PyTensor::view_of(slf, slf.get().0.squeeze(parse_dims(dim)?.as_deref())?)
     }
     /// Broadcasts to a larger shape without copying (-1 keeps a dimension).
     #[pyo3(signature = (*sizes))]
-    fn expand(&self, sizes: &Bound<'_, PyTuple>) -> Res<PyTensor> {
-        Ok(wrap(self.0.expand_infer(&parse_shape_args(sizes)?)?))
+    fn expand(slf: &Bound<'_, Self>, sizes: &Bound<'_, PyTuple>) -> Res<PyTensor> {
+        PyTensor::view_of(slf, slf.get().0.expand_infer(&parse_shape_args(sizes)?)?)
     }
     /// Broadcasts to `shape` (NumPy's `broadcast_to`).
-    fn broadcast_to(&self, shape: &Bound<'_, PyAny>) -> Res<PyTensor> {
+    fn broadcast_to(slf: &Bound<'_, Self>, shape: &Bound<'_, PyAny>) -> Res<PyTensor> {
         let shape = crate::convert::parse_shape(shape)?;
-        Ok(wrap(self.0.expand(&to_usize_shape("broadcast_to", &shape)?)?))
+        PyTensor::view_of(slf, slf.get().0.expand(&to_usize_shape("broadcast_to", &shape)?)?)
     }
 }
 

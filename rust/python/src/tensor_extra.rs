@@ -19,7 +19,7 @@ impl PyTensor {
     ) -> Res<PyTensor> {
         let other = other.to_tensor(&self.0);
         let (a, b) = if reflected { (&other, &self.0) } else { (&self.0, &other) };
-        Ok(PyTensor(compute(py, a.numel().max(b.numel()), || f(a, b))?))
+        Ok(PyTensor::new(compute(py, a.numel().max(b.numel()), || f(a, b))?))
     }
 }
 
@@ -99,7 +99,7 @@ impl PyTensor {
         f: fn(&Tensor) -> tapegrad_core::Result<Tensor>,
     ) -> Res<PyTensor> {
         let t = &self.0;
-        Ok(PyTensor(compute(py, t.numel(), || f(t))?))
+        Ok(PyTensor::new(compute(py, t.numel(), || f(t))?))
     }
 }
 
@@ -131,7 +131,7 @@ impl PyTensor {
         let dtype = parse_dtype(dtype)?.unwrap_or(self.0.dtype());
         let out = Tensor::full(&shape, value, dtype)?;
         out.set_requires_grad(requires_grad)?;
-        Ok(PyTensor(out))
+        Ok(PyTensor::new(out))
     }
 }
 
@@ -165,7 +165,7 @@ impl PyTensor {
         let dtype = device_module(py)?.call_method1("to_arguments", (args, kwargs))?;
         match parse_dtype(Some(&dtype))? {
             Some(d) if d != slf.get().0.dtype() => {
-                let out = PyTensor(slf.get().0.to_dtype(d)?);
+                let out = PyTensor::new(slf.get().0.to_dtype(d)?);
                 Ok(Bound::new(py, out)?.into_any())
             }
             _ => Ok(slf.into_any()),
@@ -173,26 +173,26 @@ impl PyTensor {
     }
     /// In `other`'s dtype.
     fn type_as(&self, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
-        Ok(PyTensor(self.0.to_dtype(other.0.dtype())?))
+        Ok(PyTensor::new(self.0.to_dtype(other.0.dtype())?))
     }
     /// A copy with its own data, differentiable (`CloneBackward`).
     #[pyo3(signature = (*, memory_format=None))]
     fn clone(&self, memory_format: Option<&Bound<'_, PyAny>>) -> Res<PyTensor> {
         let _ = memory_format; // one layout: accepted for PyTorch's signature
-        Ok(PyTensor(self.0.copy()?))
+        Ok(PyTensor::new(self.0.copy()?))
     }
     /// Reshaped to `other`'s shape.
-    fn view_as(&self, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
-        self.reshape_as(other)
+    fn view_as(slf: &Bound<'_, Self>, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
+        Self::reshape_as(slf, other)
     }
     /// Reshaped to `other`'s shape.
-    fn reshape_as(&self, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
+    fn reshape_as(slf: &Bound<'_, Self>, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
         let shape: Vec<i64> = other.0.shape().iter().map(|&d| d as i64).collect();
-        Ok(PyTensor(self.0.reshape_infer(&shape)?))
+        PyTensor::view_of(slf, slf.get().0.reshape_infer(&shape)?)
     }
     /// Broadcast to `other`'s shape.
-    fn expand_as(&self, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
-        Ok(PyTensor(self.0.expand(&other.0.shape())?))
+    fn expand_as(slf: &Bound<'_, Self>, other: PyRef<'_, PyTensor>) -> Res<PyTensor> {
+        PyTensor::view_of(slf, slf.get().0.expand(&other.0.shape())?)
     }
     /// The number of elements (as `numel`).
     fn nelement(&self) -> usize {
@@ -361,8 +361,6 @@ composite_methods! { "tapegrad._shapes":
     swapaxes;
     /// Swaps two dimensions (`transpose`).
     swapdims;
-    /// A diagonal of the matrices in `dim1`, `dim2`.
-    diagonal;
     /// Diagonal of a 2-d tensor, or a matrix from a 1-d one.
     diag;
     /// Matrices with the last dimension on a diagonal.
@@ -663,12 +661,18 @@ impl PyTensor {
     ) -> PyResult<PyTensor> {
         let made = py.import(SURFACE)?.call_method1("legacy_new", (args, device))?;
         let made: PyRef<'_, PyTensor> = made.extract()?;
-        Ok(PyTensor(made.0.clone()))
+        Ok(PyTensor::new(made.0.clone()))
     }
     /// Windows of `size` elements every `step` along `dimension`, as a new last dimension
     /// (a view).
-    fn unfold(&self, dimension: i64, size: i64, step: i64) -> Res<PyTensor> {
-        Ok(PyTensor(self.0.unfold(dimension, size, step)?))
+    fn unfold(slf: &Bound<'_, Self>, dimension: i64, size: i64, step: i64) -> Res<PyTensor> {
+        PyTensor::view_of(slf, slf.get().0.unfold(dimension, size, step)?)
+    }
+    /// The `offset` diagonal of the matrices in `dim1`, `dim2`, as the last dimension (a
+    /// view).
+    #[pyo3(signature = (offset=0, dim1=0, dim2=1))]
+    fn diagonal(slf: &Bound<'_, Self>, offset: i64, dim1: i64, dim2: i64) -> Res<PyTensor> {
+        PyTensor::view_of(slf, slf.get().0.diagonal(offset, dim1, dim2)?)
     }
     /// The conjugate transpose of a matrix: its transpose for a real tensor (a view).
     #[getter(H)]

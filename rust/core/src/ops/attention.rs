@@ -49,21 +49,37 @@ fn standard<T: Element>(a: &ArcArray<T, IxDyn>) -> ArcArray<T, IxDyn> {
     }
 }
 
-fn view2<T>(data: &[T], rows: usize, cols: usize) -> ArrayView2<'_, T> {
-    ArrayView2::from_shape((rows, cols), data).expect("sizes agree")
+const OP: &str = "scaled_dot_product_attention";
+
+/// A broken invariant of the kernels below (their buffers are sized from the checked
+/// shapes): a tapegrad bug, reported as an error.
+fn bug(what: impl std::fmt::Display) -> Error {
+    Error::internal(OP, what.to_string())
 }
 
-fn view2_mut<T>(data: &mut [T], rows: usize, cols: usize) -> ArrayViewMut2<'_, T> {
-    ArrayViewMut2::from_shape((rows, cols), data).expect("sizes agree")
+fn view2<T>(data: &[T], rows: usize, cols: usize) -> Result<ArrayView2<'_, T>> {
+    ArrayView2::from_shape((rows, cols), data).map_err(bug)
+}
+
+fn view2_mut<T>(data: &mut [T], rows: usize, cols: usize) -> Result<ArrayViewMut2<'_, T>> {
+    ArrayViewMut2::from_shape((rows, cols), data).map_err(bug)
+}
+
+/// The elements of a standard-layout array (see [`standard`]).
+fn elements<T>(a: &ArcArray<T, IxDyn>) -> Result<&[T]> {
+    a.as_slice().ok_or_else(|| bug("a standard-layout operand"))
 }
 
 /// The `(L, S)` mask of each batch element, in row-major batch order (views of the one
 /// broadcast mask: nothing is copied).
-fn mask_blocks<'a, T: Element>(mask: &'a ArcArray<T, IxDyn>, d: &Dims) -> Vec<ArrayView2<'a, T>> {
+fn mask_blocks<'a, T: Element>(
+    mask: &'a ArcArray<T, IxDyn>,
+    d: &Dims,
+) -> Result<Vec<ArrayView2<'a, T>>> {
     let full: Vec<usize> = [&d.batch[..], &[d.l, d.s]].concat();
-    let m = mask.broadcast(IxDyn(&full)).expect("mask shape checked");
+    let m = mask.broadcast(IxDyn(&full)).ok_or_else(|| bug("a mask shape checked to broadcast"))?;
     if d.batch.is_empty() {
-        return vec![m.into_dimensionality::<Ix2>().expect("2-D")];
+        return Ok(vec![m.into_dimensionality::<Ix2>().map_err(bug)?]);
     }
     ndarray::indices(IxDyn(&d.batch))
         .into_iter()
@@ -72,7 +88,7 @@ fn mask_blocks<'a, T: Element>(mask: &'a ArcArray<T, IxDyn>, d: &Dims) -> Vec<Ar
             for &i in idx.slice() {
                 v = v.index_axis_move(Axis(0), i);
             }
-            v.into_dimensionality::<Ix2>().expect("2-D")
+            v.into_dimensionality::<Ix2>().map_err(bug)
         })
         .collect()
 }
@@ -125,28 +141,27 @@ fn forward_kernel<T: Element>(
     mask: Option<&ArcArray<T, IxDyn>>,
     d: &Dims,
     scale: f64,
-) -> (ArcArray<T, IxDyn>, Vec<T>) {
+) -> Result<(ArcArray<T, IxDyn>, Vec<T>)> {
     let (q, k, v) = (standard(q), standard(k), standard(v));
-    let (q, k, v) =
-        (q.as_slice().expect("std"), k.as_slice().expect("std"), v.as_slice().expect("std"));
-    let masks = mask.map(|m| mask_blocks(m, d));
+    let (q, k, v) = (elements(&q)?, elements(&k)?, elements(&v)?);
+    let masks = mask.map(|m| mask_blocks(m, d)).transpose()?;
     let (l, s, e, ev) = (d.l, d.s, d.e, d.ev);
     let mut out = vec![T::zero(); d.count * l * ev];
     let mut lse = vec![T::zero(); d.count * l];
     let mut scores = Array2::<T>::zeros((l, s));
     for b in 0..d.count {
-        let qb = view2(&q[b * l * e..(b + 1) * l * e], l, e);
-        let kb = view2(&k[b * s * e..(b + 1) * s * e], s, e);
-        let vb = view2(&v[b * s * ev..(b + 1) * s * ev], s, ev);
+        let qb = view2(&q[b * l * e..(b + 1) * l * e], l, e)?;
+        let kb = view2(&k[b * s * e..(b + 1) * s * e], s, e)?;
+        let vb = view2(&v[b * s * ev..(b + 1) * s * ev], s, ev)?;
         gemm_block(qb, kb.reversed_axes(), T::zero(), scores.view_mut());
         let mb = masks.as_ref().map(|m| &m[b]);
         softmax_rows(&mut scores, mb, T::of(scale), &mut lse[b * l..(b + 1) * l]);
-        let ob = view2_mut(&mut out[b * l * ev..(b + 1) * l * ev], l, ev);
+        let ob = view2_mut(&mut out[b * l * ev..(b + 1) * l * ev], l, ev)?;
         gemm_block(scores.view(), vb, T::zero(), ob);
     }
     let shape: Vec<usize> = [&d.batch[..], &[l, ev]].concat();
-    let out = ndarray::ArrayD::from_shape_vec(IxDyn(&shape), out).expect("sizes agree");
-    (out.into_shared(), lse)
+    let out = ndarray::ArrayD::from_shape_vec(IxDyn(&shape), out).map_err(bug)?;
+    Ok((out.into_shared(), lse))
 }
 
 /// The fused backward: `dQ`, `dK`, `dV` and, when `mask_grad` (and there is a mask), `dM`
@@ -163,13 +178,12 @@ fn backward_kernel<T: Element>(
     d: &Dims,
     scale: f64,
     mask_grad: bool,
-) -> [Option<ArcArray<T, IxDyn>>; 4] {
+) -> Result<[Option<ArcArray<T, IxDyn>>; 4]> {
     let (q, k, v) = (standard(q), standard(k), standard(v));
     let (out, grad) = (standard(out), standard(grad));
-    let (qs, ks, vs) =
-        (q.as_slice().expect("std"), k.as_slice().expect("std"), v.as_slice().expect("std"));
-    let (os, gs) = (out.as_slice().expect("std"), grad.as_slice().expect("std"));
-    let masks = mask.map(|m| mask_blocks(m, d));
+    let (qs, ks, vs) = (elements(&q)?, elements(&k)?, elements(&v)?);
+    let (os, gs) = (elements(&out)?, elements(&grad)?);
+    let masks = mask.map(|m| mask_blocks(m, d)).transpose()?;
     let (l, s, e, ev) = (d.l, d.s, d.e, d.ev);
     let (mut dq, mut dk) = (vec![T::zero(); qs.len()], vec![T::zero(); ks.len()]);
     let mut dv = vec![T::zero(); vs.len()];
@@ -178,11 +192,11 @@ fn backward_kernel<T: Element>(
     let mut ds = Array2::<T>::zeros((l, s));
     let scale_t = T::of(scale);
     for b in 0..d.count {
-        let qb = view2(&qs[b * l * e..(b + 1) * l * e], l, e);
-        let kb = view2(&ks[b * s * e..(b + 1) * s * e], s, e);
-        let vb = view2(&vs[b * s * ev..(b + 1) * s * ev], s, ev);
-        let ob = view2(&os[b * l * ev..(b + 1) * l * ev], l, ev);
-        let gb = view2(&gs[b * l * ev..(b + 1) * l * ev], l, ev);
+        let qb = view2(&qs[b * l * e..(b + 1) * l * e], l, e)?;
+        let kb = view2(&ks[b * s * e..(b + 1) * s * e], s, e)?;
+        let vb = view2(&vs[b * s * ev..(b + 1) * s * ev], s, ev)?;
+        let ob = view2(&os[b * l * ev..(b + 1) * l * ev], l, ev)?;
+        let gb = view2(&gs[b * l * ev..(b + 1) * l * ev], l, ev)?;
         let mb = masks.as_ref().map(|m| &m[b]);
         probabilities(qb, kb, mb, scale_t, &lse[b * l..(b + 1) * l], &mut p);
         // dV = Pᵀ dO;  dP = dO Vᵀ
@@ -190,7 +204,7 @@ fn backward_kernel<T: Element>(
             p.view().reversed_axes(),
             gb,
             T::zero(),
-            view2_mut(&mut dv[b * s * ev..(b + 1) * s * ev], s, ev),
+            view2_mut(&mut dv[b * s * ev..(b + 1) * s * ev], s, ev)?,
         );
         gemm_block(gb, vb.reversed_axes(), T::zero(), ds.view_mut());
         // dS = P ∘ (dP − D),  D_i = Σ_c dO_ic O_ic
@@ -203,24 +217,24 @@ fn backward_kernel<T: Element>(
         }
         ds.mapv_inplace(|x| x * scale_t);
         // dQ = scale · dS K;  dK = scale · dSᵀ Q
-        gemm_block(ds.view(), kb, T::zero(), view2_mut(&mut dq[b * l * e..(b + 1) * l * e], l, e));
+        gemm_block(ds.view(), kb, T::zero(), view2_mut(&mut dq[b * l * e..(b + 1) * l * e], l, e)?);
         gemm_block(
             ds.view().reversed_axes(),
             qb,
             T::zero(),
-            view2_mut(&mut dk[b * s * e..(b + 1) * s * e], s, e),
+            view2_mut(&mut dk[b * s * e..(b + 1) * s * e], s, e)?,
         );
     }
     let wrap = |data: Vec<T>, shape: &[usize]| {
-        ndarray::ArrayD::from_shape_vec(IxDyn(shape), data).expect("sizes agree").into_shared()
+        Ok(ndarray::ArrayD::from_shape_vec(IxDyn(shape), data).map_err(bug)?.into_shared())
     };
     let full_mask: Vec<usize> = [&d.batch[..], &[l, s]].concat();
-    [
-        Some(wrap(dq, q.shape())),
-        Some(wrap(dk, k.shape())),
-        Some(wrap(dv, v.shape())),
-        dm.map(|dm| wrap(dm, &full_mask)),
-    ]
+    Ok([
+        Some(wrap(dq, q.shape())?),
+        Some(wrap(dk, k.shape())?),
+        Some(wrap(dv, v.shape())?),
+        dm.map(|dm| wrap(dm, &full_mask)).transpose()?,
+    ])
 }
 
 /// Fused scaled dot-product attention (see the module docs). Inputs: `q`, `k`, `v` and
@@ -312,7 +326,7 @@ impl Backward for AttentionBackward {
                     Some(Array::$variant(m)) => Some(m),
                     _ => None,
                 };
-                let lse = la.as_slice().expect("contiguous lse");
+                let lse = la.as_slice().ok_or_else(|| bug("a contiguous log-sum-exp"))?;
                 let grads = backward_kernel(
                     qa,
                     ka,
@@ -324,7 +338,7 @@ impl Backward for AttentionBackward {
                     &self.dims,
                     self.scale,
                     needs(3),
-                );
+                )?;
                 grads.map(|g| g.map(Array::$variant))
             }};
         }
@@ -399,7 +413,6 @@ impl Tensor {
         mask: Option<&Tensor>,
         scale: f64,
     ) -> Result<Tensor> {
-        const OP: &str = "scaled_dot_product_attention";
         let (qs, ks, vs) = (self.shape(), key.shape(), value.shape());
         let n = qs.len();
         let bad = n < 2
@@ -459,7 +472,7 @@ impl Tensor {
                     Some(Array::F32(a)) => Some(a),
                     _ => None,
                 };
-                let (o, l) = forward_kernel(&qa, &ka, &va, ma.as_ref(), &dims, scale);
+                let (o, l) = forward_kernel(&qa, &ka, &va, ma.as_ref(), &dims, scale)?;
                 (Array::F32(o), Array::F32(ndarray::Array1::from(l).into_dyn().into_shared()))
             }
             (Array::F64(qa), Array::F64(ka), Array::F64(va), ma) => {
@@ -467,7 +480,7 @@ impl Tensor {
                     Some(Array::F64(a)) => Some(a),
                     _ => None,
                 };
-                let (o, l) = forward_kernel(&qa, &ka, &va, ma.as_ref(), &dims, scale);
+                let (o, l) = forward_kernel(&qa, &ka, &va, ma.as_ref(), &dims, scale)?;
                 (Array::F64(o), Array::F64(ndarray::Array1::from(l).into_dyn().into_shared()))
             }
             _ => return Err(crate::array::dtype_mismatch(OP, q.dtype(), k.dtype())),

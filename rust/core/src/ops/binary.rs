@@ -51,8 +51,8 @@ macro_rules! for_each_binary {
                 cost: Light, saves: Inputs,
                 value: |p, q| p * q,
                 derivative: "∂/∂a = b, ∂/∂b = a",
-                vjp_a: |grad, _a, b| grad.mul(b()),
-                vjp_b: |grad, a, _b| grad.mul(a()),
+                vjp_a: |grad, _a, b| grad.mul(b()?),
+                vjp_b: |grad, a, _b| grad.mul(a()?),
                 keeps: |needs_a, needs_b| [needs_b, needs_a],
             }
             /// `a / b` (a primitive for the same reason as `sub`)
@@ -60,8 +60,8 @@ macro_rules! for_each_binary {
                 cost: Light, saves: Inputs,
                 value: |p, q| p / q,
                 derivative: "∂/∂a = 1/b, ∂/∂b = -a/b²",
-                vjp_a: |grad, _a, b| grad.div(b()),
-                vjp_b: |grad, a, b| grad.mul(a())?.div(&b().mul(b())?)?.neg(),
+                vjp_a: |grad, _a, b| grad.div(b()?),
+                vjp_b: |grad, a, b| grad.mul(a()?)?.div(&b()?.mul(b()?)?)?.neg(),
                 keeps: |_needs_a, needs_b| [needs_b, true],
             }
             /// `a ** b`
@@ -69,8 +69,8 @@ macro_rules! for_each_binary {
                 cost: Heavy, saves: Inputs,
                 value: |p, q| p.powf(q),
                 derivative: "∂/∂a = b a^(b-1) (0 where b = 0), ∂/∂b = a^b ln a (0 where a = 0 ≤ b, −∞ where a = 0 > b)",
-                vjp_a: |grad, a, b| grad.mul(&pow_base_derivative(a(), b())?),
-                vjp_b: |grad, a, b| grad.mul(&pow_exponent_derivative(a(), b())?),
+                vjp_a: |grad, a, b| grad.mul(&pow_base_derivative(a()?, b()?)?),
+                vjp_b: |grad, a, b| grad.mul(&pow_exponent_derivative(a()?, b()?)?),
                 keeps: |_needs_a, _needs_b| [true, true],
             }
             /// Elementwise maximum (NaN wins); ties split the gradient evenly.
@@ -78,8 +78,8 @@ macro_rules! for_each_binary {
                 cost: Light, saves: Inputs,
                 value: |p, q| if p.is_nan() || q.is_nan() { Element::of(f64::NAN) } else { p.max(q) },
                 derivative: "1 to the larger input, 1/2 each on ties",
-                vjp_a: |grad, a, b| grad.mul(&winner_share(a(), b(), true)?),
-                vjp_b: |grad, a, b| grad.mul(&winner_share(b(), a(), true)?),
+                vjp_a: |grad, a, b| grad.mul(&winner_share(a()?, b()?, true)?),
+                vjp_b: |grad, a, b| grad.mul(&winner_share(b()?, a()?, true)?),
                 keeps: |_needs_a, _needs_b| [true, true],
             }
             /// Elementwise minimum (NaN wins); ties split the gradient evenly.
@@ -87,8 +87,8 @@ macro_rules! for_each_binary {
                 cost: Light, saves: Inputs,
                 value: |p, q| if p.is_nan() || q.is_nan() { Element::of(f64::NAN) } else { p.min(q) },
                 derivative: "1 to the smaller input, 1/2 each on ties",
-                vjp_a: |grad, a, b| grad.mul(&winner_share(a(), b(), false)?),
-                vjp_b: |grad, a, b| grad.mul(&winner_share(b(), a(), false)?),
+                vjp_a: |grad, a, b| grad.mul(&winner_share(a()?, b()?, false)?),
+                vjp_b: |grad, a, b| grad.mul(&winner_share(b()?, a()?, false)?),
                 keeps: |_needs_a, _needs_b| [true, true],
             }
             /// `atan2(a, b)`: the angle of the point `(b, a)`, in (-π, π].
@@ -96,8 +96,8 @@ macro_rules! for_each_binary {
                 cost: Heavy, saves: Inputs,
                 value: |p, q| p.atan2(q),
                 derivative: "∂/∂a = b/(a² + b²), ∂/∂b = -a/(a² + b²)",
-                vjp_a: |grad, a, b| grad.mul(b())?.div(&squared_radius(a(), b())?),
-                vjp_b: |grad, a, b| grad.mul(a())?.div(&squared_radius(a(), b())?)?.neg(),
+                vjp_a: |grad, a, b| grad.mul(b()?)?.div(&squared_radius(a()?, b()?)?),
+                vjp_b: |grad, a, b| grad.mul(a()?)?.div(&squared_radius(a()?, b()?)?)?.neg(),
                 keeps: |_needs_a, _needs_b| [true, true],
             }
             /// `√(a² + b²)` without overflow.
@@ -105,8 +105,8 @@ macro_rules! for_each_binary {
                 cost: Heavy, saves: Inputs,
                 value: |p, q| p.hypot(q),
                 derivative: "∂/∂a = a/result, ∂/∂b = b/result",
-                vjp_a: |grad, a, b| grad.mul(a())?.div(&a().hypot(b())?),
-                vjp_b: |grad, a, b| grad.mul(b())?.div(&a().hypot(b())?),
+                vjp_a: |grad, a, b| grad.mul(a()?)?.div(&a()?.hypot(b()?)?),
+                vjp_b: |grad, a, b| grad.mul(b()?)?.div(&a()?.hypot(b()?)?),
                 keeps: |_needs_a, _needs_b| [true, true],
             }
             /// `|a|` with the sign of `b`.
@@ -114,8 +114,8 @@ macro_rules! for_each_binary {
                 cost: Light, saves: Inputs,
                 value: |p, q| p.abs() * if q.is_sign_negative() { -q.one_like() } else { q.one_like() },
                 derivative: "∂/∂a = sign(a) sign(result) (0 at a = 0), ∂/∂b = 0",
-                vjp_a: |grad, a, b| grad.mul(&a().sign()?.mul(&a().copysign(b())?.sign()?)?),
-                vjp_b: |grad, _a, _b| Ok(grad.zeros_like()),
+                vjp_a: |grad, a, b| grad.mul(&a()?.sign()?.mul(&a()?.copysign(b()?)?.sign()?)?),
+                vjp_b: |grad, _a, _b| grad.zeros_like(),
                 keeps: |needs_a, _needs_b| [needs_a, needs_a],
             }
             /// C's `fmod`: `a - trunc(a/b) b`, with the sign of `a`.
@@ -124,7 +124,7 @@ macro_rules! for_each_binary {
                 value: |p, q| p % q,
                 derivative: "∂/∂a = 1, ∂/∂b = -trunc(a/b)",
                 vjp_a: |grad, _a, _b| Ok(grad.clone()),
-                vjp_b: |grad, a, b| grad.mul(&a().div(b())?.trunc()?.neg()?),
+                vjp_b: |grad, a, b| grad.mul(&a()?.div(b()?)?.trunc()?.neg()?),
                 keeps: |_needs_a, needs_b| [needs_b, needs_b],
             }
             /// Python's `%`: `a - floor(a/b) b`, with the sign of `b`.
@@ -133,7 +133,7 @@ macro_rules! for_each_binary {
                 value: |p, q| python_remainder(p, q),
                 derivative: "∂/∂a = 1, ∂/∂b = -floor(a/b)",
                 vjp_a: |grad, _a, _b| Ok(grad.clone()),
-                vjp_b: |grad, a, b| grad.mul(&a().div(b())?.floor()?.neg()?),
+                vjp_b: |grad, a, b| grad.mul(&a()?.div(b()?)?.floor()?.neg()?),
                 keeps: |_needs_a, needs_b| [needs_b, needs_b],
             }
             /// `ln(e^a + e^b)` without overflow.
@@ -141,8 +141,8 @@ macro_rules! for_each_binary {
                 cost: Heavy, saves: Inputs,
                 value: |p, q| logaddexp_of(p, q),
                 derivative: "∂/∂a = σ(a - b), ∂/∂b = σ(b - a)",
-                vjp_a: |grad, a, b| grad.mul(&a().sub(b())?.sigmoid()?),
-                vjp_b: |grad, a, b| grad.mul(&b().sub(a())?.sigmoid()?),
+                vjp_a: |grad, a, b| grad.mul(&a()?.sub(b()?)?.sigmoid()?),
+                vjp_b: |grad, a, b| grad.mul(&b()?.sub(a()?)?.sigmoid()?),
                 keeps: |_needs_a, _needs_b| [true, true],
             }
             /// `log2(2^a + 2^b)` without overflow.
@@ -150,8 +150,8 @@ macro_rules! for_each_binary {
                 cost: Heavy, saves: Inputs,
                 value: |p, q| logaddexp2_of(p, q),
                 derivative: "∂/∂a = σ((a - b) ln 2), ∂/∂b = σ((b - a) ln 2)",
-                vjp_a: |grad, a, b| grad.mul(&a().sub(b())?.mul_scalar(std::f64::consts::LN_2)?.sigmoid()?),
-                vjp_b: |grad, a, b| grad.mul(&b().sub(a())?.mul_scalar(std::f64::consts::LN_2)?.sigmoid()?),
+                vjp_a: |grad, a, b| grad.mul(&a()?.sub(b()?)?.mul_scalar(std::f64::consts::LN_2)?.sigmoid()?),
+                vjp_b: |grad, a, b| grad.mul(&b()?.sub(a()?)?.mul_scalar(std::f64::consts::LN_2)?.sigmoid()?),
                 keeps: |_needs_a, _needs_b| [true, true],
             }
             /// `a · ln b`, 0 where `a = 0` (unless `b` is NaN).
@@ -159,8 +159,8 @@ macro_rules! for_each_binary {
                 cost: Heavy, saves: Inputs,
                 value: |p, q| if p == p.zero_like() && !q.is_nan() { p.zero_like() } else { p * q.ln() },
                 derivative: "∂/∂a = ln b (0 where a = 0), ∂/∂b = a/b",
-                vjp_a: |grad, a, b| grad.mul(&a().ne(&a().zeros_like())?.xlogy(b())?),
-                vjp_b: |grad, a, b| grad.mul(a())?.div(b()),
+                vjp_a: |grad, a, b| grad.mul(&a()?.ne(&a()?.zeros_like()?)?.xlogy(b()?)?),
+                vjp_b: |grad, a, b| grad.mul(a()?)?.div(b()?),
                 keeps: |_needs_a, _needs_b| [true, true],
             }
             /// Step function: 0 where `a < 0`, `b` where `a = 0`, 1 where `a > 0`.
@@ -168,8 +168,8 @@ macro_rules! for_each_binary {
                 cost: Light, saves: Inputs,
                 value: |p, q| heaviside_of(p, q),
                 derivative: "∂/∂a = 0, ∂/∂b = 1 where a = 0 else 0",
-                vjp_a: |grad, _a, _b| Ok(grad.zeros_like()),
-                vjp_b: |grad, a, _b| grad.mul(&a().eq(&a().zeros_like())?),
+                vjp_a: |grad, _a, _b| grad.zeros_like(),
+                vjp_b: |grad, a, _b| grad.mul(&a()?.eq(&a()?.zeros_like()?)?),
                 keeps: |_needs_a, needs_b| [needs_b, false],
             }
         }
@@ -245,8 +245,11 @@ macro_rules! define_binary {
                 b: Option<&Tensor>,
                 needs: [bool; 2],
             ) -> Result<[Option<Tensor>; 2]> {
-                let x = || a.expect("kept: see `keeps`");
-                let y = || b.expect("kept: see `keeps`");
+                // `keeps` names the operands each rule reads, and the node saves exactly
+                // those: a rule reading one it did not keep is a bug in this table.
+                let missing = || Error::internal("binary vjp", "an operand `keeps` names");
+                let x = || a.ok_or_else(missing);
+                let y = || b.ok_or_else(missing);
                 match self {
                     $(Binary::$variant => {
                         let grad_a = needs[0].then(|| {
@@ -289,17 +292,17 @@ for_each_binary!(define_binary);
 /// `b · a^(b-1)`, taken as 0 where `b = 0` (`0 · 0^-1` would be NaN), as PyTorch.
 fn pow_base_derivative(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     let slope = b.mul(&a.pow(&b.sub_scalar(1.0)?)?)?;
-    slope.zeros_like().where_cond(&b.eq(&b.zeros_like())?, &slope)
+    slope.zeros_like()?.where_cond(&b.eq(&b.zeros_like()?)?, &slope)
 }
 
 /// `a^b · ln a`, as PyTorch: taken as 0 where `a = 0` and `b ≥ 0` (the limit), and left as
 /// `∞ · (−∞) = −∞` where `a = 0` and `b < 0`. The masked elements take `ln 1` rather than
 /// `ln 0`, so a `create_graph` derivative of this expression stays finite there too.
 fn pow_exponent_derivative(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let (at_zero, exponent_ge_0) = (a.eq(&a.zeros_like())?, b.ge(&b.zeros_like())?);
+    let (at_zero, exponent_ge_0) = (a.eq(&a.zeros_like()?)?, b.ge(&b.zeros_like()?)?);
     // Both masks as the operands' float dtype: their product is the logical and.
     let limit_zero = at_zero.to_dtype(a.dtype())?.mul(&exponent_ge_0.to_dtype(a.dtype())?)?;
-    let safe_log_a = a.ones_like().where_cond(&limit_zero, a)?.log()?;
+    let safe_log_a = a.ones_like()?.where_cond(&limit_zero, a)?.log()?;
     a.pow(b)?.mul(&safe_log_a)
 }
 
@@ -449,7 +452,8 @@ impl Backward for BinaryBackward {
         let (a, b) = (Some(j.inputs[0]), Some(j.inputs[1]));
         j.sum(|i, t| {
             let [ga, gb] = self.op.vjp(t, a, b, [i == 0, i == 1])?;
-            Ok(if i == 0 { ga } else { gb }.expect("requested above"))
+            (if i == 0 { ga } else { gb })
+                .ok_or_else(|| Error::internal("binary jvp", "the tangent's input was requested"))
         })
     }
 
@@ -497,7 +501,8 @@ impl Compare {
 /// raises the category).
 pub(crate) fn promote(a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
     let operands = [Operand::tensor(a.dtype(), a.ndim()), Operand::tensor(b.dtype(), b.ndim())];
-    let dtype = result_type(&operands).expect("two operands");
+    let dtype = result_type(&operands)
+        .ok_or_else(|| Error::internal("promote", "two operands have a result type"))?;
     Ok((a.to_dtype(dtype)?, b.to_dtype(dtype)?))
 }
 
@@ -550,13 +555,13 @@ impl Tensor {
         self.div(&self.scalar_like(value))
     }
 
-    /// Zeros with this tensor's shape and dtype (a constant).
-    pub fn zeros_like(&self) -> Tensor {
-        Tensor::full(&self.shape(), 0.0, self.dtype()).expect("shape of an existing tensor")
+    /// Zeros with this tensor's shape and dtype (a constant); the allocation may fail.
+    pub fn zeros_like(&self) -> Result<Tensor> {
+        Tensor::full(&self.shape(), 0.0, self.dtype())
     }
-    /// Ones with this tensor's shape and dtype (a constant).
-    pub fn ones_like(&self) -> Tensor {
-        Tensor::full(&self.shape(), 1.0, self.dtype()).expect("shape of an existing tensor")
+    /// Ones with this tensor's shape and dtype (a constant); the allocation may fail.
+    pub fn ones_like(&self) -> Result<Tensor> {
+        Tensor::full(&self.shape(), 1.0, self.dtype())
     }
 
     /// Elementwise comparison in the promoted dtype (any dtype): a bool tensor, which
@@ -565,10 +570,12 @@ impl Tensor {
         let (a, b) = promote(self, other)?;
         let shape = broadcast_shapes("compare", &a.shape(), &b.shape())?;
         let (a, b) = (a.array(), b.array());
-        fn run<T: Scalar>(op: Compare, a: &Array, b: &Array, shape: &[usize]) -> Array {
-            let x = T::unwrap_ref(a).expect("promoted").broadcast(IxDyn(shape));
-            let y = T::unwrap_ref(b).expect("promoted").broadcast(IxDyn(shape));
-            let (x, y) = (x.expect("broadcast checked"), y.expect("broadcast checked"));
+        fn run<T: Scalar>(op: Compare, a: &Array, b: &Array, shape: &[usize]) -> Result<Array> {
+            let bug = |what: &str| Error::internal("compare", what.to_string());
+            let x = T::unwrap_ref(a).ok_or_else(|| bug("operands promoted to one dtype"))?;
+            let y = T::unwrap_ref(b).ok_or_else(|| bug("operands promoted to one dtype"))?;
+            let x = x.broadcast(IxDyn(shape)).ok_or_else(|| bug("operands broadcast"))?;
+            let y = y.broadcast(IxDyn(shape)).ok_or_else(|| bug("operands broadcast"))?;
             macro_rules! each {
                 ($($f:ident),*) => {
                     match op {
@@ -577,9 +584,9 @@ impl Tensor {
                     }
                 };
             }
-            Array::Bool(each!(Lt, Le, Gt, Ge, Eq, Ne).into_shared())
+            Ok(Array::Bool(each!(Lt, Le, Gt, Ge, Eq, Ne).into_shared()))
         }
-        Ok(Tensor::from_array(with_scalar_type!(a.dtype(), T => run::<T>(op, &a, &b, &shape))))
+        Ok(Tensor::from_array(with_scalar_type!(a.dtype(), T => run::<T>(op, &a, &b, &shape))?))
     }
     /// `self < other` as a mask.
     pub fn lt(&self, other: &Tensor) -> Result<Tensor> {
@@ -612,15 +619,17 @@ impl Tensor {
         let (a, b) = promote(self, other)?;
         // The condition is kept as bool (one byte per element), whatever it came as.
         let cond_bool = cond.array().cast(DType::Bool);
-        let Array::Bool(c) = &cond_bool else { unreachable!("cast to bool") };
+        let bug = |what: &str| Error::internal("where", what.to_string());
+        let Array::Bool(c) = &cond_bool else { return Err(bug("the condition cast to bool")) };
         let shape = broadcast_shapes("where", &a.shape(), &b.shape())?;
         let shape = broadcast_shapes("where", c.shape(), &shape)?;
-        let cv = c.broadcast(IxDyn(&shape)).expect("broadcast checked");
+        let cv = c.broadcast(IxDyn(&shape)).ok_or_else(|| bug("operands broadcast"))?;
         let other_array = b.array();
         let out = map_any!(&a.array(), x => {
-            let y = Scalar::unwrap_ref(&other_array).expect("promoted to one dtype");
-            let xv = x.broadcast(IxDyn(&shape)).expect("broadcast checked");
-            let yv = y.broadcast(IxDyn(&shape)).expect("broadcast checked");
+            let y = Scalar::unwrap_ref(&other_array)
+                .ok_or_else(|| bug("operands promoted to one dtype"))?;
+            let xv = x.broadcast(IxDyn(&shape)).ok_or_else(|| bug("operands broadcast"))?;
+            let yv = y.broadcast(IxDyn(&shape)).ok_or_else(|| bug("operands broadcast"))?;
             Zip::from(&cv).and(&xv).and(&yv).map_collect(|&m, &p, &q| if m { p } else { q })
         });
         let mask = Tensor::from_array(cond_bool);

@@ -174,26 +174,27 @@ fn im2col<T: Element>(
     cols: &mut [T],
 ) {
     let (oh, ow) = (geo.oh, geo.ow);
-    let mut out = cols.chunks_exact_mut(oh * ow);
-    for ch in 0..geo.cg() {
+    // One row of `cols` per tap (channel, ti, tj), in that order.
+    for ((ch, ti, tj), row) in taps(geo).zip(cols.chunks_exact_mut(oh * ow)) {
         let plane = &x[ch * geo.h * geo.w..(ch + 1) * geo.h * geo.w];
-        for ti in 0..geo.kh {
-            for tj in 0..geo.kw {
-                let row = out.next().expect("rows sized");
-                for (i, line) in row.chunks_exact_mut(ow).enumerate() {
-                    match rows[ti * oh + i] {
-                        None => line.iter_mut().for_each(|v| *v = T::zero()),
-                        Some(r) => {
-                            let src = &plane[r * geo.w..(r + 1) * geo.w];
-                            for (v, c) in line.iter_mut().zip(&columns[tj * ow..(tj + 1) * ow]) {
-                                *v = c.map_or(T::zero(), |c| src[c]);
-                            }
-                        }
+        for (i, line) in row.chunks_exact_mut(ow).enumerate() {
+            match rows[ti * oh + i] {
+                None => line.iter_mut().for_each(|v| *v = T::zero()),
+                Some(r) => {
+                    let src = &plane[r * geo.w..(r + 1) * geo.w];
+                    for (v, c) in line.iter_mut().zip(&columns[tj * ow..(tj + 1) * ow]) {
+                        *v = c.map_or(T::zero(), |c| src[c]);
                     }
                 }
             }
         }
     }
+}
+
+/// The taps `(channel, ti, tj)` of one group, in the order of `cols`' rows.
+fn taps(geo: &Geometry) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+    (0..geo.cg())
+        .flat_map(move |ch| (0..geo.kh).flat_map(move |ti| (0..geo.kw).map(move |tj| (ch, ti, tj))))
 }
 
 /// The adjoint of [`im2col`]: adds each entry of `cols` back onto the input position it
@@ -206,20 +207,14 @@ fn col2im<T: Element>(
     x: &mut [T],
 ) {
     let (oh, ow) = (geo.oh, geo.ow);
-    let mut src = cols.chunks_exact(oh * ow);
-    for ch in 0..geo.cg() {
+    for ((ch, ti, tj), row) in taps(geo).zip(cols.chunks_exact(oh * ow)) {
         let plane = &mut x[ch * geo.h * geo.w..(ch + 1) * geo.h * geo.w];
-        for ti in 0..geo.kh {
-            for tj in 0..geo.kw {
-                let row = src.next().expect("rows sized");
-                for (i, line) in row.chunks_exact(ow).enumerate() {
-                    if let Some(r) = rows[ti * oh + i] {
-                        let dst = &mut plane[r * geo.w..(r + 1) * geo.w];
-                        for (&v, c) in line.iter().zip(&columns[tj * ow..(tj + 1) * ow]) {
-                            if let Some(c) = c {
-                                dst[*c] = dst[*c] + v;
-                            }
-                        }
+        for (i, line) in row.chunks_exact(ow).enumerate() {
+            if let Some(r) = rows[ti * oh + i] {
+                let dst = &mut plane[r * geo.w..(r + 1) * geo.w];
+                for (&v, c) in line.iter().zip(&columns[tj * ow..(tj + 1) * ow]) {
+                    if let Some(c) = c {
+                        dst[*c] = dst[*c] + v;
                     }
                 }
             }
@@ -236,12 +231,18 @@ fn standard<T: Element>(a: &ArcArray<T, IxDyn>) -> ArcArray<T, IxDyn> {
     }
 }
 
-fn view2<T>(data: &[T], rows: usize, cols: usize) -> ArrayView2<'_, T> {
-    ArrayView2::from_shape((rows, cols), data).expect("sizes agree")
+/// A broken invariant of the kernel (its buffers are sized from the checked geometry): a
+/// tapegrad bug, reported as an error.
+fn bug(what: impl std::fmt::Display) -> Error {
+    Error::internal("conv", what.to_string())
 }
 
-fn view2_mut<T>(data: &mut [T], rows: usize, cols: usize) -> ArrayViewMut2<'_, T> {
-    ArrayViewMut2::from_shape((rows, cols), data).expect("sizes agree")
+fn view2<T>(data: &[T], rows: usize, cols: usize) -> Result<ArrayView2<'_, T>> {
+    ArrayView2::from_shape((rows, cols), data).map_err(bug)
+}
+
+fn view2_mut<T>(data: &mut [T], rows: usize, cols: usize) -> Result<ArrayViewMut2<'_, T>> {
+    ArrayViewMut2::from_shape((rows, cols), data).map_err(bug)
 }
 
 /// One of the three maps on contiguous data (`a`, `b` as in [`ConvKind`]'s order).
@@ -250,9 +251,11 @@ fn kernel<T: Element>(
     a: &ArcArray<T, IxDyn>,
     b: &ArcArray<T, IxDyn>,
     geo: &Geometry,
-) -> ArrayD<T> {
+) -> Result<ArrayD<T>> {
     let (a, b) = (standard(a), standard(b));
-    let (a, b) = (a.as_slice().expect("standard"), b.as_slice().expect("standard"));
+    let standard_slice = || bug("a standard-layout operand");
+    let (a, b) =
+        (a.as_slice().ok_or_else(standard_slice)?, b.as_slice().ok_or_else(standard_slice)?);
     let (rows, columns) = (geo.taps(0), geo.taps(1));
     let (k, og, cg, spatial) = (geo.k(), geo.og(), geo.cg(), geo.oh * geo.ow);
     let x_sample = geo.c * geo.h * geo.w;
@@ -266,7 +269,7 @@ fn kernel<T: Element>(
         ConvKind::WeightGrad => geo.w_shape(),
     };
     let mut out = ArrayD::<T>::zeros(IxDyn(&shape));
-    let result = out.as_slice_mut().expect("standard");
+    let result = out.as_slice_mut().ok_or_else(|| bug("a standard-layout output"))?;
     for n in 0..geo.n {
         for g in 0..geo.p.groups {
             let x_at = n * x_sample + g * x_group;
@@ -276,28 +279,28 @@ fn kernel<T: Element>(
                 ConvKind::Forward => {
                     // y[n, g] (og, OH·OW) = w[g] (og, k) · cols (k, OH·OW)
                     im2col(&a[x_at..x_at + x_group], geo, &rows, &columns, &mut cols);
-                    let w = view2(&b[w_at..w_at + w_group], og, k);
-                    let y = view2_mut(&mut result[y_at..y_at + og * spatial], og, spatial);
-                    gemm_block(w, view2(&cols, k, spatial), T::zero(), y);
+                    let w = view2(&b[w_at..w_at + w_group], og, k)?;
+                    let y = view2_mut(&mut result[y_at..y_at + og * spatial], og, spatial)?;
+                    gemm_block(w, view2(&cols, k, spatial)?, T::zero(), y);
                 }
                 ConvKind::InputGrad => {
                     // cols (k, OH·OW) = w[g]ᵀ (k, og) · g[n, g] (og, OH·OW), folded back.
-                    let w = view2(&b[w_at..w_at + w_group], og, k).reversed_axes();
-                    let grad = view2(&a[y_at..y_at + og * spatial], og, spatial);
-                    gemm_block(w, grad, T::zero(), view2_mut(&mut cols, k, spatial));
+                    let w = view2(&b[w_at..w_at + w_group], og, k)?.reversed_axes();
+                    let grad = view2(&a[y_at..y_at + og * spatial], og, spatial)?;
+                    gemm_block(w, grad, T::zero(), view2_mut(&mut cols, k, spatial)?);
                     col2im(&cols, geo, &rows, &columns, &mut result[x_at..x_at + x_group]);
                 }
                 ConvKind::WeightGrad => {
                     // dw[g] (og, k) += g[n, g] (og, OH·OW) · colsᵀ (OH·OW, k)
                     im2col(&a[x_at..x_at + x_group], geo, &rows, &columns, &mut cols);
-                    let grad = view2(&b[y_at..y_at + og * spatial], og, spatial);
-                    let dw = view2_mut(&mut result[w_at..w_at + w_group], og, k);
-                    gemm_block(grad, view2(&cols, k, spatial).reversed_axes(), T::one(), dw);
+                    let grad = view2(&b[y_at..y_at + og * spatial], og, spatial)?;
+                    let dw = view2_mut(&mut result[w_at..w_at + w_group], og, k)?;
+                    gemm_block(grad, view2(&cols, k, spatial)?.reversed_axes(), T::one(), dw);
                 }
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// One of the three bilinear convolution maps (see the module docs). Inputs: `(x, w)` for
@@ -325,7 +328,7 @@ impl Primitive for ConvolutionBackward {
 fn apply(kind: ConvKind, a: &Tensor, b: &Tensor, geo: Geometry) -> Result<Tensor> {
     let dtype = a.dtype().promote(b.dtype());
     let (a, b) = (a.to_dtype(dtype)?, b.to_dtype(dtype)?);
-    let out = zip_array!("conv", &a.array(), &b.array(), x, y => kernel(kind, x, y, &geo));
+    let out = zip_array!("conv", &a.array(), &b.array(), x, y => kernel(kind, x, y, &geo)?);
     record(&[&a, &b], out, || {
         Box::new(ConvolutionBackward {
             kind,
@@ -491,7 +494,7 @@ impl Tensor {
             w = w.unsqueeze(2)?;
         }
         let (&[n, c_in, h, wd], &[w_in, cg_out, kh, kw]) = (&x.shape()[..], &w.shape()[..]) else {
-            unreachable!("ranks checked above")
+            return Err(Error::internal(op, "4-d operands after the rank checks above"));
         };
         let ConvParams { stride, padding, dilation, groups } = params;
         if groups == 0 || stride.contains(&0) || dilation.contains(&0) {

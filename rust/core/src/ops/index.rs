@@ -3,7 +3,8 @@
 //!
 //! The primitives come in adjoint pairs, each the other's VJP: `Slice` ↔ `SliceScatter`
 //! (take a window / write a window into zeros) and `IndexSelect` ↔ `IndexAdd`
-//! (gather rows / scatter-add rows into zeros).
+//! (gather rows / scatter-add rows into zeros). `Diagonal` (a strided window) has the
+//! in-place module's window write as its adjoint.
 //!
 //! Integer-array and mask indexing (advanced indexing) is in `gather.rs`.
 //!
@@ -188,6 +189,35 @@ impl Backward for SliceScatterBackward {
     }
 }
 
+/// A diagonal of two axes (`diagonal`, `diag` of a matrix): a view of the input's storage.
+pub(crate) struct DiagonalBackward {
+    input_shape: Vec<usize>,
+    offset: i64,
+    dim1: usize,
+    dim2: usize,
+}
+
+metadata_rule!(DiagonalBackward, api: &["diagonal"], derivative: "grad written into zeros on the diagonal");
+
+impl Backward for DiagonalBackward {
+    fn name(&self) -> &str {
+        Self::INFO.node
+    }
+    fn vjp(&self, grad: &Tensor, _: &VjpContext<'_>) -> Result<Vec<Option<Tensor>>> {
+        // d(result)/d(input) places each element back where it was read: zeros elsewhere.
+        let window =
+            Strides::contiguous(&self.input_shape).diagonal(self.offset, self.dim1, self.dim2);
+        let zeros = Tensor::zeros(&self.input_shape, grad.dtype())?;
+        Ok(vec![Some(zeros.window_written(&window, grad)?)])
+    }
+    fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
+        j.linear(|t| t.diagonal(self.offset, self.dim1 as i64, self.dim2 as i64))
+    }
+    fn saved(&self) -> Vec<SavedInfo> {
+        Vec::new()
+    }
+}
+
 /// Gathering positions along an axis (`index_select`, integer-array indexing).
 pub(crate) struct IndexSelectBackward {
     axis: usize,
@@ -260,8 +290,8 @@ impl Backward for CatBackward {
     }
     fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
         let parts = (0..j.inputs.len())
-            .map(|i| j.tangent(i).cloned().unwrap_or_else(|| j.inputs[i].zeros_like()))
-            .collect::<Vec<_>>();
+            .map(|i| j.tangent(i).cloned().map_or_else(|| j.inputs[i].zeros_like(), Ok))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Some(Tensor::cat(&parts, self.axis as i64)?))
     }
     fn saved(&self) -> Vec<SavedInfo> {
@@ -318,7 +348,7 @@ impl Tensor {
                     axis += 1;
                 }
                 IndexItem::Array { .. } | IndexItem::Mask { .. } => {
-                    unreachable!("advanced indices take the advanced_index path")
+                    return Err(Error::internal("index", "advanced indices take advanced_index"));
                 }
             }
         }
@@ -440,6 +470,35 @@ impl Tensor {
         Ok(out.become_view(self, window, Arc::new(move |b: &Tensor| b.unfold(dim, size, step))))
     }
 
+    /// The `offset` diagonal of axes `dim1`, `dim2`, which are removed; the diagonal becomes the
+    /// last axis (PyTorch's `diagonal`). A view: it reads the input's storage with the stride
+    /// `stride[dim1] + stride[dim2]`. An offset beyond the matrix gives an empty diagonal.
+    pub fn diagonal(&self, offset: i64, dim1: i64, dim2: i64) -> Result<Tensor> {
+        let input_shape = self.shape();
+        if input_shape.len() < 2 {
+            return Err(Error::shape(
+                "diagonal",
+                format!("input must be >= 2-d, got shape {}", fmt_shape(&input_shape)),
+            ));
+        }
+        let d1 = normalize_axis("diagonal", dim1, input_shape.len())?;
+        let d2 = normalize_axis("diagonal", dim2, input_shape.len())?;
+        if d1 == d2 {
+            return Err(Error::value(
+                "diagonal",
+                format!("diagonal dimensions cannot be identical {dim1}, {dim2}"),
+            ));
+        }
+        let window = self.strides().diagonal(offset, d1, d2);
+        let (storage, _) = self.data();
+        let out = storage.read(&crate::storage::Layout::Strided(window.clone()));
+        let out = record(&[self], out, || {
+            Box::new(DiagonalBackward { input_shape, offset, dim1: d1, dim2: d2 })
+        })?;
+        let replay = Arc::new(move |b: &Tensor| b.diagonal(offset, dim1, dim2));
+        Ok(out.become_view(self, window, replay))
+    }
+
     /// Gathers positions along `axis` (negative indices count from the end).
     pub fn index_select(&self, axis: i64, indices: &[i64]) -> Result<Tensor> {
         let shape = self.shape();
@@ -484,7 +543,8 @@ impl Tensor {
             return Err(Error::shape("cat", "zero-dimensional tensors cannot be concatenated"));
         }
         let axis = normalize_axis("cat", axis, ndim)?;
-        let dtype = tensors.iter().map(Tensor::dtype).reduce(DType::promote).expect("non-empty");
+        // `first` exists (checked above), so the fold has a start.
+        let dtype = tensors.iter().map(Tensor::dtype).fold(first.dtype(), DType::promote);
         let reference = first.shape();
         for (i, t) in tensors.iter().enumerate() {
             let s = t.shape();
@@ -634,6 +694,39 @@ mod tests {
         assert_close(&g, &[1.0, 2.0, 3.0, 2.0, 1.0], 0.0);
         assert!(x.unfold(0, 6, 1).is_err());
         assert!(x.unfold(0, 2, 0).is_err());
+    }
+
+    #[test]
+    fn diagonal_is_a_view_whose_gradient_lands_on_the_diagonal() {
+        // x = [[0, 1, 2], [3, 4, 5]]: offset 1 is [1, 5], offset -1 is [3], offset 3 is empty.
+        let x = leaf(&[2, 3], &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0], true);
+        assert_eq!(values(&x.diagonal(0, 0, 1).unwrap()), vec![0.0, 4.0]);
+        assert_eq!(values(&x.diagonal(1, 0, 1).unwrap()), vec![1.0, 5.0]);
+        assert_eq!(values(&x.diagonal(-1, 1, 0).unwrap()), vec![1.0, 5.0]);
+        assert_eq!(values(&x.diagonal(-1, 0, 1).unwrap()), vec![3.0]);
+        assert_eq!(x.diagonal(3, 0, 1).unwrap().shape(), vec![0]);
+        assert_eq!(x.diagonal(i64::MIN, 0, 1).unwrap().shape(), vec![0]);
+        let d = x.diagonal(1, 0, 1).unwrap();
+        assert!(d.shares_storage(&x));
+        assert_eq!(d.stride(), vec![4]);
+        assert_eq!(d.storage_offset(), 1);
+        // d(sum of the diagonal)/dx = 1 on the diagonal, 0 elsewhere.
+        let g = grad_of_sum(&x, |t| t.diagonal(1, 0, 1));
+        assert_close(&g, &[0.0, 1.0, 0.0, 0.0, 0.0, 1.0], 0.0);
+        assert!(x.diagonal(0, 0, 0).is_err());
+        assert!(x.diagonal(0, 0, 2).is_err());
+        assert!(leaf(&[3], &[0.0; 3], false).diagonal(0, 0, 1).is_err());
+    }
+
+    #[test]
+    fn writes_through_a_diagonal_reach_the_base() {
+        let x = leaf(&[2, 2], &[1.0, 2.0, 3.0, 4.0], false);
+        let version = x.version();
+        let d = x.diagonal(0, 0, 1).unwrap();
+        d.fill_with(crate::array::ScalarValue::Float(0.0)).unwrap();
+        assert_eq!(values(&x), vec![0.0, 2.0, 3.0, 0.0]);
+        assert_eq!(x.version(), version + 1);
+        assert_eq!(d.version(), x.version());
     }
 
     #[test]

@@ -365,20 +365,48 @@ fn apply<T: crate::array::Element>(
     op: Arith,
     alpha: T,
 ) {
+    // One loop per op (the op chosen once, outside it), so that each loop vectorises.
+    let one = T::one();
+    match op {
+        Arith::Add if alpha == one => run(buffer, layout, values, |a, v| *a = *a + v),
+        Arith::Sub if alpha == one => run(buffer, layout, values, |a, v| *a = *a - v),
+        Arith::Add => run(buffer, layout, values, |a, v| *a = *a + alpha * v),
+        Arith::Sub => run(buffer, layout, values, |a, v| *a = *a - alpha * v),
+        Arith::Mul => run(buffer, layout, values, |a, v| *a = *a * v),
+        Arith::Div => run(buffer, layout, values, |a, v| *a = *a / v),
+        Arith::Copy => run(buffer, layout, values, |a, v| *a = v),
+    }
+}
+
+/// `kernel(element, value)` over the window `layout` of `buffer`, `values` broadcast to it.
+fn run<T: crate::array::Element>(
+    buffer: &mut ndarray::ArcArray<T, ndarray::IxDyn>,
+    layout: &Layout,
+    values: &ndarray::ArcArray<T, ndarray::IxDyn>,
+    kernel: impl Fn(&mut T, T),
+) {
     use ndarray::ShapeBuilder;
-    let kernel = |a: &mut T, v: &T| {
-        *a = match op {
-            Arith::Add => *a + alpha * *v,
-            Arith::Sub => *a - alpha * *v,
-            Arith::Mul => *a * *v,
-            Arith::Div => *a / *v,
-            Arith::Copy => *v,
-        }
-    };
+    let each = |a: &mut T, v: &T| kernel(a, *v);
     match layout {
-        Layout::Natural => buffer.zip_mut_with(values, kernel),
+        Layout::Natural => {
+            // Same shape, both one block: a plain loop over two slices.
+            if let (Some(a), Some(v)) = (buffer.as_slice_mut(), values.as_slice()) {
+                if a.len() == v.len() {
+                    a.iter_mut().zip(v).for_each(|(a, v)| kernel(a, *v));
+                    return;
+                }
+            }
+            if values.len() == 1 && values.ndim() == 0 {
+                let v = values.iter().copied().next().unwrap_or_else(T::zero);
+                buffer.iter_mut().for_each(|a| kernel(a, v));
+                return;
+            }
+            buffer.zip_mut_with(values, each)
+        }
         Layout::Strided(s) if s.numel() == 0 => {}
         Layout::Strided(s) => {
+            // Infallible: a strided view's buffer is kept in standard order and its window
+            // was checked to fit and not to overlap (`arith_in_place` refuses overlaps).
             let slice =
                 buffer.as_slice_mut().expect("a strided view's buffer is in standard order");
             let mut view = ndarray::ArrayViewMut::from_shape(
@@ -386,7 +414,12 @@ fn apply<T: crate::array::Element>(
                 &mut slice[s.offset..],
             )
             .expect("a non-overlapping window inside the buffer");
-            view.zip_mut_with(values, kernel);
+            if values.len() == 1 && values.ndim() == 0 {
+                let v = values.iter().copied().next().unwrap_or_else(T::zero);
+                view.iter_mut().for_each(|a| kernel(a, v));
+            } else {
+                view.zip_mut_with(values, each);
+            }
         }
     }
 }

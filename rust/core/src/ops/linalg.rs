@@ -75,6 +75,11 @@ pub(crate) fn square(op: &'static str, t: &Tensor) -> Result<usize> {
     Ok(n)
 }
 
+/// The last of the outputs a [`per_batch`] kernel returned (each kernel states how many).
+pub(crate) fn last_output<T>(outputs: &mut Vec<T>) -> Result<T> {
+    outputs.pop().ok_or_else(|| Error::internal("linalg", "a kernel returns its outputs"))
+}
+
 /// Runs `f` on matrix `i` of every input (each broadcast to `batch` + its own two trailing
 /// dimensions) and stacks each of `f`'s outputs over the batch.
 pub(crate) fn per_batch<T: Scalar>(
@@ -82,25 +87,30 @@ pub(crate) fn per_batch<T: Scalar>(
     inputs: &[ArcArray<T, IxDyn>],
     f: impl Fn(usize, &[ArrayView2<'_, T>]) -> Result<Vec<ArrayD<T>>>,
 ) -> Result<Vec<ArrayD<T>>> {
-    let views: Vec<_> = inputs
+    let views = inputs
         .iter()
         .map(|a| {
             let tail = &a.shape()[a.ndim() - 2..];
-            a.broadcast(IxDyn(&[batch, tail].concat())).expect("batch shape checked")
+            let shape = [batch, tail].concat();
+            a.broadcast(IxDyn(&shape)).ok_or_else(|| {
+                Error::internal("linalg", format!("{:?} broadcasts to {shape:?}", a.shape()))
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
     let mut pieces: Vec<Vec<ArrayD<T>>> = Vec::new();
     for (flat, idx) in ndarray::indices(IxDyn(batch)).into_iter().enumerate() {
-        let mats: Vec<ArrayView2<'_, T>> = views
+        let mats = views
             .iter()
             .map(|v| {
                 let mut v = v.view();
                 for &i in idx.slice() {
                     v = v.index_axis_move(Axis(0), i);
                 }
-                v.into_dimensionality::<Ix2>().expect("2-D")
+                v.into_dimensionality::<Ix2>().map_err(|e| {
+                    Error::internal("linalg", format!("a matrix per batch index: {e}"))
+                })
             })
-            .collect();
+            .collect::<Result<Vec<ArrayView2<'_, T>>>>()?;
         pieces.push(f(flat, &mats)?);
     }
     if pieces.is_empty() {
@@ -302,7 +312,7 @@ fn solve_kernel<T: Scalar>(
         let lu = lu_checked(op, &m[0], &batch_prefix(batched, i))?;
         Ok(vec![from_mat(lu.solve(to_mat(&m[1]).as_ref()).as_ref())])
     })?;
-    Ok(out.pop().expect("one output"))
+    last_output(&mut out)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -546,7 +556,7 @@ fn triangular_kernel<T: Scalar>(
         }
         Ok(vec![from_mat(x.as_ref())])
     })?;
-    Ok(out.pop().expect("one output"))
+    last_output(&mut out)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -599,7 +609,7 @@ impl Tensor {
             None => match (a.array(), b.array()) {
                 (Array::F32(x), Array::F32(y)) => wrap(solve_kernel(OP, &batch, &x, &y)?),
                 (Array::F64(x), Array::F64(y)) => wrap(solve_kernel(OP, &batch, &x, &y)?),
-                _ => unreachable!("dtypes promoted"),
+                _ => return Err(crate::array::dtype_mismatch(OP, a.dtype(), b.dtype())),
             },
         };
         let x = out.clone();
@@ -648,7 +658,7 @@ impl Tensor {
                 let mut v = per_batch(batch, &[x], |_, m| {
                     Ok(vec![ArrayD::from_elem(IxDyn(&[]), lu_det(&m[0]).2)])
                 })?;
-                wrap(v.pop().expect("one output"))
+                wrap(last_output(&mut v)?)
             })
         };
         let det = out.clone();
@@ -676,8 +686,8 @@ impl Tensor {
                         ArrayD::from_elem(IxDyn(&[]), logabs),
                     ])
                 })?;
-                let logabs = wrap(v.pop().expect("two outputs"));
-                (wrap(v.pop().expect("two outputs")), logabs)
+                let logabs = wrap(last_output(&mut v)?);
+                (wrap(last_output(&mut v)?), logabs)
             })
         };
         let logabs = record(&[self], logabs, || {
@@ -723,7 +733,7 @@ impl Tensor {
                     });
                     Ok(vec![l.into_dyn()])
                 })?;
-                wrap(v.pop().expect("one output"))
+                wrap(last_output(&mut v)?)
             }),
         };
         let l = out.clone();
@@ -772,7 +782,7 @@ impl Tensor {
                 (Array::F64(x), Array::F64(y)) => {
                     wrap(triangular_kernel(&batch, &x, &y, upper, unitriangular)?)
                 }
-                _ => unreachable!("dtypes promoted"),
+                _ => return Err(crate::array::dtype_mismatch(OP, a.dtype(), b.dtype())),
             },
         };
         let x = out.clone();

@@ -169,10 +169,9 @@ impl Backward for LinalgEighBackward {
         let n = self.n;
         let [w, v]: [Tensor; 2] = unpack(&ctx.result(&self.packed), &[&[n], &[n, n]])?
             .try_into()
-            .unwrap_or_else(|_| unreachable!("sized parts"));
-        let [gw, gv]: [Tensor; 2] = unpack(grad, &[&[n], &[n, n]])?
-            .try_into()
-            .unwrap_or_else(|_| unreachable!("sized parts"));
+            .map_err(|_| unpacked("linalg.eigh"))?;
+        let [gw, gv]: [Tensor; 2] =
+            unpack(grad, &[&[n], &[n, n]])?.try_into().map_err(|_| unpacked("linalg.eigh"))?;
         let mut inner = diag_embed(&gw)?;
         if !is_zero(&gv) {
             inner = inner.add(&inverse_gaps(&w)?.mul(&mt(&v)?.matmul(&gv)?)?)?;
@@ -181,9 +180,8 @@ impl Backward for LinalgEighBackward {
     }
     fn jvp(&self, j: &Jvp<'_>) -> Result<Option<Tensor>> {
         let n = self.n;
-        let [w, v]: [Tensor; 2] = unpack(j.result, &[&[n], &[n, n]])?
-            .try_into()
-            .unwrap_or_else(|_| unreachable!("sized parts"));
+        let [w, v]: [Tensor; 2] =
+            unpack(j.result, &[&[n], &[n, n]])?.try_into().map_err(|_| unpacked("linalg.eigh"))?;
         j.linear(|da| {
             let m = mt(&v)?.matmul(&sym(da)?)?.matmul(&v)?;
             let dv = v.matmul(&inverse_gaps(&w)?.mul(&m)?)?;
@@ -200,13 +198,21 @@ fn eigh_kernel<T: Scalar>(batch: &[usize], a: ArcArray<T, IxDyn>, n: usize) -> R
     let mut out = per_batch(batch, &[a], |i, m: &[ArrayView2<'_, T>]| {
         let evd = to_mat(&m[0]).self_adjoint_eigen(Side::Lower);
         check_float_finite("linalg.eigh", i, batched, evd.is_ok())?;
-        let evd = evd.expect("checked");
+        let Ok(evd) = evd else {
+            return Err(Error::internal("linalg.eigh", "a finite matrix decomposes"));
+        };
         let s = evd.S().column_vector();
         let mut flat: Vec<T> = (0..n).map(|k| s[k]).collect();
         flat.extend(from_mat(evd.U()).iter().copied());
-        Ok(vec![ArrayD::from_shape_vec(IxDyn(&[n + n * n]), flat).expect("sized")])
+        Ok(vec![ArrayD::from_shape_vec(IxDyn(&[n + n * n]), flat)
+            .map_err(|e| Error::internal("linalg", e.to_string()))?])
     })?;
-    Ok(out.pop().expect("one output"))
+    out.pop().ok_or_else(|| Error::internal("linalg", "one output per call"))
+}
+
+/// `unpack` gave a different number of parts than it was asked for: a bug.
+fn unpacked(op: &'static str) -> Error {
+    Error::internal(op, "unpack gives one tensor per part")
 }
 
 // ---------------------------------------------------------------------------------------
@@ -222,9 +228,7 @@ pub(crate) struct LinalgSvdBackward {
 impl LinalgSvdBackward {
     fn parts(&self, t: &Tensor) -> Result<[Tensor; 3]> {
         let (m, n, k) = (self.m, self.n, self.m.min(self.n));
-        Ok(unpack(t, &[&[m, k], &[k], &[k, n]])?
-            .try_into()
-            .unwrap_or_else(|_| unreachable!("sized parts")))
+        unpack(t, &[&[m, k], &[k], &[k, n]])?.try_into().map_err(|_| unpacked("linalg.svd"))
     }
 }
 
@@ -320,15 +324,18 @@ fn svd_kernel<T: Scalar>(
     let mut out = per_batch(batch, &[a], |i, mats: &[ArrayView2<'_, T>]| {
         let svd = to_mat(&mats[0]).thin_svd();
         check_float_finite("linalg.svd", i, batched, svd.is_ok())?;
-        let svd = svd.expect("checked");
+        let Ok(svd) = svd else {
+            return Err(Error::internal("linalg.svd", "a finite matrix decomposes"));
+        };
         let s = svd.S().column_vector();
         let mut flat: Vec<T> = from_mat(svd.U()).iter().copied().collect();
         flat.extend((0..k).map(|j| s[j]));
         let v = svd.V();
         flat.extend((0..k).flat_map(|r| (0..n).map(move |c| v[(c, r)])));
-        Ok(vec![ArrayD::from_shape_vec(IxDyn(&[m * k + k + k * n]), flat).expect("sized")])
+        Ok(vec![ArrayD::from_shape_vec(IxDyn(&[m * k + k + k * n]), flat)
+            .map_err(|e| Error::internal("linalg", e.to_string()))?])
     })?;
-    Ok(out.pop().expect("one output"))
+    out.pop().ok_or_else(|| Error::internal("linalg", "one output per call"))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -344,9 +351,7 @@ pub(crate) struct LinalgQrBackward {
 impl LinalgQrBackward {
     fn parts(&self, t: &Tensor) -> Result<[Tensor; 2]> {
         let (m, n, k) = (self.m, self.n, self.m.min(self.n));
-        Ok(unpack(t, &[&[m, k], &[k, n]])?
-            .try_into()
-            .unwrap_or_else(|_| unreachable!("sized parts")))
+        unpack(t, &[&[m, k], &[k, n]])?.try_into().map_err(|_| unpacked("linalg.qr"))
     }
     fn wide(&self) -> Result<()> {
         if self.m < self.n {
@@ -422,9 +427,10 @@ fn qr_kernel<T: Scalar>(
         flat.extend((0..k).flat_map(|i| {
             (0..n).map(move |j| if j >= i { r[(i, j)] } else { num_traits::Zero::zero() })
         }));
-        Ok(vec![ArrayD::from_shape_vec(IxDyn(&[m * k + k * n]), flat).expect("sized")])
+        Ok(vec![ArrayD::from_shape_vec(IxDyn(&[m * k + k * n]), flat)
+            .map_err(|e| Error::internal("linalg", e.to_string()))?])
     })?;
-    Ok(out.pop().expect("one output"))
+    out.pop().ok_or_else(|| Error::internal("linalg", "one output per call"))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -255,7 +255,9 @@ impl Tensor {
         let axes = normalize_axes("sum", axes, shape.len())?;
         if !self.dtype().is_floating_point() {
             // Integers and bools sum in int64 (wrapping on overflow), as in PyTorch.
-            let Array::I64(a) = self.array().cast(DType::I64) else { unreachable!("int64") };
+            let Array::I64(a) = self.array().cast(DType::I64) else {
+                return Err(Error::internal("sum", "a cast to int64 gives int64"));
+            };
             let mut out = a.to_owned();
             for &axis in axes.iter().rev() {
                 out = out.fold_axis(ndarray::Axis(axis), 0i64, |acc, &v| acc.wrapping_add(v));
@@ -399,7 +401,7 @@ impl Tensor {
     fn shift_by_max(&self, axes: Option<&[i64]>) -> Result<(Tensor, Tensor)> {
         let shift = self.detach().max(axes, true)?;
         let finite = shift.abs()?.lt(&shift.scalar_like(f64::INFINITY))?;
-        let shift = shift.where_cond(&finite, &shift.zeros_like())?;
+        let shift = shift.where_cond(&finite, &shift.zeros_like()?)?;
         Ok((self.sub(&shift)?, shift))
     }
 

@@ -110,6 +110,7 @@ pub fn primitives() -> Vec<PrimitiveInfo> {
         <crate::ops::shape::ExpandBackward as Primitive>::INFO,
         <crate::ops::index::SliceBackward as Primitive>::INFO,
         <crate::ops::index::SliceScatterBackward as Primitive>::INFO,
+        <crate::ops::index::DiagonalBackward as Primitive>::INFO,
         <crate::ops::index::IndexSelectBackward as Primitive>::INFO,
         <crate::ops::index::IndexAddBackward as Primitive>::INFO,
         <crate::ops::index::CatBackward as Primitive>::INFO,

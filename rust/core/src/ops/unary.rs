@@ -103,7 +103,7 @@ macro_rules! for_each_unary {
                 value: |x| relu_of(x),
                 derivative: "d relu(x)/dx = 1 where x > 0, else 0",
                 vjp: |grad, x| if derivatives_tracked() {
-                    grad.mul(&x.gt(&x.zeros_like())?)
+                    grad.mul(&x.gt(&x.zeros_like()?)?)
                 } else {
                     relu_backward(grad, x) // the same values in one fused pass
                 },
@@ -120,28 +120,28 @@ macro_rules! for_each_unary {
                 saves: Nothing, cost: Light,
                 value: |x| x.floor(),
                 derivative: "d floor(x)/dx = 0",
-                vjp: |grad, _x| Ok(grad.zeros_like()),
+                vjp: |grad, _x| grad.zeros_like(),
             }
             /// Smallest integer not below `x`; zero derivative.
             Ceil ceil "CeilBackward" {
                 saves: Nothing, cost: Light,
                 value: |x| x.ceil(),
                 derivative: "d ceil(x)/dx = 0",
-                vjp: |grad, _x| Ok(grad.zeros_like()),
+                vjp: |grad, _x| grad.zeros_like(),
             }
             /// Nearest integer, halves to even (as PyTorch); zero derivative.
             Round round "RoundBackward" {
                 saves: Nothing, cost: Light,
                 value: |x| round_half_even(x),
                 derivative: "d round(x)/dx = 0",
-                vjp: |grad, _x| Ok(grad.zeros_like()),
+                vjp: |grad, _x| grad.zeros_like(),
             }
             /// Integer part, rounding toward zero; zero derivative.
             Trunc trunc "TruncBackward" {
                 saves: Nothing, cost: Light,
                 value: |x| x.trunc(),
                 derivative: "d trunc(x)/dx = 0",
-                vjp: |grad, _x| Ok(grad.zeros_like()),
+                vjp: |grad, _x| grad.zeros_like(),
             }
             /// Fractional part `x - trunc(x)` (keeps the sign of `x`).
             Frac frac "FracBackward" {
@@ -155,7 +155,7 @@ macro_rules! for_each_unary {
                 saves: Nothing, cost: Light,
                 value: |x| sign_of(x),
                 derivative: "d sign(x)/dx = 0",
-                vjp: |grad, _x| Ok(grad.zeros_like()),
+                vjp: |grad, _x| grad.zeros_like(),
             }
             /// `1 / x`
             Reciprocal reciprocal "ReciprocalBackward" {
@@ -576,8 +576,8 @@ fn erfinv_of(y: f64) -> f64 {
 /// differentiable through 0.
 fn sinc_derivative(x: &Tensor) -> Result<Tensor> {
     use std::f64::consts::PI;
-    let at_zero = x.eq(&x.zeros_like())?;
-    let safe_x = x.ones_like().where_cond(&at_zero, x)?; // 1 where x = 0: no 0/0
+    let at_zero = x.eq(&x.zeros_like()?)?;
+    let safe_x = x.ones_like()?.where_cond(&at_zero, x)?; // 1 where x = 0: no 0/0
     let slope = safe_x.mul_scalar(PI)?.cos()?.sub(&safe_x.sinc()?)?.div(&safe_x)?;
     x.mul_scalar(-PI * PI / 3.0)?.where_cond(&at_zero, &slope)
 }
