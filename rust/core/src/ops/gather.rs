@@ -144,8 +144,9 @@ impl Tensor {
             })
         } else {
             // Integers and bools: exact wrapping sums (bool: any true), no gradient.
-            let sums = ArrayD::from_shape_vec(IxDyn(shape), integer::add_at(&source, positions, numel))
-                .map_err(|_| Error::internal("put_add", "one sum per element of the shape"))?;
+            let sums =
+                ArrayD::from_shape_vec(IxDyn(shape), integer::add_at(&source, positions, numel))
+                    .map_err(|_| Error::internal("put_add", "one sum per element of the shape"))?;
             crate::with_scalar_type!(source.dtype(), T => T::wrap_any(sums.mapv(T::cast_i64).into_shared()))
         };
         let (input_shape, positions) = (self.shape(), positions.clone());

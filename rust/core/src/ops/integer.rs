@@ -185,8 +185,7 @@ pub(crate) fn unary(op: Unary, x: &Tensor) -> Result<Tensor> {
             IntUnary::Abs | IntUnary::Integral => Err(not_implemented(name, dtype)),
             IntUnary::Relu => Err(Error::DType {
                 op: "relu",
-                message: "not implemented for dtype bool (Boolean inputs are not supported)"
-                    .into(),
+                message: "not implemented for dtype bool (Boolean inputs are not supported)".into(),
             }),
         };
     }
@@ -440,12 +439,13 @@ pub(crate) fn matmul(a: &Array, b: &Array, batch: &[usize]) -> Result<Array> {
     }
     let widen = |x: &Array| crate::dispatch_any!(x, v => v.mapv(|e| e.widen_i64()));
     let (wa, wb) = (widen(a), widen(b));
-    let (m, k, n) = (wa.shape()[wa.ndim() - 2], wa.shape()[wa.ndim() - 1], wb.shape()[wb.ndim() - 1]);
+    let (m, k, n) =
+        (wa.shape()[wa.ndim() - 2], wa.shape()[wa.ndim() - 1], wb.shape()[wb.ndim() - 1]);
     let full = |rows: usize, cols: usize| [batch, &[rows, cols]].concat();
     let broadcast = |w: &ArrayD<i64>, rows: usize, cols: usize| -> Result<Vec<i64>> {
-        let view = w.broadcast(IxDyn(&full(rows, cols))).ok_or_else(|| {
-            Error::internal("matmul", "batch axes checked to broadcast")
-        })?;
+        let view = w
+            .broadcast(IxDyn(&full(rows, cols)))
+            .ok_or_else(|| Error::internal("matmul", "batch axes checked to broadcast"))?;
         Ok(view.iter().copied().collect())
     };
     let (left, right) = (broadcast(&wa, m, k)?, broadcast(&wb, k, n)?);

@@ -340,8 +340,7 @@ impl Tensor {
             for &axis in &descending {
                 r = r.map_axis(ndarray::Axis(axis), |lane| {
                     lane.iter().skip(1).fold(lane[0], |acc, &x| {
-                        let better = if which == Extreme::Max { x > acc } else { x < acc };
-                        if better { x } else { acc }
+                        if beats(which, x, acc) { x } else { acc }
                     })
                 });
             }
@@ -483,6 +482,15 @@ fn arg_of_lane<T: Scalar>(lane: &[T], max: bool) -> i64 {
         }
     }
     best as i64
+}
+
+/// Whether `x` is a strictly better extreme than `acc` (ties keep the first).
+fn beats<T: PartialOrd>(which: Extreme, x: T, acc: T) -> bool {
+    if which == Extreme::Max {
+        x > acc
+    } else {
+        x < acc
+    }
 }
 
 #[cfg(test)]
