@@ -2345,21 +2345,8 @@ ZERO_DERIVATIVE = ZERO_DERIVATIVE | {"floor_divide"}
 # Storage, views and in-place ops (issue 12), checked in tests/test_inplace.py: the
 # `name_` form of an op with an OpSpec is that op written back (test_inplace.py runs every
 # such pair over the spec's samples); the rest are in-place fills, copies and metadata.
-_SPEC_NAMES = {spec.name for spec in OPS}
-for _name in dir(tg.Tensor):
-    _base = _name[:-1]
-    if _name.endswith("_") and not _name.startswith("_") and SPELLINGS.get(_base, _base) in _SPEC_NAMES:
-        SPELLINGS[_name] = SPELLINGS.get(_base, _base)
-INPLACE_SPELLINGS = {n: b for n, b in SPELLINGS.items() if n.endswith("_") and not n.startswith("_")}
-# Checked elsewhere: in-place forms whose spec's call cannot be turned into them
-# mechanically (tests/test_inplace_aliases.py, against torch), and the in-place view ops,
-# which change the shape on purpose (tests/test_view_inplace.py).
-_INPLACE_ELSEWHERE = {"addmm_", "addmv_", "baddbmm_", "cumsum_", "tril_", "triu_"}
-_INPLACE_ELSEWHERE |= {"unsqueeze_", "squeeze_", "transpose_", "swapaxes_", "swapdims_"}
-INPLACE_SPELLINGS = {n: b for n, b in INPLACE_SPELLINGS.items() if n not in _INPLACE_ELSEWHERE}
-# The in-place forms of the integer-only and logical ops are as NOT_OPS as their bases
-# (tests/test_integer_ops.py checks them).
-NOT_OPS = NOT_OPS | {n for n in dir(tg.Tensor) if n.endswith("_") and n[:-1] in NOT_OPS}
+# (The `name_` spellings are derived at the end of this file, once every spec and
+# spelling is known.)
 NOT_OPS = NOT_OPS | {"special"}  # the module (tests/test_special.py)
 NOT_OPS = NOT_OPS | {
     "zero_", "fill_", "copy_", "uniform_", "normal_", "bernoulli_", "exponential_",
@@ -2750,3 +2737,28 @@ NOT_OPS = NOT_OPS | {
     # mixed precision: a context and a namespace, no maths (test_amp.py)
     *("amp", "autocast", "is_autocast_enabled"),
 }
+NOT_OPS = NOT_OPS | {
+    # in-place metadata ops (tests/test_view_inplace.py)
+    *("resize_", "resize_as_", "as_strided_", "t_"),
+}
+
+# The `name_` forms, derived last, once every spec, spelling and NOT_OPS entry is known.
+_SPEC_NAMES = {spec.name for spec in OPS}
+for _name in dir(tg.Tensor):
+    _base = _name[:-1]
+    if _name.endswith("_") and not _name.startswith("_") and SPELLINGS.get(_base, _base) in _SPEC_NAMES:
+        SPELLINGS[_name] = SPELLINGS.get(_base, _base)
+INPLACE_SPELLINGS = {n: b for n, b in SPELLINGS.items() if n.endswith("_") and not n.startswith("_")}
+# Checked elsewhere: in-place forms whose spec's call cannot be turned into them
+# mechanically (tests/test_inplace_aliases.py, against torch), and the in-place view ops,
+# which change the shape on purpose (tests/test_view_inplace.py).
+_INPLACE_ELSEWHERE = {"addmm_", "addmv_", "baddbmm_", "cumsum_", "tril_", "triu_"}
+_INPLACE_ELSEWHERE |= {"unsqueeze_", "squeeze_", "transpose_", "swapaxes_", "swapdims_"}
+# ...and those whose spec reorders or wraps its arguments (tests/test_inplace_aliases.py,
+# tests/test_surface_math.py and tests/test_inplace.py check them directly).
+_INPLACE_ELSEWHERE |= {"addbmm_", "addr_", "i0_", "ldexp_", "mvlgamma_", "renorm_"}
+_INPLACE_ELSEWHERE |= {"clamp_max_", "clamp_min_", "index_reduce_", "masked_scatter_", "put_"}
+INPLACE_SPELLINGS = {n: b for n, b in INPLACE_SPELLINGS.items() if n not in _INPLACE_ELSEWHERE}
+# The in-place forms of the integer-only and logical ops are as NOT_OPS as their bases
+# (tests/test_integer_ops.py checks them).
+NOT_OPS = NOT_OPS | {n for n in dir(tg.Tensor) if n.endswith("_") and n[:-1] in NOT_OPS}

@@ -308,12 +308,6 @@ from .amp import autocast, is_autocast_enabled  # noqa: E402
 
 __all__ += _precision.__all__ + ["amp", "autocast", "cpu", "is_autocast_enabled"]
 
-# Public composite functions whose Tensor method has a dedicated vmap batching rule run
-# that rule for a batched tensor (`tg.quantile(x)` inside vmap as `x.quantile()`).
-from . import _batched_extra  # noqa: E402
-
-_batched_extra.route_functions(globals())
-
 # NumPy's `axis=`/`keepdims=` for every function written in Python that has `dim`/`keepdim`
 # (the native methods get them from the binding): last, once every module is loaded.
 from . import _inplace, _quantiles, _spellings  # noqa: E402
@@ -327,3 +321,10 @@ _spellings.install(
     globals(),
 )
 _spellings.install((_stats, _surface, _factories, _native, linalg, special), globals())
+
+# Public composite functions whose Tensor method has a dedicated vmap batching rule run
+# that rule for a batched tensor (`tg.quantile(x)` inside vmap as `x.quantile()`); after
+# the spellings, so that the routing wraps the functions that take `axis=`.
+from . import _batched_extra  # noqa: E402
+
+_batched_extra.route_functions(globals())

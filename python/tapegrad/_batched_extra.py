@@ -28,7 +28,7 @@ __all__ = ["COMPOSITE_MODULES", "composite_function", "install"]
 COMPOSITE_MODULES = (
     "_shapes", "_elementwise", "_logical", "_stats", "_scans", "_products",
     "_math_aliases", "_math_extra", "_math_writes", "_surface", "_selection",
-    "_quantiles", "_inplace",
+    "_quantiles", "_inplace", "_legacy",
 )  # fmt: skip
 
 
