@@ -393,3 +393,18 @@ def test_tg_from_dlpack_of_a_torch_tensor() -> None:
     assert t.stride() == (1, 4)
     pt.add_(1)
     assert t[0, 0].item() == 1.0
+
+
+def test_as_tensor_shares_a_numpy_arrays_memory_when_it_can():
+    a = np.arange(4.0)
+    t = tg.as_tensor(a)
+    a[0] = 7.0
+    assert t.tolist()[0] == 7.0 and t.dtype == tg.float64
+    assert tg.as_tensor(a, dtype=tg.float64).tolist()[0] == 7.0  # same dtype: shared
+    converted = tg.as_tensor(a, dtype=tg.float32)  # another dtype: a converted copy
+    a[1] = -1.0
+    assert converted.tolist()[1] == 1.0
+    frozen = np.arange(3)
+    frozen.flags.writeable = False
+    copy = tg.as_tensor(frozen)  # not shareable: copied, as README says
+    assert copy.tolist() == [0, 1, 2] and copy.dtype == tg.int64

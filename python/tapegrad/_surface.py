@@ -120,11 +120,19 @@ def logspace(
 @accepts_device
 def as_tensor(data: Any, dtype: Any = None) -> Tensor:
     """``data`` as a tensor: a tensor of the requested dtype is returned itself (no copy);
-    another tensor is converted with ``to`` (keeping its graph); other data is copied (a
-    NumPy array too: see README "Differences from PyTorch")."""
+    another tensor is converted with ``to`` (keeping its graph); a NumPy array of that dtype
+    shares its memory (``from_numpy``) when it can be shared; other data is copied (also a
+    read-only, misaligned or byte-swapped array, which PyTorch would share: see README)."""
     if isinstance(data, Tensor):
         name = _creation._dtype_name(dtype)
         return data if name is None else data.to(getattr(_native, name))
+    if isinstance(data, np.ndarray) and (
+        dtype is None or _creation._dtype_name(dtype) == str(data.dtype)
+    ):
+        try:
+            return _creation.from_numpy(data)
+        except (DTypeError, ArgumentError):
+            pass  # not shareable: copied below, as any other data
     return _creation.tensor(data, dtype=dtype)
 
 
