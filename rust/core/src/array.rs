@@ -446,7 +446,10 @@ macro_rules! zip_array {
                 _,
             ) => return Err($crate::array::not_floating($op, other.dtype()).into()),
             ($crate::array::Array::F32(_) | $crate::array::Array::F64(_), _) => {
-                unreachable!("same float dtype matched above, different dtypes refused")
+                return Err($crate::error::Error::internal(
+                    $op,
+                    "same float dtypes matched above, different dtypes refused",
+                ))
             }
         }
     };

@@ -397,14 +397,19 @@ impl<'a> Sweep<'a> {
         for edge in &node.edges {
             match edge {
                 Edge::Node(child, _) => {
-                    let entry = self.nodes.get_mut(&Arc::as_ptr(child)).expect("discovered");
+                    let entry = self.nodes.get_mut(&Arc::as_ptr(child)).ok_or_else(|| {
+                        Error::internal("backward", "every child node was discovered")
+                    })?;
                     entry.1 -= 1;
                     if entry.1 == 0 {
                         ready.push(entry.0.clone());
                     }
                 }
                 Edge::Leaf(leaf) => {
-                    let state = self.leaves.get_mut(&leaf.as_ptr()).expect("discovered");
+                    let state = self
+                        .leaves
+                        .get_mut(&leaf.as_ptr())
+                        .ok_or_else(|| Error::internal("backward", "every leaf was discovered"))?;
                     state.feeders -= 1;
                     if state.feeders == 0 {
                         self.finish_leaf(leaf.as_ptr())?;

@@ -61,6 +61,8 @@ impl std::fmt::Debug for ForeignBuffer {
 /// copy out of a window is built element by element, never with ndarray's memory-order fast
 /// path, which would keep a permuted or empty window's strides.
 fn standard<T: Clone>(shape: &[usize], values: Vec<T>) -> ndarray::ArcArray<T, IxDyn> {
+    // Infallible: callers pass the elements of a view of `shape`, one per position, and
+    // returning a Result would ripple through `ForeignBuffer::read`'s callers.
     ndarray::ArrayD::from_shape_vec(IxDyn(shape), values)
         .expect("a window's iterator yields one value per element of its shape")
         .into_shared()
@@ -81,6 +83,8 @@ impl ForeignBuffer {
         owner: Box<dyn Any + Send + Sync>,
     ) -> ForeignBuffer {
         let len = shape.iter().product();
+        // A caller contract of this unsafe constructor (see `# Safety`), not an input check:
+        // the binding passes a non-null pointer even for empty arrays.
         let address = NonNull::new(address).expect("a foreign buffer's address is not null");
         assert_eq!(address.as_ptr() as usize % dtype.itemsize(), 0, "aligned foreign buffer");
         ForeignBuffer { address, len, dtype, shape, native: false, _owner: owner }
@@ -123,6 +127,7 @@ impl ForeignBuffer {
                         let owned: ndarray::ArrayD<_> = a.into_owned();
                         let shape = owned.shape().to_vec();
                         let len = owned.len();
+                        // Infallible: a Vec-backed array's pointer is never null, even empty.
                         let address = NonNull::new(owned.as_ptr() as *mut u8).expect("non-null");
                         // Moving `owned` into the box moves its header, not its elements.
                         ForeignBuffer {

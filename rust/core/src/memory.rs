@@ -70,6 +70,8 @@ pub fn external_inputs(outputs: &[Tensor], since: u64, exclude: &[Tensor]) -> Ve
                 Edge::Node(child, _) if child.seq() >= since => stack.push(child.clone()),
                 Edge::Node(child, k) => {
                     let meta = &child.outputs()[*k];
+                    // Infallible: one zero broadcast with stride 0 to a shape a live tensor
+                    // had allocates nothing; a Result would ripple into the binding.
                     let stand_in = Array::zeros(&[], meta.dtype)
                         .and_then(|z| z.broadcast_to(&meta.shape))
                         .expect("a scalar broadcasts to any shape");

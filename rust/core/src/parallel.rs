@@ -78,14 +78,15 @@ pub(crate) fn for_each<I: Send>(items: Vec<I>, work: impl Fn(I) + Sync + Send) {
     if items.len() > 1 && num_threads() > 1 {
         if let Ok(pool) = pool() {
             let mut items = items.into_iter();
-            let first = items.next().expect("more than one item");
-            let work = &work;
-            pool.in_place_scope(|scope| {
-                for item in items {
-                    scope.spawn(move |_| work(item));
-                }
-                work(first);
-            });
+            if let Some(first) = items.next() {
+                let work = &work;
+                pool.in_place_scope(|scope| {
+                    for item in items {
+                        scope.spawn(move |_| work(item));
+                    }
+                    work(first);
+                });
+            }
             return;
         }
     }

@@ -296,7 +296,7 @@ impl Drop for Node {
             // An outer drop on this thread is draining the queue; hand it our parts.
             // (If the thread is being torn down the queue is gone; then drop in place.)
             let mut parts = Some(parts);
-            let _ = PARKED.try_with(|q| q.borrow_mut().push(parts.take().expect("once")));
+            let _ = PARKED.try_with(|q| q.borrow_mut().extend(parts.take()));
             drop(parts);
             return;
         }

@@ -20,7 +20,7 @@ pub fn record(
     output: Array,
     rule: impl FnOnce() -> Box<dyn Backward>,
 ) -> Result<Tensor> {
-    Ok(record_multi(inputs, vec![output], rule)?.pop().expect("one output"))
+    single(record_multi(inputs, vec![output], rule)?)
 }
 
 /// [`record`] for ops with several outputs (custom functions).
@@ -38,7 +38,12 @@ pub(crate) fn record_always(
     output: Array,
     rule: impl FnOnce() -> Box<dyn Backward>,
 ) -> Result<Tensor> {
-    Ok(record_impl(inputs, vec![output], rule, true)?.pop().expect("one output"))
+    single(record_impl(inputs, vec![output], rule, true)?)
+}
+
+/// The one tensor recorded for a single-output op.
+fn single(mut outputs: Vec<Tensor>) -> Result<Tensor> {
+    outputs.pop().ok_or_else(|| Error::internal("record", "one output in, one tensor out"))
 }
 
 /// For each open dual level where an input carries a tangent: its position among the open
@@ -83,10 +88,12 @@ fn record_impl(
             rule.name()
         )));
     }
+    // One output: checked just above.
     let result = if build_graph {
-        attach(inputs, outputs, rule.clone()).pop().expect("one output")
+        single(attach(inputs, outputs, rule.clone()))?
     } else {
-        Tensor::from_array(outputs.into_iter().next().expect("one output"))
+        let output = outputs.into_iter().next();
+        Tensor::from_array(output.ok_or_else(|| Error::internal("record", "one output"))?)
     };
     propagate_tangents(inputs, &result, rule.as_ref(), dual)?;
     Ok(vec![result])

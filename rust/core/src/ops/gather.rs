@@ -111,9 +111,11 @@ impl Tensor {
         }
         let out = map_any!(&self.array(), a => {
             let data = a.as_standard_layout();
+            // Infallible: an array in standard layout is one slice (made so just above).
             let data = data.as_slice().expect("standard layout is contiguous");
             let picked: Vec<_> = positions.iter().map(|&p| data[p]).collect();
-            ArrayD::from_shape_vec(IxDyn(shape), picked).expect("length checked above")
+            ArrayD::from_shape_vec(IxDyn(shape), picked)
+                .map_err(|_| Error::internal("take", "one position per element of the shape"))?
         });
         let (input_shape, positions) = (self.shape(), positions.clone());
         record(&[self], out, || Box::new(TakeBackward { input_shape, positions }))
@@ -138,9 +140,12 @@ impl Tensor {
         let out = if source.dtype().is_floating_point() {
             dispatch!("put_add"; &source, a => {
                 let source = a.as_standard_layout();
+                // Infallible: an array in standard layout is one slice (made so just above).
                 let source = source.as_slice().expect("standard layout is contiguous");
                 let sums = add_at(source, positions, numel);
-                Element::wrap(ArrayD::from_shape_vec(IxDyn(shape), sums).expect("numel checked").into_shared())
+                let sums = ArrayD::from_shape_vec(IxDyn(shape), sums)
+                    .map_err(|_| Error::internal("put_add", "one sum per element of the shape"))?;
+                Element::wrap(sums.into_shared())
             })
         } else {
             // Integers and bools: exact wrapping sums (bool: any true), no gradient.
@@ -205,7 +210,9 @@ impl Tensor {
                     axis += n;
                     view_axis += n;
                 }
-                IndexItem::Mask { .. } => unreachable!("masks were expanded into arrays"),
+                IndexItem::Mask { .. } => {
+                    return Err(Error::internal("index", "masks were expanded into arrays"));
+                }
             }
         }
         let view = self.index(&basic)?;
@@ -233,7 +240,9 @@ impl Tensor {
             let size = view_shape[at];
             let index = ndarray::ArrayViewD::from_shape(IxDyn(index_shape), indices)
                 .map_err(|e| Error::value("index", e.to_string()))?;
-            let index = index.broadcast(IxDyn(&broadcast)).expect("broadcast shape checked");
+            let index = index.broadcast(IxDyn(&broadcast)).ok_or_else(|| {
+                Error::internal("index", "each index array broadcasts to the common shape")
+            })?;
             for (slot, &i) in block.iter_mut().zip(index.iter()) {
                 *slot += wrap_index("index", i, input_axis, size)? * strides[at];
             }

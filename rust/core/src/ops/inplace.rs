@@ -351,7 +351,12 @@ impl Tensor {
             (crate::array::Array::F64(b), crate::array::Array::F64(v)) => {
                 apply(b, &layout, v, op, alpha)
             }
-            _ => unreachable!("float dtypes checked above"),
+            _ => {
+                return Err(Error::internal(
+                    "arith_in_place",
+                    "both dtypes checked to be one float",
+                ))
+            }
         }
         Ok(true)
     }
@@ -542,7 +547,9 @@ impl Tensor {
 /// Writes `new` into the window `layout` of the base's storage, recording a
 /// [`CopySlicesBackward`] as the base's new history.
 fn write_view(base: &Tensor, storage: &Arc<Storage>, layout: &Layout, new: &Tensor) -> Result<()> {
-    let Layout::Strided(window) = layout else { unreachable!("a view reads a strided window") };
+    let Layout::Strided(window) = layout else {
+        return Err(Error::internal("write_view", "a view reads a strided window"));
+    };
     let window = relative_to_base(base, window)?;
     let base_current = base.snapshot();
     let base_new = base_current.window_written(&window, new)?;

@@ -392,7 +392,8 @@ fn zip_ints(
         y: &Array,
         f: impl Fn(i64, i64) -> i64 + Copy,
     ) -> Result<Array> {
-        let y = T::unwrap_ref(y).expect("promoted to one dtype");
+        let y = T::unwrap_ref(y)
+            .ok_or_else(|| Error::internal(name, "both operands promoted to one dtype"))?;
         let out = zip_values(name, x, y, |p, q| T::cast_i64(f(p.widen_i64(), q.widen_i64())))?;
         Ok(T::wrap_any(out.into_shared()))
     }
@@ -419,12 +420,15 @@ fn zip_values<T: Scalar, U: Scalar>(
     if a.shape() == b.shape() {
         if let (Some(x), Some(y)) = (a.as_slice(), b.as_slice()) {
             let values = x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect();
-            return Ok(ArrayD::from_shape_vec(a.raw_dim(), values).expect("same shape"));
+            return ArrayD::from_shape_vec(a.raw_dim(), values)
+                .map_err(|_| Error::internal(name, "one value per element of the shared shape"));
         }
     }
     let shape = IxDyn(&broadcast_shapes(name, a.shape(), b.shape())?);
     let (av, bv) = (a.broadcast(shape.clone()), b.broadcast(shape));
-    let (av, bv) = (av.expect("broadcast checked"), bv.expect("broadcast checked"));
+    let (Some(av), Some(bv)) = (av, bv) else {
+        return Err(Error::internal(name, "both operands broadcast to their common shape"));
+    };
     Ok(Zip::from(&av).and(&bv).map_collect(|&p, &q| f(p, q)))
 }
 
@@ -596,7 +600,8 @@ impl Tensor {
         }
         let mut operands = vec![Operand::tensor(self.dtype(), self.ndim())];
         operands.extend(min.into_iter().chain(max).map(number));
-        let dtype = result_type(&operands).expect("at least the tensor");
+        let dtype = result_type(&operands)
+            .ok_or_else(|| Error::internal("clamp", "the operands include the tensor"))?;
         if dtype.is_floating_point() {
             return self
                 .to_dtype(dtype)?
@@ -611,7 +616,9 @@ impl Tensor {
             let i = match v {
                 ScalarValue::Bool(b) => i64::from(b),
                 ScalarValue::Int(i) => i,
-                ScalarValue::Float(_) => unreachable!("a float bound promotes to float"),
+                ScalarValue::Float(_) => {
+                    return Err(Error::internal("clamp", "a float bound promotes to float"));
+                }
             };
             if i < lo_limit || i > hi_limit {
                 return Err(Error::value(

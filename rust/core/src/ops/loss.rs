@@ -79,13 +79,18 @@ macro_rules! with_target {
         };
         macro_rules! arm {
             ($xa:ident, $variant:ident) => {{
-                let $xv = $xa.view().into_dimensionality::<Ix2>().expect("2-D logits");
+                let $xv = $xa
+                    .view()
+                    .into_dimensionality::<Ix2>()
+                    .map_err(|_| Error::internal("cross_entropy", "logits flattened to 2-D"))?;
                 let $t = match (target, &dense) {
                     (CrossEntropyTarget::Labels { labels, weights }, _) => {
                         TargetData::Labels { labels, weights }
                     }
                     (_, Some(Array::$variant(ta))) => {
-                        TargetData::Dense(ta.view().into_dimensionality::<Ix2>().expect("2-D"))
+                        TargetData::Dense(ta.view().into_dimensionality::<Ix2>().map_err(|_| {
+                            Error::internal("cross_entropy", "dense targets flattened to 2-D")
+                        })?)
                     }
                     (_, other) => {
                         let found = other.as_ref().map_or(x.dtype(), Array::dtype);
@@ -123,6 +128,7 @@ fn log_sum_exp<T: Element>(x: ArrayView2<'_, T>) -> Vec<f64> {
     if x.ncols() == 0 {
         return vec![f64::NEG_INFINITY; x.nrows()];
     }
+    // Infallible: an array in standard layout is one slice (made so above).
     let flat = x.as_slice().expect("standard layout");
     flat.chunks_exact(x.ncols())
         .map(|row| {
@@ -174,6 +180,7 @@ fn vjp_kernel<T: Element>(
     let x = x.as_standard_layout();
     let mut out = Array2::<T>::zeros(x.dim());
     let classes = x.ncols().max(1);
+    // Infallible: `zeros` and `as_standard_layout` both give arrays that are one slice.
     let out_rows = out.as_slice_mut().expect("standard layout").chunks_exact_mut(classes);
     let x_rows = x.as_slice().expect("standard layout").chunks_exact(classes);
     for (i, (out_row, x_row)) in out_rows.zip(x_rows).enumerate() {

@@ -257,7 +257,7 @@ impl LinearBackward {
     /// `t` with every leading axis merged: `(..., k)` to `(n, k)` (also when `k` is 0).
     fn rows(t: &Tensor) -> Result<Tensor> {
         let shape = t.shape();
-        let k = *shape.last().expect("at least 1-D");
+        let k = *shape.last().ok_or_else(|| Error::internal("linear", "saved inputs are 1-D+"))?;
         t.reshape(&[leading_rows(&shape)?, k])
     }
 }
@@ -359,7 +359,8 @@ impl Tensor {
         let (n_in, n_out) = (ws[1], ws[0]);
         let rows = leading_rows(&xs)?;
         let mut out_shape = xs.clone();
-        *out_shape.last_mut().expect("at least 1-D") = n_out;
+        let last = out_shape.last_mut();
+        *last.ok_or_else(|| Error::internal("linear", "the input was checked to be 1-D+"))? = n_out;
         let x2 = x.array().reshape(&[rows, n_in])?;
         let mismatch = || crate::array::dtype_mismatch("linear", x.dtype(), w.dtype());
         let out = match (&x2, &w.array(), b.as_ref().map(Tensor::array)) {

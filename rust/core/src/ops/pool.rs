@@ -92,8 +92,9 @@ fn max_pool_kernel<T: Element>(
     cols: &[Vec<usize>],
     planes: usize,
     (h, w): (usize, usize),
-) -> (ArrayD<T>, Vec<usize>) {
+) -> Result<(ArrayD<T>, Vec<usize>)> {
     let x = x.as_standard_layout();
+    // Infallible: an array in standard layout is one slice (made so just above).
     let x = x.as_slice().expect("standard layout");
     let (oh, ow) = (rows.len(), cols.len());
     let mut out = Vec::with_capacity(planes * oh * ow);
@@ -118,7 +119,9 @@ fn max_pool_kernel<T: Element>(
         }
     }
     let shape = IxDyn(&[planes, oh, ow]);
-    (ArrayD::from_shape_vec(shape, out).expect("sizes agree"), idx)
+    let out = ArrayD::from_shape_vec(shape, out)
+        .map_err(|_| Error::internal("max_pool", "one value per plane and window"))?;
+    Ok((out, idx))
 }
 
 /// Which way a [`MaxPoolBackward`] node moves values.
@@ -157,6 +160,8 @@ impl MaxPoolBackward {
         let shape = IxDyn(&self.out_shape);
         let out = map_array!(&t.array(), a => {
             let a = a.as_standard_layout();
+            // Infallible: `a` was just put in standard layout and `zeros` builds one, so
+            // both are single slices.
             let a = a.as_slice().expect("standard layout");
             let mut out = ArrayD::zeros(shape.clone());
             let o = out.as_slice_mut().expect("standard layout");
@@ -279,9 +284,10 @@ impl Tensor {
         out_shape.extend(if one_d { vec![ow] } else { vec![oh, ow] });
         let indices: Vec<usize>;
         let out = map_array!(&self.array(), a => {
-            let (y, idx) = max_pool_kernel(a, rows, cols, planes, (h, w));
+            let (y, idx) = max_pool_kernel(a, rows, cols, planes, (h, w))?;
             indices = idx;
-            y.into_shape_with_order(IxDyn(&out_shape)).expect("sizes agree")
+            y.into_shape_with_order(IxDyn(&out_shape))
+                .map_err(|_| Error::internal("max_pool", "the planes fold back to the batch shape"))?
         });
         let idx = Arc::new(indices);
         let result = record(&[self], out, || {

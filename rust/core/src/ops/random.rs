@@ -76,11 +76,15 @@ impl Generator {
                 format!("expected a generator state of {STATE_BYTES} bytes, got {}", bytes.len()),
             ));
         }
-        let key: [u8; 32] = bytes[..32].try_into().expect("32 bytes");
-        let mut rng = ChaCha8Rng::from_seed(key);
-        rng.set_stream(u64::from_le_bytes(bytes[32..40].try_into().expect("8 bytes")));
-        rng.set_word_pos(u128::from_le_bytes(bytes[40..56].try_into().expect("16 bytes")));
-        let initial_seed = u64::from_le_bytes(bytes[56..].try_into().expect("8 bytes"));
+        // The fields' sizes add up to STATE_BYTES, the length checked above.
+        fn field<const N: usize>(bytes: &[u8], at: usize) -> Result<[u8; N]> {
+            let part = bytes.get(at..at + N).and_then(|part| part.try_into().ok());
+            part.ok_or_else(|| Error::internal("set_state", "the state's fields fit its length"))
+        }
+        let mut rng = ChaCha8Rng::from_seed(field::<32>(bytes, 0)?);
+        rng.set_stream(u64::from_le_bytes(field(bytes, 32)?));
+        rng.set_word_pos(u128::from_le_bytes(field(bytes, 40)?));
+        let initial_seed = u64::from_le_bytes(field(bytes, 56)?);
         *self = Generator { rng, initial_seed };
         Ok(())
     }

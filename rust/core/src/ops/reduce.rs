@@ -386,7 +386,7 @@ impl Tensor {
         let max = which == Extreme::Max;
         let out = dispatch_any!(&data, a => crate::ops::sort::index_lanes(a, axis, 1, |lane, o| {
             o[0] = arg_of_lane(lane, max);
-        }));
+        })?);
         if keepdim {
             return Ok(Tensor::from_array(out));
         }

@@ -31,7 +31,9 @@ fn broadcast_values(values: Vec<f64>, from: &[usize], to: &[usize]) -> Result<Ve
         return Ok(values);
     }
     let a = Array::from_f64_vec(from, values, DType::F64)?.broadcast_to(to)?;
-    let Array::F64(a) = a else { unreachable!("float64") };
+    let Array::F64(a) = a else {
+        return Err(Error::internal("broadcast_values", "a float64 array broadcasts as float64"));
+    };
     Ok(a.iter().copied().collect())
 }
 
@@ -195,7 +197,8 @@ impl Tensor {
             crate::promotion::Operand::tensor(mean.dtype(), mean.ndim()),
             crate::promotion::Operand::tensor(std.dtype(), std.ndim()),
         ];
-        let dtype = crate::promotion::result_type(&operands).expect("two operands");
+        let dtype = crate::promotion::result_type(&operands)
+            .ok_or_else(|| Error::internal(op, "the operands are two tensors"))?;
         let means = broadcast_values(float_values(op, mean)?, &mean.shape(), &shape)?;
         let stds = broadcast_values(float_values(op, std)?, &std.shape(), &shape)?;
         if let Some(bad) = stds.iter().find(|s| s.is_nan() || **s < 0.0) {

@@ -109,10 +109,11 @@ fn axis_last<'a, T: Clone>(a: ArrayViewD<'a, T>, axis: usize) -> Cow<'a, [T]> {
 }
 
 /// The inverse of [`axis_last`]: lanes of length `shape[axis]` back into `shape`.
-fn axis_back<T: Clone>(data: Vec<T>, shape: &[usize], axis: usize) -> ArcArray<T, IxDyn> {
+fn axis_back<T: Clone>(data: Vec<T>, shape: &[usize], axis: usize) -> Result<ArcArray<T, IxDyn>> {
     let mut moved: Vec<usize> = (0..shape.len()).filter(|&i| i != axis).map(|i| shape[i]).collect();
     moved.push(shape[axis]);
-    let lanes = ArrayD::from_shape_vec(IxDyn(&moved), data).expect("sizes agree");
+    let lanes = ArrayD::from_shape_vec(IxDyn(&moved), data)
+        .map_err(|_| Error::internal("axis_back", "one value per element of the lanes' shape"))?;
     let last = shape.len() - 1;
     let back: Vec<usize> = (0..shape.len())
         .map(|k| match k.cmp(&axis) {
@@ -121,7 +122,7 @@ fn axis_back<T: Clone>(data: Vec<T>, shape: &[usize], axis: usize) -> ArcArray<T
             std::cmp::Ordering::Greater => k - 1,
         })
         .collect();
-    lanes.permuted_axes(IxDyn(&back)).as_standard_layout().into_owned().into_shared()
+    Ok(lanes.permuted_axes(IxDyn(&back)).as_standard_layout().into_owned().into_shared())
 }
 
 /// A key whose unsigned order is PyTorch's order of the values: NaN largest (all NaNs
@@ -228,7 +229,7 @@ pub(crate) fn index_lanes<T: Scalar>(
     axis: usize,
     out_len: usize,
     lane_fn: impl Fn(&[T], &mut [i64]) + Sync + Send,
-) -> Array {
+) -> Result<Array> {
     let shape = a.shape().to_vec();
     let lane_len = shape[axis];
     let mut out_shape = shape.clone();
@@ -248,7 +249,7 @@ pub(crate) fn index_lanes<T: Scalar>(
             }
         });
     }
-    Array::I64(axis_back(out, &out_shape, axis))
+    Ok(Array::I64(axis_back(out, &out_shape, axis)?))
 }
 
 /// Zeros of `shape`, plus each lane of `a` (along `axis`, `out_len` long) added at its
@@ -259,7 +260,7 @@ fn scatter_add_lanes<T: Element>(
     axis: usize,
     out_len: usize,
     shape: &[usize],
-) -> ArcArray<T, IxDyn> {
+) -> Result<ArcArray<T, IxDyn>> {
     let size = shape[axis];
     let data = axis_last(a.view(), axis);
     let lanes: usize =
@@ -388,7 +389,9 @@ impl Tensor {
             ));
         }
         let array = indices.array();
-        let Array::I64(ix) = &array else { unreachable!("checked int64") };
+        let Array::I64(ix) = &array else {
+            return Err(Error::internal(op, "indices checked to be int64"));
+        };
         if let Some(&bad) = ix.iter().find(|&&i| i < 0 || i as usize >= shape[axis]) {
             return Err(Error::IndexOutOfRange { op, index: bad, axis, size: shape[axis] });
         }
@@ -397,7 +400,9 @@ impl Tensor {
 
     /// [`Tensor::take_along_axis`] with indices known to be int64 and in range.
     fn take_along_axis_checked(&self, indices: &Array, axis: usize) -> Result<Tensor> {
-        let Array::I64(ix) = indices else { unreachable!("int64 indices") };
+        let Array::I64(ix) = indices else {
+            return Err(Error::internal("take_along_axis", "indices are int64"));
+        };
         let size = self.shape()[axis];
         let index_lanes = axis_last(ix.view(), axis);
         let out_len = ix.shape()[axis];
@@ -409,7 +414,7 @@ impl Tensor {
                     values.extend(picks.iter().map(|&i| lane[i as usize]));
                 }
             }
-            axis_back(values, ix.shape(), axis)
+            axis_back(values, ix.shape(), axis)?
         });
         let indices = indices.clone();
         record(&[self], out, || Box::new(TakeAlongAxisBackward { axis, size, indices }))
@@ -417,13 +422,15 @@ impl Tensor {
 
     /// Zeros with `size` positions along `axis`, plus `self` added at `indices`.
     fn put_along_axis(&self, indices: &Array, axis: usize, size: usize) -> Result<Tensor> {
-        let Array::I64(ix) = indices else { unreachable!("int64 indices") };
+        let Array::I64(ix) = indices else {
+            return Err(Error::internal("put_along_axis", "indices are int64"));
+        };
         let mut shape = self.shape();
         let out_len = shape[axis];
         shape[axis] = size;
         let index_lanes = axis_last(ix.view(), axis);
         let out = dispatch!("put_along_axis"; &self.array(), a => {
-            Element::wrap(scatter_add_lanes(a, &index_lanes, axis, out_len, &shape))
+            Element::wrap(scatter_add_lanes(a, &index_lanes, axis, out_len, &shape)?)
         });
         let indices = indices.clone();
         record(&[self], out, || Box::new(PutAlongAxisBackward { axis, indices }))
@@ -436,13 +443,13 @@ impl Tensor {
         op: &'static str,
         axis: i64,
         out_len: impl Fn(usize) -> Result<usize>,
-        kernel: impl Fn(&Array, usize, usize) -> Array,
+        kernel: impl Fn(&Array, usize, usize) -> Result<Array>,
     ) -> Result<(Tensor, Tensor)> {
         let scalar = self.ndim() == 0;
         let x = if scalar { self.reshape(&[1])? } else { self.clone() };
         let axis = normalize_axis(op, axis, self.ndim())?;
         let len = out_len(x.shape()[axis])?;
-        let indices = kernel(&x.array(), axis, len);
+        let indices = kernel(&x.array(), axis, len)?;
         let values = x.take_along_axis_checked(&indices, axis)?;
         let indices = Tensor::from_array(indices);
         if scalar {
@@ -458,7 +465,7 @@ impl Tensor {
         op: &'static str,
         axis: i64,
         keepdim: bool,
-        typed: impl Fn(&Array, usize) -> Array,
+        typed: impl Fn(&Array, usize) -> Result<Array>,
     ) -> Result<(Tensor, Tensor)> {
         let (values, indices) = self.select_along(
             op,
