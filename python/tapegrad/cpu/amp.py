@@ -3,38 +3,11 @@ cache_enabled)`` for device "cpu" (see :mod:`tapegrad.amp.autocast_mode`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from .. import amp as _amp
+from ..amp.legacy import device_bound
 
 __all__ = ["GradScaler", "autocast"]
 
-
-class autocast(_amp.autocast):  # PyTorch's name (lower case)
-    """``tapegrad.autocast("cpu", ...)``."""
-
-    def __init__(
-        self, enabled: bool = True, dtype: Any = None, cache_enabled: bool = True
-    ) -> None:
-        super().__init__(
-            "cpu", dtype=dtype, enabled=enabled, cache_enabled=cache_enabled
-        )
-
-
-class GradScaler(_amp.GradScaler):
-    """``tapegrad.amp.GradScaler("cpu", ...)``."""
-
-    def __init__(
-        self,
-        init_scale: float = 2.0**16,
-        growth_factor: float = 2.0,
-        backoff_factor: float = 0.5,
-        growth_interval: int = 2000,
-        enabled: bool = True,
-    ) -> None:
-        super().__init__(
-            "cpu", init_scale, growth_factor, backoff_factor, growth_interval, enabled
-        )
+autocast, GradScaler = device_bound("cpu", ".")
 
 
 def __dir__() -> list[str]:
